@@ -1,0 +1,1623 @@
+/* flux_vm.c - the FLUX interpreter.
+ *
+ * One dispatch loop (flux_vm_run) over a switch, in the manner of Lua's
+ * lvm.c: the hot state (pc, sp, energy, cycles) lives in locals and is written
+ * back when the loop stops.  Every instruction pays for three checks that make
+ * the debugger cheap until it is used: a bit test in the breakpoint map, the
+ * instruction budget, and the energy it costs.  Watchpoints cost a branch on
+ * memory-touching instructions only while any are set.
+ *
+ * docs/ISA.md documents what each instruction does; keep the two in step.
+ */
+#include "flux_vm.h"
+
+#include <math.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define MEM_PAD 16u             /* operand fetch past the end reads zeros */
+#define MAILBOX_CAP 16u
+#define INSTINCT_SLOTS 16u
+#define MAX_PROPOSALS 16u
+#define NUM_TOPICS 16u
+#define SELF_AGENT 1u
+#define CHUNK 65536u            /* instructions between interrupt checks */
+
+enum vm_state { VM_RUNNING, VM_EXHAUSTED, VM_HALTED, VM_TERMINATED };
+
+typedef struct watchpoint {
+    uint32_t addr, len, kind;
+} watchpoint;
+
+typedef struct message {
+    int32_t value;
+    float conf;
+    uint32_t from;
+} message;
+
+typedef struct instinct {
+    int32_t key, value;
+    float strength;
+    uint8_t used;
+} instinct;
+
+typedef struct proposal {
+    int32_t value;
+    uint32_t quorum, yes, no;
+    uint8_t used;
+} proposal;
+
+struct flux_vm {
+    uint8_t mem[FLUX_MEM_SIZE + MEM_PAD];
+    int32_t r[FLUX_NUM_REGS];
+    float conf[FLUX_NUM_REGS];
+    uint32_t pc, sp, fp;
+    /* Flags are computed when read: arithmetic records its operands and
+     * result (fl_*), and flags_now() derives Z S C O from them. */
+    uint32_t flags;          /* valid when fl_kind == FL_DONE */
+    uint32_t fl_kind, fl_x, fl_y, fl_res;
+    int64_t energy;
+    uint64_t cycles;
+
+    /* configuration and the loaded image, for reset */
+    int64_t energy_budget;
+    uint64_t seed;
+    uint8_t program[FLUX_MEM_SIZE];
+    size_t program_len;
+
+    /* debugger hooks */
+    uint64_t breakpoints[FLUX_MEM_SIZE / 64];
+    /* breakpoints, plus the last 5 bytes of memory where an instruction could
+     * run past the end: the addresses whose dispatch takes the slow path */
+    uint64_t stopmap[FLUX_MEM_SIZE / 64];
+    watchpoint watch[FLUX_MAX_WATCHPOINTS];
+    uint32_t nwatch;
+    atomic_int interrupt;
+
+    /* program output */
+    uint8_t out[FLUX_OUTPUT_CAP];
+    size_t out_len;
+
+    /* FLUX state */
+    uint64_t rng;
+    float trust[FLUX_NUM_AGENTS];
+    float trust_prev[FLUX_NUM_AGENTS];
+    float trust_threshold;
+    uint32_t trust_failures;
+    message mailbox[MAILBOX_CAP];
+    uint32_t mail_head, mail_count;
+    instinct instincts[INSTINCT_SLOTS];
+    proposal proposals[MAX_PROPOSALS];
+    uint16_t subscriptions;     /* topics agent 1 is subscribed to */
+    uint8_t routes[FLUX_NUM_AGENTS];
+    int64_t energy_pool, energy_reserve, energy_net_in;
+    uint64_t timer_start;
+    int64_t energy_alarm;
+
+    uint32_t state;
+    int32_t exit_code;
+    int32_t term_signal;
+    char term_reason[128];
+};
+
+/* ---- flags ---------------------------------------------------------------- */
+
+static inline uint32_t zs_flags(uint32_t v) {
+    return (v == 0 ? FLUX_FLAG_Z : 0) | ((v >> 31) ? FLUX_FLAG_S : 0);
+}
+static inline uint32_t add_flags(uint32_t a, uint32_t b, uint32_t res) {
+    return zs_flags(res) | (res < a ? FLUX_FLAG_C : 0) |
+           ((((a ^ res) & (b ^ res)) >> 31) ? FLUX_FLAG_O : 0);
+}
+static inline uint32_t sub_flags(uint32_t a, uint32_t b, uint32_t res) {
+    return zs_flags(res) | (a < b ? FLUX_FLAG_C : 0) |
+           ((((a ^ b) & (a ^ res)) >> 31) ? FLUX_FLAG_O : 0);
+}
+
+enum { FL_DONE, FL_ZS, FL_ADD, FL_SUB };
+
+static inline uint32_t flags_now(const flux_vm *vm) {
+    switch (vm->fl_kind) {
+    case FL_ZS: return zs_flags(vm->fl_res);
+    case FL_ADD: return add_flags(vm->fl_x, vm->fl_y, vm->fl_res);
+    case FL_SUB: return sub_flags(vm->fl_x, vm->fl_y, vm->fl_res);
+    default: return vm->flags;
+    }
+}
+
+#define SET_FLAGS(f) (vm->flags = (f), vm->fl_kind = FL_DONE)
+#define SET_ZS(v) (vm->fl_res = (uint32_t)(v), vm->fl_kind = FL_ZS)
+#define SET_ADD(x, y, v) \
+    (vm->fl_x = (uint32_t)(x), vm->fl_y = (uint32_t)(y), vm->fl_res = (uint32_t)(v), vm->fl_kind = FL_ADD)
+#define SET_SUB(x, y, v) \
+    (vm->fl_x = (uint32_t)(x), vm->fl_y = (uint32_t)(y), vm->fl_res = (uint32_t)(v), vm->fl_kind = FL_SUB)
+
+/* ---- the opcode table ---------------------------------------------------- */
+
+#define MODE_BYTES_NONE 0
+#define MODE_BYTES_R 1
+#define MODE_BYTES_RR 2
+#define MODE_BYTES_RRR 3
+#define MODE_BYTES_RI16 3
+#define MODE_BYTES_I16 2
+#define MODE_BYTES_I8 1
+#define MODE_BYTES_RI8 2
+#define MODE_BYTES_RRI8 3
+#define MODE_BYTES_RRRI8 4
+#define MODE_BYTES_I32 4
+#define MODE_BYTES_RI32 5
+
+static const flux_opcode_info OPCODES[256] = {
+#define FLUX_X_INFO(code, name, mode, cat, cost, impl) \
+    [code] = {#name, FLUX_MODE_##mode, MODE_BYTES_##mode, FLUX_CAT_##cat, cost, impl},
+    FLUX_OPCODE_TABLE(FLUX_X_INFO)
+#undef FLUX_X_INFO
+};
+
+static const uint8_t ENERGY_COST[256] = {
+#define FLUX_X_COST(code, name, mode, cat, cost, impl) [code] = cost,
+    FLUX_OPCODE_TABLE(FLUX_X_COST)
+#undef FLUX_X_COST
+};
+
+static const char *const MODE_NAMES[FLUX_MODE_COUNT] = {
+    "NONE", "R", "RR", "RRR", "RI16", "I16", "I8", "RI8", "RRI8", "RRRI8", "I32", "RI32"};
+static const uint8_t MODE_BYTES[FLUX_MODE_COUNT] = {0, 1, 2, 3, 3, 2, 1, 2, 3, 4, 4, 5};
+static const char *const CATEGORY_NAMES[FLUX_CAT_COUNT] = {
+    "control", "arith", "memory", "stack", "compare", "confidence", "trust",
+    "a2a", "instinct", "energy", "system", "crypto", "vector"};
+
+const flux_opcode_info *flux_opcode_info_of(uint8_t code) { return &OPCODES[code]; }
+const char *flux_mode_name(uint8_t mode) { return mode < FLUX_MODE_COUNT ? MODE_NAMES[mode] : "?"; }
+const char *flux_category_name(uint8_t c) { return c < FLUX_CAT_COUNT ? CATEGORY_NAMES[c] : "?"; }
+uint8_t flux_mode_operand_bytes(uint8_t mode) { return mode < FLUX_MODE_COUNT ? MODE_BYTES[mode] : 0; }
+
+/* ---- lifecycle ------------------------------------------------------------ */
+
+flux_vm *flux_vm_new(const flux_config *config) {
+    flux_vm *vm = calloc(1, sizeof *vm);
+    if (!vm) return NULL;
+    vm->energy_budget = config ? config->energy : FLUX_DEFAULT_ENERGY;
+    vm->seed = config ? config->seed : 0;
+    atomic_init(&vm->interrupt, 0);
+    flux_vm_clear_breakpoints(vm);
+    flux_vm_reset(vm);
+    return vm;
+}
+
+void flux_vm_free(flux_vm *vm) { free(vm); }
+
+int flux_vm_load(flux_vm *vm, const uint8_t *program, size_t len) {
+    if (len > FLUX_MEM_SIZE || (len > 0 && !program)) return -1;
+    memset(vm->program, 0, sizeof vm->program);
+    if (len) memcpy(vm->program, program, len);
+    vm->program_len = len;
+    flux_vm_reset(vm);
+    return 0;
+}
+
+static uint64_t splitmix64(uint64_t *s) {
+    uint64_t z = (*s += 0x9E3779B97F4A7C15ull);
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+    return z ^ (z >> 31);
+}
+
+void flux_vm_reset(flux_vm *vm) {
+    memset(vm->mem, 0, sizeof vm->mem);
+    memcpy(vm->mem, vm->program, vm->program_len);
+    memset(vm->r, 0, sizeof vm->r);
+    for (unsigned i = 0; i < FLUX_NUM_REGS; i++) vm->conf[i] = 1.0f;
+    vm->pc = 0;
+    vm->sp = FLUX_STACK_TOP;
+    vm->fp = FLUX_STACK_TOP;
+    vm->flags = 0;
+    vm->fl_kind = FL_DONE;
+    vm->energy = vm->energy_budget;
+    vm->cycles = 0;
+    vm->out_len = 0;
+    vm->rng = vm->seed;
+    for (unsigned i = 0; i < FLUX_NUM_AGENTS; i++) {
+        vm->trust[i] = 0.0f;
+        vm->trust_prev[i] = 0.0f;
+        vm->routes[i] = (uint8_t)i;
+    }
+    vm->trust_threshold = 0.5f;
+    vm->trust_failures = 0;
+    vm->mail_head = vm->mail_count = 0;
+    memset(vm->instincts, 0, sizeof vm->instincts);
+    memset(vm->proposals, 0, sizeof vm->proposals);
+    vm->subscriptions = 0;
+    vm->energy_pool = vm->energy_reserve = vm->energy_net_in = 0;
+    vm->timer_start = 0;
+    vm->energy_alarm = 0;
+    vm->state = VM_RUNNING;
+    vm->exit_code = 0;
+    vm->term_signal = 0;
+    vm->term_reason[0] = 0;
+    atomic_store(&vm->interrupt, 0);
+}
+
+/* ---- host access ------------------------------------------------------------ */
+
+void flux_vm_get_regs(const flux_vm *vm, flux_regs *out) {
+    memcpy(out->r, vm->r, sizeof out->r);
+    memcpy(out->conf, vm->conf, sizeof out->conf);
+    out->pc = vm->pc;
+    out->sp = vm->sp;
+    out->fp = vm->fp;
+    out->flags = flags_now(vm);
+    out->energy = vm->energy;
+    out->cycles = vm->cycles;
+}
+
+static float clamp01(float x) {
+    if (!(x >= 0.0f)) return 0.0f;  /* also catches NaN */
+    return x > 1.0f ? 1.0f : x;
+}
+
+void flux_vm_set_regs(flux_vm *vm, const flux_regs *in) {
+    memcpy(vm->r, in->r, sizeof vm->r);
+    for (unsigned i = 0; i < FLUX_NUM_REGS; i++) vm->conf[i] = clamp01(in->conf[i]);
+    vm->pc = in->pc;
+    vm->sp = in->sp;
+    vm->fp = in->fp;
+    vm->flags = in->flags & (FLUX_FLAG_C | FLUX_FLAG_Z | FLUX_FLAG_S | FLUX_FLAG_O);
+    vm->fl_kind = FL_DONE;
+    vm->energy = in->energy;
+    vm->cycles = in->cycles;
+    if (vm->state == VM_EXHAUSTED && vm->energy > 0) vm->state = VM_RUNNING;
+}
+
+static int range_ok(uint32_t addr, size_t len) {
+    return len <= FLUX_MEM_SIZE && addr <= FLUX_MEM_SIZE - len;
+}
+
+int flux_vm_read_mem(const flux_vm *vm, uint32_t addr, uint8_t *buf, size_t len) {
+    if (!range_ok(addr, len)) return -1;
+    if (len) memcpy(buf, vm->mem + addr, len);
+    return 0;
+}
+
+int flux_vm_write_mem(flux_vm *vm, uint32_t addr, const uint8_t *buf, size_t len) {
+    if (!range_ok(addr, len)) return -1;
+    if (len) memcpy(vm->mem + addr, buf, len);
+    return 0;
+}
+
+/* Addresses 0xFFFB-0xFFFF: an instruction there may not fit in memory. */
+#define GUARD_WORD (FLUX_MEM_SIZE / 64 - 1)
+#define GUARD_BITS (~0ull << 59)
+
+static void stopmap_sync(flux_vm *vm, uint32_t word) {
+    vm->stopmap[word] = vm->breakpoints[word] | (word == GUARD_WORD ? GUARD_BITS : 0);
+}
+
+void flux_vm_set_breakpoint(flux_vm *vm, uint32_t addr, int enabled) {
+    if (addr >= FLUX_MEM_SIZE) return;
+    uint64_t bit = 1ull << (addr & 63);
+    if (enabled) vm->breakpoints[addr >> 6] |= bit;
+    else vm->breakpoints[addr >> 6] &= ~bit;
+    stopmap_sync(vm, addr >> 6);
+}
+
+int flux_vm_has_breakpoint(const flux_vm *vm, uint32_t addr) {
+    return addr < FLUX_MEM_SIZE && ((vm->breakpoints[addr >> 6] >> (addr & 63)) & 1);
+}
+
+void flux_vm_clear_breakpoints(flux_vm *vm) {
+    memset(vm->breakpoints, 0, sizeof vm->breakpoints);
+    for (uint32_t w = 0; w < FLUX_MEM_SIZE / 64; w++) stopmap_sync(vm, w);
+}
+
+int flux_vm_add_watchpoint(flux_vm *vm, uint32_t addr, uint32_t len, uint32_t kind) {
+    if (len == 0 || !range_ok(addr, len) || kind < FLUX_WATCH_WRITE || kind > FLUX_WATCH_ACCESS)
+        return -1;
+    if (vm->nwatch >= FLUX_MAX_WATCHPOINTS) return -1;
+    vm->watch[vm->nwatch++] = (watchpoint){addr, len, kind};
+    return 0;
+}
+
+int flux_vm_remove_watchpoint(flux_vm *vm, uint32_t addr, uint32_t len, uint32_t kind) {
+    for (uint32_t i = 0; i < vm->nwatch; i++) {
+        watchpoint *w = &vm->watch[i];
+        if (w->addr == addr && w->len == len && w->kind == kind) {
+            memmove(w, w + 1, (vm->nwatch - i - 1) * sizeof *w);
+            vm->nwatch--;
+            return 0;
+        }
+    }
+    return -1;
+}
+
+void flux_vm_clear_watchpoints(flux_vm *vm) { vm->nwatch = 0; }
+
+const uint8_t *flux_vm_output(const flux_vm *vm, size_t *len) {
+    *len = vm->out_len;
+    return vm->out;
+}
+
+void flux_vm_clear_output(flux_vm *vm) { vm->out_len = 0; }
+
+float flux_vm_trust(const flux_vm *vm, uint32_t agent) {
+    return agent < FLUX_NUM_AGENTS ? vm->trust[agent] : 0.0f;
+}
+
+float flux_vm_trust_threshold(const flux_vm *vm) { return vm->trust_threshold; }
+
+int flux_vm_finished(const flux_vm *vm) {
+    return vm->state == VM_HALTED || vm->state == VM_TERMINATED;
+}
+
+void flux_vm_interrupt(flux_vm *vm) { atomic_store_explicit(&vm->interrupt, 1, memory_order_relaxed); }
+
+/* ---- helpers of the interpreter --------------------------------------------- */
+
+static inline uint32_t rd8(const uint8_t *m, uint32_t a) { return m[a]; }
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+/* FLUX memory is little-endian like the host: one unaligned load or store. */
+static inline uint32_t rd16(const uint8_t *m, uint32_t a) {
+    uint16_t v;
+    memcpy(&v, m + a, 2);
+    return v;
+}
+static inline uint32_t rd32(const uint8_t *m, uint32_t a) {
+    uint32_t v;
+    memcpy(&v, m + a, 4);
+    return v;
+}
+static inline void wr16(uint8_t *m, uint32_t a, uint32_t v) {
+    uint16_t w = (uint16_t)v;
+    memcpy(m + a, &w, 2);
+}
+static inline void wr32(uint8_t *m, uint32_t a, uint32_t v) { memcpy(m + a, &v, 4); }
+#else
+static inline uint32_t rd16(const uint8_t *m, uint32_t a) {
+    return (uint32_t)m[a] | (uint32_t)m[a + 1] << 8;
+}
+static inline uint32_t rd32(const uint8_t *m, uint32_t a) {
+    return (uint32_t)m[a] | (uint32_t)m[a + 1] << 8 | (uint32_t)m[a + 2] << 16 |
+           (uint32_t)m[a + 3] << 24;
+}
+static inline void wr16(uint8_t *m, uint32_t a, uint32_t v) {
+    m[a] = (uint8_t)v;
+    m[a + 1] = (uint8_t)(v >> 8);
+}
+static inline void wr32(uint8_t *m, uint32_t a, uint32_t v) {
+    m[a] = (uint8_t)v;
+    m[a + 1] = (uint8_t)(v >> 8);
+    m[a + 2] = (uint8_t)(v >> 16);
+    m[a + 3] = (uint8_t)(v >> 24);
+}
+#endif
+static inline void wr8(uint8_t *m, uint32_t a, uint32_t v) { m[a] = (uint8_t)v; }
+
+/* The first watched byte of [addr, addr+len) touched by an access of `kind`,
+ * or -1.  Only called while watchpoints exist. */
+static int64_t watch_check(flux_vm *vm, uint32_t addr, uint32_t len, uint32_t kind,
+                           uint32_t *index) {
+    for (uint32_t i = 0; i < vm->nwatch; i++) {
+        const watchpoint *w = &vm->watch[i];
+        if (!(w->kind & kind)) continue;
+        uint32_t lo = addr > w->addr ? addr : w->addr;
+        uint32_t hi_a = addr + len, hi_w = w->addr + w->len;
+        uint32_t hi = hi_a < hi_w ? hi_a : hi_w;
+        if (lo < hi) {
+            *index = i;
+            return lo;
+        }
+    }
+    return -1;
+}
+
+static inline float pct(int64_t v) {
+    if (v <= 0) return 0.0f;
+    if (v >= 100) return 1.0f;
+    return (float)v / 100.0f;
+}
+static inline int32_t to_pct(float c) { return (int32_t)lroundf(clamp01(c) * 100.0f); }
+static inline int32_t sat32(int64_t v) {
+    return v > INT32_MAX ? INT32_MAX : v < INT32_MIN ? INT32_MIN : (int32_t)v;
+}
+static inline float minf(float a, float b) { return a < b ? a : b; }
+static inline float maxf(float a, float b) { return a > b ? a : b; }
+
+static uint32_t crc32_bytes(const uint8_t *p, uint32_t n) {
+    uint32_t crc = 0xFFFFFFFFu;
+    for (uint32_t i = 0; i < n; i++) {
+        crc ^= p[i];
+        for (int k = 0; k < 8; k++) crc = (crc >> 1) ^ (0xEDB88320u & (0u - (crc & 1u)));
+    }
+    return ~crc;
+}
+
+static void out_append(flux_vm *vm, const char *s, size_t n) {
+    size_t room = FLUX_OUTPUT_CAP - vm->out_len;
+    if (n > room) n = room;
+    memcpy(vm->out + vm->out_len, s, n);
+    vm->out_len += n;
+}
+
+static void set_reason(flux_stop *st, const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(st->reason, sizeof st->reason, fmt, ap);
+    va_end(ap);
+}
+
+static int instinct_find(const flux_vm *vm, int32_t key) {
+    for (unsigned i = 0; i < INSTINCT_SLOTS; i++)
+        if (vm->instincts[i].used && vm->instincts[i].key == key) return (int)i;
+    return -1;
+}
+
+/* Insert or replace; when the table is full the weakest entry gives way. */
+static void instinct_learn(flux_vm *vm, int32_t key, int32_t value, float strength) {
+    int i = instinct_find(vm, key);
+    if (i < 0) {
+        int weakest = 0;
+        for (unsigned j = 0; j < INSTINCT_SLOTS; j++) {
+            if (!vm->instincts[j].used) { weakest = (int)j; break; }
+            if (vm->instincts[j].strength < vm->instincts[weakest].strength) weakest = (int)j;
+        }
+        i = weakest;
+    }
+    vm->instincts[i] = (instinct){key, value, clamp01(strength), 1};
+}
+
+static int mailbox_take(flux_vm *vm, uint32_t from, message *out) {
+    for (uint32_t k = 0; k < vm->mail_count; k++) {
+        uint32_t idx = (vm->mail_head + k) % MAILBOX_CAP;
+        if (from == 0 || vm->mailbox[idx].from == from) {
+            *out = vm->mailbox[idx];
+            /* close the gap, keeping the order of the rest */
+            for (uint32_t j = k; j + 1 < vm->mail_count; j++)
+                vm->mailbox[(vm->mail_head + j) % MAILBOX_CAP] =
+                    vm->mailbox[(vm->mail_head + j + 1) % MAILBOX_CAP];
+            vm->mail_count--;
+            return 1;
+        }
+    }
+    return 0;
+}
+
+static void trust_store(flux_vm *vm, uint32_t agent, float t) {
+    vm->trust_prev[agent] = vm->trust[agent];
+    vm->trust[agent] = clamp01(t);
+}
+
+/* ---- the interpreter ------------------------------------------------------ */
+
+/* Dispatch by computed goto where the compiler has it (GCC, Clang), by a
+ * plain switch elsewhere; both run the same handlers. */
+#if defined(__GNUC__) && !defined(FLUX_NO_COMPUTED_GOTO)
+#define FLUX_COMPUTED_GOTO 1
+#define CASE(name) case FLUX_OP_##name: L_##name:
+#else
+#define FLUX_COMPUTED_GOTO 0
+#define CASE(name) case FLUX_OP_##name:
+#endif
+
+#define LIKELY(x) __builtin_expect(!!(x), 1)
+#define UNLIKELY(x) __builtin_expect(!!(x), 0)
+
+flux_stop flux_vm_run(flux_vm *vm, uint64_t budget) {
+    flux_stop st;
+    memset(&st, 0, sizeof st);
+
+    if (vm->state == VM_HALTED) {
+        st.kind = FLUX_STOP_HALTED;
+        st.exit_code = vm->exit_code;
+        st.pc = vm->pc;
+        return st;
+    }
+    if (vm->state == VM_TERMINATED || vm->state == VM_EXHAUSTED) {
+        /* Going on after energy ran out ends the program, as a signal would. */
+        if (vm->state == VM_EXHAUSTED) {
+            vm->state = VM_TERMINATED;
+            vm->term_signal = FLUX_SIGXCPU;
+            snprintf(vm->term_reason, sizeof vm->term_reason,
+                     "apoptosis: energy exhausted at 0x%04X", vm->pc);
+        }
+        st.kind = FLUX_STOP_TERMINATED;
+        st.signal = vm->term_signal;
+        st.pc = vm->pc;
+        memcpy(st.reason, vm->term_reason, sizeof st.reason);
+        return st;
+    }
+
+    uint32_t pc = vm->pc, sp = vm->sp;
+    int64_t energy = vm->energy;
+    /* Instruction counting: `left` instructions may still retire before
+     * `chunk_end`, so that cycles = chunk_end - left at every boundary and the
+     * hot path pays one decrement.  Stops that must happen after the current
+     * instruction (watchpoints, full output) end the chunk early. */
+    const uint64_t start_cycles = vm->cycles;
+    const uint64_t end = budget > UINT64_MAX - start_cycles ? UINT64_MAX : start_cycles + budget;
+    uint64_t chunk_end = start_cycles;
+    uint64_t left = 0;
+    int first = 1;
+    int watch_hit = 0;
+    int64_t watch_addr = 0;
+    uint32_t watch_kind = 0, watch_index = 0;
+    uint32_t op = 0, len = 1;
+    int out_full = 0;
+
+#define CYCLES() (chunk_end - left)
+#define END_CHUNK_AFTER_THIS()                 \
+    do {                                       \
+        chunk_end = chunk_end - left + 1;      \
+        left = 1;                              \
+    } while (0)
+#define SYNC()                        \
+    do {                              \
+        vm->pc = pc;                  \
+        vm->sp = sp;                  \
+        vm->energy = energy;          \
+        vm->cycles = CYCLES();        \
+    } while (0)
+
+#define STOP(k)        \
+    do {               \
+        st.kind = (k); \
+        goto stop;     \
+    } while (0)
+
+#define FAULT(sig, ...)                 \
+    do {                                \
+        energy += ENERGY_COST[op];      \
+        st.signal = (sig);              \
+        set_reason(&st, __VA_ARGS__);   \
+        STOP(FLUX_STOP_FAULT);          \
+    } while (0)
+
+#define ILLEGAL_REG(x) \
+    FAULT(FLUX_SIGILL, "illegal register operand %u in %s at 0x%04X", (unsigned)(x), \
+          OPCODES[op].mnemonic, pc)
+
+/* Operand decoding: every register operand is checked (< 16), and the whole
+ * instruction must lie inside memory. */
+/* The whole instruction lies inside memory: checked before dispatch (see
+ * fetch_checked), so a handler only notes its length. */
+#define NEED(n) len = 1 + (n)
+#define REG(name, off)                      \
+    uint32_t name = vm->mem[pc + (off)];        \
+    if (UNLIKELY(name >= FLUX_NUM_REGS)) ILLEGAL_REG(name)
+#define IMM8(off) ((uint32_t)vm->mem[pc + (off)])
+#define IMM16(off) rd16(vm->mem, pc + (off))
+#define IMM32(off) rd32(vm->mem, pc + (off))
+#define SIMM16(off) ((int32_t)(int16_t)IMM16(off))
+
+#define OPS_NONE() NEED(0)
+#define OPS_R(a) NEED(1); REG(a, 1)
+#define OPS_RR(a, b)                                                        \
+    NEED(2);                                                                \
+    uint32_t a = vm->mem[pc + 1], b = vm->mem[pc + 2];                      \
+    if (UNLIKELY((a | b) >= FLUX_NUM_REGS)) ILLEGAL_REG(a >= FLUX_NUM_REGS ? a : b)
+#define OPS_RRR(a, b, c)                                                    \
+    NEED(3);                                                                \
+    uint32_t a = vm->mem[pc + 1], b = vm->mem[pc + 2], c = vm->mem[pc + 3]; \
+    if (UNLIKELY((a | b | c) >= FLUX_NUM_REGS))                             \
+        ILLEGAL_REG(a >= FLUX_NUM_REGS ? a : b >= FLUX_NUM_REGS ? b : c)
+#define OPS_RI16(a, i) NEED(3); REG(a, 1); uint32_t i = IMM16(2)
+#define OPS_I16(i) NEED(2); uint32_t i = IMM16(1)
+#define OPS_I8(i) NEED(1); uint32_t i = IMM8(1)
+#define OPS_RI8(a, i) NEED(2); REG(a, 1); uint32_t i = IMM8(2)
+#define OPS_RRI8(a, b, i) NEED(3); REG(a, 1); REG(b, 2); uint32_t i = IMM8(3)
+#define OPS_I32(i) NEED(4); uint32_t i = IMM32(1)
+#define OPS_RI32(a, i) NEED(5); REG(a, 1); uint32_t i = IMM32(2)
+
+/* Memory access by the program: bounds, then watchpoints (a branch while none). */
+#define CHECK_MEM(addr, n, what)                                                      \
+    do {                                                                              \
+        if (UNLIKELY(!range_ok((addr), (n))))                                         \
+            FAULT(FLUX_SIGSEGV, "%s of %u bytes at 0x%X is outside memory (%s at 0x%04X)", \
+                  what, (unsigned)(n), (unsigned)(addr), OPCODES[op].mnemonic, pc);   \
+    } while (0)
+#define WATCH(addr, n, kind)                                                   \
+    do {                                                                       \
+        if (UNLIKELY(vm->nwatch) && !watch_hit) {                              \
+            uint32_t wi_;                                                      \
+            int64_t wa_ = watch_check(vm, (addr), (n), (kind), &wi_);          \
+            if (wa_ >= 0) {                                                    \
+                watch_hit = 1;                                                 \
+                END_CHUNK_AFTER_THIS();                                        \
+                watch_addr = wa_;                                              \
+                watch_kind = (kind);                                           \
+                watch_index = wi_;                                             \
+            }                                                                  \
+        }                                                                      \
+    } while (0)
+#define LOAD_N(dst, addr, n, reader)                   \
+    do {                                               \
+        uint32_t la_ = (uint32_t)(addr);               \
+        CHECK_MEM(la_, n, "read");                     \
+        WATCH(la_, n, FLUX_WATCH_READ);                \
+        dst = reader(vm->mem, la_);                        \
+    } while (0)
+#define STORE_N(addr, n, val, writer)                  \
+    do {                                               \
+        uint32_t sa_ = (uint32_t)(addr);               \
+        CHECK_MEM(sa_, n, "write");                    \
+        WATCH(sa_, n, FLUX_WATCH_WRITE);               \
+        writer(vm->mem, sa_, (uint32_t)(val));             \
+    } while (0)
+#define LOAD32(dst, addr) LOAD_N(dst, addr, 4, rd32)
+#define STORE32(addr, val) STORE_N(addr, 4, val, wr32)
+
+/* The stack: [FLUX_STACK_LIMIT, FLUX_STACK_TOP), 4-byte slots. */
+#define STACK_ROOM(nslots)                                                              \
+    do {                                                                                \
+        if (UNLIKELY(sp > FLUX_STACK_TOP || sp < FLUX_STACK_LIMIT + 4u * (nslots)))    \
+            FAULT(FLUX_SIGSEGV, "stack overflow: sp=0x%X, %s at 0x%04X needs %u bytes", sp, \
+                  OPCODES[op].mnemonic, pc, 4u * (unsigned)(nslots));                 \
+    } while (0)
+#define STACK_HAS(nslots)                                                               \
+    do {                                                                                \
+        if (UNLIKELY(sp < FLUX_STACK_LIMIT || sp > FLUX_STACK_TOP - 4u * (nslots)))    \
+            FAULT(FLUX_SIGSEGV, "stack underflow: sp=0x%X, %s at 0x%04X needs %u slots", sp, \
+                  OPCODES[op].mnemonic, pc, (unsigned)(nslots));                       \
+    } while (0)
+#define PUSH_RAW(v)                                 \
+    do {                                            \
+        sp -= 4;                                    \
+        WATCH(sp, 4, FLUX_WATCH_WRITE);             \
+        wr32(vm->mem, sp, (uint32_t)(v));               \
+    } while (0)
+#define POP_RAW(dst)                                \
+    do {                                            \
+        WATCH(sp, 4, FLUX_WATCH_READ);              \
+        dst = rd32(vm->mem, sp);                        \
+        sp += 4;                                    \
+    } while (0)
+#define SLOT(i) (sp + 4u * (i))
+
+/* Finishing an instruction: pay, retire, go on (or stop for a watchpoint). */
+/* The hot path between two instructions: retire, then stop if the chunk is
+ * used up or pc is on the stop map (a breakpoint, or the last bytes of
+ * memory), fetch, pay the energy, dispatch. */
+#define FAST_PATH(dispatch)                                                        \
+    do {                                                                           \
+        if (UNLIKELY(--left == 0)) goto refill;                                    \
+        if (UNLIKELY((vm->stopmap[pc >> 6] >> (pc & 63)) & 1)) goto check_stop;    \
+        op = vm->mem[pc];                                                          \
+        energy -= ENERGY_COST[op];                                                 \
+        if (UNLIKELY(energy < 0)) goto exhausted;                                  \
+        dispatch;                                                                  \
+    } while (0)
+#if FLUX_COMPUTED_GOTO
+/* Each handler ends with its own copy of the dispatch: one indirect jump per
+ * handler predicts far better than the single jump of a switch. */
+#define NEXT_TO(target)                                   \
+    do {                                                  \
+        pc = (target);                                    \
+        FAST_PATH(goto *DISPATCH_TABLE[op]);              \
+    } while (0)
+#else
+#define NEXT_TO(target)          \
+    do {                         \
+        pc = (target);           \
+        goto next;               \
+    } while (0)
+#endif
+#define NEXT() NEXT_TO(pc + len)
+#define EXTRA_COST(x)                                                                  \
+    do {                                                                               \
+        int64_t x_ = (int64_t)(x);                                                     \
+        if (UNLIKELY(x_ < 0 || energy < x_)) goto exhausted;                           \
+        energy -= x_;                                                                  \
+    } while (0)
+
+    if (UNLIKELY(pc >= FLUX_MEM_SIZE)) {
+        FAULT(FLUX_SIGSEGV, "pc 0x%X is outside memory", pc);
+    }
+#if FLUX_COMPUTED_GOTO
+    static const void *const DISPATCH_TABLE[256] = {
+#define FLUX_X_LABEL(code, name, mode, cat, cost, impl) [code] = &&L_##name,
+        FLUX_OPCODE_TABLE(FLUX_X_LABEL)
+#undef FLUX_X_LABEL
+        [0xF7] = &&L_INVALID, [0xF8] = &&L_INVALID, [0xF9] = &&L_INVALID,
+        [0xFA] = &&L_INVALID, [0xFB] = &&L_INVALID, [0xFC] = &&L_INVALID,
+        [0xFD] = &&L_INVALID, [0xFE] = &&L_INVALID, [0xFF] = &&L_INVALID,
+    };
+#endif
+    /* A breakpoint at the pc we resume from does not stop us again. */
+    goto refill;
+
+refill:
+    if (UNLIKELY(watch_hit | out_full)) goto hooks;
+    if (chunk_end >= end) STOP(FLUX_STOP_BUDGET);
+    if (atomic_load_explicit(&vm->interrupt, memory_order_relaxed)) {
+        atomic_store_explicit(&vm->interrupt, 0, memory_order_relaxed);
+        STOP(FLUX_STOP_BUDGET);
+    }
+    left = end - chunk_end > CHUNK ? CHUNK : end - chunk_end;
+    chunk_end += left;
+    if (first) {
+        first = 0;
+        goto fetch_checked;
+    }
+check_stop:
+    if (UNLIKELY((vm->breakpoints[pc >> 6] >> (pc & 63)) & 1)) STOP(FLUX_STOP_BREAKPOINT);
+fetch_checked:
+    op = vm->mem[pc];
+    if (UNLIKELY(pc + 1u + OPCODES[op].operand_bytes > FLUX_MEM_SIZE)) {
+        st.signal = FLUX_SIGSEGV;
+        set_reason(&st, "instruction at 0x%04X runs past the end of memory", pc);
+        STOP(FLUX_STOP_FAULT);
+    }
+    energy -= ENERGY_COST[op];
+    if (UNLIKELY(energy < 0)) goto exhausted;
+    goto dispatch;
+
+#if !FLUX_COMPUTED_GOTO
+next:
+    FAST_PATH(goto dispatch);
+#endif
+
+dispatch:
+#if FLUX_COMPUTED_GOTO
+    goto *DISPATCH_TABLE[op];
+#endif
+        switch (op) {
+        /* ---------------- control ---------------- */
+        CASE(NOP) { OPS_NONE(); NEXT(); }
+        CASE(MOV) { OPS_RR(d, s); vm->r[d] = vm->r[s]; vm->conf[d] = vm->conf[s]; NEXT(); }
+        CASE(LOAD) {
+            OPS_RR(d, a); uint32_t v; LOAD32(v, (uint32_t)vm->r[a]);
+            vm->r[d] = (int32_t)v; vm->conf[d] = 1.0f; NEXT();
+        }
+        CASE(STORE) { OPS_RR(s, a); STORE32((uint32_t)vm->r[a], vm->r[s]); NEXT(); }
+        CASE(PUSH) { OPS_I16(i); STACK_ROOM(1); PUSH_RAW(i); NEXT(); }
+        CASE(POP) {
+            OPS_R(d); STACK_HAS(1); uint32_t v; POP_RAW(v);
+            vm->r[d] = (int32_t)v; vm->conf[d] = 1.0f; NEXT();
+        }
+        CASE(JMP) { OPS_I16(t); NEXT_TO(t); }
+        CASE(JZ) { OPS_RI16(a, t); NEXT_TO((vm->r[a] == 0) ? t : pc + len); }
+        CASE(JNZ) { OPS_RI16(a, t); NEXT_TO((vm->r[a] != 0) ? t : pc + len); }
+        CASE(CALL) { OPS_I16(t); STACK_ROOM(1); PUSH_RAW(pc + len); NEXT_TO(t); }
+        CASE(RET) {
+            OPS_NONE(); STACK_HAS(1); uint32_t t; POP_RAW(t);
+            if (UNLIKELY(t >= FLUX_MEM_SIZE)) {
+                sp -= 4;
+                FAULT(FLUX_SIGSEGV, "RET at 0x%04X to 0x%X, outside memory", pc, t);
+            }
+            NEXT_TO(t);
+        }
+        CASE(HALT) {
+            OPS_NONE();
+            vm->state = VM_HALTED;
+            vm->exit_code = vm->r[0] & 0xFF;
+            st.exit_code = vm->exit_code;
+            left--;
+            STOP(FLUX_STOP_HALTED);
+        }
+        CASE(BRK) {
+            OPS_NONE();
+            pc += len; left--;
+            st.signal = FLUX_SIGTRAP;
+            STOP(FLUX_STOP_BRK);
+        }
+        CASE(SWI) {
+            OPS_I8(n);
+            uint32_t h = rd16(vm->mem, FLUX_IVT_BASE + 2 * n);
+            if (h == 0) FAULT(FLUX_SIGILL, "SWI 0x%X at 0x%04X: no handler at 0x%04X", n, pc,
+                              FLUX_IVT_BASE + 2 * n);
+            STACK_ROOM(2); PUSH_RAW(pc + len); PUSH_RAW(flags_now(vm));
+            NEXT_TO(h);
+        }
+        CASE(IRET) {
+            OPS_NONE(); STACK_HAS(2); uint32_t f, t;
+            if (UNLIKELY(rd32(vm->mem, sp + 4) >= FLUX_MEM_SIZE))
+                FAULT(FLUX_SIGSEGV, "IRET at 0x%04X to 0x%X, outside memory", pc, rd32(vm->mem, sp + 4));
+            POP_RAW(f); POP_RAW(t);
+            SET_FLAGS(f & (FLUX_FLAG_C | FLUX_FLAG_Z | FLUX_FLAG_S | FLUX_FLAG_O));
+            NEXT_TO(t);
+        }
+        CASE(LOOP) { OPS_RI16(a, t); vm->r[a] = (int32_t)((uint32_t)vm->r[a] - 1); NEXT_TO((vm->r[a] != 0) ? t : pc + len); }
+        CASE(LOOPE) {
+            OPS_RI16(a, t); vm->r[a] = (int32_t)((uint32_t)vm->r[a] - 1);
+            NEXT_TO((vm->r[a] != 0 && (flags_now(vm) & FLUX_FLAG_Z)) ? t : pc + len);
+        }
+        CASE(LOOPNE) {
+            OPS_RI16(a, t); vm->r[a] = (int32_t)((uint32_t)vm->r[a] - 1);
+            NEXT_TO((vm->r[a] != 0 && !(flags_now(vm) & FLUX_FLAG_Z)) ? t : pc + len);
+        }
+#define FLAG_JUMP(OPC, cond)                                           \
+        CASE(OPC) {                                                    \
+            OPS_RI16(a, t); (void)a; uint32_t f = flags_now(vm);           \
+            int c_ = !!(f & FLUX_FLAG_C), z_ = !!(f & FLUX_FLAG_Z);    \
+            int s_ = !!(f & FLUX_FLAG_S), o_ = !!(f & FLUX_FLAG_O);    \
+            (void)c_; (void)z_; (void)s_; (void)o_;                    \
+            NEXT_TO((cond) ? t : pc + len);                              \
+        }
+        FLAG_JUMP(JC, c_)
+        FLAG_JUMP(JNC, !c_)
+        FLAG_JUMP(JA, !c_ && !z_)
+        FLAG_JUMP(JAE, !c_)
+        FLAG_JUMP(JB, c_)
+        FLAG_JUMP(JBE, c_ || z_)
+        FLAG_JUMP(JG, !z_ && s_ == o_)
+        FLAG_JUMP(JGE, s_ == o_)
+        FLAG_JUMP(JL, s_ != o_)
+        FLAG_JUMP(JLE, z_ || s_ != o_)
+        FLAG_JUMP(JO, o_)
+        FLAG_JUMP(JNO, !o_)
+        FLAG_JUMP(JS, s_)
+        FLAG_JUMP(JNS, !s_)
+#undef FLAG_JUMP
+
+        /* ---------------- arith ---------------- */
+#define ARITH3(OPC, expr, flagexpr)                                              \
+        CASE(OPC) {                                                              \
+            OPS_RRR(d, a, b); uint32_t x = (uint32_t)vm->r[a], y = (uint32_t)vm->r[b];   \
+            uint32_t v = (expr); flagexpr;                         \
+            vm->conf[d] = vm->conf[a] * vm->conf[b]; vm->r[d] = (int32_t)v; NEXT();              \
+        }
+        ARITH3(CADD, x + y, SET_ADD(x, y, v))
+        ARITH3(CSUB, x - y, SET_SUB(x, y, v))
+        CASE(CMUL) {
+            OPS_RRR(d, a, b);
+            int64_t p = (int64_t)vm->r[a] * (int64_t)vm->r[b];
+            uint32_t v = (uint32_t)(uint64_t)p;
+            SET_FLAGS(zs_flags(v) | (p != (int32_t)v ? FLUX_FLAG_C | FLUX_FLAG_O : 0));
+            vm->conf[d] = vm->conf[a] * vm->conf[b]; vm->r[d] = (int32_t)v; NEXT();
+        }
+        CASE(CDIV)
+        CASE(CMOD) {
+            OPS_RRR(d, a, b);
+            int32_t x = vm->r[a], y = vm->r[b];
+            if (y == 0) FAULT(FLUX_SIGFPE, "division by zero: %s at 0x%04X (r%u = 0)",
+                              OPCODES[op].mnemonic, pc, b);
+            int32_t v;
+            if (x == INT32_MIN && y == -1) v = op == FLUX_OP_CDIV ? INT32_MIN : 0;
+            else v = op == FLUX_OP_CDIV ? x / y : x % y;
+            SET_ZS((uint32_t)v);
+            vm->conf[d] = vm->conf[a] * vm->conf[b]; vm->r[d] = v; NEXT();
+        }
+        ARITH3(CAND, x & y, SET_ZS(v))
+        ARITH3(COR, x | y, SET_ZS(v))
+        ARITH3(CXOR, x ^ y, SET_ZS(v))
+        ARITH3(CSHL, x << (y & 31), SET_ZS(v))
+        ARITH3(CSHR, x >> (y & 31), SET_ZS(v))
+        ARITH3(CSAR, (uint32_t)((int32_t)x >> (y & 31)), SET_ZS(v))
+        ARITH3(CMIN, (int32_t)x < (int32_t)y ? x : y, SET_ZS(v))
+        ARITH3(CMAX, (int32_t)x > (int32_t)y ? x : y, SET_ZS(v))
+#undef ARITH3
+#define ARITH2(OPC, expr)                                                        \
+        CASE(OPC) {                                                              \
+            OPS_RR(d, a); uint32_t x = (uint32_t)vm->r[a]; uint32_t v = (expr);      \
+            SET_ZS(v); vm->conf[d] = vm->conf[a]; vm->r[d] = (int32_t)v; NEXT(); \
+        }
+        ARITH2(CNOT, ~x)
+        ARITH2(CNEG, 0u - x)
+        ARITH2(CABS, (int32_t)x < 0 ? 0u - x : x)
+        ARITH2(CLZ, x ? (uint32_t)__builtin_clz(x) : 32u)
+        ARITH2(CTZ, x ? (uint32_t)__builtin_ctz(x) : 32u)
+        ARITH2(POPCNT, (uint32_t)__builtin_popcount(x))
+        ARITH2(BSWAP, __builtin_bswap32(x))
+        CASE(BREV) {
+            OPS_RR(d, a); uint32_t x = (uint32_t)vm->r[a], v = 0;
+            for (int k = 0; k < 32; k++) v |= ((x >> k) & 1u) << (31 - k);
+            SET_ZS(v); vm->conf[d] = vm->conf[a]; vm->r[d] = (int32_t)v; NEXT();
+        }
+#undef ARITH2
+        CASE(ADDI) {
+            OPS_RI16(d, i); uint32_t x = (uint32_t)vm->r[d], y = (uint32_t)(int32_t)(int16_t)i;
+            uint32_t v = x + y; SET_ADD(x, y, v); vm->r[d] = (int32_t)v; NEXT();
+        }
+        CASE(SUBI) {
+            OPS_RI16(d, i); uint32_t x = (uint32_t)vm->r[d], y = (uint32_t)(int32_t)(int16_t)i;
+            uint32_t v = x - y; SET_SUB(x, y, v); vm->r[d] = (int32_t)v; NEXT();
+        }
+        CASE(MULI) {
+            OPS_RI16(d, i); int64_t p = (int64_t)vm->r[d] * (int16_t)i; uint32_t v = (uint32_t)(uint64_t)p;
+            SET_FLAGS(zs_flags(v) | (p != (int32_t)v ? FLUX_FLAG_C | FLUX_FLAG_O : 0));
+            vm->r[d] = (int32_t)v; NEXT();
+        }
+        CASE(DIVI) {
+            OPS_RI16(d, i); int32_t y = (int16_t)i, x = vm->r[d];
+            if (y == 0) FAULT(FLUX_SIGFPE, "division by zero: DIVI at 0x%04X", pc);
+            int32_t v = (x == INT32_MIN && y == -1) ? INT32_MIN : x / y;
+            SET_ZS((uint32_t)v); vm->r[d] = v; NEXT();
+        }
+#define IMMOP(OPC, expr)                                                         \
+        CASE(OPC) {                                                              \
+            OPS_RI16(d, i); uint32_t x = (uint32_t)vm->r[d]; uint32_t v = (expr);    \
+            SET_ZS(v); vm->r[d] = (int32_t)v; NEXT();                  \
+        }
+        IMMOP(ANDI, x & i)
+        IMMOP(ORI, x | i)
+        IMMOP(XORI, x ^ i)
+        IMMOP(SHLI, x << (i & 31))
+        IMMOP(SHRI, x >> (i & 31))
+#undef IMMOP
+        CASE(INCR) {
+            OPS_R(d); uint32_t x = (uint32_t)vm->r[d], v = x + 1;
+            SET_ADD(x, 1, v); vm->r[d] = (int32_t)v; NEXT();
+        }
+        CASE(DECR) {
+            OPS_R(d); uint32_t x = (uint32_t)vm->r[d], v = x - 1;
+            SET_SUB(x, 1, v); vm->r[d] = (int32_t)v; NEXT();
+        }
+
+        /* ---------------- memory ---------------- */
+        CASE(LOAD8) { OPS_RI16(d, a); uint32_t v; LOAD_N(v, a, 1, rd8); vm->r[d] = (int32_t)v; vm->conf[d] = 1.0f; NEXT(); }
+        CASE(LOAD16) { OPS_RI16(d, a); uint32_t v; LOAD_N(v, a, 2, rd16); vm->r[d] = (int32_t)v; vm->conf[d] = 1.0f; NEXT(); }
+        CASE(LOAD32) { OPS_RI16(d, a); uint32_t v; LOAD32(v, a); vm->r[d] = (int32_t)v; vm->conf[d] = 1.0f; NEXT(); }
+        CASE(STORE8) { OPS_RI16(s, a); STORE_N(a, 1, vm->r[s], wr8); NEXT(); }
+        CASE(STORE16) { OPS_RI16(s, a); STORE_N(a, 2, vm->r[s], wr16); NEXT(); }
+        CASE(STORE32) { OPS_RI16(s, a); STORE32(a, vm->r[s]); NEXT(); }
+        CASE(LEA) { OPS_RI16(d, a); vm->r[d] = (int32_t)a; vm->conf[d] = 1.0f; NEXT(); }
+        CASE(CMPXCHG) {
+            OPS_RRR(d, a, b); uint32_t cur; uint32_t addr = (uint32_t)vm->r[a];
+            LOAD32(cur, addr);
+            if (cur == (uint32_t)vm->r[d]) {
+                STORE32(addr, vm->r[b]); SET_FLAGS(flags_now(vm) | FLUX_FLAG_Z);
+            } else {
+                vm->r[d] = (int32_t)cur; vm->conf[d] = 1.0f; SET_FLAGS(flags_now(vm) & ~FLUX_FLAG_Z);
+            }
+            NEXT();
+        }
+        CASE(XCHG) {
+            OPS_RR(d, a); uint32_t addr = (uint32_t)vm->r[a], cur;
+            LOAD32(cur, addr); STORE32(addr, vm->r[d]);
+            vm->r[d] = (int32_t)cur; vm->conf[d] = 1.0f; NEXT();
+        }
+        CASE(PUSH_MEM) {
+            OPS_RI16(a, base); uint32_t addr = base + (uint32_t)vm->r[a], v;
+            STACK_ROOM(1); LOAD32(v, addr); PUSH_RAW(v); NEXT();
+        }
+        CASE(POP_MEM) {
+            OPS_RI16(a, base); uint32_t addr = base + (uint32_t)vm->r[a], v;
+            STACK_HAS(1); CHECK_MEM(addr, 4, "write");
+            POP_RAW(v); STORE32(addr, v); NEXT();
+        }
+        CASE(LOADR) {
+            OPS_RRR(d, a, b); uint32_t v; LOAD32(v, (uint32_t)vm->r[a] + (uint32_t)vm->r[b]);
+            vm->r[d] = (int32_t)v; vm->conf[d] = 1.0f; NEXT();
+        }
+        CASE(STORER) { OPS_RRR(s, a, b); STORE32((uint32_t)vm->r[a] + (uint32_t)vm->r[b], vm->r[s]); NEXT(); }
+        CASE(MEMCPY) {
+            OPS_RI32(n, packed); uint32_t dst = packed & 0xFFFF, src = packed >> 16;
+            uint32_t cnt = (uint32_t)vm->r[n];
+            CHECK_MEM(src, cnt, "read"); CHECK_MEM(dst, cnt, "write");
+            EXTRA_COST(cnt / 4);
+            if (cnt) { WATCH(src, cnt, FLUX_WATCH_READ); WATCH(dst, cnt, FLUX_WATCH_WRITE); }
+            memmove(vm->mem + dst, vm->mem + src, cnt); NEXT();
+        }
+        CASE(MEMSET) {
+            OPS_RI32(n, packed); uint32_t dst = packed & 0xFFFF, byte = (packed >> 16) & 0xFF;
+            uint32_t cnt = (uint32_t)vm->r[n];
+            CHECK_MEM(dst, cnt, "write"); EXTRA_COST(cnt / 4);
+            if (cnt) WATCH(dst, cnt, FLUX_WATCH_WRITE);
+            memset(vm->mem + dst, (int)byte, cnt); NEXT();
+        }
+        CASE(MEMCMP) {
+            OPS_RI32(n, packed); uint32_t a = packed & 0xFFFF, b = packed >> 16;
+            uint32_t cnt = (uint32_t)vm->r[n];
+            CHECK_MEM(a, cnt, "read"); CHECK_MEM(b, cnt, "read"); EXTRA_COST(cnt / 4);
+            if (cnt) { WATCH(a, cnt, FLUX_WATCH_READ); WATCH(b, cnt, FLUX_WATCH_READ); }
+            int c = cnt ? memcmp(vm->mem + a, vm->mem + b, cnt) : 0;
+            vm->r[n] = c < 0 ? -1 : c > 0; vm->conf[n] = 1.0f;
+            SET_ZS((uint32_t)vm->r[n]); NEXT();
+        }
+        CASE(ALLOCA) {
+            OPS_RI16(d, n); uint32_t bytes = (n + 3u) & ~3u;
+            if (UNLIKELY(sp > FLUX_STACK_TOP || sp < FLUX_STACK_LIMIT + bytes))
+                FAULT(FLUX_SIGSEGV, "stack overflow: ALLOCA of %u bytes at 0x%04X, sp=0x%X", bytes, pc, sp);
+            sp -= bytes; vm->fp = sp; vm->r[d] = (int32_t)sp; vm->conf[d] = 1.0f; NEXT();
+        }
+        CASE(FREEA) {
+            OPS_R(a); uint32_t bytes = ((uint32_t)vm->r[a] + 3u) & ~3u;
+            if (UNLIKELY((uint32_t)vm->r[a] > FLUX_STACK_TOP || sp < FLUX_STACK_LIMIT || sp > FLUX_STACK_TOP - bytes))
+                FAULT(FLUX_SIGSEGV, "stack underflow: FREEA of %u bytes at 0x%04X, sp=0x%X", (unsigned)vm->r[a], pc, sp);
+            sp += bytes; vm->fp = sp; NEXT();
+        }
+        CASE(LOAD_IND) {
+            OPS_RR(d, a); uint32_t p, v; LOAD32(p, (uint32_t)vm->r[a]); LOAD32(v, p);
+            vm->r[d] = (int32_t)v; vm->conf[d] = 1.0f; NEXT();
+        }
+        CASE(STORE_IND) {
+            OPS_RR(s, a); uint32_t p; LOAD32(p, (uint32_t)vm->r[a]); STORE32(p, vm->r[s]); NEXT();
+        }
+        CASE(LOAD_OFF) {
+            OPS_RRI8(d, a, off); uint32_t v; LOAD32(v, (uint32_t)vm->r[a] + (uint32_t)(int32_t)(int8_t)off);
+            vm->r[d] = (int32_t)v; vm->conf[d] = 1.0f; NEXT();
+        }
+        CASE(STORE_OFF) {
+            OPS_RRI8(s, a, off); STORE32((uint32_t)vm->r[a] + (uint32_t)(int32_t)(int8_t)off, vm->r[s]); NEXT();
+        }
+        CASE(MOVZX) { OPS_RR(d, a); vm->r[d] = (int32_t)((uint32_t)vm->r[a] & 0xFF); vm->conf[d] = vm->conf[a]; NEXT(); }
+        CASE(MOVSX) { OPS_RR(d, a); vm->r[d] = (int32_t)(int8_t)(uint8_t)vm->r[a]; vm->conf[d] = vm->conf[a]; NEXT(); }
+        CASE(SWAP) {
+            OPS_RR(a, b); int32_t t = vm->r[a]; vm->r[a] = vm->r[b]; vm->r[b] = t;
+            float c = vm->conf[a]; vm->conf[a] = vm->conf[b]; vm->conf[b] = c; NEXT();
+        }
+        CASE(PUSH_ALL) {
+            OPS_NONE(); STACK_ROOM(16);
+            for (unsigned k = 0; k < FLUX_NUM_REGS; k++) PUSH_RAW(vm->r[k]);
+            NEXT();
+        }
+        CASE(POP_ALL) {
+            OPS_NONE(); STACK_HAS(16);
+            for (unsigned k = FLUX_NUM_REGS; k-- > 0;) { uint32_t v; POP_RAW(v); vm->r[k] = (int32_t)v; vm->conf[k] = 1.0f; }
+            NEXT();
+        }
+        CASE(LOAD_IMM) { OPS_RI32(d, i); vm->r[d] = (int32_t)i; vm->conf[d] = 1.0f; NEXT(); }
+        CASE(STORE_IMM) { OPS_I32(packed); STORE_N(packed & 0xFFFF, 2, packed >> 16, wr16); NEXT(); }
+        CASE(FENCE)
+        CASE(TLB_INV)
+        CASE(CACHE_FLUSH) { OPS_NONE(); NEXT(); }
+
+        /* ---------------- stack ---------------- */
+        CASE(PUSH_R) { OPS_R(s); STACK_ROOM(1); PUSH_RAW(vm->r[s]); NEXT(); }
+        CASE(POP_R) {
+            OPS_R(d); STACK_HAS(1); uint32_t v; POP_RAW(v); vm->r[d] = (int32_t)v; vm->conf[d] = 1.0f; NEXT();
+        }
+        CASE(DUP) {
+            OPS_NONE(); STACK_HAS(1); STACK_ROOM(1); uint32_t v = rd32(vm->mem, sp);
+            WATCH(sp, 4, FLUX_WATCH_READ); PUSH_RAW(v); NEXT();
+        }
+        CASE(SWAP2) {
+            OPS_NONE(); STACK_HAS(2); uint32_t a = rd32(vm->mem, SLOT(0)), b = rd32(vm->mem, SLOT(1));
+            WATCH(sp, 8, FLUX_WATCH_WRITE); wr32(vm->mem, SLOT(0), b); wr32(vm->mem, SLOT(1), a); NEXT();
+        }
+        CASE(ROT) { /* ( a b c -- b c a ): the third item comes to the top */
+            OPS_NONE(); STACK_HAS(3);
+            uint32_t c = rd32(vm->mem, SLOT(0)), b = rd32(vm->mem, SLOT(1)), a = rd32(vm->mem, SLOT(2));
+            WATCH(sp, 12, FLUX_WATCH_WRITE);
+            wr32(vm->mem, SLOT(0), a); wr32(vm->mem, SLOT(1), c); wr32(vm->mem, SLOT(2), b); NEXT();
+        }
+        CASE(OVER) {
+            OPS_NONE(); STACK_HAS(2); STACK_ROOM(1); uint32_t v = rd32(vm->mem, SLOT(1));
+            WATCH(SLOT(1), 4, FLUX_WATCH_READ); PUSH_RAW(v); NEXT();
+        }
+        CASE(PICK) {
+            OPS_I8(n); STACK_HAS(n + 1); STACK_ROOM(1); uint32_t v = rd32(vm->mem, SLOT(n));
+            WATCH(SLOT(n), 4, FLUX_WATCH_READ); PUSH_RAW(v); NEXT();
+        }
+        CASE(ROLL) {
+            OPS_I8(n); STACK_HAS(n + 1); uint32_t v = rd32(vm->mem, SLOT(n));
+            WATCH(sp, 4 * (n + 1), FLUX_WATCH_WRITE);
+            for (uint32_t k = n; k > 0; k--) wr32(vm->mem, SLOT(k), rd32(vm->mem, SLOT(k - 1)));
+            wr32(vm->mem, SLOT(0), v); NEXT();
+        }
+        CASE(DEPTH) {
+            OPS_R(d); vm->r[d] = sp <= FLUX_STACK_TOP ? (int32_t)((FLUX_STACK_TOP - sp) / 4) : 0;
+            vm->conf[d] = 1.0f; NEXT();
+        }
+        CASE(DROP) { OPS_NONE(); STACK_HAS(1); sp += 4; NEXT(); }
+        CASE(NIP) { /* ( a b -- b ) */
+            OPS_NONE(); STACK_HAS(2); uint32_t b = rd32(vm->mem, SLOT(0));
+            WATCH(SLOT(1), 4, FLUX_WATCH_WRITE); wr32(vm->mem, SLOT(1), b); sp += 4; NEXT();
+        }
+        CASE(TUCK) { /* ( a b -- b a b ) */
+            OPS_NONE(); STACK_HAS(2); STACK_ROOM(1);
+            uint32_t b = rd32(vm->mem, SLOT(0)), a = rd32(vm->mem, SLOT(1));
+            sp -= 4; WATCH(sp, 12, FLUX_WATCH_WRITE);
+            wr32(vm->mem, SLOT(0), b); wr32(vm->mem, SLOT(1), a); wr32(vm->mem, SLOT(2), b); NEXT();
+        }
+        CASE(PUSH_IMM8) { OPS_I8(i); STACK_ROOM(1); PUSH_RAW((uint32_t)(int32_t)(int8_t)i); NEXT(); }
+        CASE(PUSH_IMM16) { OPS_I16(i); STACK_ROOM(1); PUSH_RAW((uint32_t)(int32_t)(int16_t)i); NEXT(); }
+        CASE(PUSH_IMM32) { OPS_I32(i); STACK_ROOM(1); PUSH_RAW(i); NEXT(); }
+        CASE(PEEK) {
+            OPS_R(d); STACK_HAS(1); WATCH(sp, 4, FLUX_WATCH_READ);
+            vm->r[d] = (int32_t)rd32(vm->mem, sp); vm->conf[d] = 1.0f; NEXT();
+        }
+
+        /* ---------------- compare ---------------- */
+#define CMP3(OPC, cond)                                                          \
+        CASE(OPC) {                                                              \
+            OPS_RRR(d, a, b); int32_t x = vm->r[a], y = vm->r[b];                        \
+            SET_SUB((uint32_t)x, (uint32_t)y, (uint32_t)x - (uint32_t)y); \
+            vm->conf[d] = vm->conf[a] * vm->conf[b]; vm->r[d] = (cond) ? 1 : 0; NEXT();          \
+        }
+        CMP3(CMP_EQ, x == y)
+        CMP3(CMP_NE, x != y)
+        CMP3(CMP_LT, x < y)
+        CMP3(CMP_GT, x > y)
+        CMP3(CMP_LE, x <= y)
+        CMP3(CMP_GE, x >= y)
+        CMP3(CMP_ULT, (uint32_t)x < (uint32_t)y)
+        CMP3(CMP_UGT, (uint32_t)x > (uint32_t)y)
+#undef CMP3
+        CASE(CMPX) { /* three-way: -1, 0 or 1 */
+            OPS_RRR(d, a, b); int32_t x = vm->r[a], y = vm->r[b];
+            SET_SUB((uint32_t)x, (uint32_t)y, (uint32_t)x - (uint32_t)y);
+            vm->conf[d] = vm->conf[a] * vm->conf[b]; vm->r[d] = (x > y) - (x < y); NEXT();
+        }
+        CASE(TEST) { OPS_RR(a, b); SET_ZS((uint32_t)(vm->r[a] & vm->r[b])); NEXT(); }
+        CASE(CMP_TEST) {
+            OPS_RR(a, b); uint32_t x = (uint32_t)vm->r[a], y = (uint32_t)vm->r[b];
+            SET_SUB(x, y, x - y); NEXT();
+        }
+        CASE(CMP_I16) {
+            OPS_RI16(a, i); uint32_t x = (uint32_t)vm->r[a], y = (uint32_t)(int32_t)(int16_t)i;
+            SET_SUB(x, y, x - y); NEXT();
+        }
+        CASE(RANGE_CHK) {
+            OPS_RRI8(d, a, n); vm->r[d] = (uint32_t)vm->r[a] < n ? 1 : 0; vm->conf[d] = vm->conf[a];
+            SET_ZS((uint32_t)vm->r[d]); NEXT();
+        }
+        CASE(SET_FLAG)
+        CASE(GET_FLAG) {
+            OPS_RI8(a, n);
+            static const uint32_t FLAG_BITS[4] = {FLUX_FLAG_Z, FLUX_FLAG_S, FLUX_FLAG_C, FLUX_FLAG_O};
+            if (n > 3) FAULT(FLUX_SIGILL, "illegal flag number %u in %s at 0x%04X (0=Z 1=S 2=C 3=O)",
+                             n, OPCODES[op].mnemonic, pc);
+            if (op == FLUX_OP_SET_FLAG) {
+                SET_FLAGS(vm->r[a] ? flags_now(vm) | FLAG_BITS[n] : flags_now(vm) & ~FLAG_BITS[n]);
+            } else {
+                vm->r[a] = (flags_now(vm) & FLAG_BITS[n]) ? 1 : 0; vm->conf[a] = 1.0f;
+            }
+            NEXT();
+        }
+        CASE(BOUND) {
+            OPS_RI16(a, n);
+            if (vm->r[a] < 0 || (uint32_t)vm->r[a] >= n)
+                FAULT(FLUX_SIGSEGV, "BOUND at 0x%04X: r%u = %d is outside [0, %u)", pc, a, vm->r[a], n);
+            NEXT();
+        }
+
+        /* ---------------- confidence ---------------- */
+        CASE(CONF_FUSE) { OPS_RR(d, a); vm->conf[d] = clamp01(1.0f - (1.0f - vm->conf[d]) * (1.0f - vm->conf[a])); NEXT(); }
+        CASE(CONF_CHAIN) { OPS_R(d); vm->conf[d] = vm->conf[d] * vm->conf[0]; NEXT(); }
+        CASE(CONF_SET) { OPS_RI16(d, i); vm->conf[d] = (float)(i > 100 ? 100 : i) / 100.0f; NEXT(); }
+        CASE(CONF_THRESH) {
+            OPS_RI16(d, i); vm->r[d] = vm->conf[d] >= pct(i) ? 1 : 0; vm->conf[d] = 1.0f;
+            SET_ZS((uint32_t)vm->r[d]); NEXT();
+        }
+        CASE(CONF_DECAY) { OPS_RR(d, a); vm->conf[d] = clamp01(vm->conf[d] * (1.0f - pct(vm->r[a]))); NEXT(); }
+        CASE(CONF_BOOST) { OPS_RR(d, a); vm->conf[d] = clamp01(vm->conf[d] + pct(vm->r[a])); NEXT(); }
+        CASE(CONF_MERGE) {
+            OPS_RRR(d, a, b); float ca = vm->conf[a], cb = vm->conf[b], s = ca + cb;
+            int64_t v = s > 0.0f ? (int64_t)llroundf(((float)vm->r[a] * ca + (float)vm->r[b] * cb) / s)
+                                 : ((int64_t)vm->r[a] + vm->r[b]) / 2;
+            vm->r[d] = sat32(v); vm->conf[d] = maxf(ca, cb); NEXT();
+        }
+        CASE(CONF_SPLIT) {
+            OPS_RR(d, a); float h = vm->conf[a] / 2.0f; vm->conf[d] = h; vm->conf[a] = h; NEXT();
+        }
+        CASE(CONF_QUERY) { OPS_R(d); vm->r[d] = to_pct(vm->conf[d]); vm->conf[d] = 1.0f; NEXT(); }
+        CASE(CONF_RESET) { OPS_R(d); vm->conf[d] = 1.0f; NEXT(); }
+        CASE(CONF_MIN) { OPS_RI16(d, i); vm->conf[d] = maxf(vm->conf[d], pct(i)); NEXT(); }
+        CASE(CONF_MAX) { OPS_RI16(d, i); vm->conf[d] = minf(vm->conf[d], pct(i)); NEXT(); }
+        CASE(CONF_AVG) {
+            OPS_RRR(d, a, b); vm->r[d] = (int32_t)(((int64_t)vm->r[a] + vm->r[b]) / 2);
+            vm->conf[d] = (vm->conf[a] + vm->conf[b]) / 2.0f; NEXT();
+        }
+        CASE(CONF_WEIGHT) { OPS_RRI8(d, a, w); vm->conf[d] = vm->conf[a] * pct(w); NEXT(); }
+        CASE(CONF_NORMALIZE) {
+            OPS_RR(d, a); float s = vm->conf[d] + vm->conf[a];
+            if (s > 0.0f && d != a) { vm->conf[d] /= s; vm->conf[a] /= s; }
+            NEXT();
+        }
+        CASE(CONF_SNAPSHOT) {
+            OPS_R(a); uint32_t addr = (uint32_t)vm->r[a];
+            CHECK_MEM(addr, FLUX_NUM_REGS, "write"); WATCH(addr, FLUX_NUM_REGS, FLUX_WATCH_WRITE);
+            for (unsigned k = 0; k < FLUX_NUM_REGS; k++) vm->mem[addr + k] = (uint8_t)to_pct(vm->conf[k]);
+            NEXT();
+        }
+
+        /* ---------------- trust ---------------- */
+#define AGENT(x, what)                                                                 \
+        uint32_t what = (uint32_t)vm->r[x];                                                \
+        if (UNLIKELY(what >= FLUX_NUM_AGENTS))                                         \
+            FAULT(FLUX_SIGILL, "agent id %d in r%u is outside 0-255 (%s at 0x%04X)",   \
+                  vm->r[x], x, OPCODES[op].mnemonic, pc)
+        CASE(TRUST_CHECK) {
+            OPS_RR(d, a); AGENT(a, ag);
+            int ok = vm->trust[ag] >= vm->trust_threshold;
+            if (!ok) vm->trust_failures++;
+            vm->r[d] = ok; vm->conf[d] = 1.0f; SET_ZS((uint32_t)ok); NEXT();
+        }
+        CASE(TRUST_UPDATE) { /* EMA: keep rc% of the old score, add (100-rc)% of rb% */
+            OPS_RRR(a, b, c); AGENT(a, ag);
+            float keep = pct(vm->r[c]);
+            trust_store(vm, ag, vm->trust[ag] * keep + pct(vm->r[b]) * (1.0f - keep)); NEXT();
+        }
+        CASE(TRUST_QUERY) { OPS_R(a); AGENT(a, ag); vm->r[a] = to_pct(vm->trust[ag]); vm->conf[a] = 1.0f; NEXT(); }
+        CASE(TRUST_SET) { OPS_RI16(a, i); AGENT(a, ag); trust_store(vm, ag, pct(i)); NEXT(); }
+        CASE(TRUST_DECAY) { OPS_RR(a, b); AGENT(a, ag); trust_store(vm, ag, vm->trust[ag] * (1.0f - pct(vm->r[b]))); NEXT(); }
+        CASE(TRUST_BOOST) { OPS_RR(a, b); AGENT(a, ag); trust_store(vm, ag, vm->trust[ag] + pct(vm->r[b])); NEXT(); }
+        CASE(TRUST_TRANSFER) {
+            OPS_RRR(d, a, b); AGENT(d, to); AGENT(a, from);
+            trust_store(vm, to, vm->trust[from] * pct(vm->r[b])); NEXT();
+        }
+        CASE(TRUST_VERIFY) {
+            OPS_RR(d, a); AGENT(a, ag); int ok = vm->trust[ag] >= pct(vm->r[d]);
+            if (!ok) vm->trust_failures++;
+            vm->r[d] = ok; vm->conf[d] = 1.0f; SET_ZS((uint32_t)ok); NEXT();
+        }
+        CASE(TRUST_REVOKE) { OPS_R(a); AGENT(a, ag); trust_store(vm, ag, 0.0f); NEXT(); }
+        CASE(TRUST_LIST) {
+            OPS_R(d); int32_t n = 0;
+            for (unsigned k = 0; k < FLUX_NUM_AGENTS; k++) n += vm->trust[k] > 0.0f;
+            vm->r[d] = n; vm->conf[d] = 1.0f; NEXT();
+        }
+        CASE(TRUST_SCORE) {
+            OPS_RR(d, a); AGENT(a, ag); float t = vm->trust[ag];
+            vm->r[d] = to_pct(t); vm->conf[d] = t; NEXT();
+        }
+        CASE(TRUST_THRESHOLD) {
+            OPS_RI16(d, i); int32_t old = to_pct(vm->trust_threshold);
+            vm->trust_threshold = pct(i); vm->r[d] = old; vm->conf[d] = 1.0f; NEXT();
+        }
+        CASE(TRUST_AUDIT) { OPS_R(d); vm->r[d] = (int32_t)vm->trust_failures; vm->conf[d] = 1.0f; NEXT(); }
+        CASE(TRUST_RESTORE) {
+            OPS_R(a); AGENT(a, ag); float t = vm->trust_prev[ag];
+            vm->trust_prev[ag] = vm->trust[ag]; vm->trust[ag] = t; NEXT();
+        }
+        CASE(TRUST_HISTORY) {
+            OPS_RI16(d, ag);
+            if (ag >= FLUX_NUM_AGENTS) FAULT(FLUX_SIGILL, "agent id %u is outside 0-255 (TRUST_HISTORY at 0x%04X)", ag, pc);
+            vm->r[d] = to_pct(vm->trust_prev[ag]); vm->conf[d] = 1.0f; NEXT();
+        }
+        CASE(TRUST_PENALTY) {
+            OPS_RRI8(a, d, p); AGENT(a, ag); trust_store(vm, ag, vm->trust[ag] - pct(p));
+            vm->r[d] = to_pct(vm->trust[ag]); vm->conf[d] = 1.0f; NEXT();
+        }
+
+        /* ---------------- a2a (one agent: agent 1) ---------------- */
+#define LIVE_AGENT(x, what)                                                                \
+        uint32_t what = (uint32_t)vm->r[x];                                                    \
+        if (what < FLUX_NUM_AGENTS) what = vm->routes[what];                               \
+        if (UNLIKELY(what != SELF_AGENT))                                                  \
+            FAULT(FLUX_SIGILL, "%s at 0x%04X: no agent %d (the running agents: 1)",        \
+                  OPCODES[op].mnemonic, pc, vm->r[x])
+#define DEADLOCK(...) FAULT(FLUX_SIGABRT, __VA_ARGS__)
+#define SEND(to, val, cf)                                                                  \
+        do {                                                                               \
+            (void)(to);                                                                    \
+            if (vm->mail_count >= MAILBOX_CAP)                                             \
+                DEADLOCK("deadlock: agent 1 blocks in %s at 0x%04X on its own full mailbox", \
+                         OPCODES[op].mnemonic, pc);                                        \
+            vm->mailbox[(vm->mail_head + vm->mail_count++) % MAILBOX_CAP] =                \
+                (message){(val), clamp01(cf), SELF_AGENT};                                 \
+        } while (0)
+        CASE(TELL)
+        CASE(DELEGATE) { OPS_RR(a, b); LIVE_AGENT(a, to); SEND(to, vm->r[b], vm->conf[b]); NEXT(); }
+        CASE(GOSSIP) {
+            OPS_RR(a, b); LIVE_AGENT(a, to); SEND(to, vm->r[b], vm->conf[b] * vm->trust[to]); NEXT();
+        }
+        CASE(ASK) {
+            OPS_RR(d, a); uint32_t from = (uint32_t)vm->r[a]; message m;
+            if (!mailbox_take(vm, from, &m))
+                DEADLOCK("deadlock: agent 1 waits in ASK at 0x%04X for a message from %s%d; no other agent can send",
+                         pc, from ? "agent " : "anyone", from ? vm->r[a] : 0);
+            vm->r[d] = m.value; vm->conf[d] = m.conf; NEXT();
+        }
+        CASE(BROADCAST) { OPS_I16(i); (void)i; vm->r[0] = 0; vm->conf[0] = 1.0f; NEXT(); }
+        CASE(REDUCE) { /* ra: 0 sum, 1 min, 2 max over the queued messages */
+            OPS_RR(d, a); int32_t how = vm->r[a];
+            if (how < 0 || how > 2) FAULT(FLUX_SIGILL, "REDUCE at 0x%04X: r%u = %d is no reduction (0 sum, 1 min, 2 max)", pc, a, how);
+            int64_t acc = how == 0 ? 0 : how == 1 ? INT32_MAX : INT32_MIN; float c = 1.0f;
+            if (vm->mail_count == 0) acc = 0;
+            while (vm->mail_count) {
+                message m; mailbox_take(vm, 0, &m); c = minf(c, m.conf);
+                if (how == 0) acc += m.value; else if (how == 1) acc = m.value < acc ? m.value : acc;
+                else acc = m.value > acc ? m.value : acc;
+            }
+            vm->r[d] = sat32(acc); vm->conf[d] = c; NEXT();
+        }
+        CASE(PROPOSE) {
+            OPS_RRR(d, a, b); int slot = -1;
+            for (unsigned k = 0; k < MAX_PROPOSALS; k++) if (!vm->proposals[k].used) { slot = (int)k; break; }
+            if (slot < 0) FAULT(FLUX_SIGABRT, "PROPOSE at 0x%04X: all %u proposals are open", pc, MAX_PROPOSALS);
+            vm->proposals[slot] = (proposal){vm->r[a], vm->r[b] > 0 ? (uint32_t)vm->r[b] : 1u, 0, 0, 1};
+            vm->r[d] = slot; vm->conf[d] = 1.0f; NEXT();
+        }
+#define PROPOSAL(x, what)                                                                    \
+        uint32_t what = (uint32_t)vm->r[x];                                                      \
+        if (UNLIKELY(what >= MAX_PROPOSALS || !vm->proposals[what].used))                    \
+            FAULT(FLUX_SIGILL, "%s at 0x%04X: no open proposal %d", OPCODES[op].mnemonic, pc, vm->r[x])
+        CASE(VOTE) { OPS_RR(a, b); PROPOSAL(a, p); if (vm->r[b]) vm->proposals[p].yes++; else vm->proposals[p].no++; NEXT(); }
+        CASE(CONSENSUS) {
+            OPS_R(a); PROPOSAL(a, p); proposal *pp = &vm->proposals[p];
+            int ok = pp->yes >= pp->quorum;
+            vm->r[a] = ok ? pp->value : 0; vm->conf[a] = ok ? 1.0f : 0.0f;
+            SET_FLAGS(ok ? 0 : FLUX_FLAG_Z); if (ok) pp->used = 0; NEXT();
+        }
+        CASE(NEGOTIATE) {
+            OPS_RRR(d, a, b); float ca = vm->conf[a], cb = vm->conf[b], s = ca + cb;
+            int64_t v = s > 0.0f ? (int64_t)llroundf(((float)vm->r[a] * ca + (float)vm->r[b] * cb) / s)
+                                 : ((int64_t)vm->r[a] + vm->r[b]) / 2;
+            vm->r[d] = sat32(v); vm->conf[d] = minf(ca, cb); NEXT();
+        }
+        CASE(MEDIATE) {
+            OPS_RR(d, a); vm->r[d] = (int32_t)(((int64_t)vm->r[d] + vm->r[a]) / 2);
+            vm->conf[d] = (vm->conf[d] + vm->conf[a]) / 2.0f; NEXT();
+        }
+        CASE(PUBLISH) {
+            OPS_R(a); uint32_t topic = (uint32_t)vm->r[0];
+            if (topic < NUM_TOPICS && (vm->subscriptions >> topic) & 1) SEND(SELF_AGENT, vm->r[a], vm->conf[a]);
+            NEXT();
+        }
+        CASE(SUBSCRIBE)
+        CASE(UNSUBSCRIBE) {
+            OPS_RI16(a, topic); LIVE_AGENT(a, ag); (void)ag;
+            if (topic >= NUM_TOPICS) FAULT(FLUX_SIGILL, "%s at 0x%04X: topic %u is outside 0-15", OPCODES[op].mnemonic, pc, topic);
+            if (op == FLUX_OP_SUBSCRIBE) vm->subscriptions |= (uint16_t)(1u << topic);
+            else vm->subscriptions &= (uint16_t)~(1u << topic);
+            NEXT();
+        }
+        CASE(RELAY) { /* take the oldest message, send it on to ra; rd gets its value */
+            OPS_RRR(d, a, b); (void)b; LIVE_AGENT(a, to); message m;
+            if (!mailbox_take(vm, 0, &m))
+                DEADLOCK("deadlock: agent 1 waits in RELAY at 0x%04X on an empty mailbox", pc);
+            SEND(to, m.value, m.conf); vm->r[d] = m.value; vm->conf[d] = m.conf; NEXT();
+        }
+        CASE(ROUTE) {
+            OPS_RI16(a, via); AGENT(a, ag);
+            if (via >= FLUX_NUM_AGENTS) FAULT(FLUX_SIGILL, "ROUTE at 0x%04X: agent id %u is outside 0-255", pc, via);
+            vm->routes[ag] = (uint8_t)via; NEXT();
+        }
+
+        /* ---------------- instinct ---------------- */
+        CASE(INSTINCT_ACT) {
+            OPS_R(a); int i = instinct_find(vm, vm->r[a]);
+            if (i >= 0) { vm->r[a] = vm->instincts[i].value; vm->conf[a] = vm->instincts[i].strength; }
+            SET_FLAGS(i >= 0 ? 0 : FLUX_FLAG_Z); NEXT();
+        }
+        CASE(INSTINCT_QRY) {
+            OPS_R(a); int ok = instinct_find(vm, vm->r[a]) >= 0; vm->r[a] = ok; vm->conf[a] = 1.0f;
+            SET_FLAGS(ok ? 0 : FLUX_FLAG_Z); NEXT();
+        }
+        CASE(INSTINCT_LEARN) { OPS_RRR(k, v, s); instinct_learn(vm, vm->r[k], vm->r[v], pct(vm->r[s])); NEXT(); }
+        CASE(INSTINCT_FORGET) { OPS_R(k); int i = instinct_find(vm, vm->r[k]); if (i >= 0) vm->instincts[i].used = 0; NEXT(); }
+        CASE(INSTINCT_PRUNE) {
+            OPS_R(a); float lim = pct(vm->r[a]); int32_t n = 0;
+            for (unsigned k = 0; k < INSTINCT_SLOTS; k++)
+                if (vm->instincts[k].used && vm->instincts[k].strength < lim) { vm->instincts[k].used = 0; n++; }
+            vm->r[a] = n; vm->conf[a] = 1.0f; NEXT();
+        }
+        CASE(INSTINCT_BLOOM)
+        CASE(INSTINCT_EVOLVE) {
+            OPS_R(a); float p = pct(vm->r[a]);
+            for (unsigned k = 0; k < INSTINCT_SLOTS; k++) {
+                instinct *in = &vm->instincts[k];
+                in->strength = clamp01(op == FLUX_OP_INSTINCT_BLOOM ? in->strength + p : in->strength * (1.0f - p));
+            }
+            NEXT();
+        }
+        CASE(INSTINCT_MERGE) {
+            OPS_RRR(d, a, b); int ia = instinct_find(vm, vm->r[a]), ib = instinct_find(vm, vm->r[b]);
+            if (ia >= 0 || ib >= 0) {
+                instinct x = ia >= 0 ? vm->instincts[ia] : vm->instincts[ib];
+                if (ia >= 0 && ib >= 0 && vm->instincts[ib].strength > x.strength) x = vm->instincts[ib];
+                instinct_learn(vm, vm->r[d], x.value, x.strength);
+            }
+            NEXT();
+        }
+        CASE(INSTINCT_FORK) {
+            OPS_RR(d, a); int i = instinct_find(vm, vm->r[a]);
+            if (i >= 0) { instinct x = vm->instincts[i]; instinct_learn(vm, vm->r[d], x.value, x.strength); }
+            NEXT();
+        }
+        CASE(INSTINCT_SCORE) {
+            OPS_RR(d, a); int i = instinct_find(vm, vm->r[a]);
+            vm->r[d] = i >= 0 ? to_pct(vm->instincts[i].strength) : 0; vm->conf[d] = 1.0f; NEXT();
+        }
+        CASE(INSTINCT_SET) { OPS_RI8(a, key); instinct_learn(vm, (int32_t)key, vm->r[a], vm->conf[a]); NEXT(); }
+        CASE(INSTINCT_GET) {
+            OPS_RR(d, a); int i = instinct_find(vm, vm->r[a]);
+            vm->r[d] = i >= 0 ? vm->instincts[i].value : 0; vm->conf[d] = i >= 0 ? vm->instincts[i].strength : 0.0f; NEXT();
+        }
+        CASE(INSTINCT_RESET) {
+            OPS_R(a); int32_t n = 0;
+            for (unsigned k = 0; k < INSTINCT_SLOTS; k++) { n += vm->instincts[k].used; vm->instincts[k].used = 0; }
+            vm->r[a] = n; vm->conf[a] = 1.0f; NEXT();
+        }
+        CASE(INSTINCT_EXPORT)
+        CASE(INSTINCT_IMPORT) { /* 16 records of key i32, value i32, strength % i32 */
+            OPS_R(a); uint32_t addr = (uint32_t)vm->r[a], n = INSTINCT_SLOTS * 12;
+            if (op == FLUX_OP_INSTINCT_EXPORT) {
+                CHECK_MEM(addr, n, "write"); WATCH(addr, n, FLUX_WATCH_WRITE);
+                for (unsigned k = 0; k < INSTINCT_SLOTS; k++) {
+                    const instinct *in = &vm->instincts[k];
+                    wr32(vm->mem, addr + 12 * k, (uint32_t)in->key);
+                    wr32(vm->mem, addr + 12 * k + 4, (uint32_t)in->value);
+                    wr32(vm->mem, addr + 12 * k + 8, in->used ? (uint32_t)to_pct(in->strength) : 0xFFFFFFFFu);
+                }
+            } else {
+                CHECK_MEM(addr, n, "read"); WATCH(addr, n, FLUX_WATCH_READ);
+                for (unsigned k = 0; k < INSTINCT_SLOTS; k++) {
+                    instinct *in = &vm->instincts[k];
+                    uint32_t s = rd32(vm->mem, addr + 12 * k + 8);
+                    in->key = (int32_t)rd32(vm->mem, addr + 12 * k);
+                    in->value = (int32_t)rd32(vm->mem, addr + 12 * k + 4);
+                    in->used = s != 0xFFFFFFFFu;
+                    in->strength = in->used ? pct((int32_t)s) : 0.0f;
+                }
+            }
+            NEXT();
+        }
+        CASE(INSTINCT_PRIME) {
+            OPS_RR(k, s); int i = instinct_find(vm, vm->r[k]);
+            if (i >= 0) vm->instincts[i].strength = pct(vm->r[s]);
+            else instinct_learn(vm, vm->r[k], 0, pct(vm->r[s]));
+            NEXT();
+        }
+
+        /* ---------------- energy ---------------- */
+        CASE(ATP_GEN) {
+            OPS_R(a); if (vm->r[a] > 0) { energy += vm->r[a]; vm->energy_net_in += vm->r[a]; } NEXT();
+        }
+        CASE(ATP_USE) {
+            OPS_R(a); if (vm->r[a] > 0) EXTRA_COST(vm->r[a]); NEXT();
+        }
+        CASE(ATP_QRY) { OPS_NONE(); vm->r[0] = sat32(energy); vm->conf[0] = 1.0f; NEXT(); }
+        CASE(ATP_XFER) { /* move rd units from agent ra to agent rb */
+            OPS_RRR(d, a, b); LIVE_AGENT(a, from); LIVE_AGENT(b, to); (void)from; (void)to;
+            if (vm->r[d] < 0) FAULT(FLUX_SIGILL, "ATP_XFER at 0x%04X: negative amount %d", pc, vm->r[d]);
+            NEXT();
+        }
+        CASE(APOPTOSIS) {
+            OPS_NONE(); left--;
+            vm->state = VM_TERMINATED; vm->term_signal = FLUX_SIGXCPU;
+            snprintf(vm->term_reason, sizeof vm->term_reason, "apoptosis: APOPTOSIS at 0x%04X", pc);
+            st.signal = FLUX_SIGXCPU; memcpy(st.reason, vm->term_reason, sizeof st.reason);
+            STOP(FLUX_STOP_TERMINATED);
+        }
+        CASE(ENERGY_POOL) {
+            OPS_R(a); if (vm->r[a] > 0) { EXTRA_COST(vm->r[a]); vm->energy_pool += vm->r[a]; vm->energy_net_in -= vm->r[a]; }
+            NEXT();
+        }
+        CASE(ENERGY_DRAIN) {
+            OPS_RR(d, a); int64_t want = vm->r[a] > 0 ? vm->r[a] : 0;
+            int64_t got = want < vm->energy_pool ? want : vm->energy_pool;
+            vm->energy_pool -= got; energy += got; vm->energy_net_in += got; vm->r[d] = sat32(got); vm->conf[d] = 1.0f; NEXT();
+        }
+        CASE(ENERGY_SHARE) { /* give rb units to agent ra; rd = units moved */
+            OPS_RRR(d, a, b); LIVE_AGENT(a, to); (void)to; vm->r[d] = 0; vm->conf[d] = 1.0f; (void)b; NEXT();
+        }
+        CASE(ENERGY_RESERVE) {
+            OPS_RI16(d, n); EXTRA_COST(n); vm->energy_reserve += n; vm->energy_net_in -= n;
+            vm->r[d] = sat32(vm->energy_reserve); vm->conf[d] = 1.0f; NEXT();
+        }
+        CASE(ENERGY_RELEASE) {
+            OPS_R(a); int64_t want = vm->r[a] > 0 ? vm->r[a] : 0;
+            int64_t got = want < vm->energy_reserve ? want : vm->energy_reserve;
+            vm->energy_reserve -= got; energy += got; vm->energy_net_in += got; vm->r[a] = sat32(got); vm->conf[a] = 1.0f; NEXT();
+        }
+        CASE(ENERGY_MIN) { OPS_RI16(d, n); vm->r[d] = energy >= (int64_t)n; vm->conf[d] = 1.0f; NEXT(); }
+        CASE(ENERGY_MAX) { OPS_RI16(d, n); vm->r[d] = energy <= (int64_t)n; vm->conf[d] = 1.0f; NEXT(); }
+        CASE(ENERGY_SYNC) {
+            OPS_RR(d, a); LIVE_AGENT(a, ag); (void)ag; vm->r[d] = sat32(energy); vm->conf[d] = 1.0f; NEXT();
+        }
+        CASE(ENERGY_QUERY) { OPS_R(d); vm->r[d] = sat32(energy); vm->conf[d] = 1.0f; NEXT(); }
+        CASE(ENERGY_MONITOR) {
+            OPS_R(d); vm->r[d] = sat32(vm->energy_budget + vm->energy_net_in - energy); vm->conf[d] = 1.0f; NEXT();
+        }
+        CASE(ENERGY_ALARM) {
+            OPS_RI16(d, n); vm->energy_alarm = n; vm->r[d] = energy < (int64_t)n; vm->conf[d] = 1.0f; NEXT();
+        }
+
+        /* ---------------- system ---------------- */
+        CASE(DBG_PRINT) {
+            OPS_R(a); char buf[16]; int n = snprintf(buf, sizeof buf, "%d\n", vm->r[a]);
+            out_append(vm, buf, (size_t)n); if (vm->out_len > FLUX_OUTPUT_CAP - 64) { out_full = 1; END_CHUNK_AFTER_THIS(); } NEXT();
+        }
+        CASE(LOG) {
+            OPS_RI8(a, lvl); char buf[40]; int n = snprintf(buf, sizeof buf, "log[%u]: %d\n", lvl, vm->r[a]);
+            out_append(vm, buf, (size_t)n); if (vm->out_len > FLUX_OUTPUT_CAP - 64) { out_full = 1; END_CHUNK_AFTER_THIS(); } NEXT();
+        }
+        CASE(BARRIER)
+        CASE(YIELD)
+        CASE(TRACE) { OPS_NONE(); NEXT(); }
+        CASE(SLEEP) { OPS_I16(n); (void)n; NEXT(); }
+        CASE(WAKE) { OPS_R(a); LIVE_AGENT(a, ag); (void)ag; NEXT(); }
+        CASE(RESOURCE) { /* ra: 0 memory size, 1 stack limit, 2 agent id, 3 agents, 4 cycles */
+            OPS_RR(d, a); int32_t v;
+            switch (vm->r[a]) {
+            case 0: v = FLUX_MEM_SIZE; break;
+            case 1: v = FLUX_STACK_LIMIT; break;
+            case 2: v = SELF_AGENT; break;
+            case 3: v = 1; break;
+            case 4: v = (int32_t)(uint32_t)CYCLES(); break;
+            default: FAULT(FLUX_SIGILL, "RESOURCE at 0x%04X: r%u = %d names no resource (0-4)", pc, a, vm->r[a]);
+            }
+            vm->r[d] = v; vm->conf[d] = 1.0f; NEXT();
+        }
+        CASE(TIMER_START) { OPS_R(d); vm->timer_start = CYCLES(); vm->r[d] = (int32_t)(uint32_t)CYCLES(); vm->conf[d] = 1.0f; NEXT(); }
+        CASE(TIMER_STOP) { OPS_R(d); vm->r[d] = (int32_t)(uint32_t)(CYCLES() - vm->timer_start); vm->conf[d] = 1.0f; NEXT(); }
+        CASE(TIMER_READ) { OPS_R(d); vm->r[d] = (int32_t)(uint32_t)CYCLES(); vm->conf[d] = 1.0f; NEXT(); }
+        CASE(ASSERT) {
+            OPS_RR(a, b);
+            if (vm->r[a] != vm->r[b]) FAULT(FLUX_SIGABRT, "ASSERT failed at 0x%04X: r%u = %d, r%u = %d", pc, a, vm->r[a], b, vm->r[b]);
+            NEXT();
+        }
+        CASE(PANIC) { OPS_I16(code); FAULT(FLUX_SIGABRT, "PANIC 0x%X at 0x%04X", code, pc); }
+
+        /* ---------------- crypto (the deterministic part) ---------------- */
+        CASE(RNG_SEED) { OPS_R(a); vm->rng = (uint64_t)(uint32_t)vm->r[a]; NEXT(); }
+        CASE(RNG_NEXT) { OPS_R(d); vm->r[d] = (int32_t)(uint32_t)(splitmix64(&vm->rng) >> 32); vm->conf[d] = 1.0f; NEXT(); }
+        CASE(CRC32) { /* rd = crc32 of the rd bytes at address ra */
+            OPS_RR(d, a); uint32_t n = (uint32_t)vm->r[d], addr = (uint32_t)vm->r[a];
+            CHECK_MEM(addr, n, "read"); EXTRA_COST(n / 4);
+            if (n) WATCH(addr, n, FLUX_WATCH_READ);
+            vm->r[d] = (int32_t)crc32_bytes(vm->mem + addr, n); vm->conf[d] = vm->conf[a]; NEXT();
+        }
+
+        /* ---------------- vector: 4 lanes in 4 consecutive registers ---------------- */
+#define VREGS(x) if (UNLIKELY(x > FLUX_NUM_REGS - 4)) \
+            FAULT(FLUX_SIGILL, "%s at 0x%04X: vector r%u..r%u goes past r15", OPCODES[op].mnemonic, pc, x, x + 3)
+#define VEC3(OPC, expr)                                                            \
+        CASE(OPC) {                                                                \
+            OPS_RRR(d, a, b); VREGS(d); VREGS(a); VREGS(b);                        \
+            int32_t out[4]; float oc[4];                                           \
+            for (unsigned k = 0; k < 4; k++) {                                     \
+                uint32_t x = (uint32_t)vm->r[a + k], y = (uint32_t)vm->r[b + k];           \
+                out[k] = (int32_t)(expr); oc[k] = vm->conf[a + k] * vm->conf[b + k];       \
+            }                                                                      \
+            for (unsigned k = 0; k < 4; k++) { vm->r[d + k] = out[k]; vm->conf[d + k] = oc[k]; } \
+            NEXT();                                                                \
+        }
+        VEC3(VADD, x + y)
+        VEC3(VSUB, x - y)
+        VEC3(VMUL, x * y)
+#undef VEC3
+        CASE(VDOT) {
+            OPS_RRR(d, a, b); VREGS(a); VREGS(b); uint32_t s = 0; float c = 1.0f;
+            for (unsigned k = 0; k < 4; k++) { s += (uint32_t)vm->r[a + k] * (uint32_t)vm->r[b + k]; c *= vm->conf[a + k] * vm->conf[b + k]; }
+            vm->r[d] = (int32_t)s; vm->conf[d] = c; NEXT();
+        }
+        CASE(VLOAD) {
+            OPS_RI16(d, addr); VREGS(d); CHECK_MEM(addr, 16, "read"); WATCH(addr, 16, FLUX_WATCH_READ);
+            for (unsigned k = 0; k < 4; k++) { vm->r[d + k] = (int32_t)rd32(vm->mem, addr + 4 * k); vm->conf[d + k] = 1.0f; }
+            NEXT();
+        }
+        CASE(VSTORE) {
+            OPS_RI16(s, addr); VREGS(s); CHECK_MEM(addr, 16, "write"); WATCH(addr, 16, FLUX_WATCH_WRITE);
+            for (unsigned k = 0; k < 4; k++) wr32(vm->mem, addr + 4 * k, (uint32_t)vm->r[s + k]);
+            NEXT();
+        }
+
+        /* the opcodes not implemented yet (docs/ISA.md) */
+        CASE(SPAWN) CASE(JOIN) CASE(KILL) CASE(HASH_MD5) CASE(HASH_SHA256) CASE(HASH_SHA512) CASE(HMAC_GEN) CASE(HMAC_VERIFY) CASE(AES_ENC) CASE(AES_DEC) CASE(SIG_GEN) CASE(SIG_VERIFY) CASE(BASE64_ENC) CASE(BASE64_DEC) CASE(KEY_GEN) CASE(KEY_DERIVE) CASE(VMAP)
+        {
+            NEED(OPCODES[op].operand_bytes);
+            FAULT(FLUX_SIGILL, "%s at 0x%04X is not implemented yet (see docs/ISA.md)",
+                  OPCODES[op].mnemonic, pc);
+        }
+        default:
+#if FLUX_COMPUTED_GOTO
+        L_INVALID:
+#endif
+            FAULT(FLUX_SIGILL, "invalid opcode 0x%02X at 0x%04X", op, pc);
+        }
+    /* every handler leaves through NEXT, STOP or FAULT */
+
+hooks:
+    if (watch_hit) {
+        st.watch_addr = (uint32_t)watch_addr;
+        st.watch_kind = watch_kind;
+        st.watch_index = watch_index;
+        STOP(FLUX_STOP_WATCHPOINT);
+    }
+    STOP(FLUX_STOP_OUTPUT);
+
+exhausted:
+    /* The instruction cannot be paid for: it does not run. */
+    energy += ENERGY_COST[op];
+    vm->state = VM_EXHAUSTED;
+    st.signal = FLUX_SIGXCPU;
+    set_reason(&st, "apoptosis: energy exhausted at 0x%04X (%s needs more than the %lld left)", pc,
+               OPCODES[op].mnemonic ? OPCODES[op].mnemonic : "?", (long long)energy);
+    STOP(FLUX_STOP_FAULT);
+
+stop:
+    st.executed = CYCLES() - start_cycles;
+    SYNC();
+    st.pc = pc;
+    return st;
+
+#undef SYNC
+#undef STOP
+#undef FAULT
+}

@@ -1,0 +1,191 @@
+/* flux_vm.h - the public interface of the FLUX runtime (flux-runtime-c).
+ *
+ * A flux_vm is an opaque handle: no global state, so a process may run any
+ * number of VMs.  The interpreter never reads or writes outside the VM's own
+ * buffers, whatever bytes it is given, and is deterministic given the program,
+ * the seed and the energy budget (no wall clock, no ambient randomness).
+ *
+ * flux_vm_run() executes in one tight loop until something worth reporting
+ * happens: a breakpoint (a bit in a 64 Ki-bit map, never a patched byte), a
+ * watched memory access, BRK, HALT, a fault, or the instruction budget the
+ * caller gave it running out.
+ */
+#ifndef FLUX_VM_H
+#define FLUX_VM_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "flux_opcodes.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ---- the machine ------------------------------------------------------ */
+
+#define FLUX_MEM_SIZE 0x10000u       /* 64 KiB flat, little-endian           */
+#define FLUX_NUM_REGS 16u            /* r0-r15, each with a confidence       */
+#define FLUX_STACK_TOP 0x10000u      /* sp at reset; grows down, 4-byte slots */
+#define FLUX_STACK_LIMIT 0xC000u     /* lowest address the stack may use     */
+#define FLUX_IVT_BASE 0xBE00u        /* SWI handler table: 256 x u16         */
+#define FLUX_NUM_AGENTS 256u         /* trust table entries (agent ids 0-255)*/
+#define FLUX_MAX_WATCHPOINTS 64u
+#define FLUX_OUTPUT_CAP 4096u
+#define FLUX_DEFAULT_ENERGY 1000000000LL
+
+/* Flags live at the bit positions x86 uses in eflags, so the gdb carrier
+ * description shows them without translation. */
+#define FLUX_FLAG_C (1u << 0)
+#define FLUX_FLAG_Z (1u << 6)
+#define FLUX_FLAG_S (1u << 7)
+#define FLUX_FLAG_O (1u << 11)
+
+/* ---- the opcode table --------------------------------------------------- */
+
+typedef enum flux_mode {
+    FLUX_MODE_NONE, FLUX_MODE_R, FLUX_MODE_RR, FLUX_MODE_RRR, FLUX_MODE_RI16,
+    FLUX_MODE_I16, FLUX_MODE_I8, FLUX_MODE_RI8, FLUX_MODE_RRI8, FLUX_MODE_RRRI8,
+    FLUX_MODE_I32, FLUX_MODE_RI32, FLUX_MODE_COUNT
+} flux_mode;
+
+typedef enum flux_category {
+    FLUX_CAT_CONTROL, FLUX_CAT_ARITH, FLUX_CAT_MEMORY, FLUX_CAT_STACK,
+    FLUX_CAT_COMPARE, FLUX_CAT_CONFIDENCE, FLUX_CAT_TRUST, FLUX_CAT_A2A,
+    FLUX_CAT_INSTINCT, FLUX_CAT_ENERGY, FLUX_CAT_SYSTEM, FLUX_CAT_CRYPTO,
+    FLUX_CAT_VECTOR, FLUX_CAT_COUNT
+} flux_category;
+
+enum flux_opcode {
+#define FLUX_X_ENUM(code, name, mode, cat, cost, impl) FLUX_OP_##name = code,
+    FLUX_OPCODE_TABLE(FLUX_X_ENUM)
+#undef FLUX_X_ENUM
+    FLUX_OPCODE_COUNT = 0xF7
+};
+
+typedef struct flux_opcode_info {
+    const char *mnemonic;   /* NULL for bytes that are not opcodes (0xF7-0xFF) */
+    uint8_t mode;           /* flux_mode */
+    uint8_t operand_bytes;
+    uint8_t category;       /* flux_category */
+    uint8_t energy;         /* base energy cost */
+    uint8_t implemented;
+} flux_opcode_info;
+
+/* The entry for byte `code`; its mnemonic is NULL when `code` is no opcode. */
+const flux_opcode_info *flux_opcode_info_of(uint8_t code);
+const char *flux_mode_name(uint8_t mode);
+const char *flux_category_name(uint8_t category);
+uint8_t flux_mode_operand_bytes(uint8_t mode);
+
+/* ---- stops ------------------------------------------------------------ */
+
+typedef enum flux_stop_kind {
+    FLUX_STOP_BUDGET = 0,    /* the instruction budget ran out (a step)       */
+    FLUX_STOP_BREAKPOINT,    /* pc is on a breakpoint; the instruction has not run */
+    FLUX_STOP_WATCHPOINT,    /* the last instruction touched watched memory   */
+    FLUX_STOP_BRK,           /* BRK ran; pc is after it                       */
+    FLUX_STOP_OUTPUT,        /* the output buffer is nearly full: drain it and go on */
+    FLUX_STOP_HALTED,        /* HALT ran: exit_code holds r0 & 0xFF           */
+    FLUX_STOP_FAULT,         /* signal holds the fault; pc is the faulting instruction */
+    FLUX_STOP_TERMINATED     /* the program was ended by signal (APOPTOSIS, or
+                                going on after energy ran out)                */
+} flux_stop_kind;
+
+/* Signal numbers as gdb's remote protocol and Linux both number them. */
+#define FLUX_SIGILL 4
+#define FLUX_SIGTRAP 5
+#define FLUX_SIGABRT 6
+#define FLUX_SIGFPE 8
+#define FLUX_SIGSEGV 11
+#define FLUX_SIGXCPU 24
+
+typedef enum flux_watch_kind {
+    FLUX_WATCH_WRITE = 1, FLUX_WATCH_READ = 2, FLUX_WATCH_ACCESS = 3
+} flux_watch_kind;
+
+typedef struct flux_stop {
+    uint32_t kind;         /* flux_stop_kind */
+    int32_t signal;        /* FLUX_SIG*, 0 when none */
+    uint32_t pc;           /* pc after the stop */
+    int32_t exit_code;     /* FLUX_STOP_HALTED */
+    uint32_t watch_addr;   /* FLUX_STOP_WATCHPOINT: the first watched byte touched */
+    uint32_t watch_kind;   /* flux_watch_kind of that access (WRITE or READ) */
+    uint32_t watch_index;  /* which watchpoint */
+    uint64_t executed;     /* instructions retired by this call */
+    char reason[128];      /* one line, for faults and terminations */
+} flux_stop;
+
+/* ---- registers -------------------------------------------------------- */
+
+typedef struct flux_regs {
+    int32_t r[FLUX_NUM_REGS];
+    float conf[FLUX_NUM_REGS];
+    uint32_t pc;
+    uint32_t sp;
+    uint32_t fp;
+    uint32_t flags;        /* FLUX_FLAG_* */
+    int64_t energy;
+    uint64_t cycles;
+} flux_regs;
+
+/* ---- the VM ------------------------------------------------------------- */
+
+typedef struct flux_vm flux_vm;
+
+typedef struct flux_config {
+    int64_t energy;        /* budget at reset; FLUX_DEFAULT_ENERGY when 0 is not meant */
+    uint64_t seed;         /* RNG seed at reset */
+} flux_config;
+
+flux_vm *flux_vm_new(const flux_config *config);
+void flux_vm_free(flux_vm *vm);
+
+/* Copies `len` bytes of program to address 0 and resets.  Returns 0, or -1
+ * when the program does not fit in memory (nothing changes then). */
+int flux_vm_load(flux_vm *vm, const uint8_t *program, size_t len);
+
+/* Back to the state right after load: memory, registers, energy, RNG, trust
+ * and output are reset; breakpoints and watchpoints stay. */
+void flux_vm_reset(flux_vm *vm);
+
+/* Runs at most `budget` instructions.  A breakpoint at the current pc does
+ * not stop the first instruction, so that resuming from a breakpoint works. */
+flux_stop flux_vm_run(flux_vm *vm, uint64_t budget);
+
+/* Stops the VM's run at the next instruction boundary: safe to call from
+ * another thread while flux_vm_run is executing. */
+void flux_vm_interrupt(flux_vm *vm);
+
+void flux_vm_get_regs(const flux_vm *vm, flux_regs *out);
+void flux_vm_set_regs(flux_vm *vm, const flux_regs *in);
+
+/* Debugger access to memory: no watchpoint fires.  0, or -1 when any byte of
+ * [addr, addr+len) is outside memory (nothing is copied then). */
+int flux_vm_read_mem(const flux_vm *vm, uint32_t addr, uint8_t *buf, size_t len);
+int flux_vm_write_mem(flux_vm *vm, uint32_t addr, const uint8_t *buf, size_t len);
+
+void flux_vm_set_breakpoint(flux_vm *vm, uint32_t addr, int enabled);
+int flux_vm_has_breakpoint(const flux_vm *vm, uint32_t addr);
+void flux_vm_clear_breakpoints(flux_vm *vm);
+
+/* Returns 0, or -1 when the range leaves memory or the table is full. */
+int flux_vm_add_watchpoint(flux_vm *vm, uint32_t addr, uint32_t len, uint32_t kind);
+/* Returns 0, or -1 when no such watchpoint exists. */
+int flux_vm_remove_watchpoint(flux_vm *vm, uint32_t addr, uint32_t len, uint32_t kind);
+void flux_vm_clear_watchpoints(flux_vm *vm);
+
+/* Program output (DBG_PRINT, LOG) not yet taken by the host. */
+const uint8_t *flux_vm_output(const flux_vm *vm, size_t *len);
+void flux_vm_clear_output(flux_vm *vm);
+
+/* FLUX state outside the register file. */
+float flux_vm_trust(const flux_vm *vm, uint32_t agent);
+float flux_vm_trust_threshold(const flux_vm *vm);
+int flux_vm_finished(const flux_vm *vm);   /* halted or terminated */
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* FLUX_VM_H */

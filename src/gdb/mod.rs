@@ -1,0 +1,148 @@
+//! The gdbstub target: the FLUX VM as stock gdb and lldb see it.
+//!
+//! One file per protocol extension, after gdbstub's own armv4t example:
+//! - [`arch`]: the carrier target description and register layout,
+//! - [`base`]: registers, memory, resume and single-step,
+//! - [`breakpoints`]: Z0/Z1 breakpoints (a bitmap in the VM, memory is never
+//!   patched) and Z2/Z3/Z4 watchpoints,
+//! - [`monitor`]: `monitor` commands,
+//! - [`event_loop`]: running the VM between packets, Ctrl-C included.
+pub mod arch;
+pub mod base;
+pub mod breakpoints;
+pub mod event_loop;
+pub mod monitor;
+
+use std::collections::BTreeSet;
+use std::io::Write;
+
+use gdbstub::target::ext::base::BaseOps;
+use gdbstub::target::ext::breakpoints::BreakpointsOps;
+use gdbstub::target::ext::monitor_cmd::MonitorCmdOps;
+use gdbstub::target::Target;
+
+use crate::program::Program;
+use crate::vm::{Signal, Stop, StopKind, Vm, VmConfig, VmError};
+
+/// What gdb asked the VM to do next.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ExecMode {
+    Step,
+    Continue,
+}
+
+/// The last stop, in the words `monitor why` uses.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LastStop {
+    pub stop: Stop,
+    pub signal: Option<Signal>,
+    pub description: String,
+}
+
+/// Errors that end a debugging session (never caused by what gdb sends).
+#[derive(Debug, thiserror::Error)]
+pub enum TargetError {
+    #[error(transparent)]
+    Vm(#[from] VmError),
+    #[error("writing program output: {0}")]
+    Output(#[from] std::io::Error),
+}
+
+/// The FLUX VM plus what the debugger keeps beside it.
+pub struct FluxTarget {
+    pub vm: Vm,
+    pub program: Program,
+    exec: ExecMode,
+    /// A signal gdb asked us to deliver on resume: FLUX programs have no
+    /// handlers, so delivering one ends the program.
+    pending_signal: Option<Signal>,
+    pub(crate) sw_breakpoints: BTreeSet<u32>,
+    pub(crate) hw_breakpoints: BTreeSet<u32>,
+    pub(crate) last_stop: Option<LastStop>,
+    output: Box<dyn Write + Send>,
+}
+
+impl FluxTarget {
+    pub fn new(program: Program, config: VmConfig, output: Box<dyn Write + Send>) -> Result<FluxTarget, VmError> {
+        let vm = Vm::with_program(&program.bytes, config)?;
+        Ok(FluxTarget {
+            vm,
+            program,
+            exec: ExecMode::Continue,
+            pending_signal: None,
+            sw_breakpoints: BTreeSet::new(),
+            hw_breakpoints: BTreeSet::new(),
+            last_stop: None,
+            output,
+        })
+    }
+
+    /// Starts the program over; breakpoints and watchpoints stay.
+    pub fn restart(&mut self) {
+        self.vm.reset();
+        self.pending_signal = None;
+        self.last_stop = None;
+    }
+
+    pub(crate) fn flush_output(&mut self) -> std::io::Result<()> {
+        let text = self.vm.take_output();
+        if !text.is_empty() {
+            self.output.write_all(&text)?;
+            self.output.flush()?;
+        }
+        Ok(())
+    }
+
+    pub(crate) fn set_exec(&mut self, mode: ExecMode, signal: Option<Signal>) {
+        self.exec = mode;
+        self.pending_signal = signal;
+    }
+
+    pub(crate) fn exec_mode(&self) -> ExecMode {
+        self.exec
+    }
+
+    pub(crate) fn take_pending_signal(&mut self) -> Option<Signal> {
+        self.pending_signal.take()
+    }
+
+    /// Records a stop for `monitor why`.
+    pub(crate) fn record_stop(&mut self, stop: &Stop, signal: Option<Signal>) {
+        let insn = crate::gdb::monitor::instruction_at(&self.vm, stop.pc);
+        let description = match &stop.kind {
+            StopKind::Breakpoint => format!("breakpoint at 0x{:04X}: {insn}", stop.pc),
+            StopKind::Watchpoint { addr, write, .. } => format!(
+                "watchpoint: {} of 0x{addr:04X}; stopped after the instruction, now at 0x{:04X}: {insn}",
+                if *write { "write" } else { "read" },
+                stop.pc
+            ),
+            StopKind::Brk => format!("BRK: SIGTRAP, now at 0x{:04X}: {insn}", stop.pc),
+            StopKind::Halted { code } => format!("exited with code {code} (HALT at 0x{:04X})", stop.pc),
+            StopKind::Fault { signal, reason } => format!("{signal} at 0x{:04X}: {insn}: {reason}", stop.pc),
+            StopKind::Terminated { signal, reason } => format!("terminated by {signal}: {reason}"),
+            StopKind::Budget | StopKind::Output => match signal {
+                Some(Signal::Int) => format!("interrupted (SIGINT) at 0x{:04X}: {insn}", stop.pc),
+                _ => format!("stepped to 0x{:04X}: {insn}", stop.pc),
+            },
+        };
+        self.last_stop = Some(LastStop { stop: stop.clone(), signal, description });
+    }
+}
+
+impl Target for FluxTarget {
+    type Arch = arch::FluxArch;
+    type Error = TargetError;
+
+    fn base_ops(&mut self) -> BaseOps<'_, Self::Arch, Self::Error> {
+        BaseOps::SingleThread(self)
+    }
+
+    fn support_breakpoints(&mut self) -> Option<BreakpointsOps<'_, Self>> {
+        Some(self)
+    }
+
+    fn support_monitor_cmd(&mut self) -> Option<MonitorCmdOps<'_, Self>> {
+        Some(self)
+    }
+
+}

@@ -1,0 +1,16 @@
+//! cuda-flux-debugger: a debugger for FLUX bytecode.
+//!
+//! - [`vm`]: the FLUX runtime (runtime-c, compiled by build.rs) behind a safe wrapper.
+//! - [`isa`]: the opcode table, read from runtime-c.
+//! - [`asm`] / [`disasm`]: FLUX assembly in flux-disasm's syntax, both ways.
+//! - [`program`]: loading a program file (assembly or raw bytecode).
+//! - [`gdb`]: the GDB remote-serial-protocol target (gdbstub), one module per extension.
+//! - [`server`]: serving that target over TCP or stdio.
+pub mod asm;
+pub mod disasm;
+mod ffi;
+pub mod gdb;
+pub mod isa;
+pub mod program;
+pub mod server;
+pub mod vm;

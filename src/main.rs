@@ -1,0 +1,154 @@
+//! flux-gdbstub: serve a FLUX program to gdb or lldb, run it headless,
+//! assemble and disassemble it.
+use std::io::Write;
+use std::net::{SocketAddr, TcpListener, ToSocketAddrs};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::{bail, Context, Result};
+use clap::{Args, Parser, Subcommand};
+
+use cuda_flux_debugger::gdb::FluxTarget;
+use cuda_flux_debugger::program::Program;
+use cuda_flux_debugger::vm::{Outcome, Vm, VmConfig, DEFAULT_ENERGY};
+use cuda_flux_debugger::{asm, disasm, server};
+
+#[derive(Parser)]
+#[command(name = "flux-gdbstub", version, about = "A GDB stub, runner, assembler and disassembler for FLUX bytecode")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Args, Clone, Copy)]
+struct VmArgs {
+    /// Energy budget at start
+    #[arg(long, default_value_t = DEFAULT_ENERGY)]
+    energy: i64,
+    /// Seed of the VM's random number generator
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
+}
+
+impl VmArgs {
+    fn config(self) -> VmConfig {
+        VmConfig { energy: self.energy, seed: self.seed }
+    }
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serve PROGRAM to gdb/lldb over the GDB remote serial protocol
+    Serve {
+        /// FLUX assembly (.fasm) or raw bytecode
+        program: PathBuf,
+        /// Address to listen on; anything but loopback must be asked for explicitly
+        #[arg(long, default_value = "127.0.0.1:1234")]
+        listen: String,
+        /// Serve on stdin/stdout (`target remote | flux-gdbstub serve --stdio PROG`)
+        #[arg(long, conflicts_with = "listen")]
+        stdio: bool,
+        /// Exit after the first debugger session
+        #[arg(long)]
+        once: bool,
+        #[command(flatten)]
+        vm: VmArgs,
+    },
+    /// Run PROGRAM without a debugger: output on stdout, exit status = HALT code (128 + signal on a fault)
+    Run {
+        program: PathBuf,
+        #[command(flatten)]
+        vm: VmArgs,
+    },
+    /// Assemble FLUX assembly into bytecode
+    Asm {
+        input: PathBuf,
+        #[arg(short, long)]
+        output: PathBuf,
+    },
+    /// Disassemble bytecode in flux-disasm's format
+    Disasm { file: PathBuf },
+}
+
+fn main() -> ExitCode {
+    env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("warn")).init();
+    let cli = Cli::parse();
+    match run(cli) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("flux-gdbstub: {e:#}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn run(cli: Cli) -> Result<ExitCode> {
+    match cli.command {
+        Command::Serve { program, listen, stdio, once, vm } => serve(program, &listen, stdio, once, vm),
+        Command::Run { program, vm } => run_headless(program, vm),
+        Command::Asm { input, output } => {
+            let text = std::fs::read_to_string(&input).with_context(|| format!("reading {}", input.display()))?;
+            match asm::assemble(&text) {
+                Ok(a) => {
+                    std::fs::write(&output, &a.bytes).with_context(|| format!("writing {}", output.display()))?;
+                    Ok(ExitCode::SUCCESS)
+                }
+                Err(e) => {
+                    eprintln!("{}:{e}", input.display());
+                    Ok(ExitCode::from(1))
+                }
+            }
+        }
+        Command::Disasm { file } => {
+            let p = Program::load(&file)?;
+            print!("{}", disasm::listing(&p.bytes));
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+fn resolve(listen: &str) -> Result<SocketAddr> {
+    listen
+        .to_socket_addrs()
+        .with_context(|| format!("--listen {listen}: not an ADDR:PORT"))?
+        .next()
+        .with_context(|| format!("--listen {listen}: no address"))
+}
+
+fn serve(path: PathBuf, listen: &str, stdio: bool, once: bool, vm: VmArgs) -> Result<ExitCode> {
+    let program = Program::load(&path)?;
+    // With --stdio, stdout is the protocol: the program's output goes to stderr.
+    let output: Box<dyn Write + Send> = if stdio { Box::new(std::io::stderr()) } else { Box::new(std::io::stdout()) };
+    let mut target = FluxTarget::new(program, vm.config(), output)?;
+    if stdio {
+        server::serve_stdio(&mut target)?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    let addr = resolve(listen)?;
+    if !server::is_loopback(&addr) {
+        eprintln!("flux-gdbstub: warning: listening on {addr}, which other machines can reach; anyone who connects controls the VM");
+    }
+    let listener = TcpListener::bind(addr).with_context(|| format!("listening on {addr}"))?;
+    let local = listener.local_addr()?;
+    // Tests and scripts wait for this line.
+    eprintln!("flux-gdbstub: listening on {local}");
+    server::serve_tcp(&mut target, listener, once)?;
+    Ok(ExitCode::SUCCESS)
+}
+
+fn run_headless(path: PathBuf, args: VmArgs) -> Result<ExitCode> {
+    let program = Program::load(&path)?;
+    let mut vm = Vm::with_program(&program.bytes, args.config())?;
+    let stdout = std::io::stdout();
+    let mut out = stdout.lock();
+    let outcome = vm.run_to_end(&mut out)?;
+    out.flush()?;
+    if let Outcome::Signalled { signal, pc, reason } = &outcome {
+        eprintln!("flux-gdbstub: {signal} at 0x{pc:04X}: {reason}");
+    }
+    let status = outcome.exit_status();
+    if status < 0 || status > 255 {
+        bail!("exit status {status} out of range");
+    }
+    Ok(ExitCode::from(status as u8))
+}

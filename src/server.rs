@@ -1,0 +1,189 @@
+//! Serving a `FluxTarget` to gdb: over TCP (one debugger at a time, the next
+//! one welcome after a detach or a dropped connection) or over stdin/stdout.
+use std::io::{self, Read, Write};
+use std::net::{SocketAddr, TcpListener};
+use std::sync::mpsc::{self, Receiver, TryRecvError};
+
+use gdbstub::conn::{Connection, ConnectionExt};
+use gdbstub::stub::{DisconnectReason, GdbStub, GdbStubError};
+
+use crate::gdb::event_loop::FluxEventLoop;
+use crate::gdb::FluxTarget;
+
+/// How one debugging session ended.
+#[derive(Debug)]
+pub enum SessionEnd {
+    Detached,
+    Exited(u8),
+    Terminated(u8),
+    Killed,
+    /// The connection broke (gdb went away, garbage, I/O error): the VM stays.
+    ConnectionLost(String),
+}
+
+/// Runs one gdb session on `conn`.  Errors that come from the other side
+/// (a dropped connection, a malformed packet) end the session, not the server.
+pub fn run_session<C>(target: &mut FluxTarget, conn: C) -> Result<SessionEnd, crate::gdb::TargetError>
+where
+    C: ConnectionExt<Error = io::Error>,
+{
+    let stub = GdbStub::new(conn);
+    match stub.run_blocking::<FluxEventLoop<C>>(target) {
+        Ok(DisconnectReason::Disconnect) => Ok(SessionEnd::Detached),
+        Ok(DisconnectReason::TargetExited(code)) => Ok(SessionEnd::Exited(code)),
+        Ok(DisconnectReason::TargetTerminated(sig)) => Ok(SessionEnd::Terminated(sig.0)),
+        Ok(DisconnectReason::Kill) => Ok(SessionEnd::Killed),
+        Err(e) => {
+            if e.is_target_error() {
+                match e.into_target_error() {
+                    Some(te) => Err(te),
+                    None => Ok(SessionEnd::ConnectionLost("target error".into())),
+                }
+            } else {
+                Ok(SessionEnd::ConnectionLost(describe(&e)))
+            }
+        }
+    }
+}
+
+fn describe<T: std::fmt::Debug, C: std::fmt::Debug>(e: &GdbStubError<T, C>) -> String
+where
+    GdbStubError<T, C>: std::fmt::Display,
+{
+    e.to_string()
+}
+
+/// After a session: a finished or killed program starts over for the next one.
+fn after_session(target: &mut FluxTarget, end: &SessionEnd) {
+    match end {
+        SessionEnd::Exited(code) => log::info!("program exited with code {code}"),
+        SessionEnd::Terminated(sig) => log::info!("program terminated by signal {sig}"),
+        SessionEnd::Killed => log::info!("gdb killed the program"),
+        SessionEnd::Detached => log::info!("gdb detached; the VM stays where it is"),
+        SessionEnd::ConnectionLost(why) => log::warn!("connection lost ({why}); the VM stays where it is"),
+    }
+    if matches!(end, SessionEnd::Exited(_) | SessionEnd::Terminated(_) | SessionEnd::Killed) {
+        target.restart();
+    }
+}
+
+/// Whether `addr` keeps the stub private to this machine.
+pub fn is_loopback(addr: &SocketAddr) -> bool {
+    addr.ip().is_loopback()
+}
+
+/// Listens on `listener` and serves one gdb after another (only one when `once`).
+pub fn serve_tcp(target: &mut FluxTarget, listener: TcpListener, once: bool) -> Result<(), crate::gdb::TargetError> {
+    loop {
+        let (stream, peer) = match listener.accept() {
+            Ok(x) => x,
+            Err(e) => {
+                log::warn!("accept failed: {e}");
+                continue;
+            }
+        };
+        log::info!("debugger connected from {peer}");
+        let _ = stream.set_nodelay(true);
+        let end = run_session(target, stream)?;
+        eprintln!("flux-gdbstub: session ended: {end:?}");
+        after_session(target, &end);
+        if once {
+            return Ok(());
+        }
+    }
+}
+
+/// A gdb connection over this process's stdin and stdout
+/// (`target remote | flux-gdbstub serve --stdio prog`).
+pub struct StdioConnection {
+    rx: Receiver<io::Result<u8>>,
+    peeked: Option<u8>,
+    out: io::Stdout,
+}
+
+impl StdioConnection {
+    pub fn new() -> StdioConnection {
+        let (tx, rx) = mpsc::sync_channel(4096);
+        std::thread::spawn(move || {
+            let mut stdin = io::stdin().lock();
+            let mut buf = [0u8; 4096];
+            loop {
+                match stdin.read(&mut buf) {
+                    Ok(0) => {
+                        let _ = tx.send(Err(io::Error::new(io::ErrorKind::UnexpectedEof, "stdin closed")));
+                        return;
+                    }
+                    Ok(n) => {
+                        for &b in &buf[..n] {
+                            if tx.send(Ok(b)).is_err() {
+                                return;
+                            }
+                        }
+                    }
+                    Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                    Err(e) => {
+                        let _ = tx.send(Err(e));
+                        return;
+                    }
+                }
+            }
+        });
+        StdioConnection { rx, peeked: None, out: io::stdout() }
+    }
+}
+
+impl Default for StdioConnection {
+    fn default() -> Self {
+        StdioConnection::new()
+    }
+}
+
+impl Connection for StdioConnection {
+    type Error = io::Error;
+
+    fn write(&mut self, byte: u8) -> io::Result<()> {
+        self.out.write_all(&[byte])
+    }
+
+    fn write_all(&mut self, buf: &[u8]) -> io::Result<()> {
+        self.out.write_all(buf)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.out.flush()
+    }
+}
+
+impl ConnectionExt for StdioConnection {
+    fn read(&mut self) -> io::Result<u8> {
+        if let Some(b) = self.peeked.take() {
+            return Ok(b);
+        }
+        match self.rx.recv() {
+            Ok(r) => r,
+            Err(_) => Err(io::Error::new(io::ErrorKind::UnexpectedEof, "stdin closed")),
+        }
+    }
+
+    fn peek(&mut self) -> io::Result<Option<u8>> {
+        if self.peeked.is_some() {
+            return Ok(self.peeked);
+        }
+        match self.rx.try_recv() {
+            Ok(Ok(b)) => {
+                self.peeked = Some(b);
+                Ok(Some(b))
+            }
+            Ok(Err(e)) => Err(e),
+            Err(TryRecvError::Empty) => Ok(None),
+            Err(TryRecvError::Disconnected) => Err(io::Error::new(io::ErrorKind::UnexpectedEof, "stdin closed")),
+        }
+    }
+}
+
+/// Serves one gdb over stdin/stdout.
+pub fn serve_stdio(target: &mut FluxTarget) -> Result<(), crate::gdb::TargetError> {
+    let end = run_session(target, StdioConnection::new())?;
+    log::info!("session ended: {end:?}");
+    Ok(())
+}

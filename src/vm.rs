@@ -1,0 +1,385 @@
+//! The safe face of runtime-c: one `Vm` owns one `flux_vm`.
+use std::fmt;
+use std::ptr::NonNull;
+
+use crate::ffi;
+
+pub const MEM_SIZE: u32 = ffi::FLUX_MEM_SIZE;
+pub const NUM_REGS: usize = ffi::FLUX_NUM_REGS as usize;
+pub const STACK_TOP: u32 = ffi::FLUX_STACK_TOP;
+pub const STACK_LIMIT: u32 = ffi::FLUX_STACK_LIMIT;
+pub const DEFAULT_ENERGY: i64 = ffi::FLUX_DEFAULT_ENERGY as i64;
+pub const FLAG_C: u32 = ffi::FLUX_FLAG_C;
+pub const FLAG_Z: u32 = ffi::FLUX_FLAG_Z;
+pub const FLAG_S: u32 = ffi::FLUX_FLAG_S;
+pub const FLAG_O: u32 = ffi::FLUX_FLAG_O;
+
+/// The register file, as runtime-c lays it out.
+pub type Regs = ffi::flux_regs;
+
+/// Signals, numbered as gdb's remote protocol and Linux number them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Signal {
+    Ill,
+    Trap,
+    Abrt,
+    Fpe,
+    Segv,
+    Xcpu,
+    Int,
+}
+
+impl Signal {
+    pub fn from_raw(n: i32) -> Option<Signal> {
+        Some(match n as u32 {
+            ffi::FLUX_SIGILL => Signal::Ill,
+            ffi::FLUX_SIGTRAP => Signal::Trap,
+            ffi::FLUX_SIGABRT => Signal::Abrt,
+            ffi::FLUX_SIGFPE => Signal::Fpe,
+            ffi::FLUX_SIGSEGV => Signal::Segv,
+            ffi::FLUX_SIGXCPU => Signal::Xcpu,
+            2 => Signal::Int,
+            _ => return None,
+        })
+    }
+
+    pub fn number(self) -> u8 {
+        match self {
+            Signal::Int => 2,
+            Signal::Ill => ffi::FLUX_SIGILL as u8,
+            Signal::Trap => ffi::FLUX_SIGTRAP as u8,
+            Signal::Abrt => ffi::FLUX_SIGABRT as u8,
+            Signal::Fpe => ffi::FLUX_SIGFPE as u8,
+            Signal::Segv => ffi::FLUX_SIGSEGV as u8,
+            Signal::Xcpu => ffi::FLUX_SIGXCPU as u8,
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Signal::Int => "SIGINT",
+            Signal::Ill => "SIGILL",
+            Signal::Trap => "SIGTRAP",
+            Signal::Abrt => "SIGABRT",
+            Signal::Fpe => "SIGFPE",
+            Signal::Segv => "SIGSEGV",
+            Signal::Xcpu => "SIGXCPU",
+        }
+    }
+}
+
+impl fmt::Display for Signal {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WatchKind {
+    Write,
+    Read,
+    Access,
+}
+
+impl WatchKind {
+    fn raw(self) -> u32 {
+        match self {
+            WatchKind::Write => ffi::FLUX_WATCH_WRITE,
+            WatchKind::Read => ffi::FLUX_WATCH_READ,
+            WatchKind::Access => ffi::FLUX_WATCH_ACCESS,
+        }
+    }
+}
+
+/// Why `Vm::run` returned.
+#[derive(Debug, Clone, PartialEq)]
+pub enum StopKind {
+    /// The instruction budget ran out.
+    Budget,
+    /// pc is on a breakpoint; that instruction has not run.
+    Breakpoint,
+    /// The last instruction touched watched memory (`addr` is the first byte).
+    Watchpoint { addr: u32, write: bool, index: u32 },
+    /// BRK ran; pc is after it.
+    Brk,
+    /// The output buffer needs draining; the run may go on.
+    Output,
+    /// HALT ran.
+    Halted { code: u8 },
+    /// A fault: pc is the faulting instruction, which did not run.
+    Fault { signal: Signal, reason: String },
+    /// The program ended by a signal (APOPTOSIS, or going on after energy ran out).
+    Terminated { signal: Signal, reason: String },
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Stop {
+    pub kind: StopKind,
+    pub pc: u32,
+    /// Instructions retired by this run.
+    pub executed: u64,
+}
+
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum VmError {
+    #[error("program of {0} bytes does not fit in 64 KiB of memory")]
+    ProgramTooLarge(usize),
+    #[error("memory access of {len} bytes at 0x{addr:X} is outside the 64 KiB of memory")]
+    OutOfRange { addr: u64, len: usize },
+    #[error("watchpoint of {len} bytes at 0x{addr:X} cannot be set (outside memory, or all {max} in use)", max = ffi::FLUX_MAX_WATCHPOINTS)]
+    Watchpoint { addr: u32, len: u32 },
+    #[error("runtime-c could not allocate a VM")]
+    OutOfMemory,
+}
+
+/// How a VM starts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct VmConfig {
+    pub energy: i64,
+    pub seed: u64,
+}
+
+impl Default for VmConfig {
+    fn default() -> Self {
+        VmConfig { energy: DEFAULT_ENERGY, seed: 0 }
+    }
+}
+
+/// One FLUX virtual machine.
+pub struct Vm {
+    raw: NonNull<ffi::flux_vm>,
+    config: VmConfig,
+}
+
+// SAFETY: a flux_vm has no thread affinity and no shared state; `Vm` owns it.
+unsafe impl Send for Vm {}
+
+impl Vm {
+    pub fn new(config: VmConfig) -> Result<Vm, VmError> {
+        let cfg = ffi::flux_config { energy: config.energy, seed: config.seed };
+        // SAFETY: cfg outlives the call; a null return is handled.
+        let raw = unsafe { ffi::flux_vm_new(&cfg) };
+        let raw = NonNull::new(raw).ok_or(VmError::OutOfMemory)?;
+        Ok(Vm { raw, config })
+    }
+
+    /// A VM with `program` loaded at 0 and reset.
+    pub fn with_program(program: &[u8], config: VmConfig) -> Result<Vm, VmError> {
+        let mut vm = Vm::new(config)?;
+        vm.load(program)?;
+        Ok(vm)
+    }
+
+    pub fn config(&self) -> VmConfig {
+        self.config
+    }
+
+    fn ptr(&self) -> *mut ffi::flux_vm {
+        self.raw.as_ptr()
+    }
+
+    pub fn load(&mut self, program: &[u8]) -> Result<(), VmError> {
+        // SAFETY: the pointer and length describe `program`.
+        let rc = unsafe { ffi::flux_vm_load(self.ptr(), program.as_ptr(), program.len()) };
+        if rc != 0 {
+            return Err(VmError::ProgramTooLarge(program.len()));
+        }
+        Ok(())
+    }
+
+    /// Back to the state right after load; breakpoints and watchpoints stay.
+    pub fn reset(&mut self) {
+        unsafe { ffi::flux_vm_reset(self.ptr()) }
+    }
+
+    /// Runs at most `budget` instructions.
+    pub fn run(&mut self, budget: u64) -> Stop {
+        // SAFETY: self owns the VM.
+        let raw = unsafe { ffi::flux_vm_run(self.ptr(), budget) };
+        let reason = || {
+            let bytes: Vec<u8> = raw.reason.iter().take_while(|&&c| c != 0).map(|&c| c as u8).collect();
+            String::from_utf8_lossy(&bytes).into_owned()
+        };
+        let signal = || Signal::from_raw(raw.signal).unwrap_or(Signal::Abrt);
+        let kind = match raw.kind {
+            ffi::FLUX_STOP_BREAKPOINT => StopKind::Breakpoint,
+            ffi::FLUX_STOP_WATCHPOINT => StopKind::Watchpoint {
+                addr: raw.watch_addr,
+                write: raw.watch_kind == ffi::FLUX_WATCH_WRITE,
+                index: raw.watch_index,
+            },
+            ffi::FLUX_STOP_BRK => StopKind::Brk,
+            ffi::FLUX_STOP_OUTPUT => StopKind::Output,
+            ffi::FLUX_STOP_HALTED => StopKind::Halted { code: raw.exit_code as u8 },
+            ffi::FLUX_STOP_FAULT => StopKind::Fault { signal: signal(), reason: reason() },
+            ffi::FLUX_STOP_TERMINATED => StopKind::Terminated { signal: signal(), reason: reason() },
+            _ => StopKind::Budget,
+        };
+        Stop { kind, pc: raw.pc, executed: raw.executed }
+    }
+
+    pub fn regs(&self) -> Regs {
+        let mut r = Regs::default();
+        unsafe { ffi::flux_vm_get_regs(self.ptr(), &mut r) };
+        r
+    }
+
+    pub fn set_regs(&mut self, regs: &Regs) {
+        unsafe { ffi::flux_vm_set_regs(self.ptr(), regs) }
+    }
+
+    pub fn pc(&self) -> u32 {
+        self.regs().pc
+    }
+
+    pub fn read_mem(&self, addr: u32, buf: &mut [u8]) -> Result<(), VmError> {
+        let rc = unsafe { ffi::flux_vm_read_mem(self.ptr(), addr, buf.as_mut_ptr(), buf.len()) };
+        if rc != 0 {
+            return Err(VmError::OutOfRange { addr: addr as u64, len: buf.len() });
+        }
+        Ok(())
+    }
+
+    pub fn write_mem(&mut self, addr: u32, data: &[u8]) -> Result<(), VmError> {
+        let rc = unsafe { ffi::flux_vm_write_mem(self.ptr(), addr, data.as_ptr(), data.len()) };
+        if rc != 0 {
+            return Err(VmError::OutOfRange { addr: addr as u64, len: data.len() });
+        }
+        Ok(())
+    }
+
+    pub fn read_u8(&self, addr: u32) -> Result<u8, VmError> {
+        let mut b = [0u8; 1];
+        self.read_mem(addr, &mut b)?;
+        Ok(b[0])
+    }
+
+    pub fn read_u16(&self, addr: u32) -> Result<u16, VmError> {
+        let mut b = [0u8; 2];
+        self.read_mem(addr, &mut b)?;
+        Ok(u16::from_le_bytes(b))
+    }
+
+    pub fn read_u32(&self, addr: u32) -> Result<u32, VmError> {
+        let mut b = [0u8; 4];
+        self.read_mem(addr, &mut b)?;
+        Ok(u32::from_le_bytes(b))
+    }
+
+    pub fn set_breakpoint(&mut self, addr: u32, enabled: bool) {
+        unsafe { ffi::flux_vm_set_breakpoint(self.ptr(), addr, enabled as i32) }
+    }
+
+    pub fn has_breakpoint(&self, addr: u32) -> bool {
+        unsafe { ffi::flux_vm_has_breakpoint(self.ptr(), addr) != 0 }
+    }
+
+    pub fn clear_breakpoints(&mut self) {
+        unsafe { ffi::flux_vm_clear_breakpoints(self.ptr()) }
+    }
+
+    pub fn add_watchpoint(&mut self, addr: u32, len: u32, kind: WatchKind) -> Result<(), VmError> {
+        let rc = unsafe { ffi::flux_vm_add_watchpoint(self.ptr(), addr, len, kind.raw()) };
+        if rc != 0 {
+            return Err(VmError::Watchpoint { addr, len });
+        }
+        Ok(())
+    }
+
+    /// Returns false when no such watchpoint was set.
+    pub fn remove_watchpoint(&mut self, addr: u32, len: u32, kind: WatchKind) -> bool {
+        unsafe { ffi::flux_vm_remove_watchpoint(self.ptr(), addr, len, kind.raw()) == 0 }
+    }
+
+    pub fn clear_watchpoints(&mut self) {
+        unsafe { ffi::flux_vm_clear_watchpoints(self.ptr()) }
+    }
+
+    /// Takes the program output produced since the last call.
+    pub fn take_output(&mut self) -> Vec<u8> {
+        let mut len = 0usize;
+        let p = unsafe { ffi::flux_vm_output(self.ptr(), &mut len) };
+        let out = if len == 0 { Vec::new() } else { unsafe { std::slice::from_raw_parts(p, len) }.to_vec() };
+        unsafe { ffi::flux_vm_clear_output(self.ptr()) };
+        out
+    }
+
+    pub fn trust(&self, agent: u32) -> f32 {
+        unsafe { ffi::flux_vm_trust(self.ptr(), agent) }
+    }
+
+    pub fn trust_threshold(&self) -> f32 {
+        unsafe { ffi::flux_vm_trust_threshold(self.ptr()) }
+    }
+
+    /// Halted or terminated: running again only reports how it ended.
+    pub fn finished(&self) -> bool {
+        unsafe { ffi::flux_vm_finished(self.ptr()) != 0 }
+    }
+
+    /// A handle that can stop this VM's run from another thread.
+    pub fn interrupter(&self) -> Interrupter {
+        Interrupter { raw: self.raw }
+    }
+}
+
+impl Drop for Vm {
+    fn drop(&mut self) {
+        unsafe { ffi::flux_vm_free(self.ptr()) }
+    }
+}
+
+/// Stops a running VM at its next instruction boundary (an atomic flag in
+/// runtime-c).  It must not outlive the `Vm` it came from.
+#[derive(Clone, Copy)]
+pub struct Interrupter {
+    raw: NonNull<ffi::flux_vm>,
+}
+
+unsafe impl Send for Interrupter {}
+
+impl Interrupter {
+    /// # Safety
+    /// The VM this came from must still be alive.
+    pub unsafe fn interrupt(&self) {
+        ffi::flux_vm_interrupt(self.raw.as_ptr())
+    }
+}
+
+/// How a headless run ended.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Outcome {
+    Exited(u8),
+    Signalled { signal: Signal, pc: u32, reason: String },
+}
+
+impl Outcome {
+    /// The process exit status `flux-gdbstub run` uses: the HALT code, or 128 + signal.
+    pub fn exit_status(&self) -> i32 {
+        match self {
+            Outcome::Exited(c) => *c as i32,
+            Outcome::Signalled { signal, .. } => 128 + signal.number() as i32,
+        }
+    }
+}
+
+impl Vm {
+    /// Runs to the end without a debugger: BRK is ignored, output goes to `out`
+    /// as it is produced.  Faults end the run.
+    pub fn run_to_end(&mut self, out: &mut dyn std::io::Write) -> std::io::Result<Outcome> {
+        loop {
+            let stop = self.run(u64::MAX);
+            let text = self.take_output();
+            if !text.is_empty() {
+                out.write_all(&text)?;
+            }
+            match stop.kind {
+                StopKind::Halted { code } => return Ok(Outcome::Exited(code)),
+                StopKind::Fault { signal, reason } | StopKind::Terminated { signal, reason } => {
+                    return Ok(Outcome::Signalled { signal, pc: stop.pc, reason })
+                }
+                _ => continue,
+            }
+        }
+    }
+}
