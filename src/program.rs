@@ -5,10 +5,10 @@ use crate::asm::{self, Assembled};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ProgramError {
-    #[error("{path}: {source}")]
-    Read { path: PathBuf, source: std::io::Error },
-    #[error("{path}:{source}")]
-    Assembly { path: PathBuf, source: asm::AsmError },
+    #[error("{path}: {error}")]
+    Read { path: PathBuf, error: std::io::Error },
+    #[error("{path}:{error}")]
+    Assembly { path: PathBuf, error: asm::AsmError },
     #[error("{path}: {len} bytes of bytecode do not fit in 64 KiB of memory")]
     TooLarge { path: PathBuf, len: usize },
     #[error("{path}: the file is empty")]
@@ -29,10 +29,10 @@ impl Program {
     }
 
     pub fn load(path: &Path) -> Result<Program, ProgramError> {
-        let data = std::fs::read(path).map_err(|source| ProgramError::Read { path: path.into(), source })?;
+        let data = std::fs::read(path).map_err(|error| ProgramError::Read { path: path.into(), error })?;
         if Program::is_assembly(path) {
             let text = String::from_utf8_lossy(&data).into_owned();
-            let assembled = asm::assemble(&text).map_err(|source| ProgramError::Assembly { path: path.into(), source })?;
+            let assembled = asm::assemble(&text).map_err(|error| ProgramError::Assembly { path: path.into(), error })?;
             return Ok(Program { path: path.into(), bytes: assembled.bytes.clone(), source: Some((text, assembled)) });
         }
         if data.is_empty() {

@@ -1,0 +1,203 @@
+//! Shared helpers for the integration tests: start the stub on an ephemeral
+//! port (ready when it says so, never after a fixed sleep), drive real gdb,
+//! gdb/MI and lldb against it, each with a timeout.
+#![allow(dead_code)]
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+pub const TIMEOUT: Duration = Duration::from_secs(120);
+
+pub fn stub_bin() -> &'static str {
+    env!("CARGO_BIN_EXE_flux-gdbstub")
+}
+
+pub fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+pub fn example(name: &str) -> PathBuf {
+    repo().join("examples").join(name)
+}
+
+/// Writes `src` to a fresh file NAME in a temp dir that lives as long as the returned guard.
+pub fn program(name: &str, src: &str) -> (tempfile::TempDir, PathBuf) {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join(name);
+    std::fs::write(&path, src).expect("write program");
+    (dir, path)
+}
+
+/// A running `flux-gdbstub serve`.
+pub struct Stub {
+    child: Child,
+    pub port: u16,
+    stderr: Arc<Mutex<String>>,
+    stdout: Arc<Mutex<String>>,
+}
+
+fn pump(mut r: impl Read + Send + 'static, sink: Arc<Mutex<String>>) {
+    std::thread::spawn(move || {
+        let mut buf = [0u8; 4096];
+        loop {
+            match r.read(&mut buf) {
+                Ok(0) | Err(_) => return,
+                Ok(n) => sink.lock().unwrap().push_str(&String::from_utf8_lossy(&buf[..n])),
+            }
+        }
+    });
+}
+
+impl Stub {
+    pub fn start(program: &Path, extra: &[&str]) -> Stub {
+        Stub::start_env(program, extra, &[])
+    }
+
+    pub fn start_env(program: &Path, extra: &[&str], env: &[(&str, &str)]) -> Stub {
+        let mut cmd = Command::new(stub_bin());
+        cmd.arg("serve").arg(program).args(["--listen", "127.0.0.1:0"]).args(extra);
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        let mut child = cmd.stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().expect("spawn flux-gdbstub");
+        let stderr = Arc::new(Mutex::new(String::new()));
+        let stdout = Arc::new(Mutex::new(String::new()));
+        pump(child.stdout.take().unwrap(), stdout.clone());
+        pump(child.stderr.take().unwrap(), stderr.clone());
+        let start = Instant::now();
+        let port = loop {
+            if let Some(p) = stderr
+                .lock()
+                .unwrap()
+                .lines()
+                .find_map(|l| l.split("listening on 127.0.0.1:").nth(1).and_then(|p| p.trim().parse::<u16>().ok()))
+            {
+                break p;
+            }
+            if let Ok(Some(status)) = child.try_wait() {
+                panic!("flux-gdbstub exited early ({status}): {}", stderr.lock().unwrap());
+            }
+            assert!(start.elapsed() < TIMEOUT, "flux-gdbstub never said it was listening");
+            std::thread::sleep(Duration::from_millis(10));
+        };
+        Stub { child, port, stderr, stdout }
+    }
+
+    pub fn stderr(&self) -> String {
+        self.stderr.lock().unwrap().clone()
+    }
+
+    pub fn stdout(&self) -> String {
+        self.stdout.lock().unwrap().clone()
+    }
+
+    /// Waits until the stub's stderr contains `needle` (a readiness check).
+    pub fn wait_for_stderr(&self, needle: &str) {
+        let start = Instant::now();
+        while !self.stderr().contains(needle) {
+            assert!(start.elapsed() < TIMEOUT, "stub never printed {needle:?}; stderr:\n{}", self.stderr());
+            std::thread::sleep(Duration::from_millis(5));
+        }
+    }
+
+    /// Waits for the stub to exit (it was started with --once).
+    pub fn wait_exit(&mut self) -> std::process::ExitStatus {
+        let start = Instant::now();
+        loop {
+            if let Some(s) = self.child.try_wait().expect("try_wait") {
+                return s;
+            }
+            assert!(start.elapsed() < TIMEOUT, "flux-gdbstub did not exit");
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+
+    pub fn is_running(&mut self) -> bool {
+        matches!(self.child.try_wait(), Ok(None))
+    }
+}
+
+impl Drop for Stub {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Runs a command to completion, killing it after TIMEOUT.
+pub fn run_with_timeout(mut cmd: Command, stdin: Option<&str>) -> Output {
+    cmd.stdin(if stdin.is_some() { Stdio::piped() } else { Stdio::null() }).stdout(Stdio::piped()).stderr(Stdio::piped());
+    let mut child = cmd.spawn().expect("spawn");
+    if let Some(text) = stdin {
+        let mut si = child.stdin.take().unwrap();
+        let text = text.to_string();
+        std::thread::spawn(move || {
+            let _ = si.write_all(text.as_bytes());
+        });
+    }
+    let out = Arc::new(Mutex::new(String::new()));
+    let err = Arc::new(Mutex::new(String::new()));
+    pump(child.stdout.take().unwrap(), out.clone());
+    pump(child.stderr.take().unwrap(), err.clone());
+    let start = Instant::now();
+    let status = loop {
+        if let Some(s) = child.try_wait().expect("try_wait") {
+            break s;
+        }
+        if start.elapsed() > TIMEOUT {
+            let _ = child.kill();
+            panic!("command timed out: {cmd:?}\nstdout:\n{}\nstderr:\n{}", out.lock().unwrap(), err.lock().unwrap());
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    };
+    // let the pumps drain
+    std::thread::sleep(Duration::from_millis(20));
+    let stdout = out.lock().unwrap().clone().into_bytes();
+    let stderr = err.lock().unwrap().clone().into_bytes();
+    Output { status, stdout, stderr }
+}
+
+/// `gdb -batch` with these commands after `target remote`; returns stdout and stderr together.
+pub fn gdb_batch(port: u16, cmds: &[&str]) -> String {
+    let mut cmd = Command::new("gdb");
+    cmd.args(["-batch", "-nx", "-ex", "set pagination off", "-ex", "set confirm off"]);
+    cmd.args(["-ex", &format!("target remote 127.0.0.1:{port}")]);
+    for c in cmds {
+        cmd.args(["-ex", c]);
+    }
+    let out = run_with_timeout(cmd, None);
+    format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr))
+}
+
+/// The value gdb printed for `$N = value` lines, in order.
+pub fn values(out: &str) -> Vec<String> {
+    out.lines()
+        .filter_map(|l| {
+            let l = l.trim();
+            if !l.starts_with('$') {
+                return None;
+            }
+            let (_, v) = l.split_once(" = ")?;
+            Some(v.trim().to_string())
+        })
+        .collect()
+}
+
+/// Runs gdb with a pipe-connected stub: `target remote | flux-gdbstub serve --stdio PROG`.
+pub fn gdb_stdio(program: &Path, cmds: &[&str]) -> String {
+    let mut cmd = Command::new("gdb");
+    cmd.args(["-batch", "-nx", "-ex", "set pagination off", "-ex", "set confirm off"]);
+    cmd.args(["-ex", &format!("target remote | {} serve --stdio {}", stub_bin(), program.display())]);
+    for c in cmds {
+        cmd.args(["-ex", c]);
+    }
+    let out = run_with_timeout(cmd, None);
+    format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr))
+}
+
+pub fn lines_of(r: impl Read) -> Vec<String> {
+    BufReader::new(r).lines().map_while(Result::ok).collect()
+}
