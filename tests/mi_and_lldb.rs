@@ -1,0 +1,107 @@
+//! gdb/MI as an IDE drives it, and lldb, against flux-gdbstub.
+mod common;
+
+use std::process::Command;
+
+use common::*;
+
+/// Runs gdb/MI with `commands` on stdin (gdb handles them one after another,
+/// waiting for each execution command to stop).
+fn mi(commands: &[String]) -> String {
+    let mut cmd = Command::new("gdb");
+    cmd.args(["--interpreter=mi2", "-nx"]);
+    let mut script = String::from("-gdb-set confirm off\n-gdb-set pagination off\n");
+    for c in commands {
+        script.push_str(c);
+        script.push('\n');
+    }
+    script.push_str("-gdb-exit\n");
+    let out = run_with_timeout(cmd, Some(&script));
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// The MI records that answer commands (^done, ^error, *stopped), in order.
+fn records(out: &str) -> Vec<&str> {
+    out.lines().filter(|l| l.starts_with('^') || l.starts_with("*stopped")).collect()
+}
+
+#[test]
+fn gdb_mi_breakpoint_registers_step_memory_exit() {
+    let stub = Stub::start(&example("fibonacci.fasm"), &["--once"]);
+    let names_out = mi(&[format!("-target-select remote 127.0.0.1:{}", stub.port), "-data-list-register-names".into(), "-target-detach".into()]);
+    drop(stub);
+    let names_line = names_out.lines().find(|l| l.starts_with("^done,register-names=")).expect(&names_out);
+    let names: Vec<&str> = names_line.split('"').skip(1).step_by(2).collect();
+    let r1 = names.iter().position(|n| *n == "r1").expect("r1 listed");
+    let conf1 = names.iter().position(|n| *n == "conf1").expect("conf1 listed");
+    let energy = names.iter().position(|n| *n == "energy").expect("energy listed");
+    assert!(names.contains(&"eip") && names.contains(&"cycles"), "{names_line}");
+
+    let stub = Stub::start(&example("fibonacci.fasm"), &["--once"]);
+    let out = mi(&[
+        format!("-target-select remote 127.0.0.1:{}", stub.port),
+        "-break-insert *0x18".into(),
+        "-exec-continue".into(),
+        format!("-data-list-register-values N {r1} {conf1} {energy}"),
+        "-exec-step-instruction".into(),
+        "-data-evaluate-expression $pc".into(),
+        "-data-read-memory-bytes 0xfff8 8".into(),
+        "-break-delete".into(),
+        "-exec-continue".into(),
+    ]);
+    let recs = records(&out);
+    let find = |prefix: &str| recs.iter().find(|r| r.starts_with(prefix)).copied().unwrap_or_else(|| panic!("no {prefix} in\n{out}"));
+    assert!(find("^done,bkpt=").contains("addr=\"0x00000018\""), "{out}");
+    let hit = find("*stopped,reason=\"breakpoint-hit\"");
+    assert!(hit.contains("frame={addr=\"0x00000018\""), "{out}");
+    let regs = find("^done,register-values=");
+    assert!(regs.contains(&format!("{{number=\"{r1}\",value=\"19\"}}")), "{regs}");
+    assert!(regs.contains(&format!("{{number=\"{conf1}\",value=\"1\"}}")), "{regs}");
+    // LOAD_IMM, CALL, CMP_I16, JL, PUSH_R and DECR ran: 6 units of energy.
+    assert!(regs.contains(&format!("{{number=\"{energy}\",value=\"999999994\"}}")), "{regs}");
+    assert!(find("*stopped,reason=\"end-stepping-range\"").contains("addr=\"0x0000000c\""), "{out}");
+    assert!(out.contains("^done,value=\"0xc\""), "{out}");
+    // The stack holds n = 20 (0x14) and the return address 0x09 of the first CALL.
+    assert!(out.contains("contents=\"1400000009000000\""), "{out}");
+    assert!(find("*stopped,reason=\"exited\"").contains("exit-code=\"0155\""), "{out}");
+}
+
+fn lldb(port: u16, cmds: &[&str]) -> String {
+    let mut cmd = Command::new("lldb");
+    cmd.args(["--batch", "--no-lldbinit", "-o", &format!("gdb-remote 127.0.0.1:{port}")]);
+    for c in cmds {
+        cmd.args(["-o", c]);
+    }
+    let out = run_with_timeout(cmd, None);
+    format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr))
+}
+
+#[test]
+fn lldb_reads_flux_registers_steps_and_breaks() {
+    let stub = Stub::start(&example("fibonacci.fasm"), &["--once"]);
+    let out = lldb(
+        stub.port,
+        &[
+            "register read r1 conf1 energy",
+            "si",
+            "register read pc r1 conf1 energy cycles",
+            "register write r5 77",
+            "register read r5",
+            "breakpoint set -a 0x18",
+            "continue",
+            "register read pc r1",
+            "memory read -s4 -fx -c2 0xfff8",
+            "process kill",
+        ],
+    );
+    assert!(out.contains("eip = 0x00000006"), "{out}");
+    assert!(out.contains("r1 = 20"), "{out}");
+    assert!(out.contains("conf1 = 1"), "{out}");
+    assert!(out.contains("energy = 999999999"), "{out}");
+    assert!(out.contains("cycles = 1"), "{out}");
+    assert!(out.contains("r5 = 77"), "{out}");
+    assert!(out.contains("stop reason = breakpoint 1.1"), "{out}");
+    assert!(out.contains("eip = 0x00000018"), "{out}");
+    assert!(out.contains("r1 = 19"), "{out}");
+    assert!(out.contains("0x0000fff8: 0x00000014 0x00000009"), "{out}");
+}
