@@ -5,21 +5,23 @@ use std::env;
 use std::path::PathBuf;
 
 fn main() {
-    let sources = ["runtime-c/flux_vm.c"];
+    let sources = ["runtime-c/flux_vm.c", "runtime-c/flux_cond.c"];
     let headers = ["runtime-c/flux_vm.h", "runtime-c/flux_opcodes.h"];
     for f in sources.iter().chain(headers.iter()) {
         println!("cargo:rerun-if-changed={f}");
     }
 
-    cc::Build::new()
+    let mut build = cc::Build::new();
+    build
         .files(sources)
         .include("runtime-c")
         .std("c11")
         .flag("-Wall")
         .flag("-Wextra")
         .flag("-Werror")
-        .opt_level(3)
-        .compile("fluxvm");
+        .opt_level(3);
+    sanitize(&mut build);
+    build.compile("fluxvm");
 
     let bindings = bindgen::Builder::default()
         .header("runtime-c/flux_vm.h")
@@ -37,4 +39,39 @@ fn main() {
     bindings
         .write_to_file(out.join("flux_bindings.rs"))
         .expect("could not write the bindings");
+}
+
+/// `FLUX_SANITIZE`: instruments runtime-c for fuzzing (scripts/fuzz.sh sets it;
+/// unset, the build is the ordinary one).  A comma-separated list of:
+///
+/// - `address`: AddressSanitizer (`-fsanitize=address`), to go with
+///   `cargo fuzz`'s `-Zsanitizer=address` for the Rust side, whose runtime the
+///   final link brings in;
+/// - `undefined`: UndefinedBehaviorSanitizer in trap mode (no runtime needed:
+///   undefined behaviour stops the process with SIGILL, which libFuzzer reports);
+/// - `fuzzer`: libFuzzer coverage of the C code (`-fsanitize=fuzzer-no-link`),
+///   so the fuzzer is guided by the interpreter's branches too.
+///
+/// These flags need clang: unless `CC` names a compiler, clang is used.
+fn sanitize(build: &mut cc::Build) {
+    println!("cargo:rerun-if-env-changed=FLUX_SANITIZE");
+    let Ok(list) = env::var("FLUX_SANITIZE") else { return };
+    let kinds: Vec<&str> = list.split(',').map(str::trim).filter(|k| !k.is_empty()).collect();
+    if kinds.is_empty() {
+        return;
+    }
+    let target = env::var("TARGET").unwrap_or_default();
+    let cc_set = env::var_os(format!("CC_{}", target.replace('-', "_"))).is_some() || env::var_os("CC").is_some();
+    if !cc_set {
+        build.compiler("clang");
+    }
+    build.flag("-g").flag("-fno-omit-frame-pointer");
+    for kind in kinds {
+        match kind {
+            "address" => build.flag("-fsanitize=address"),
+            "undefined" => build.flag("-fsanitize=undefined").flag("-fsanitize-trap=undefined"),
+            "fuzzer" => build.flag("-fsanitize=fuzzer-no-link"),
+            other => panic!("FLUX_SANITIZE: unknown sanitizer '{other}' (address, undefined, fuzzer)"),
+        };
+    }
 }

@@ -32,6 +32,33 @@ typedef struct watchpoint {
     uint32_t addr, len, kind;
 } watchpoint;
 
+typedef struct cond_breakpoint {
+    uint32_t id, addr;
+    int has_cond;
+    flux_cond cond;
+} cond_breakpoint;
+
+typedef struct watch_cond {
+    uint32_t id;
+    uint8_t once;   /* removed after it fires (apoptosis warnings) */
+    uint8_t last;   /* its value after the previous instruction: it fires on false -> true */
+    flux_cond cond;
+} watch_cond;
+
+/* Confidence provenance: every write of a confidence that is not a plain
+ * 1.0 -> 1.0 is recorded with the records of the confidences it was computed
+ * from, so that a chain can be walked back from any register. */
+#define PROV_RING 4096u
+typedef struct prov_record {
+    uint64_t seq;          /* 1, 2, ...; 0 means "no record" */
+    uint64_t cycle;
+    uint32_t pc;
+    uint8_t insn[6];
+    uint8_t dest;
+    float before, after;
+    uint64_t parent[2];    /* seq of the sources' records, 0 for none */
+} prov_record;
+
 typedef struct message {
     int32_t value;
     float conf;
@@ -71,8 +98,17 @@ struct flux_vm {
     /* debugger hooks */
     uint64_t breakpoints[FLUX_MEM_SIZE / 64];
     /* breakpoints, plus the last 5 bytes of memory where an instruction could
-     * run past the end: the addresses whose dispatch takes the slow path */
-    uint64_t stopmap[FLUX_MEM_SIZE / 64];
+     * run past the end: the addresses whose dispatch takes the slow path.  One
+     * more word, all ones, for pc = FLUX_MEM_SIZE: where a program that runs
+     * off the end of memory lands (it faults there). */
+    uint64_t stopmap[FLUX_MEM_SIZE / 64 + 1];
+    /* stub-side breakpoints: an address and a condition checked in the loop */
+    uint64_t condbp_map[FLUX_MEM_SIZE / 64];
+    cond_breakpoint condbps[FLUX_MAX_COND_BREAKPOINTS];
+    uint32_t ncondbp;
+    /* watch-if conditions: checked after every instruction while any exist */
+    watch_cond wconds[FLUX_MAX_WATCH_CONDS];
+    uint32_t nwcond;
     watchpoint watch[FLUX_MAX_WATCHPOINTS];
     uint32_t nwatch;
     atomic_int interrupt;
@@ -96,6 +132,14 @@ struct flux_vm {
     int64_t energy_pool, energy_reserve, energy_net_in;
     uint64_t timer_start;
     int64_t energy_alarm;
+
+    float last_conf;            /* confidence of the last result (see CONF_RESULT) */
+    flux_trust_event trust_log[FLUX_TRUST_LOG];   /* a ring: the newest trust checks */
+    prov_record prov[PROV_RING];                   /* a ring: confidence provenance */
+    uint64_t prov_seq;                             /* records written so far */
+    uint64_t prov_head[FLUX_NUM_REGS];             /* each register's latest record */
+    uint64_t trust_log_count;
+    int break_on_trust_fail;
 
     uint32_t state;
     int32_t exit_code;
@@ -227,6 +271,9 @@ void flux_vm_reset(flux_vm *vm) {
     }
     vm->trust_threshold = 0.5f;
     vm->trust_failures = 0;
+    vm->trust_log_count = 0;
+    vm->prov_seq = 0;
+    memset(vm->prov_head, 0, sizeof vm->prov_head);
     vm->mail_head = vm->mail_count = 0;
     memset(vm->instincts, 0, sizeof vm->instincts);
     memset(vm->proposals, 0, sizeof vm->proposals);
@@ -234,6 +281,7 @@ void flux_vm_reset(flux_vm *vm) {
     vm->energy_pool = vm->energy_reserve = vm->energy_net_in = 0;
     vm->timer_start = 0;
     vm->energy_alarm = 0;
+    vm->last_conf = 1.0f;
     vm->state = VM_RUNNING;
     vm->exit_code = 0;
     vm->term_signal = 0;
@@ -293,7 +341,7 @@ int flux_vm_write_mem(flux_vm *vm, uint32_t addr, const uint8_t *buf, size_t len
 #define GUARD_BITS (~0ull << 59)
 
 static void stopmap_sync(flux_vm *vm, uint32_t word) {
-    vm->stopmap[word] = vm->breakpoints[word] | (word == GUARD_WORD ? GUARD_BITS : 0);
+    vm->stopmap[word] = vm->breakpoints[word] | vm->condbp_map[word] | (word == GUARD_WORD ? GUARD_BITS : 0);
 }
 
 void flux_vm_set_breakpoint(flux_vm *vm, uint32_t addr, int enabled) {
@@ -311,6 +359,7 @@ int flux_vm_has_breakpoint(const flux_vm *vm, uint32_t addr) {
 void flux_vm_clear_breakpoints(flux_vm *vm) {
     memset(vm->breakpoints, 0, sizeof vm->breakpoints);
     for (uint32_t w = 0; w < FLUX_MEM_SIZE / 64; w++) stopmap_sync(vm, w);
+    vm->stopmap[FLUX_MEM_SIZE / 64] = ~0ull;
 }
 
 int flux_vm_add_watchpoint(flux_vm *vm, uint32_t addr, uint32_t len, uint32_t kind) {
@@ -334,6 +383,76 @@ int flux_vm_remove_watchpoint(flux_vm *vm, uint32_t addr, uint32_t len, uint32_t
 }
 
 void flux_vm_clear_watchpoints(flux_vm *vm) { vm->nwatch = 0; }
+
+void flux_vm_view(const flux_vm *vm, flux_view *out) {
+    out->r = vm->r;
+    out->conf = vm->conf;
+    out->mem = vm->mem;
+    out->mem_len = FLUX_MEM_SIZE;
+    out->trust = vm->trust;
+    out->pc = vm->pc;
+    out->sp = vm->sp;
+    out->energy = vm->energy;
+    out->cycles = vm->cycles;
+    out->last_conf = vm->last_conf;
+}
+
+static void condbp_rebuild_map(flux_vm *vm, uint32_t addr) {
+    uint32_t word = addr >> 6;
+    uint64_t bit = 1ull << (addr & 63);
+    vm->condbp_map[word] &= ~bit;
+    for (uint32_t i = 0; i < vm->ncondbp; i++)
+        if (vm->condbps[i].addr == addr) vm->condbp_map[word] |= bit;
+    stopmap_sync(vm, word);
+}
+
+int flux_vm_add_cond_breakpoint(flux_vm *vm, uint32_t id, uint32_t addr, const flux_cond *cond) {
+    if (addr >= FLUX_MEM_SIZE || vm->ncondbp >= FLUX_MAX_COND_BREAKPOINTS) return -1;
+    if (cond && cond->n > FLUX_COND_MAX) return -1;
+    cond_breakpoint *b = &vm->condbps[vm->ncondbp++];
+    b->id = id;
+    b->addr = addr;
+    b->has_cond = cond != NULL;
+    if (cond) b->cond = *cond;
+    condbp_rebuild_map(vm, addr);
+    return 0;
+}
+
+int flux_vm_remove_cond_breakpoint(flux_vm *vm, uint32_t id) {
+    for (uint32_t i = 0; i < vm->ncondbp; i++) {
+        if (vm->condbps[i].id != id) continue;
+        uint32_t addr = vm->condbps[i].addr;
+        memmove(&vm->condbps[i], &vm->condbps[i + 1], (vm->ncondbp - i - 1) * sizeof vm->condbps[0]);
+        vm->ncondbp--;
+        condbp_rebuild_map(vm, addr);
+        return 0;
+    }
+    return -1;
+}
+
+int flux_vm_add_watch_cond(flux_vm *vm, uint32_t id, const flux_cond *cond, int once) {
+    if (!cond || cond->n > FLUX_COND_MAX || vm->nwcond >= FLUX_MAX_WATCH_CONDS) return -1;
+    watch_cond *w = &vm->wconds[vm->nwcond++];
+    w->id = id;
+    w->once = once != 0;
+    w->cond = *cond;
+    flux_view v;
+    flux_vm_view(vm, &v);
+    w->last = (uint8_t)flux_cond_eval(cond, &v);
+    return 0;
+}
+
+int flux_vm_remove_watch_cond(flux_vm *vm, uint32_t id) {
+    for (uint32_t i = 0; i < vm->nwcond; i++) {
+        if (vm->wconds[i].id != id) continue;
+        memmove(&vm->wconds[i], &vm->wconds[i + 1], (vm->nwcond - i - 1) * sizeof vm->wconds[0]);
+        vm->nwcond--;
+        return 0;
+    }
+    return -1;
+}
+
+float flux_vm_last_confidence(const flux_vm *vm) { return vm->last_conf; }
 
 const uint8_t *flux_vm_output(const flux_vm *vm, size_t *len) {
     *len = vm->out_len;
@@ -484,6 +603,80 @@ static int mailbox_take(flux_vm *vm, uint32_t from, message *out) {
     return 0;
 }
 
+static void trust_log_push(flux_vm *vm, uint32_t pc, uint32_t agent, float score, float threshold,
+                           int ok, uint64_t cycle) {
+    vm->trust_log[vm->trust_log_count % FLUX_TRUST_LOG] =
+        (flux_trust_event){pc, agent, score, threshold, ok, 0, cycle};
+    vm->trust_log_count++;
+}
+
+size_t flux_vm_trust_log(const flux_vm *vm, flux_trust_event *out, size_t max) {
+    uint64_t n = vm->trust_log_count < FLUX_TRUST_LOG ? vm->trust_log_count : FLUX_TRUST_LOG;
+    if (n > max) n = max;
+    for (uint64_t k = 0; k < n; k++)  /* oldest of the n newest first */
+        out[k] = vm->trust_log[(vm->trust_log_count - n + k) % FLUX_TRUST_LOG];
+    return (size_t)n;
+}
+
+void flux_vm_break_on_trust_fail(flux_vm *vm, int on) { vm->break_on_trust_fail = on != 0; }
+
+static const prov_record *prov_get(const flux_vm *vm, uint64_t seq) {
+    if (seq == 0 || seq > vm->prov_seq || vm->prov_seq - seq >= PROV_RING) return NULL;
+    const prov_record *p = &vm->prov[seq % PROV_RING];
+    return p->seq == seq ? p : NULL;
+}
+
+/* Records the write of conf[dest] (before -> after) by the instruction at pc,
+ * computed from the confidences of registers p1 and p2 (0xFF: none). */
+static void prov_write(flux_vm *vm, uint32_t pc, uint64_t cycle, uint32_t dest, float before, float after,
+                       uint32_t p1, uint32_t p2) {
+    uint64_t seq = ++vm->prov_seq;
+    prov_record *rec = &vm->prov[seq % PROV_RING];
+    rec->seq = seq;
+    rec->cycle = cycle;
+    rec->pc = pc;
+    memcpy(rec->insn, vm->mem + pc, sizeof rec->insn);
+    rec->dest = (uint8_t)dest;
+    rec->before = before;
+    rec->after = after;
+    rec->parent[0] = p1 < FLUX_NUM_REGS ? vm->prov_head[p1] : 0;
+    rec->parent[1] = p2 < FLUX_NUM_REGS && p2 != p1 ? vm->prov_head[p2] : 0;
+    vm->prov_head[dest] = seq;
+}
+
+static size_t prov_walk(const flux_vm *vm, uint64_t seq, uint32_t depth, flux_prov_entry *out, size_t n,
+                        size_t max) {
+    const prov_record *p = prov_get(vm, seq);
+    if (!p || n >= max) return n;
+    flux_prov_entry *e = &out[n++];
+    e->pc = p->pc;
+    e->cycle = p->cycle;
+    memcpy(e->insn, p->insn, sizeof e->insn);
+    e->dest = p->dest;
+    e->depth = (uint8_t)depth;
+    e->before = p->before;
+    e->after = p->after;
+    e->truncated = 0;
+    if (depth >= 15) {
+        e->truncated = p->parent[0] || p->parent[1];
+        return n;
+    }
+    for (int k = 0; k < 2; k++) {
+        if (!p->parent[k]) continue;
+        if (!prov_get(vm, p->parent[k])) {
+            e->truncated = 1;   /* older than the ring holds */
+            continue;
+        }
+        n = prov_walk(vm, p->parent[k], depth + 1, out, n, max);
+    }
+    return n;
+}
+
+size_t flux_vm_conf_trace(const flux_vm *vm, uint32_t reg, flux_prov_entry *out, size_t max) {
+    if (reg >= FLUX_NUM_REGS) return 0;
+    return prov_walk(vm, vm->prov_head[reg], 0, out, 0, max);
+}
+
 static void trust_store(flux_vm *vm, uint32_t agent, float t) {
     vm->trust_prev[agent] = vm->trust[agent];
     vm->trust[agent] = clamp01(t);
@@ -529,6 +722,14 @@ flux_stop flux_vm_run(flux_vm *vm, uint64_t budget) {
         return st;
     }
 
+    /* watch-if conditions fire when they turn true: take their values now,
+     * after whatever the debugger changed while the VM was stopped */
+    for (uint32_t i = 0; i < vm->nwcond; i++) {
+        flux_view v0;
+        flux_vm_view(vm, &v0);
+        vm->wconds[i].last = (uint8_t)flux_cond_eval(&vm->wconds[i].cond, &v0);
+    }
+
     uint32_t pc = vm->pc, sp = vm->sp;
     int64_t energy = vm->energy;
     /* Instruction counting: `left` instructions may still retire before
@@ -536,17 +737,55 @@ flux_stop flux_vm_run(flux_vm *vm, uint64_t budget) {
      * hot path pays one decrement.  Stops that must happen after the current
      * instruction (watchpoints, full output) end the chunk early. */
     const uint64_t start_cycles = vm->cycles;
-    const uint64_t end = budget > UINT64_MAX - start_cycles ? UINT64_MAX : start_cycles + budget;
+    /* cycles wrap (gdb may write any value): count from start_cycles, never compare absolutely */
+    const uint64_t end = start_cycles + budget;
     uint64_t chunk_end = start_cycles;
     uint64_t left = 0;
     int first = 1;
     int watch_hit = 0;
+    int trust_hit = 0;
     int64_t watch_addr = 0;
     uint32_t watch_kind = 0, watch_index = 0;
     uint32_t op = 0, len = 1;
     int out_full = 0;
 
 #define CYCLES() (chunk_end - left)
+/* Writes a confidence: the result of computing from the confidences of
+ * registers p1 and p2 (NOPAR: none).  Provenance is recorded unless the
+ * value is certain and stays certain (the cheap common case). */
+#define NOPAR 0xFFu
+#define SETCONF(d, val, p1, p2)                                                     \
+    do {                                                                            \
+        uint32_t d_ = (d);                                                          \
+        float nv_ = (val), ov_ = vm->conf[d_];                                      \
+        if (UNLIKELY(nv_ != 1.0f || ov_ != 1.0f))                                   \
+            prov_write(vm, pc, CYCLES(), d_, ov_, nv_, (p1), (p2));                 \
+        else                                                                        \
+            vm->prov_head[d_] = 0;                                                  \
+        vm->conf[d_] = nv_;                                                         \
+        vm->last_conf = nv_;                                                        \
+    } while (0)
+/* Every trust check goes to the trust log; a failing one may stop the VM. */
+#define TRUST_EVENT(agent, score, threshold, ok)                                    \
+    do {                                                                            \
+        trust_log_push(vm, pc, (agent), (score), (threshold), (ok), CYCLES());      \
+        if (!(ok)) {                                                                \
+            vm->trust_failures++;                                                   \
+            if (vm->break_on_trust_fail) {                                          \
+                trust_hit = 1;                                                      \
+                END_CHUNK_AFTER_THIS();                                             \
+            }                                                                       \
+        }                                                                           \
+    } while (0)
+/* The machine state as conditions see it, from the loop's locals. */
+#define VIEW(v)                                \
+    do {                                       \
+        flux_vm_view(vm, &(v));                \
+        (v).pc = pc;                           \
+        (v).sp = sp;                           \
+        (v).energy = energy;                   \
+        (v).cycles = CYCLES();                 \
+    } while (0)
 #define END_CHUNK_AFTER_THIS()                 \
     do {                                       \
         chunk_end = chunk_end - left + 1;      \
@@ -711,9 +950,7 @@ flux_stop flux_vm_run(flux_vm *vm, uint64_t budget) {
         energy -= x_;                                                                  \
     } while (0)
 
-    if (UNLIKELY(pc >= FLUX_MEM_SIZE)) {
-        FAULT(FLUX_SIGSEGV, "pc 0x%X is outside memory", pc);
-    }
+    if (UNLIKELY(pc >= FLUX_MEM_SIZE)) goto pc_outside;
 #if FLUX_COMPUTED_GOTO
     static const void *const DISPATCH_TABLE[256] = {
 #define FLUX_X_LABEL(code, name, mode, cat, cost, impl) [code] = &&L_##name,
@@ -728,20 +965,51 @@ flux_stop flux_vm_run(flux_vm *vm, uint64_t budget) {
     goto refill;
 
 refill:
-    if (UNLIKELY(watch_hit | out_full)) goto hooks;
-    if (chunk_end >= end) STOP(FLUX_STOP_BUDGET);
+    if (UNLIKELY(watch_hit | out_full | trust_hit)) goto hooks;
+    if (vm->nwcond && !first) {
+        /* watch-if: after every instruction (chunks are one instruction long
+         * while any exist); a condition fires when it turns true */
+        flux_view v;
+        VIEW(v);
+        for (uint32_t i = 0; i < vm->nwcond; i++) {
+            watch_cond *w = &vm->wconds[i];
+            uint8_t now = (uint8_t)flux_cond_eval(&w->cond, &v);
+            uint8_t was = w->last;
+            w->last = now;
+            if (now && !was) {
+                st.cond_id = w->id;
+                if (w->once) flux_vm_remove_watch_cond(vm, w->id);
+                STOP(FLUX_STOP_WATCH_COND);
+            }
+        }
+    }
+    if (chunk_end - start_cycles >= budget) STOP(FLUX_STOP_BUDGET);
     if (atomic_load_explicit(&vm->interrupt, memory_order_relaxed)) {
         atomic_store_explicit(&vm->interrupt, 0, memory_order_relaxed);
         STOP(FLUX_STOP_BUDGET);
     }
     left = end - chunk_end > CHUNK ? CHUNK : end - chunk_end;
+    if (vm->nwcond) left = 1;
     chunk_end += left;
     if (first) {
         first = 0;
         goto fetch_checked;
     }
 check_stop:
+    if (UNLIKELY(pc >= FLUX_MEM_SIZE)) goto pc_outside; /* ran off the end of memory */
     if (UNLIKELY((vm->breakpoints[pc >> 6] >> (pc & 63)) & 1)) STOP(FLUX_STOP_BREAKPOINT);
+    if ((vm->condbp_map[pc >> 6] >> (pc & 63)) & 1) {
+        /* stub-side breakpoints: their conditions are checked here, at VM speed */
+        flux_view v;
+        VIEW(v);
+        for (uint32_t i = 0; i < vm->ncondbp; i++) {
+            const cond_breakpoint *b = &vm->condbps[i];
+            if (b->addr == pc && (!b->has_cond || flux_cond_eval(&b->cond, &v))) {
+                st.cond_id = b->id;
+                STOP(FLUX_STOP_COND_BREAKPOINT);
+            }
+        }
+    }
 fetch_checked:
     op = vm->mem[pc];
     if (UNLIKELY(pc + 1u + OPCODES[op].operand_bytes > FLUX_MEM_SIZE)) {
@@ -765,16 +1033,16 @@ dispatch:
         switch (op) {
         /* ---------------- control ---------------- */
         CASE(NOP) { OPS_NONE(); NEXT(); }
-        CASE(MOV) { OPS_RR(d, s); vm->r[d] = vm->r[s]; vm->conf[d] = vm->conf[s]; NEXT(); }
+        CASE(MOV) { OPS_RR(d, s); vm->r[d] = vm->r[s]; SETCONF(d, vm->conf[s], s, NOPAR); NEXT(); }
         CASE(LOAD) {
             OPS_RR(d, a); uint32_t v; LOAD32(v, (uint32_t)vm->r[a]);
-            vm->r[d] = (int32_t)v; vm->conf[d] = 1.0f; NEXT();
+            vm->r[d] = (int32_t)v; SETCONF(d, 1.0f, NOPAR, NOPAR); NEXT();
         }
         CASE(STORE) { OPS_RR(s, a); STORE32((uint32_t)vm->r[a], vm->r[s]); NEXT(); }
         CASE(PUSH) { OPS_I16(i); STACK_ROOM(1); PUSH_RAW(i); NEXT(); }
         CASE(POP) {
             OPS_R(d); STACK_HAS(1); uint32_t v; POP_RAW(v);
-            vm->r[d] = (int32_t)v; vm->conf[d] = 1.0f; NEXT();
+            vm->r[d] = (int32_t)v; SETCONF(d, 1.0f, NOPAR, NOPAR); NEXT();
         }
         CASE(JMP) { OPS_I16(t); NEXT_TO(t); }
         CASE(JZ) { OPS_RI16(a, t); NEXT_TO((vm->r[a] == 0) ? t : pc + len); }
@@ -856,7 +1124,7 @@ dispatch:
         CASE(OPC) {                                                              \
             OPS_RRR(d, a, b); uint32_t x = (uint32_t)vm->r[a], y = (uint32_t)vm->r[b];   \
             uint32_t v = (expr); flagexpr;                         \
-            vm->conf[d] = vm->conf[a] * vm->conf[b]; vm->r[d] = (int32_t)v; NEXT();              \
+            SETCONF(d, vm->conf[a] * vm->conf[b], a, b); vm->r[d] = (int32_t)v; NEXT();              \
         }
         ARITH3(CADD, x + y, SET_ADD(x, y, v))
         ARITH3(CSUB, x - y, SET_SUB(x, y, v))
@@ -865,7 +1133,7 @@ dispatch:
             int64_t p = (int64_t)vm->r[a] * (int64_t)vm->r[b];
             uint32_t v = (uint32_t)(uint64_t)p;
             SET_FLAGS(zs_flags(v) | (p != (int32_t)v ? FLUX_FLAG_C | FLUX_FLAG_O : 0));
-            vm->conf[d] = vm->conf[a] * vm->conf[b]; vm->r[d] = (int32_t)v; NEXT();
+            SETCONF(d, vm->conf[a] * vm->conf[b], a, b); vm->r[d] = (int32_t)v; NEXT();
         }
         CASE(CDIV)
         CASE(CMOD) {
@@ -877,7 +1145,7 @@ dispatch:
             if (x == INT32_MIN && y == -1) v = op == FLUX_OP_CDIV ? INT32_MIN : 0;
             else v = op == FLUX_OP_CDIV ? x / y : x % y;
             SET_ZS((uint32_t)v);
-            vm->conf[d] = vm->conf[a] * vm->conf[b]; vm->r[d] = v; NEXT();
+            SETCONF(d, vm->conf[a] * vm->conf[b], a, b); vm->r[d] = v; NEXT();
         }
         ARITH3(CAND, x & y, SET_ZS(v))
         ARITH3(COR, x | y, SET_ZS(v))
@@ -891,7 +1159,7 @@ dispatch:
 #define ARITH2(OPC, expr)                                                        \
         CASE(OPC) {                                                              \
             OPS_RR(d, a); uint32_t x = (uint32_t)vm->r[a]; uint32_t v = (expr);      \
-            SET_ZS(v); vm->conf[d] = vm->conf[a]; vm->r[d] = (int32_t)v; NEXT(); \
+            SET_ZS(v); SETCONF(d, vm->conf[a], a, NOPAR); vm->r[d] = (int32_t)v; NEXT(); \
         }
         ARITH2(CNOT, ~x)
         ARITH2(CNEG, 0u - x)
@@ -903,7 +1171,7 @@ dispatch:
         CASE(BREV) {
             OPS_RR(d, a); uint32_t x = (uint32_t)vm->r[a], v = 0;
             for (int k = 0; k < 32; k++) v |= ((x >> k) & 1u) << (31 - k);
-            SET_ZS(v); vm->conf[d] = vm->conf[a]; vm->r[d] = (int32_t)v; NEXT();
+            SET_ZS(v); SETCONF(d, vm->conf[a], a, NOPAR); vm->r[d] = (int32_t)v; NEXT();
         }
 #undef ARITH2
         CASE(ADDI) {
@@ -946,27 +1214,27 @@ dispatch:
         }
 
         /* ---------------- memory ---------------- */
-        CASE(LOAD8) { OPS_RI16(d, a); uint32_t v; LOAD_N(v, a, 1, rd8); vm->r[d] = (int32_t)v; vm->conf[d] = 1.0f; NEXT(); }
-        CASE(LOAD16) { OPS_RI16(d, a); uint32_t v; LOAD_N(v, a, 2, rd16); vm->r[d] = (int32_t)v; vm->conf[d] = 1.0f; NEXT(); }
-        CASE(LOAD32) { OPS_RI16(d, a); uint32_t v; LOAD32(v, a); vm->r[d] = (int32_t)v; vm->conf[d] = 1.0f; NEXT(); }
+        CASE(LOAD8) { OPS_RI16(d, a); uint32_t v; LOAD_N(v, a, 1, rd8); vm->r[d] = (int32_t)v; SETCONF(d, 1.0f, NOPAR, NOPAR); NEXT(); }
+        CASE(LOAD16) { OPS_RI16(d, a); uint32_t v; LOAD_N(v, a, 2, rd16); vm->r[d] = (int32_t)v; SETCONF(d, 1.0f, NOPAR, NOPAR); NEXT(); }
+        CASE(LOAD32) { OPS_RI16(d, a); uint32_t v; LOAD32(v, a); vm->r[d] = (int32_t)v; SETCONF(d, 1.0f, NOPAR, NOPAR); NEXT(); }
         CASE(STORE8) { OPS_RI16(s, a); STORE_N(a, 1, vm->r[s], wr8); NEXT(); }
         CASE(STORE16) { OPS_RI16(s, a); STORE_N(a, 2, vm->r[s], wr16); NEXT(); }
         CASE(STORE32) { OPS_RI16(s, a); STORE32(a, vm->r[s]); NEXT(); }
-        CASE(LEA) { OPS_RI16(d, a); vm->r[d] = (int32_t)a; vm->conf[d] = 1.0f; NEXT(); }
+        CASE(LEA) { OPS_RI16(d, a); vm->r[d] = (int32_t)a; SETCONF(d, 1.0f, NOPAR, NOPAR); NEXT(); }
         CASE(CMPXCHG) {
             OPS_RRR(d, a, b); uint32_t cur; uint32_t addr = (uint32_t)vm->r[a];
             LOAD32(cur, addr);
             if (cur == (uint32_t)vm->r[d]) {
                 STORE32(addr, vm->r[b]); SET_FLAGS(flags_now(vm) | FLUX_FLAG_Z);
             } else {
-                vm->r[d] = (int32_t)cur; vm->conf[d] = 1.0f; SET_FLAGS(flags_now(vm) & ~FLUX_FLAG_Z);
+                vm->r[d] = (int32_t)cur; SETCONF(d, 1.0f, NOPAR, NOPAR); SET_FLAGS(flags_now(vm) & ~FLUX_FLAG_Z);
             }
             NEXT();
         }
         CASE(XCHG) {
             OPS_RR(d, a); uint32_t addr = (uint32_t)vm->r[a], cur;
             LOAD32(cur, addr); STORE32(addr, vm->r[d]);
-            vm->r[d] = (int32_t)cur; vm->conf[d] = 1.0f; NEXT();
+            vm->r[d] = (int32_t)cur; SETCONF(d, 1.0f, NOPAR, NOPAR); NEXT();
         }
         CASE(PUSH_MEM) {
             OPS_RI16(a, base); uint32_t addr = base + (uint32_t)vm->r[a], v;
@@ -979,7 +1247,7 @@ dispatch:
         }
         CASE(LOADR) {
             OPS_RRR(d, a, b); uint32_t v; LOAD32(v, (uint32_t)vm->r[a] + (uint32_t)vm->r[b]);
-            vm->r[d] = (int32_t)v; vm->conf[d] = 1.0f; NEXT();
+            vm->r[d] = (int32_t)v; SETCONF(d, 1.0f, NOPAR, NOPAR); NEXT();
         }
         CASE(STORER) { OPS_RRR(s, a, b); STORE32((uint32_t)vm->r[a] + (uint32_t)vm->r[b], vm->r[s]); NEXT(); }
         CASE(MEMCPY) {
@@ -1003,14 +1271,14 @@ dispatch:
             CHECK_MEM(a, cnt, "read"); CHECK_MEM(b, cnt, "read"); EXTRA_COST(cnt / 4);
             if (cnt) { WATCH(a, cnt, FLUX_WATCH_READ); WATCH(b, cnt, FLUX_WATCH_READ); }
             int c = cnt ? memcmp(vm->mem + a, vm->mem + b, cnt) : 0;
-            vm->r[n] = c < 0 ? -1 : c > 0; vm->conf[n] = 1.0f;
+            vm->r[n] = c < 0 ? -1 : c > 0; SETCONF(n, 1.0f, NOPAR, NOPAR);
             SET_ZS((uint32_t)vm->r[n]); NEXT();
         }
         CASE(ALLOCA) {
             OPS_RI16(d, n); uint32_t bytes = (n + 3u) & ~3u;
             if (UNLIKELY(sp > FLUX_STACK_TOP || sp < FLUX_STACK_LIMIT + bytes))
                 FAULT(FLUX_SIGSEGV, "stack overflow: ALLOCA of %u bytes at 0x%04X, sp=0x%X", bytes, pc, sp);
-            sp -= bytes; vm->fp = sp; vm->r[d] = (int32_t)sp; vm->conf[d] = 1.0f; NEXT();
+            sp -= bytes; vm->fp = sp; vm->r[d] = (int32_t)sp; SETCONF(d, 1.0f, NOPAR, NOPAR); NEXT();
         }
         CASE(FREEA) {
             OPS_R(a); uint32_t bytes = ((uint32_t)vm->r[a] + 3u) & ~3u;
@@ -1020,23 +1288,25 @@ dispatch:
         }
         CASE(LOAD_IND) {
             OPS_RR(d, a); uint32_t p, v; LOAD32(p, (uint32_t)vm->r[a]); LOAD32(v, p);
-            vm->r[d] = (int32_t)v; vm->conf[d] = 1.0f; NEXT();
+            vm->r[d] = (int32_t)v; SETCONF(d, 1.0f, NOPAR, NOPAR); NEXT();
         }
         CASE(STORE_IND) {
             OPS_RR(s, a); uint32_t p; LOAD32(p, (uint32_t)vm->r[a]); STORE32(p, vm->r[s]); NEXT();
         }
         CASE(LOAD_OFF) {
             OPS_RRI8(d, a, off); uint32_t v; LOAD32(v, (uint32_t)vm->r[a] + (uint32_t)(int32_t)(int8_t)off);
-            vm->r[d] = (int32_t)v; vm->conf[d] = 1.0f; NEXT();
+            vm->r[d] = (int32_t)v; SETCONF(d, 1.0f, NOPAR, NOPAR); NEXT();
         }
         CASE(STORE_OFF) {
             OPS_RRI8(s, a, off); STORE32((uint32_t)vm->r[a] + (uint32_t)(int32_t)(int8_t)off, vm->r[s]); NEXT();
         }
-        CASE(MOVZX) { OPS_RR(d, a); vm->r[d] = (int32_t)((uint32_t)vm->r[a] & 0xFF); vm->conf[d] = vm->conf[a]; NEXT(); }
-        CASE(MOVSX) { OPS_RR(d, a); vm->r[d] = (int32_t)(int8_t)(uint8_t)vm->r[a]; vm->conf[d] = vm->conf[a]; NEXT(); }
+        CASE(MOVZX) { OPS_RR(d, a); vm->r[d] = (int32_t)((uint32_t)vm->r[a] & 0xFF); SETCONF(d, vm->conf[a], a, NOPAR); NEXT(); }
+        CASE(MOVSX) { OPS_RR(d, a); vm->r[d] = (int32_t)(int8_t)(uint8_t)vm->r[a]; SETCONF(d, vm->conf[a], a, NOPAR); NEXT(); }
         CASE(SWAP) {
             OPS_RR(a, b); int32_t t = vm->r[a]; vm->r[a] = vm->r[b]; vm->r[b] = t;
-            float c = vm->conf[a]; vm->conf[a] = vm->conf[b]; vm->conf[b] = c; NEXT();
+            /* a swap moves values: confidences and their provenance go with them */
+            float c = vm->conf[a]; vm->conf[a] = vm->conf[b]; vm->conf[b] = c;
+            uint64_t h = vm->prov_head[a]; vm->prov_head[a] = vm->prov_head[b]; vm->prov_head[b] = h; NEXT();
         }
         CASE(PUSH_ALL) {
             OPS_NONE(); STACK_ROOM(16);
@@ -1045,10 +1315,10 @@ dispatch:
         }
         CASE(POP_ALL) {
             OPS_NONE(); STACK_HAS(16);
-            for (unsigned k = FLUX_NUM_REGS; k-- > 0;) { uint32_t v; POP_RAW(v); vm->r[k] = (int32_t)v; vm->conf[k] = 1.0f; }
+            for (unsigned k = FLUX_NUM_REGS; k-- > 0;) { uint32_t v; POP_RAW(v); vm->r[k] = (int32_t)v; SETCONF(k, 1.0f, NOPAR, NOPAR); }
             NEXT();
         }
-        CASE(LOAD_IMM) { OPS_RI32(d, i); vm->r[d] = (int32_t)i; vm->conf[d] = 1.0f; NEXT(); }
+        CASE(LOAD_IMM) { OPS_RI32(d, i); vm->r[d] = (int32_t)i; SETCONF(d, 1.0f, NOPAR, NOPAR); NEXT(); }
         CASE(STORE_IMM) { OPS_I32(packed); STORE_N(packed & 0xFFFF, 2, packed >> 16, wr16); NEXT(); }
         CASE(FENCE)
         CASE(TLB_INV)
@@ -1057,7 +1327,7 @@ dispatch:
         /* ---------------- stack ---------------- */
         CASE(PUSH_R) { OPS_R(s); STACK_ROOM(1); PUSH_RAW(vm->r[s]); NEXT(); }
         CASE(POP_R) {
-            OPS_R(d); STACK_HAS(1); uint32_t v; POP_RAW(v); vm->r[d] = (int32_t)v; vm->conf[d] = 1.0f; NEXT();
+            OPS_R(d); STACK_HAS(1); uint32_t v; POP_RAW(v); vm->r[d] = (int32_t)v; SETCONF(d, 1.0f, NOPAR, NOPAR); NEXT();
         }
         CASE(DUP) {
             OPS_NONE(); STACK_HAS(1); STACK_ROOM(1); uint32_t v = rd32(vm->mem, sp);
@@ -1089,7 +1359,7 @@ dispatch:
         }
         CASE(DEPTH) {
             OPS_R(d); vm->r[d] = sp <= FLUX_STACK_TOP ? (int32_t)((FLUX_STACK_TOP - sp) / 4) : 0;
-            vm->conf[d] = 1.0f; NEXT();
+            SETCONF(d, 1.0f, NOPAR, NOPAR); NEXT();
         }
         CASE(DROP) { OPS_NONE(); STACK_HAS(1); sp += 4; NEXT(); }
         CASE(NIP) { /* ( a b -- b ) */
@@ -1107,7 +1377,7 @@ dispatch:
         CASE(PUSH_IMM32) { OPS_I32(i); STACK_ROOM(1); PUSH_RAW(i); NEXT(); }
         CASE(PEEK) {
             OPS_R(d); STACK_HAS(1); WATCH(sp, 4, FLUX_WATCH_READ);
-            vm->r[d] = (int32_t)rd32(vm->mem, sp); vm->conf[d] = 1.0f; NEXT();
+            vm->r[d] = (int32_t)rd32(vm->mem, sp); SETCONF(d, 1.0f, NOPAR, NOPAR); NEXT();
         }
 
         /* ---------------- compare ---------------- */
@@ -1115,7 +1385,7 @@ dispatch:
         CASE(OPC) {                                                              \
             OPS_RRR(d, a, b); int32_t x = vm->r[a], y = vm->r[b];                        \
             SET_SUB((uint32_t)x, (uint32_t)y, (uint32_t)x - (uint32_t)y); \
-            vm->conf[d] = vm->conf[a] * vm->conf[b]; vm->r[d] = (cond) ? 1 : 0; NEXT();          \
+            SETCONF(d, vm->conf[a] * vm->conf[b], a, b); vm->r[d] = (cond) ? 1 : 0; NEXT();          \
         }
         CMP3(CMP_EQ, x == y)
         CMP3(CMP_NE, x != y)
@@ -1129,7 +1399,7 @@ dispatch:
         CASE(CMPX) { /* three-way: -1, 0 or 1 */
             OPS_RRR(d, a, b); int32_t x = vm->r[a], y = vm->r[b];
             SET_SUB((uint32_t)x, (uint32_t)y, (uint32_t)x - (uint32_t)y);
-            vm->conf[d] = vm->conf[a] * vm->conf[b]; vm->r[d] = (x > y) - (x < y); NEXT();
+            SETCONF(d, vm->conf[a] * vm->conf[b], a, b); vm->r[d] = (x > y) - (x < y); NEXT();
         }
         CASE(TEST) { OPS_RR(a, b); SET_ZS((uint32_t)(vm->r[a] & vm->r[b])); NEXT(); }
         CASE(CMP_TEST) {
@@ -1141,7 +1411,7 @@ dispatch:
             SET_SUB(x, y, x - y); NEXT();
         }
         CASE(RANGE_CHK) {
-            OPS_RRI8(d, a, n); vm->r[d] = (uint32_t)vm->r[a] < n ? 1 : 0; vm->conf[d] = vm->conf[a];
+            OPS_RRI8(d, a, n); vm->r[d] = (uint32_t)vm->r[a] < n ? 1 : 0; SETCONF(d, vm->conf[a], a, NOPAR);
             SET_ZS((uint32_t)vm->r[d]); NEXT();
         }
         CASE(SET_FLAG)
@@ -1153,7 +1423,7 @@ dispatch:
             if (op == FLUX_OP_SET_FLAG) {
                 SET_FLAGS(vm->r[a] ? flags_now(vm) | FLAG_BITS[n] : flags_now(vm) & ~FLAG_BITS[n]);
             } else {
-                vm->r[a] = (flags_now(vm) & FLAG_BITS[n]) ? 1 : 0; vm->conf[a] = 1.0f;
+                vm->r[a] = (flags_now(vm) & FLAG_BITS[n]) ? 1 : 0; SETCONF(a, 1.0f, NOPAR, NOPAR);
             }
             NEXT();
         }
@@ -1165,36 +1435,40 @@ dispatch:
         }
 
         /* ---------------- confidence ---------------- */
-        CASE(CONF_FUSE) { OPS_RR(d, a); vm->conf[d] = clamp01(1.0f - (1.0f - vm->conf[d]) * (1.0f - vm->conf[a])); NEXT(); }
-        CASE(CONF_CHAIN) { OPS_R(d); vm->conf[d] = vm->conf[d] * vm->conf[0]; NEXT(); }
-        CASE(CONF_SET) { OPS_RI16(d, i); vm->conf[d] = (float)(i > 100 ? 100 : i) / 100.0f; NEXT(); }
+        CASE(CONF_FUSE) { OPS_RR(d, a); SETCONF(d, clamp01(1.0f - (1.0f - vm->conf[d]) * (1.0f - vm->conf[a])), d, a); NEXT(); }
+        CASE(CONF_CHAIN) { OPS_R(d); SETCONF(d, vm->conf[d] * vm->conf[0], d, 0); NEXT(); }
+        CASE(CONF_SET) { OPS_RI16(d, i); SETCONF(d, (float)(i > 100 ? 100 : i) / 100.0f, NOPAR, NOPAR); NEXT(); }
         CASE(CONF_THRESH) {
-            OPS_RI16(d, i); vm->r[d] = vm->conf[d] >= pct(i) ? 1 : 0; vm->conf[d] = 1.0f;
+            OPS_RI16(d, i); vm->r[d] = vm->conf[d] >= pct(i) ? 1 : 0; SETCONF(d, 1.0f, NOPAR, NOPAR);
             SET_ZS((uint32_t)vm->r[d]); NEXT();
         }
-        CASE(CONF_DECAY) { OPS_RR(d, a); vm->conf[d] = clamp01(vm->conf[d] * (1.0f - pct(vm->r[a]))); NEXT(); }
-        CASE(CONF_BOOST) { OPS_RR(d, a); vm->conf[d] = clamp01(vm->conf[d] + pct(vm->r[a])); NEXT(); }
+        CASE(CONF_DECAY) { OPS_RR(d, a); SETCONF(d, clamp01(vm->conf[d] * (1.0f - pct(vm->r[a]))), d, NOPAR); NEXT(); }
+        CASE(CONF_BOOST) { OPS_RR(d, a); SETCONF(d, clamp01(vm->conf[d] + pct(vm->r[a])), d, NOPAR); NEXT(); }
         CASE(CONF_MERGE) {
-            OPS_RRR(d, a, b); float ca = vm->conf[a], cb = vm->conf[b], s = ca + cb;
-            int64_t v = s > 0.0f ? (int64_t)llroundf(((float)vm->r[a] * ca + (float)vm->r[b] * cb) / s)
-                                 : ((int64_t)vm->r[a] + vm->r[b]) / 2;
-            vm->r[d] = sat32(v); vm->conf[d] = maxf(ca, cb); NEXT();
+            OPS_RRR(d, a, b); float ca = vm->conf[a], cb = vm->conf[b];
+            double s = (double)ca + (double)cb; /* double: a float cannot hold every int32 exactly */
+            int64_t v = s > 0.0 ? (int64_t)llround(((double)vm->r[a] * ca + (double)vm->r[b] * cb) / s)
+                                : ((int64_t)vm->r[a] + vm->r[b]) / 2;
+            vm->r[d] = sat32(v); SETCONF(d, maxf(ca, cb), a, b); NEXT();
         }
         CASE(CONF_SPLIT) {
-            OPS_RR(d, a); float h = vm->conf[a] / 2.0f; vm->conf[d] = h; vm->conf[a] = h; NEXT();
+            OPS_RR(d, a); float h = vm->conf[a] / 2.0f; SETCONF(d, h, a, NOPAR); SETCONF(a, h, a, NOPAR); NEXT();
         }
-        CASE(CONF_QUERY) { OPS_R(d); vm->r[d] = to_pct(vm->conf[d]); vm->conf[d] = 1.0f; NEXT(); }
-        CASE(CONF_RESET) { OPS_R(d); vm->conf[d] = 1.0f; NEXT(); }
-        CASE(CONF_MIN) { OPS_RI16(d, i); vm->conf[d] = maxf(vm->conf[d], pct(i)); NEXT(); }
-        CASE(CONF_MAX) { OPS_RI16(d, i); vm->conf[d] = minf(vm->conf[d], pct(i)); NEXT(); }
+        CASE(CONF_QUERY) { OPS_R(d); vm->r[d] = to_pct(vm->conf[d]); SETCONF(d, 1.0f, NOPAR, NOPAR); NEXT(); }
+        CASE(CONF_RESET) { OPS_R(d); SETCONF(d, 1.0f, NOPAR, NOPAR); NEXT(); }
+        CASE(CONF_MIN) { OPS_RI16(d, i); SETCONF(d, maxf(vm->conf[d], pct(i)), d, NOPAR); NEXT(); }
+        CASE(CONF_MAX) { OPS_RI16(d, i); SETCONF(d, minf(vm->conf[d], pct(i)), d, NOPAR); NEXT(); }
         CASE(CONF_AVG) {
             OPS_RRR(d, a, b); vm->r[d] = (int32_t)(((int64_t)vm->r[a] + vm->r[b]) / 2);
-            vm->conf[d] = (vm->conf[a] + vm->conf[b]) / 2.0f; NEXT();
+            SETCONF(d, (vm->conf[a] + vm->conf[b]) / 2.0f, a, b); NEXT();
         }
-        CASE(CONF_WEIGHT) { OPS_RRI8(d, a, w); vm->conf[d] = vm->conf[a] * pct(w); NEXT(); }
+        CASE(CONF_WEIGHT) { OPS_RRI8(d, a, w); SETCONF(d, vm->conf[a] * pct(w), a, NOPAR); NEXT(); }
         CASE(CONF_NORMALIZE) {
             OPS_RR(d, a); float s = vm->conf[d] + vm->conf[a];
-            if (s > 0.0f && d != a) { vm->conf[d] /= s; vm->conf[a] /= s; }
+            if (s > 0.0f && d != a) {
+                float nd = vm->conf[d] / s, na = vm->conf[a] / s;
+                SETCONF(d, nd, d, a); SETCONF(a, na, a, NOPAR);
+            }
             NEXT();
         }
         CASE(CONF_SNAPSHOT) {
@@ -1213,15 +1487,15 @@ dispatch:
         CASE(TRUST_CHECK) {
             OPS_RR(d, a); AGENT(a, ag);
             int ok = vm->trust[ag] >= vm->trust_threshold;
-            if (!ok) vm->trust_failures++;
-            vm->r[d] = ok; vm->conf[d] = 1.0f; SET_ZS((uint32_t)ok); NEXT();
+            TRUST_EVENT(ag, vm->trust[ag], vm->trust_threshold, ok);
+            vm->r[d] = ok; SETCONF(d, 1.0f, NOPAR, NOPAR); SET_ZS((uint32_t)ok); NEXT();
         }
         CASE(TRUST_UPDATE) { /* EMA: keep rc% of the old score, add (100-rc)% of rb% */
             OPS_RRR(a, b, c); AGENT(a, ag);
             float keep = pct(vm->r[c]);
             trust_store(vm, ag, vm->trust[ag] * keep + pct(vm->r[b]) * (1.0f - keep)); NEXT();
         }
-        CASE(TRUST_QUERY) { OPS_R(a); AGENT(a, ag); vm->r[a] = to_pct(vm->trust[ag]); vm->conf[a] = 1.0f; NEXT(); }
+        CASE(TRUST_QUERY) { OPS_R(a); AGENT(a, ag); vm->r[a] = to_pct(vm->trust[ag]); SETCONF(a, 1.0f, NOPAR, NOPAR); NEXT(); }
         CASE(TRUST_SET) { OPS_RI16(a, i); AGENT(a, ag); trust_store(vm, ag, pct(i)); NEXT(); }
         CASE(TRUST_DECAY) { OPS_RR(a, b); AGENT(a, ag); trust_store(vm, ag, vm->trust[ag] * (1.0f - pct(vm->r[b]))); NEXT(); }
         CASE(TRUST_BOOST) { OPS_RR(a, b); AGENT(a, ag); trust_store(vm, ag, vm->trust[ag] + pct(vm->r[b])); NEXT(); }
@@ -1231,24 +1505,24 @@ dispatch:
         }
         CASE(TRUST_VERIFY) {
             OPS_RR(d, a); AGENT(a, ag); int ok = vm->trust[ag] >= pct(vm->r[d]);
-            if (!ok) vm->trust_failures++;
-            vm->r[d] = ok; vm->conf[d] = 1.0f; SET_ZS((uint32_t)ok); NEXT();
+            TRUST_EVENT(ag, vm->trust[ag], pct(vm->r[d]), ok);
+            vm->r[d] = ok; SETCONF(d, 1.0f, NOPAR, NOPAR); SET_ZS((uint32_t)ok); NEXT();
         }
         CASE(TRUST_REVOKE) { OPS_R(a); AGENT(a, ag); trust_store(vm, ag, 0.0f); NEXT(); }
         CASE(TRUST_LIST) {
             OPS_R(d); int32_t n = 0;
             for (unsigned k = 0; k < FLUX_NUM_AGENTS; k++) n += vm->trust[k] > 0.0f;
-            vm->r[d] = n; vm->conf[d] = 1.0f; NEXT();
+            vm->r[d] = n; SETCONF(d, 1.0f, NOPAR, NOPAR); NEXT();
         }
         CASE(TRUST_SCORE) {
             OPS_RR(d, a); AGENT(a, ag); float t = vm->trust[ag];
-            vm->r[d] = to_pct(t); vm->conf[d] = t; NEXT();
+            vm->r[d] = to_pct(t); SETCONF(d, t, NOPAR, NOPAR); NEXT();
         }
         CASE(TRUST_THRESHOLD) {
             OPS_RI16(d, i); int32_t old = to_pct(vm->trust_threshold);
-            vm->trust_threshold = pct(i); vm->r[d] = old; vm->conf[d] = 1.0f; NEXT();
+            vm->trust_threshold = pct(i); vm->r[d] = old; SETCONF(d, 1.0f, NOPAR, NOPAR); NEXT();
         }
-        CASE(TRUST_AUDIT) { OPS_R(d); vm->r[d] = (int32_t)vm->trust_failures; vm->conf[d] = 1.0f; NEXT(); }
+        CASE(TRUST_AUDIT) { OPS_R(d); vm->r[d] = (int32_t)vm->trust_failures; SETCONF(d, 1.0f, NOPAR, NOPAR); NEXT(); }
         CASE(TRUST_RESTORE) {
             OPS_R(a); AGENT(a, ag); float t = vm->trust_prev[ag];
             vm->trust_prev[ag] = vm->trust[ag]; vm->trust[ag] = t; NEXT();
@@ -1256,11 +1530,11 @@ dispatch:
         CASE(TRUST_HISTORY) {
             OPS_RI16(d, ag);
             if (ag >= FLUX_NUM_AGENTS) FAULT(FLUX_SIGILL, "agent id %u is outside 0-255 (TRUST_HISTORY at 0x%04X)", ag, pc);
-            vm->r[d] = to_pct(vm->trust_prev[ag]); vm->conf[d] = 1.0f; NEXT();
+            vm->r[d] = to_pct(vm->trust_prev[ag]); SETCONF(d, 1.0f, NOPAR, NOPAR); NEXT();
         }
         CASE(TRUST_PENALTY) {
             OPS_RRI8(a, d, p); AGENT(a, ag); trust_store(vm, ag, vm->trust[ag] - pct(p));
-            vm->r[d] = to_pct(vm->trust[ag]); vm->conf[d] = 1.0f; NEXT();
+            vm->r[d] = to_pct(vm->trust[ag]); SETCONF(d, 1.0f, NOPAR, NOPAR); NEXT();
         }
 
         /* ---------------- a2a (one agent: agent 1) ---------------- */
@@ -1287,12 +1561,14 @@ dispatch:
         }
         CASE(ASK) {
             OPS_RR(d, a); uint32_t from = (uint32_t)vm->r[a]; message m;
-            if (!mailbox_take(vm, from, &m))
-                DEADLOCK("deadlock: agent 1 waits in ASK at 0x%04X for a message from %s%d; no other agent can send",
-                         pc, from ? "agent " : "anyone", from ? vm->r[a] : 0);
-            vm->r[d] = m.value; vm->conf[d] = m.conf; NEXT();
+            if (!mailbox_take(vm, from, &m)) {
+                if (from) DEADLOCK("deadlock: agent 1 waits in ASK at 0x%04X for a message from agent %d; no other agent can send",
+                                   pc, vm->r[a]);
+                DEADLOCK("deadlock: agent 1 waits in ASK at 0x%04X for a message from anyone; no other agent can send", pc);
+            }
+            vm->r[d] = m.value; SETCONF(d, m.conf, NOPAR, NOPAR); NEXT();
         }
-        CASE(BROADCAST) { OPS_I16(i); (void)i; vm->r[0] = 0; vm->conf[0] = 1.0f; NEXT(); }
+        CASE(BROADCAST) { OPS_I16(i); (void)i; vm->r[0] = 0; SETCONF(0, 1.0f, NOPAR, NOPAR); NEXT(); }
         CASE(REDUCE) { /* ra: 0 sum, 1 min, 2 max over the queued messages */
             OPS_RR(d, a); int32_t how = vm->r[a];
             if (how < 0 || how > 2) FAULT(FLUX_SIGILL, "REDUCE at 0x%04X: r%u = %d is no reduction (0 sum, 1 min, 2 max)", pc, a, how);
@@ -1303,14 +1579,14 @@ dispatch:
                 if (how == 0) acc += m.value; else if (how == 1) acc = m.value < acc ? m.value : acc;
                 else acc = m.value > acc ? m.value : acc;
             }
-            vm->r[d] = sat32(acc); vm->conf[d] = c; NEXT();
+            vm->r[d] = sat32(acc); SETCONF(d, c, NOPAR, NOPAR); NEXT();
         }
         CASE(PROPOSE) {
             OPS_RRR(d, a, b); int slot = -1;
             for (unsigned k = 0; k < MAX_PROPOSALS; k++) if (!vm->proposals[k].used) { slot = (int)k; break; }
             if (slot < 0) FAULT(FLUX_SIGABRT, "PROPOSE at 0x%04X: all %u proposals are open", pc, MAX_PROPOSALS);
             vm->proposals[slot] = (proposal){vm->r[a], vm->r[b] > 0 ? (uint32_t)vm->r[b] : 1u, 0, 0, 1};
-            vm->r[d] = slot; vm->conf[d] = 1.0f; NEXT();
+            vm->r[d] = slot; SETCONF(d, 1.0f, NOPAR, NOPAR); NEXT();
         }
 #define PROPOSAL(x, what)                                                                    \
         uint32_t what = (uint32_t)vm->r[x];                                                      \
@@ -1320,18 +1596,19 @@ dispatch:
         CASE(CONSENSUS) {
             OPS_R(a); PROPOSAL(a, p); proposal *pp = &vm->proposals[p];
             int ok = pp->yes >= pp->quorum;
-            vm->r[a] = ok ? pp->value : 0; vm->conf[a] = ok ? 1.0f : 0.0f;
+            vm->r[a] = ok ? pp->value : 0; SETCONF(a, ok ? 1.0f : 0.0f, NOPAR, NOPAR);
             SET_FLAGS(ok ? 0 : FLUX_FLAG_Z); if (ok) pp->used = 0; NEXT();
         }
         CASE(NEGOTIATE) {
-            OPS_RRR(d, a, b); float ca = vm->conf[a], cb = vm->conf[b], s = ca + cb;
-            int64_t v = s > 0.0f ? (int64_t)llroundf(((float)vm->r[a] * ca + (float)vm->r[b] * cb) / s)
-                                 : ((int64_t)vm->r[a] + vm->r[b]) / 2;
-            vm->r[d] = sat32(v); vm->conf[d] = minf(ca, cb); NEXT();
+            OPS_RRR(d, a, b); float ca = vm->conf[a], cb = vm->conf[b];
+            double s = (double)ca + (double)cb; /* double: a float cannot hold every int32 exactly */
+            int64_t v = s > 0.0 ? (int64_t)llround(((double)vm->r[a] * ca + (double)vm->r[b] * cb) / s)
+                                : ((int64_t)vm->r[a] + vm->r[b]) / 2;
+            vm->r[d] = sat32(v); SETCONF(d, minf(ca, cb), a, b); NEXT();
         }
         CASE(MEDIATE) {
             OPS_RR(d, a); vm->r[d] = (int32_t)(((int64_t)vm->r[d] + vm->r[a]) / 2);
-            vm->conf[d] = (vm->conf[d] + vm->conf[a]) / 2.0f; NEXT();
+            SETCONF(d, (vm->conf[d] + vm->conf[a]) / 2.0f, d, a); NEXT();
         }
         CASE(PUBLISH) {
             OPS_R(a); uint32_t topic = (uint32_t)vm->r[0];
@@ -1350,7 +1627,7 @@ dispatch:
             OPS_RRR(d, a, b); (void)b; LIVE_AGENT(a, to); message m;
             if (!mailbox_take(vm, 0, &m))
                 DEADLOCK("deadlock: agent 1 waits in RELAY at 0x%04X on an empty mailbox", pc);
-            SEND(to, m.value, m.conf); vm->r[d] = m.value; vm->conf[d] = m.conf; NEXT();
+            SEND(to, m.value, m.conf); vm->r[d] = m.value; SETCONF(d, m.conf, NOPAR, NOPAR); NEXT();
         }
         CASE(ROUTE) {
             OPS_RI16(a, via); AGENT(a, ag);
@@ -1361,11 +1638,11 @@ dispatch:
         /* ---------------- instinct ---------------- */
         CASE(INSTINCT_ACT) {
             OPS_R(a); int i = instinct_find(vm, vm->r[a]);
-            if (i >= 0) { vm->r[a] = vm->instincts[i].value; vm->conf[a] = vm->instincts[i].strength; }
+            if (i >= 0) { vm->r[a] = vm->instincts[i].value; SETCONF(a, vm->instincts[i].strength, NOPAR, NOPAR); }
             SET_FLAGS(i >= 0 ? 0 : FLUX_FLAG_Z); NEXT();
         }
         CASE(INSTINCT_QRY) {
-            OPS_R(a); int ok = instinct_find(vm, vm->r[a]) >= 0; vm->r[a] = ok; vm->conf[a] = 1.0f;
+            OPS_R(a); int ok = instinct_find(vm, vm->r[a]) >= 0; vm->r[a] = ok; SETCONF(a, 1.0f, NOPAR, NOPAR);
             SET_FLAGS(ok ? 0 : FLUX_FLAG_Z); NEXT();
         }
         CASE(INSTINCT_LEARN) { OPS_RRR(k, v, s); instinct_learn(vm, vm->r[k], vm->r[v], pct(vm->r[s])); NEXT(); }
@@ -1374,7 +1651,7 @@ dispatch:
             OPS_R(a); float lim = pct(vm->r[a]); int32_t n = 0;
             for (unsigned k = 0; k < INSTINCT_SLOTS; k++)
                 if (vm->instincts[k].used && vm->instincts[k].strength < lim) { vm->instincts[k].used = 0; n++; }
-            vm->r[a] = n; vm->conf[a] = 1.0f; NEXT();
+            vm->r[a] = n; SETCONF(a, 1.0f, NOPAR, NOPAR); NEXT();
         }
         CASE(INSTINCT_BLOOM)
         CASE(INSTINCT_EVOLVE) {
@@ -1401,17 +1678,17 @@ dispatch:
         }
         CASE(INSTINCT_SCORE) {
             OPS_RR(d, a); int i = instinct_find(vm, vm->r[a]);
-            vm->r[d] = i >= 0 ? to_pct(vm->instincts[i].strength) : 0; vm->conf[d] = 1.0f; NEXT();
+            vm->r[d] = i >= 0 ? to_pct(vm->instincts[i].strength) : 0; SETCONF(d, 1.0f, NOPAR, NOPAR); NEXT();
         }
         CASE(INSTINCT_SET) { OPS_RI8(a, key); instinct_learn(vm, (int32_t)key, vm->r[a], vm->conf[a]); NEXT(); }
         CASE(INSTINCT_GET) {
             OPS_RR(d, a); int i = instinct_find(vm, vm->r[a]);
-            vm->r[d] = i >= 0 ? vm->instincts[i].value : 0; vm->conf[d] = i >= 0 ? vm->instincts[i].strength : 0.0f; NEXT();
+            vm->r[d] = i >= 0 ? vm->instincts[i].value : 0; SETCONF(d, i >= 0 ? vm->instincts[i].strength : 0.0f, NOPAR, NOPAR); NEXT();
         }
         CASE(INSTINCT_RESET) {
             OPS_R(a); int32_t n = 0;
             for (unsigned k = 0; k < INSTINCT_SLOTS; k++) { n += vm->instincts[k].used; vm->instincts[k].used = 0; }
-            vm->r[a] = n; vm->conf[a] = 1.0f; NEXT();
+            vm->r[a] = n; SETCONF(a, 1.0f, NOPAR, NOPAR); NEXT();
         }
         CASE(INSTINCT_EXPORT)
         CASE(INSTINCT_IMPORT) { /* 16 records of key i32, value i32, strength % i32 */
@@ -1446,12 +1723,17 @@ dispatch:
 
         /* ---------------- energy ---------------- */
         CASE(ATP_GEN) {
-            OPS_R(a); if (vm->r[a] > 0) { energy += vm->r[a]; vm->energy_net_in += vm->r[a]; } NEXT();
+            OPS_R(a);
+            if (vm->r[a] > 0) { /* energy saturates at INT64_MAX; net_in wraps (only differences matter) */
+                int64_t add = vm->r[a] < INT64_MAX - energy ? vm->r[a] : INT64_MAX - energy;
+                energy += add; vm->energy_net_in = (int64_t)((uint64_t)vm->energy_net_in + (uint64_t)add);
+            }
+            NEXT();
         }
         CASE(ATP_USE) {
             OPS_R(a); if (vm->r[a] > 0) EXTRA_COST(vm->r[a]); NEXT();
         }
-        CASE(ATP_QRY) { OPS_NONE(); vm->r[0] = sat32(energy); vm->conf[0] = 1.0f; NEXT(); }
+        CASE(ATP_QRY) { OPS_NONE(); vm->r[0] = sat32(energy); SETCONF(0, 1.0f, NOPAR, NOPAR); NEXT(); }
         CASE(ATP_XFER) { /* move rd units from agent ra to agent rb */
             OPS_RRR(d, a, b); LIVE_AGENT(a, from); LIVE_AGENT(b, to); (void)from; (void)to;
             if (vm->r[d] < 0) FAULT(FLUX_SIGILL, "ATP_XFER at 0x%04X: negative amount %d", pc, vm->r[d]);
@@ -1465,37 +1747,50 @@ dispatch:
             STOP(FLUX_STOP_TERMINATED);
         }
         CASE(ENERGY_POOL) {
-            OPS_R(a); if (vm->r[a] > 0) { EXTRA_COST(vm->r[a]); vm->energy_pool += vm->r[a]; vm->energy_net_in -= vm->r[a]; }
+            OPS_R(a);
+            if (vm->r[a] > 0) {
+                EXTRA_COST(vm->r[a]);
+                vm->energy_pool = vm->energy_pool < INT64_MAX - vm->r[a] ? vm->energy_pool + vm->r[a] : INT64_MAX;
+                vm->energy_net_in = (int64_t)((uint64_t)vm->energy_net_in - (uint64_t)(int64_t)vm->r[a]);
+            }
             NEXT();
         }
         CASE(ENERGY_DRAIN) {
             OPS_RR(d, a); int64_t want = vm->r[a] > 0 ? vm->r[a] : 0;
             int64_t got = want < vm->energy_pool ? want : vm->energy_pool;
-            vm->energy_pool -= got; energy += got; vm->energy_net_in += got; vm->r[d] = sat32(got); vm->conf[d] = 1.0f; NEXT();
+            if (got > INT64_MAX - energy) got = INT64_MAX - energy; /* the rest stays in the pool */
+            vm->energy_pool -= got; energy += got; vm->energy_net_in = (int64_t)((uint64_t)vm->energy_net_in + (uint64_t)got);
+            vm->r[d] = sat32(got); SETCONF(d, 1.0f, NOPAR, NOPAR); NEXT();
         }
         CASE(ENERGY_SHARE) { /* give rb units to agent ra; rd = units moved */
-            OPS_RRR(d, a, b); LIVE_AGENT(a, to); (void)to; vm->r[d] = 0; vm->conf[d] = 1.0f; (void)b; NEXT();
+            OPS_RRR(d, a, b); LIVE_AGENT(a, to); (void)to; vm->r[d] = 0; SETCONF(d, 1.0f, NOPAR, NOPAR); (void)b; NEXT();
         }
         CASE(ENERGY_RESERVE) {
-            OPS_RI16(d, n); EXTRA_COST(n); vm->energy_reserve += n; vm->energy_net_in -= n;
-            vm->r[d] = sat32(vm->energy_reserve); vm->conf[d] = 1.0f; NEXT();
+            OPS_RI16(d, n); EXTRA_COST(n);
+            vm->energy_reserve = vm->energy_reserve < INT64_MAX - (int64_t)n ? vm->energy_reserve + n : INT64_MAX;
+            vm->energy_net_in = (int64_t)((uint64_t)vm->energy_net_in - (uint64_t)n);
+            vm->r[d] = sat32(vm->energy_reserve); SETCONF(d, 1.0f, NOPAR, NOPAR); NEXT();
         }
         CASE(ENERGY_RELEASE) {
             OPS_R(a); int64_t want = vm->r[a] > 0 ? vm->r[a] : 0;
             int64_t got = want < vm->energy_reserve ? want : vm->energy_reserve;
-            vm->energy_reserve -= got; energy += got; vm->energy_net_in += got; vm->r[a] = sat32(got); vm->conf[a] = 1.0f; NEXT();
+            if (got > INT64_MAX - energy) got = INT64_MAX - energy; /* the rest stays in reserve */
+            vm->energy_reserve -= got; energy += got; vm->energy_net_in = (int64_t)((uint64_t)vm->energy_net_in + (uint64_t)got);
+            vm->r[a] = sat32(got); SETCONF(a, 1.0f, NOPAR, NOPAR); NEXT();
         }
-        CASE(ENERGY_MIN) { OPS_RI16(d, n); vm->r[d] = energy >= (int64_t)n; vm->conf[d] = 1.0f; NEXT(); }
-        CASE(ENERGY_MAX) { OPS_RI16(d, n); vm->r[d] = energy <= (int64_t)n; vm->conf[d] = 1.0f; NEXT(); }
+        CASE(ENERGY_MIN) { OPS_RI16(d, n); vm->r[d] = energy >= (int64_t)n; SETCONF(d, 1.0f, NOPAR, NOPAR); NEXT(); }
+        CASE(ENERGY_MAX) { OPS_RI16(d, n); vm->r[d] = energy <= (int64_t)n; SETCONF(d, 1.0f, NOPAR, NOPAR); NEXT(); }
         CASE(ENERGY_SYNC) {
-            OPS_RR(d, a); LIVE_AGENT(a, ag); (void)ag; vm->r[d] = sat32(energy); vm->conf[d] = 1.0f; NEXT();
+            OPS_RR(d, a); LIVE_AGENT(a, ag); (void)ag; vm->r[d] = sat32(energy); SETCONF(d, 1.0f, NOPAR, NOPAR); NEXT();
         }
-        CASE(ENERGY_QUERY) { OPS_R(d); vm->r[d] = sat32(energy); vm->conf[d] = 1.0f; NEXT(); }
+        CASE(ENERGY_QUERY) { OPS_R(d); vm->r[d] = sat32(energy); SETCONF(d, 1.0f, NOPAR, NOPAR); NEXT(); }
         CASE(ENERGY_MONITOR) {
-            OPS_R(d); vm->r[d] = sat32(vm->energy_budget + vm->energy_net_in - energy); vm->conf[d] = 1.0f; NEXT();
+            OPS_R(d); /* used = budget + net_in - energy, in wrapping arithmetic: exact whenever it fits */
+            vm->r[d] = sat32((int64_t)((uint64_t)vm->energy_budget + (uint64_t)vm->energy_net_in - (uint64_t)energy));
+            SETCONF(d, 1.0f, NOPAR, NOPAR); NEXT();
         }
         CASE(ENERGY_ALARM) {
-            OPS_RI16(d, n); vm->energy_alarm = n; vm->r[d] = energy < (int64_t)n; vm->conf[d] = 1.0f; NEXT();
+            OPS_RI16(d, n); vm->energy_alarm = n; vm->r[d] = energy < (int64_t)n; SETCONF(d, 1.0f, NOPAR, NOPAR); NEXT();
         }
 
         /* ---------------- system ---------------- */
@@ -1522,11 +1817,11 @@ dispatch:
             case 4: v = (int32_t)(uint32_t)CYCLES(); break;
             default: FAULT(FLUX_SIGILL, "RESOURCE at 0x%04X: r%u = %d names no resource (0-4)", pc, a, vm->r[a]);
             }
-            vm->r[d] = v; vm->conf[d] = 1.0f; NEXT();
+            vm->r[d] = v; SETCONF(d, 1.0f, NOPAR, NOPAR); NEXT();
         }
-        CASE(TIMER_START) { OPS_R(d); vm->timer_start = CYCLES(); vm->r[d] = (int32_t)(uint32_t)CYCLES(); vm->conf[d] = 1.0f; NEXT(); }
-        CASE(TIMER_STOP) { OPS_R(d); vm->r[d] = (int32_t)(uint32_t)(CYCLES() - vm->timer_start); vm->conf[d] = 1.0f; NEXT(); }
-        CASE(TIMER_READ) { OPS_R(d); vm->r[d] = (int32_t)(uint32_t)CYCLES(); vm->conf[d] = 1.0f; NEXT(); }
+        CASE(TIMER_START) { OPS_R(d); vm->timer_start = CYCLES(); vm->r[d] = (int32_t)(uint32_t)CYCLES(); SETCONF(d, 1.0f, NOPAR, NOPAR); NEXT(); }
+        CASE(TIMER_STOP) { OPS_R(d); vm->r[d] = (int32_t)(uint32_t)(CYCLES() - vm->timer_start); SETCONF(d, 1.0f, NOPAR, NOPAR); NEXT(); }
+        CASE(TIMER_READ) { OPS_R(d); vm->r[d] = (int32_t)(uint32_t)CYCLES(); SETCONF(d, 1.0f, NOPAR, NOPAR); NEXT(); }
         CASE(ASSERT) {
             OPS_RR(a, b);
             if (vm->r[a] != vm->r[b]) FAULT(FLUX_SIGABRT, "ASSERT failed at 0x%04X: r%u = %d, r%u = %d", pc, a, vm->r[a], b, vm->r[b]);
@@ -1536,12 +1831,12 @@ dispatch:
 
         /* ---------------- crypto (the deterministic part) ---------------- */
         CASE(RNG_SEED) { OPS_R(a); vm->rng = (uint64_t)(uint32_t)vm->r[a]; NEXT(); }
-        CASE(RNG_NEXT) { OPS_R(d); vm->r[d] = (int32_t)(uint32_t)(splitmix64(&vm->rng) >> 32); vm->conf[d] = 1.0f; NEXT(); }
+        CASE(RNG_NEXT) { OPS_R(d); vm->r[d] = (int32_t)(uint32_t)(splitmix64(&vm->rng) >> 32); SETCONF(d, 1.0f, NOPAR, NOPAR); NEXT(); }
         CASE(CRC32) { /* rd = crc32 of the rd bytes at address ra */
             OPS_RR(d, a); uint32_t n = (uint32_t)vm->r[d], addr = (uint32_t)vm->r[a];
             CHECK_MEM(addr, n, "read"); EXTRA_COST(n / 4);
             if (n) WATCH(addr, n, FLUX_WATCH_READ);
-            vm->r[d] = (int32_t)crc32_bytes(vm->mem + addr, n); vm->conf[d] = vm->conf[a]; NEXT();
+            vm->r[d] = (int32_t)crc32_bytes(vm->mem + addr, n); SETCONF(d, vm->conf[a], a, NOPAR); NEXT();
         }
 
         /* ---------------- vector: 4 lanes in 4 consecutive registers ---------------- */
@@ -1555,7 +1850,7 @@ dispatch:
                 uint32_t x = (uint32_t)vm->r[a + k], y = (uint32_t)vm->r[b + k];           \
                 out[k] = (int32_t)(expr); oc[k] = vm->conf[a + k] * vm->conf[b + k];       \
             }                                                                      \
-            for (unsigned k = 0; k < 4; k++) { vm->r[d + k] = out[k]; vm->conf[d + k] = oc[k]; } \
+            for (unsigned k = 0; k < 4; k++) { vm->r[d + k] = out[k]; SETCONF(d + k, oc[k], a + k, b + k); } \
             NEXT();                                                                \
         }
         VEC3(VADD, x + y)
@@ -1565,11 +1860,11 @@ dispatch:
         CASE(VDOT) {
             OPS_RRR(d, a, b); VREGS(a); VREGS(b); uint32_t s = 0; float c = 1.0f;
             for (unsigned k = 0; k < 4; k++) { s += (uint32_t)vm->r[a + k] * (uint32_t)vm->r[b + k]; c *= vm->conf[a + k] * vm->conf[b + k]; }
-            vm->r[d] = (int32_t)s; vm->conf[d] = c; NEXT();
+            vm->r[d] = (int32_t)s; SETCONF(d, c, a, b); /* lane 0 stands for the group */ NEXT();
         }
         CASE(VLOAD) {
             OPS_RI16(d, addr); VREGS(d); CHECK_MEM(addr, 16, "read"); WATCH(addr, 16, FLUX_WATCH_READ);
-            for (unsigned k = 0; k < 4; k++) { vm->r[d + k] = (int32_t)rd32(vm->mem, addr + 4 * k); vm->conf[d + k] = 1.0f; }
+            for (unsigned k = 0; k < 4; k++) { vm->r[d + k] = (int32_t)rd32(vm->mem, addr + 4 * k); SETCONF(d + k, 1.0f, NOPAR, NOPAR); }
             NEXT();
         }
         CASE(VSTORE) {
@@ -1594,6 +1889,7 @@ dispatch:
     /* every handler leaves through NEXT, STOP or FAULT */
 
 hooks:
+    if (trust_hit) STOP(FLUX_STOP_TRUST_FAIL);
     if (watch_hit) {
         st.watch_addr = (uint32_t)watch_addr;
         st.watch_kind = watch_kind;
@@ -1609,6 +1905,13 @@ exhausted:
     st.signal = FLUX_SIGXCPU;
     set_reason(&st, "apoptosis: energy exhausted at 0x%04X (%s needs more than the %lld left)", pc,
                OPCODES[op].mnemonic ? OPCODES[op].mnemonic : "?", (long long)energy);
+    STOP(FLUX_STOP_FAULT);
+
+pc_outside:
+    /* pc is outside memory (the debugger put it there, or the program ran off
+     * the end): nothing was fetched or paid for, so FAULT's refund is wrong here. */
+    st.signal = FLUX_SIGSEGV;
+    set_reason(&st, "pc 0x%X is outside memory", pc);
     STOP(FLUX_STOP_FAULT);
 
 stop:

@@ -31,6 +31,8 @@ extern "C" {
 #define FLUX_IVT_BASE 0xBE00u        /* SWI handler table: 256 x u16         */
 #define FLUX_NUM_AGENTS 256u         /* trust table entries (agent ids 0-255)*/
 #define FLUX_MAX_WATCHPOINTS 64u
+#define FLUX_MAX_COND_BREAKPOINTS 64u
+#define FLUX_MAX_WATCH_CONDS 16u
 #define FLUX_OUTPUT_CAP 4096u
 #define FLUX_DEFAULT_ENERGY 1000000000LL
 
@@ -88,8 +90,14 @@ typedef enum flux_stop_kind {
     FLUX_STOP_OUTPUT,        /* the output buffer is nearly full: drain it and go on */
     FLUX_STOP_HALTED,        /* HALT ran: exit_code holds r0 & 0xFF           */
     FLUX_STOP_FAULT,         /* signal holds the fault; pc is the faulting instruction */
-    FLUX_STOP_TERMINATED     /* the program was ended by signal (APOPTOSIS, or
+    FLUX_STOP_TERMINATED,    /* the program was ended by signal (APOPTOSIS, or
                                 going on after energy ran out)                */
+    FLUX_STOP_COND_BREAKPOINT, /* a stub-side breakpoint (cond_id) fired at pc; the
+                                  instruction has not run                     */
+    FLUX_STOP_WATCH_COND,    /* a watch-if condition (cond_id) turned true after
+                                the last instruction                          */
+    FLUX_STOP_TRUST_FAIL     /* break-on trust-fail: the last instruction was a
+                                TRUST_CHECK that failed                       */
 } flux_stop_kind;
 
 /* Signal numbers as gdb's remote protocol and Linux both number them. */
@@ -113,6 +121,7 @@ typedef struct flux_stop {
     uint32_t watch_kind;   /* flux_watch_kind of that access (WRITE or READ) */
     uint32_t watch_index;  /* which watchpoint */
     uint64_t executed;     /* instructions retired by this call */
+    uint32_t cond_id;      /* FLUX_STOP_COND_BREAKPOINT, FLUX_STOP_WATCH_COND */
     char reason[128];      /* one line, for faults and terminations */
 } flux_stop;
 
@@ -128,6 +137,56 @@ typedef struct flux_regs {
     int64_t energy;
     uint64_t cycles;
 } flux_regs;
+
+/* ---- conditions ------------------------------------------------------------ */
+
+/* The compiled form of the condition language (src/condition.rs parses it):
+ * comparisons joined by AND within a group, groups joined by OR.  One
+ * evaluator, flux_cond_eval, serves the VM (stub-side breakpoints and
+ * watch-if, checked inside the dispatch loop) and the library (snapshots). */
+#define FLUX_COND_MAX 16
+
+typedef enum flux_operand_kind {
+    FLUX_OPND_REG, FLUX_OPND_CONF, FLUX_OPND_ENERGY, FLUX_OPND_CYCLES, FLUX_OPND_PC,
+    FLUX_OPND_SP, FLUX_OPND_LAST_CONF, FLUX_OPND_MEM8, FLUX_OPND_MEM16, FLUX_OPND_MEM32,
+    FLUX_OPND_TRUST
+} flux_operand_kind;
+
+typedef enum flux_cmp_op {
+    FLUX_CMP_EQ, FLUX_CMP_NE, FLUX_CMP_LT, FLUX_CMP_LE, FLUX_CMP_GT, FLUX_CMP_GE
+} flux_cmp_op;
+
+typedef struct flux_cmp {
+    uint8_t operand;     /* flux_operand_kind */
+    uint8_t op;          /* flux_cmp_op */
+    uint8_t group_end;   /* 1: the last comparison of its AND group */
+    uint8_t reserved;
+    uint32_t index;      /* register number, address or agent id */
+    int64_t ivalue;      /* for integer operands */
+    float fvalue;        /* for confidences and trust */
+} flux_cmp;
+
+typedef struct flux_cond {
+    uint32_t n;
+    flux_cmp cmp[FLUX_COND_MAX];
+} flux_cond;
+
+/* The machine state a condition reads: a VM's own, or a snapshot.  Pointers
+ * may be NULL (a snapshot without memory): comparisons on them are false. */
+typedef struct flux_view {
+    const int32_t *r;        /* FLUX_NUM_REGS */
+    const float *conf;       /* FLUX_NUM_REGS */
+    const uint8_t *mem;
+    uint32_t mem_len;
+    const float *trust;      /* FLUX_NUM_AGENTS */
+    uint32_t pc, sp;
+    int64_t energy;
+    uint64_t cycles;
+    float last_conf;         /* the confidence of the last result */
+} flux_view;
+
+/* 1 when the condition holds, 0 when not (an empty condition holds). */
+int flux_cond_eval(const flux_cond *cond, const flux_view *view);
 
 /* ---- the VM ------------------------------------------------------------- */
 
@@ -178,6 +237,57 @@ void flux_vm_clear_watchpoints(flux_vm *vm);
 /* Program output (DBG_PRINT, LOG) not yet taken by the host. */
 const uint8_t *flux_vm_output(const flux_vm *vm, size_t *len);
 void flux_vm_clear_output(flux_vm *vm);
+
+/* Stub-side breakpoints: stop before the instruction at addr when cond holds
+ * (cond NULL: always).  0, or -1 when addr is outside memory or the table is
+ * full. */
+int flux_vm_add_cond_breakpoint(flux_vm *vm, uint32_t id, uint32_t addr, const flux_cond *cond);
+int flux_vm_remove_cond_breakpoint(flux_vm *vm, uint32_t id);
+
+/* watch-if: stop after the instruction that makes cond true (once: then
+ * forget it).  While any exist the VM checks them after every instruction. */
+int flux_vm_add_watch_cond(flux_vm *vm, uint32_t id, const flux_cond *cond, int once);
+int flux_vm_remove_watch_cond(flux_vm *vm, uint32_t id);
+
+/* The VM's state as conditions read it (valid until the VM runs again). */
+void flux_vm_view(const flux_vm *vm, flux_view *out);
+
+/* The confidence of the last result (the register the last instruction wrote). */
+float flux_vm_last_confidence(const flux_vm *vm);
+
+/* The trust log: every TRUST_CHECK and TRUST_VERIFY, the newest
+ * FLUX_TRUST_LOG kept.  Copies up to `max` of the newest, oldest first, and
+ * returns how many. */
+#define FLUX_TRUST_LOG 256u
+typedef struct flux_trust_event {
+    uint32_t pc;
+    uint32_t agent;
+    float score;
+    float threshold;
+    int32_t passed;
+    uint32_t reserved;
+    uint64_t cycle;
+} flux_trust_event;
+size_t flux_vm_trust_log(const flux_vm *vm, flux_trust_event *out, size_t max);
+
+/* Confidence provenance of register `reg`: the instructions that produced its
+ * current confidence, newest first, in depth-first order (depth 0 is the
+ * last write; its sources follow at depth 1, and so on), up to `max`.  An
+ * empty result: the confidence is 1.0 from a load or a set. */
+typedef struct flux_prov_entry {
+    uint32_t pc;
+    uint8_t insn[6];       /* the instruction's bytes when it ran */
+    uint8_t dest;
+    uint8_t depth;
+    float before, after;
+    uint64_t cycle;
+    uint8_t truncated;     /* 1: older sources fell out of the record */
+    uint8_t reserved[7];
+} flux_prov_entry;
+size_t flux_vm_conf_trace(const flux_vm *vm, uint32_t reg, flux_prov_entry *out, size_t max);
+
+/* Stop right after a trust check that fails (FLUX_STOP_TRUST_FAIL). */
+void flux_vm_break_on_trust_fail(flux_vm *vm, int on);
 
 /* FLUX state outside the register file. */
 float flux_vm_trust(const flux_vm *vm, uint32_t agent);

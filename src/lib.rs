@@ -7,10 +7,19 @@
 //! - [`gdb`]: the GDB remote-serial-protocol target (gdbstub), one module per extension.
 //! - [`server`]: serving that target over TCP or stdio.
 pub mod asm;
+pub mod condition;
+pub mod debugger;
 pub mod disasm;
 mod ffi;
 pub mod gdb;
 pub mod isa;
+pub mod profiler;
 pub mod program;
+pub mod provenance;
+pub mod replay;
 pub mod server;
+pub mod tracer;
 pub mod vm;
+
+pub use debugger::{BreakCondition, Breakpoint, DebugEvent, Debugger, MemWidth, VmState};
+pub use tracer::TraceRecord;

@@ -10,7 +10,9 @@ use clap::{Args, Parser, Subcommand};
 
 use cuda_flux_debugger::gdb::FluxTarget;
 use cuda_flux_debugger::program::Program;
-use cuda_flux_debugger::vm::{Outcome, Vm, VmConfig, DEFAULT_ENERGY};
+use cuda_flux_debugger::condition::{CmpOp, Condition, Operand, Value};
+use cuda_flux_debugger::debugger::{DebugEvent, Debugger, WatchPurpose};
+use cuda_flux_debugger::vm::{Outcome, StopKind, Vm, VmConfig, DEFAULT_ENERGY};
 use cuda_flux_debugger::{asm, disasm, server};
 
 #[derive(Parser)]
@@ -28,6 +30,9 @@ struct VmArgs {
     /// Seed of the VM's random number generator
     #[arg(long, default_value_t = 0)]
     seed: u64,
+    /// Warn (stop once under a debugger) when energy first falls below N
+    #[arg(long, value_name = "N")]
+    apoptosis_warn: Option<i64>,
 }
 
 impl VmArgs {
@@ -120,6 +125,9 @@ fn serve(path: PathBuf, listen: &str, stdio: bool, once: bool, vm: VmArgs) -> Re
     // With --stdio, stdout is the protocol: the program's output goes to stderr.
     let output: Box<dyn Write + Send> = if stdio { Box::new(std::io::stderr()) } else { Box::new(std::io::stdout()) };
     let mut target = FluxTarget::new(program, vm.config(), output)?;
+    if let Some(level) = vm.apoptosis_warn {
+        target.set_apoptosis_warning(level)?;
+    }
     if stdio {
         server::serve_stdio(&mut target)?;
         return Ok(ExitCode::SUCCESS);
@@ -139,9 +147,29 @@ fn serve(path: PathBuf, listen: &str, stdio: bool, once: bool, vm: VmArgs) -> Re
 fn run_headless(path: PathBuf, args: VmArgs) -> Result<ExitCode> {
     let program = Program::load(&path)?;
     let mut vm = Vm::with_program(&program.bytes, args.config())?;
+    let mut debugger = Debugger::new();
+    if let Some(level) = args.apoptosis_warn {
+        let cond = Condition::single(Operand::Energy, CmpOp::Lt, Value::Int(level));
+        debugger.add_watch_to(&mut vm, cond, WatchPurpose::ApoptosisWarning { level })?;
+    }
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
-    let outcome = vm.run_to_end(&mut out)?;
+    let outcome = loop {
+        let stop = vm.run(u64::MAX);
+        out.write_all(&vm.take_output())?;
+        match stop.kind {
+            StopKind::Halted { code } => break Outcome::Exited(code),
+            StopKind::Fault { signal, reason } | StopKind::Terminated { signal, reason } => {
+                break Outcome::Signalled { signal, pc: stop.pc, reason }
+            }
+            _ => {
+                if let Some(DebugEvent::ApoptosisWarning { pc, energy, level }) = debugger.event_for(&stop, &vm) {
+                    out.flush()?;
+                    eprintln!("flux-gdbstub: apoptosis warning: energy {energy} left, below {level}, at 0x{pc:04X}");
+                }
+            }
+        }
+    };
     out.flush()?;
     if let Outcome::Signalled { signal, pc, reason } = &outcome {
         eprintln!("flux-gdbstub: {signal} at 0x{pc:04X}: {reason}");

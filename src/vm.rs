@@ -17,6 +17,34 @@ pub const FLAG_O: u32 = ffi::FLUX_FLAG_O;
 /// The register file, as runtime-c lays it out.
 pub type Regs = ffi::flux_regs;
 
+/// One step of a confidence's provenance (see `Vm::conf_trace`).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ProvEntry {
+    pub pc: u32,
+    /// The instruction's bytes when it ran.
+    pub insn: [u8; 6],
+    /// The register whose confidence it wrote.
+    pub dest: u8,
+    /// 0 for the last write; its sources follow one level deeper.
+    pub depth: u8,
+    pub before: f32,
+    pub after: f32,
+    pub cycle: u64,
+    /// Older sources fell out of the record.
+    pub truncated: bool,
+}
+
+/// One trust check (TRUST_CHECK or TRUST_VERIFY) as the runtime logged it.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct TrustEvent {
+    pub pc: u32,
+    pub agent: u32,
+    pub score: f32,
+    pub threshold: f32,
+    pub passed: bool,
+    pub cycle: u64,
+}
+
 /// Signals, numbered as gdb's remote protocol and Linux number them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Signal {
@@ -110,6 +138,12 @@ pub enum StopKind {
     Fault { signal: Signal, reason: String },
     /// The program ended by a signal (APOPTOSIS, or going on after energy ran out).
     Terminated { signal: Signal, reason: String },
+    /// A stub-side breakpoint fired; the instruction at pc has not run.
+    CondBreakpoint { id: u32 },
+    /// A watch-if condition turned true after the last instruction.
+    WatchCondition { id: u32 },
+    /// break-on trust-fail: the last instruction was a failing TRUST_CHECK.
+    TrustFail,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -130,6 +164,10 @@ pub enum VmError {
     Watchpoint { addr: u32, len: u32 },
     #[error("runtime-c could not allocate a VM")]
     OutOfMemory,
+    #[error("cannot arm breakpoint at 0x{0:X}: outside memory, or all {max} stub-side breakpoints in use", max = ffi::FLUX_MAX_COND_BREAKPOINTS)]
+    CondBreakpoint(u32),
+    #[error("cannot arm the condition: all {max} watch-if conditions in use", max = ffi::FLUX_MAX_WATCH_CONDS)]
+    WatchCondition,
 }
 
 /// How a VM starts.
@@ -213,6 +251,9 @@ impl Vm {
             ffi::FLUX_STOP_HALTED => StopKind::Halted { code: raw.exit_code as u8 },
             ffi::FLUX_STOP_FAULT => StopKind::Fault { signal: signal(), reason: reason() },
             ffi::FLUX_STOP_TERMINATED => StopKind::Terminated { signal: signal(), reason: reason() },
+            ffi::FLUX_STOP_COND_BREAKPOINT => StopKind::CondBreakpoint { id: raw.cond_id },
+            ffi::FLUX_STOP_WATCH_COND => StopKind::WatchCondition { id: raw.cond_id },
+            ffi::FLUX_STOP_TRUST_FAIL => StopKind::TrustFail,
             _ => StopKind::Budget,
         };
         Stop { kind, pc: raw.pc, executed: raw.executed }
@@ -302,6 +343,85 @@ impl Vm {
         let out = if len == 0 { Vec::new() } else { unsafe { std::slice::from_raw_parts(p, len) }.to_vec() };
         unsafe { ffi::flux_vm_clear_output(self.ptr()) };
         out
+    }
+
+    /// Arms a stub-side breakpoint: stop before `addr` when `cond` holds.
+    pub fn add_cond_breakpoint(&mut self, id: u32, addr: u32, cond: Option<&crate::condition::Condition>) -> Result<(), VmError> {
+        let raw = cond.map(|c| c.to_raw());
+        let p = raw.as_ref().map_or(std::ptr::null(), |r| r as *const ffi::flux_cond);
+        // SAFETY: `p` is null or points at `raw`, alive for the call.
+        let rc = unsafe { ffi::flux_vm_add_cond_breakpoint(self.ptr(), id, addr, p) };
+        if rc != 0 {
+            return Err(VmError::CondBreakpoint(addr));
+        }
+        Ok(())
+    }
+
+    pub fn remove_cond_breakpoint(&mut self, id: u32) -> bool {
+        unsafe { ffi::flux_vm_remove_cond_breakpoint(self.ptr(), id) == 0 }
+    }
+
+    /// Arms a watch-if condition: stop after the instruction that makes it true.
+    pub fn add_watch_condition(&mut self, id: u32, cond: &crate::condition::Condition, once: bool) -> Result<(), VmError> {
+        let raw = cond.to_raw();
+        let rc = unsafe { ffi::flux_vm_add_watch_cond(self.ptr(), id, &raw, once as i32) };
+        if rc != 0 {
+            return Err(VmError::WatchCondition);
+        }
+        Ok(())
+    }
+
+    pub fn remove_watch_condition(&mut self, id: u32) -> bool {
+        unsafe { ffi::flux_vm_remove_watch_cond(self.ptr(), id) == 0 }
+    }
+
+    /// Evaluates `cond` on the VM as it is now.
+    pub fn holds(&self, cond: &crate::condition::Condition) -> bool {
+        let raw = cond.to_raw();
+        let mut view = ffi::flux_view::default();
+        unsafe {
+            ffi::flux_vm_view(self.ptr(), &mut view);
+            ffi::flux_cond_eval(&raw, &view) != 0
+        }
+    }
+
+    /// The confidence of the last result.
+    pub fn last_confidence(&self) -> f32 {
+        unsafe { ffi::flux_vm_last_confidence(self.ptr()) }
+    }
+
+    /// The newest trust checks (at most 256), oldest first.
+    pub fn trust_log(&self) -> Vec<TrustEvent> {
+        let mut raw = vec![ffi::flux_trust_event::default(); ffi::FLUX_TRUST_LOG as usize];
+        let n = unsafe { ffi::flux_vm_trust_log(self.ptr(), raw.as_mut_ptr(), raw.len()) };
+        raw.truncate(n);
+        raw.into_iter()
+            .map(|e| TrustEvent { pc: e.pc, agent: e.agent, score: e.score, threshold: e.threshold, passed: e.passed != 0, cycle: e.cycle })
+            .collect()
+    }
+
+    /// The provenance of register `reg`'s confidence, newest first, depth-first.
+    pub fn conf_trace(&self, reg: u32) -> Vec<ProvEntry> {
+        let mut raw = vec![ffi::flux_prov_entry::default(); 64];
+        let n = unsafe { ffi::flux_vm_conf_trace(self.ptr(), reg, raw.as_mut_ptr(), raw.len()) };
+        raw.truncate(n);
+        raw.into_iter()
+            .map(|e| ProvEntry {
+                pc: e.pc,
+                insn: e.insn,
+                dest: e.dest,
+                depth: e.depth,
+                before: e.before,
+                after: e.after,
+                cycle: e.cycle,
+                truncated: e.truncated != 0,
+            })
+            .collect()
+    }
+
+    /// Stop right after a failing trust check.
+    pub fn set_break_on_trust_fail(&mut self, on: bool) {
+        unsafe { ffi::flux_vm_break_on_trust_fail(self.ptr(), on as i32) }
     }
 
     pub fn trust(&self, agent: u32) -> f32 {

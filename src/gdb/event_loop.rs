@@ -65,14 +65,21 @@ impl FluxTarget {
                     kind: if *write { WatchKind::Write } else { WatchKind::Read },
                     addr: *addr,
                 }),
-                StopKind::Brk => Some(SingleThreadStopReason::Signal(GdbSignal::SIGTRAP)),
+                StopKind::Brk | StopKind::CondBreakpoint { .. } | StopKind::WatchCondition { .. } | StopKind::TrustFail => {
+                    Some(SingleThreadStopReason::Signal(GdbSignal::SIGTRAP))
+                }
                 StopKind::Halted { code } => Some(SingleThreadStopReason::Exited(*code)),
                 StopKind::Fault { signal, .. } => Some(SingleThreadStopReason::Signal(to_gdb_signal(*signal))),
                 StopKind::Terminated { signal, .. } => Some(SingleThreadStopReason::Terminated(to_gdb_signal(*signal))),
             };
             let signal = match &stop.kind {
                 StopKind::Fault { signal, .. } | StopKind::Terminated { signal, .. } => Some(*signal),
-                StopKind::Brk | StopKind::Breakpoint | StopKind::Watchpoint { .. } => Some(Signal::Trap),
+                StopKind::Brk
+                | StopKind::Breakpoint
+                | StopKind::Watchpoint { .. }
+                | StopKind::CondBreakpoint { .. }
+                | StopKind::WatchCondition { .. }
+                | StopKind::TrustFail => Some(Signal::Trap),
                 _ => None,
             };
             self.record_stop(&stop, signal);

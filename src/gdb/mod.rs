@@ -5,12 +5,15 @@
 //! - [`base`]: registers, memory, resume and single-step,
 //! - [`breakpoints`]: Z0/Z1 breakpoints (a bitmap in the VM, memory is never
 //!   patched) and Z2/Z3/Z4 watchpoints,
-//! - [`monitor`]: `monitor` commands,
+//! - [`monitor`]: `monitor` commands, and [`flux_monitor`] the FLUX-aware
+//!   ones (stub-side conditional breakpoints, watch-if, apoptosis warnings,
+//!   the trust log, confidence provenance),
 //! - [`event_loop`]: running the VM between packets, Ctrl-C included.
 pub mod arch;
 pub mod base;
 pub mod breakpoints;
 pub mod event_loop;
+pub mod flux_monitor;
 pub mod monitor;
 
 use std::collections::BTreeSet;
@@ -21,6 +24,7 @@ use gdbstub::target::ext::breakpoints::BreakpointsOps;
 use gdbstub::target::ext::monitor_cmd::MonitorCmdOps;
 use gdbstub::target::Target;
 
+use crate::debugger::Debugger;
 use crate::program::Program;
 use crate::vm::{Signal, Stop, StopKind, Vm, VmConfig, VmError};
 
@@ -59,6 +63,8 @@ pub struct FluxTarget {
     pub(crate) sw_breakpoints: BTreeSet<u32>,
     pub(crate) hw_breakpoints: BTreeSet<u32>,
     pub(crate) last_stop: Option<LastStop>,
+    /// Stub-side breakpoints and watch conditions (armed in the VM).
+    pub debugger: Debugger,
     output: Box<dyn Write + Send>,
 }
 
@@ -73,6 +79,7 @@ impl FluxTarget {
             sw_breakpoints: BTreeSet::new(),
             hw_breakpoints: BTreeSet::new(),
             last_stop: None,
+            debugger: Debugger::new(),
             output,
         })
     }
@@ -120,6 +127,12 @@ impl FluxTarget {
             StopKind::Halted { code } => format!("exited with code {code} (HALT at 0x{:04X})", stop.pc),
             StopKind::Fault { signal, reason } => format!("{signal} at 0x{:04X}: {insn}: {reason}", stop.pc),
             StopKind::Terminated { signal, reason } => format!("terminated by {signal}: {reason}"),
+            StopKind::CondBreakpoint { .. } | StopKind::WatchCondition { .. } | StopKind::TrustFail => {
+                match self.debugger.event_for(stop, &self.vm) {
+                    Some(event) => self.describe_event(&event, &insn),
+                    None => format!("SIGTRAP at 0x{:04X}: {insn}", stop.pc),
+                }
+            }
             StopKind::Budget | StopKind::Output => match signal {
                 Some(Signal::Int) => format!("interrupted (SIGINT) at 0x{:04X}: {insn}", stop.pc),
                 _ => format!("stepped to 0x{:04X}: {insn}", stop.pc),

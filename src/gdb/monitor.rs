@@ -57,9 +57,10 @@ impl FluxTarget {
         match words.as_slice() {
             [] | ["help"] => {
                 let mut s = String::from("FLUX monitor commands:");
-                for (usage, what) in COMMANDS {
-                    s.push_str(&format!("\n  monitor {usage:<18} {what}"));
+                for (usage, what) in COMMANDS.iter().chain(super::flux_monitor::COMMANDS) {
+                    s.push_str(&format!("\n  monitor {usage:<26} {what}"));
                 }
+                s.push_str(&format!("\n{}", super::flux_monitor::COND_HELP));
                 s
             }
             ["why"] => match &self.last_stop {
@@ -81,6 +82,12 @@ impl FluxTarget {
                 )
             }
             ["isa", "json"] => isa::to_json(),
+            [cmd, ..] if !matches!(*cmd, "help" | "why" | "disas" | "info" | "reset" | "isa") => {
+                match self.flux_monitor(line, &words) {
+                    Some(answer) => answer,
+                    None => format!("error: unknown monitor command '{cmd}'; `monitor help` lists them"),
+                }
+            }
             [cmd, ..] => {
                 let known = COMMANDS.iter().map(|(u, _)| u.split(' ').next().unwrap_or("")).collect::<Vec<_>>();
                 if known.contains(cmd) {
