@@ -255,7 +255,7 @@ fn ctrl_c_interrupts_a_tight_loop() {
     gdb.args(["-ex", "continue", "-ex", "p/x $pc", "-ex", "p $r1 > 1000", "-ex", "monitor why"]);
     gdb.stdin(std::process::Stdio::null()).stdout(std::process::Stdio::piped()).stderr(std::process::Stdio::piped());
     let child = gdb.spawn().expect("gdb");
-    stub.wait_for_stderr("vCont;c");
+    stub.wait_for_stderr("<-- $vCont;c");
     let sent = Instant::now();
     unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
     let out = child.wait_with_output().expect("gdb output");
@@ -317,7 +317,7 @@ fn a_gdb_that_vanishes_mid_continue_leaves_the_vm_for_the_next() {
     gdb.args(["-batch", "-nx", "-ex", &format!("target remote 127.0.0.1:{}", stub.port), "-ex", "continue"]);
     gdb.stdin(std::process::Stdio::null()).stdout(std::process::Stdio::null()).stderr(std::process::Stdio::null());
     let mut child = gdb.spawn().expect("gdb");
-    stub.wait_for_stderr("vCont;c");
+    stub.wait_for_stderr("<-- $vCont;c");
     child.kill().expect("kill gdb");
     let _ = child.wait();
     stub.wait_for_stderr("session ended: ConnectionLost");
