@@ -10,6 +10,7 @@
  * docs/ISA.md documents what each instruction does; keep the two in step.
  */
 #include "flux_vm.h"
+#include "flux_cond_eval.h"
 
 #include <math.h>
 #include <stdarg.h>
@@ -30,7 +31,12 @@ enum vm_state { VM_RUNNING, VM_EXHAUSTED, VM_HALTED, VM_TERMINATED };
 
 typedef struct watchpoint {
     uint32_t addr, len, kind;
+    uint32_t owner;   /* 0: gdb's; else the watch-if condition this write-trigger serves */
 } watchpoint;
+
+/* A write-trigger: writes to the range make the watch-if conditions be
+ * checked (instead of stopping, as a gdb watchpoint would). */
+#define WATCH_TRIGGER 4u
 
 typedef struct cond_breakpoint {
     uint32_t id, addr;
@@ -42,6 +48,7 @@ typedef struct watch_cond {
     uint32_t id;
     uint8_t once;   /* removed after it fires (apoptosis warnings) */
     uint8_t last;   /* its value after the previous instruction: it fires on false -> true */
+    uint8_t every;  /* reads something any instruction may change: check after each one */
     flux_cond cond;
 } watch_cond;
 
@@ -109,8 +116,13 @@ struct flux_vm {
     /* watch-if conditions: checked after every instruction while any exist */
     watch_cond wconds[FLUX_MAX_WATCH_CONDS];
     uint32_t nwcond;
+    uint32_t nwcond_every;      /* how many of them need checking after every instruction */
+    int64_t max_cost;           /* the largest base energy cost in the table */
     watchpoint watch[FLUX_MAX_WATCHPOINTS];
     uint32_t nwatch;
+    /* one byte per 16-byte granule of memory: nonzero where a watchpoint (or
+     * a watch-if write-trigger) lies, so most accesses are cleared with one load */
+    uint8_t watch_gran[FLUX_MEM_SIZE / 16];
     atomic_int interrupt;
 
     /* program output */
@@ -219,15 +231,21 @@ const char *flux_mode_name(uint8_t mode) { return mode < FLUX_MODE_COUNT ? MODE_
 const char *flux_category_name(uint8_t c) { return c < FLUX_CAT_COUNT ? CATEGORY_NAMES[c] : "?"; }
 uint8_t flux_mode_operand_bytes(uint8_t mode) { return mode < FLUX_MODE_COUNT ? MODE_BYTES[mode] : 0; }
 
+static void watch_gran_rebuild(flux_vm *vm);
+
 /* ---- lifecycle ------------------------------------------------------------ */
 
 flux_vm *flux_vm_new(const flux_config *config) {
     flux_vm *vm = calloc(1, sizeof *vm);
     if (!vm) return NULL;
     vm->energy_budget = config ? config->energy : FLUX_DEFAULT_ENERGY;
+    if (vm->energy_budget < 0) vm->energy_budget = 0; /* as flux_vm_set_regs: never negative */
     vm->seed = config ? config->seed : 0;
     atomic_init(&vm->interrupt, 0);
     flux_vm_clear_breakpoints(vm);
+    vm->max_cost = 1;
+    for (unsigned k = 0; k < 256; k++)
+        if (ENERGY_COST[k] > vm->max_cost) vm->max_cost = ENERGY_COST[k];
     flux_vm_reset(vm);
     return vm;
 }
@@ -315,7 +333,8 @@ void flux_vm_set_regs(flux_vm *vm, const flux_regs *in) {
     vm->fp = in->fp;
     vm->flags = in->flags & (FLUX_FLAG_C | FLUX_FLAG_Z | FLUX_FLAG_S | FLUX_FLAG_O);
     vm->fl_kind = FL_DONE;
-    vm->energy = in->energy;
+    /* energy is never negative (paying for an instruction must not overflow) */
+    vm->energy = in->energy < 0 ? 0 : in->energy;
     vm->cycles = in->cycles;
     if (vm->state == VM_EXHAUSTED && vm->energy > 0) vm->state = VM_RUNNING;
 }
@@ -366,23 +385,31 @@ int flux_vm_add_watchpoint(flux_vm *vm, uint32_t addr, uint32_t len, uint32_t ki
     if (len == 0 || !range_ok(addr, len) || kind < FLUX_WATCH_WRITE || kind > FLUX_WATCH_ACCESS)
         return -1;
     if (vm->nwatch >= FLUX_MAX_WATCHPOINTS) return -1;
-    vm->watch[vm->nwatch++] = (watchpoint){addr, len, kind};
+    vm->watch[vm->nwatch++] = (watchpoint){addr, len, kind, 0};
+    watch_gran_rebuild(vm);
     return 0;
 }
 
 int flux_vm_remove_watchpoint(flux_vm *vm, uint32_t addr, uint32_t len, uint32_t kind) {
     for (uint32_t i = 0; i < vm->nwatch; i++) {
         watchpoint *w = &vm->watch[i];
-        if (w->addr == addr && w->len == len && w->kind == kind) {
+        if (w->addr == addr && w->len == len && w->kind == kind && w->owner == 0) {
             memmove(w, w + 1, (vm->nwatch - i - 1) * sizeof *w);
             vm->nwatch--;
+            watch_gran_rebuild(vm);
             return 0;
         }
     }
     return -1;
 }
 
-void flux_vm_clear_watchpoints(flux_vm *vm) { vm->nwatch = 0; }
+void flux_vm_clear_watchpoints(flux_vm *vm) {
+    uint32_t k = 0;
+    for (uint32_t i = 0; i < vm->nwatch; i++)
+        if (vm->watch[i].owner) vm->watch[k++] = vm->watch[i];   /* keep watch-if triggers */
+    vm->nwatch = k;
+    watch_gran_rebuild(vm);
+}
 
 void flux_vm_view(const flux_vm *vm, flux_view *out) {
     out->r = vm->r;
@@ -430,12 +457,81 @@ int flux_vm_remove_cond_breakpoint(flux_vm *vm, uint32_t id) {
     return -1;
 }
 
+/* Whether a condition must be checked after every instruction.  Memory is
+ * checked when written (write-triggers), a falling energy and a rising cycle
+ * count when they can have crossed the value (the chunk length is cut to
+ * that distance); registers, confidences, pc, sp and trust change anywhere. */
+static int cond_needs_every(const flux_cond *c) {
+    for (uint32_t k = 0; k < c->n; k++) {
+        const flux_cmp *m = &c->cmp[k];
+        switch (m->operand) {
+        case FLUX_OPND_MEM8: case FLUX_OPND_MEM16: case FLUX_OPND_MEM32: break;
+        case FLUX_OPND_ENERGY: if (m->op != FLUX_CMP_LT && m->op != FLUX_CMP_LE) return 1; break;
+        case FLUX_OPND_CYCLES:
+            if (m->op != FLUX_CMP_GT && m->op != FLUX_CMP_GE && m->op != FLUX_CMP_EQ) return 1;
+            break;
+        default: return 1;
+        }
+    }
+    return 0;
+}
+
+/* How many instructions may run before a watch-if condition without `every`
+ * can have turned true (at least 1). */
+static uint64_t cond_distance(const flux_vm *vm, int64_t energy, uint64_t cycles) {
+    uint64_t d = UINT64_MAX;
+    for (uint32_t i = 0; i < vm->nwcond; i++) {
+        const flux_cond *c = &vm->wconds[i].cond;
+        for (uint32_t k = 0; k < c->n; k++) {
+            const flux_cmp *m = &c->cmp[k];
+            uint64_t x = UINT64_MAX;
+            if (m->operand == FLUX_OPND_ENERGY) {
+                /* each instruction costs at most max_cost (those that cost more end the chunk) */
+                x = energy > m->ivalue ? (uint64_t)(energy - m->ivalue) / (uint64_t)vm->max_cost : 0;
+            } else if (m->operand == FLUX_OPND_CYCLES && m->ivalue >= 0 && (uint64_t)m->ivalue > cycles) {
+                x = (uint64_t)m->ivalue - cycles;
+            }
+            if (x < d) d = x;
+        }
+    }
+    return d < 1 ? 1 : d;
+}
+
+static void cond_add_triggers(flux_vm *vm, uint32_t id, const flux_cond *c) {
+    for (uint32_t k = 0; k < c->n && vm->nwatch < FLUX_MAX_WATCHPOINTS; k++) {
+        const flux_cmp *m = &c->cmp[k];
+        uint32_t n = m->operand == FLUX_OPND_MEM8 ? 1 : m->operand == FLUX_OPND_MEM16 ? 2 :
+                     m->operand == FLUX_OPND_MEM32 ? 4 : 0;
+        if (n && range_ok(m->index, n)) vm->watch[vm->nwatch++] = (watchpoint){m->index, n, WATCH_TRIGGER, id};
+    }
+    watch_gran_rebuild(vm);
+}
+
+static void cond_remove_triggers(flux_vm *vm, uint32_t id) {
+    uint32_t k = 0;
+    for (uint32_t i = 0; i < vm->nwatch; i++)
+        if (vm->watch[i].owner != id) vm->watch[k++] = vm->watch[i];
+    vm->nwatch = k;
+    watch_gran_rebuild(vm);
+}
+
 int flux_vm_add_watch_cond(flux_vm *vm, uint32_t id, const flux_cond *cond, int once) {
     if (!cond || cond->n > FLUX_COND_MAX || vm->nwcond >= FLUX_MAX_WATCH_CONDS) return -1;
+    int every = cond_needs_every(cond);
+    if (!every) {
+        /* memory conditions need a write-trigger per memory operand */
+        uint32_t need = 0;
+        for (uint32_t k = 0; k < cond->n; k++)
+            need += cond->cmp[k].operand >= FLUX_OPND_MEM8 && cond->cmp[k].operand <= FLUX_OPND_MEM32;
+        if (vm->nwatch + need > FLUX_MAX_WATCHPOINTS) every = 1;
+    }
     watch_cond *w = &vm->wconds[vm->nwcond++];
     w->id = id;
     w->once = once != 0;
+    w->every = (uint8_t)every;
     w->cond = *cond;
+    if (every) vm->nwcond_every++;
+    else cond_add_triggers(vm, id, cond);
     flux_view v;
     flux_vm_view(vm, &v);
     w->last = (uint8_t)flux_cond_eval(cond, &v);
@@ -445,6 +541,8 @@ int flux_vm_add_watch_cond(flux_vm *vm, uint32_t id, const flux_cond *cond, int 
 int flux_vm_remove_watch_cond(flux_vm *vm, uint32_t id) {
     for (uint32_t i = 0; i < vm->nwcond; i++) {
         if (vm->wconds[i].id != id) continue;
+        if (vm->wconds[i].every) vm->nwcond_every--;
+        else cond_remove_triggers(vm, id);
         memmove(&vm->wconds[i], &vm->wconds[i + 1], (vm->nwcond - i - 1) * sizeof vm->wconds[0]);
         vm->nwcond--;
         return 0;
@@ -516,20 +614,42 @@ static inline void wr8(uint8_t *m, uint32_t a, uint32_t v) { m[a] = (uint8_t)v; 
 
 /* The first watched byte of [addr, addr+len) touched by an access of `kind`,
  * or -1.  Only called while watchpoints exist. */
-static int64_t watch_check(flux_vm *vm, uint32_t addr, uint32_t len, uint32_t kind,
-                           uint32_t *index) {
+static void watch_gran_rebuild(flux_vm *vm) {
+    memset(vm->watch_gran, 0, sizeof vm->watch_gran);
     for (uint32_t i = 0; i < vm->nwatch; i++) {
         const watchpoint *w = &vm->watch[i];
-        if (!(w->kind & kind)) continue;
+        for (uint32_t g = w->addr >> 4; g <= (w->addr + w->len - 1) >> 4; g++) vm->watch_gran[g] = 1;
+    }
+}
+
+/* Whether [addr, addr+len) may touch a watched granule (len > 0, in memory). */
+static inline int watch_near(const flux_vm *vm, uint32_t addr, uint32_t len) {
+    if (len > 16) return 1;
+    return vm->watch_gran[addr >> 4] | vm->watch_gran[(addr + len - 1) >> 4];
+}
+
+/* The first watched byte of [addr, addr+len) that gdb's watchpoints catch for
+ * an access of `kind`, or -1; *trigger is set when a write touches the range
+ * of a watch-if condition.  Only called while watchpoints exist. */
+static int64_t watch_check(flux_vm *vm, uint32_t addr, uint32_t len, uint32_t kind,
+                           uint32_t *index, int *trigger) {
+    int64_t found = -1;
+    for (uint32_t i = 0; i < vm->nwatch; i++) {
+        const watchpoint *w = &vm->watch[i];
+        uint32_t wants = w->kind == WATCH_TRIGGER ? FLUX_WATCH_WRITE : w->kind;
+        if (!(wants & kind)) continue;
         uint32_t lo = addr > w->addr ? addr : w->addr;
         uint32_t hi_a = addr + len, hi_w = w->addr + w->len;
         uint32_t hi = hi_a < hi_w ? hi_a : hi_w;
-        if (lo < hi) {
+        if (lo >= hi) continue;
+        if (w->kind == WATCH_TRIGGER) {
+            *trigger = 1;
+        } else if (found < 0) {
             *index = i;
-            return lo;
+            found = lo;
         }
     }
-    return -1;
+    return found;
 }
 
 static inline float pct(int64_t v) {
@@ -732,6 +852,8 @@ flux_stop flux_vm_run(flux_vm *vm, uint64_t budget) {
 
     uint32_t pc = vm->pc, sp = vm->sp;
     int64_t energy = vm->energy;
+    flux_view view;             /* what watch-if conditions read: pointers fixed, */
+    flux_vm_view(vm, &view);    /* scalars filled in when they are checked */
     /* Instruction counting: `left` instructions may still retire before
      * `chunk_end`, so that cycles = chunk_end - left at every boundary and the
      * hot path pays one decrement.  Stops that must happen after the current
@@ -858,16 +980,18 @@ flux_stop flux_vm_run(flux_vm *vm, uint64_t budget) {
     } while (0)
 #define WATCH(addr, n, kind)                                                   \
     do {                                                                       \
-        if (UNLIKELY(vm->nwatch) && !watch_hit) {                              \
-            uint32_t wi_;                                                      \
-            int64_t wa_ = watch_check(vm, (addr), (n), (kind), &wi_);          \
-            if (wa_ >= 0) {                                                    \
+        if (UNLIKELY(vm->nwatch) && watch_near(vm, (addr), (n))) {             \
+            uint32_t wi_ = 0;                                                  \
+            int trig_ = 0;                                                     \
+            int64_t wa_ = watch_check(vm, (addr), (n), (kind), &wi_, &trig_);  \
+            if (wa_ >= 0 && !watch_hit) {                                      \
                 watch_hit = 1;                                                 \
                 END_CHUNK_AFTER_THIS();                                        \
                 watch_addr = wa_;                                              \
                 watch_kind = (kind);                                           \
                 watch_index = wi_;                                             \
             }                                                                  \
+            if (trig_) END_CHUNK_AFTER_THIS(); /* check watch-if next */      \
         }                                                                      \
     } while (0)
 #define LOAD_N(dst, addr, n, reader)                   \
@@ -948,6 +1072,7 @@ flux_stop flux_vm_run(flux_vm *vm, uint64_t budget) {
         int64_t x_ = (int64_t)(x);                                                     \
         if (UNLIKELY(x_ < 0 || energy < x_)) goto exhausted;                           \
         energy -= x_;                                                                  \
+        if (vm->nwcond && x_ > 0) END_CHUNK_AFTER_THIS(); /* energy fell fast */       \
     } while (0)
 
     if (UNLIKELY(pc >= FLUX_MEM_SIZE)) goto pc_outside;
@@ -967,13 +1092,15 @@ flux_stop flux_vm_run(flux_vm *vm, uint64_t budget) {
 refill:
     if (UNLIKELY(watch_hit | out_full | trust_hit)) goto hooks;
     if (vm->nwcond && !first) {
-        /* watch-if: after every instruction (chunks are one instruction long
-         * while any exist); a condition fires when it turns true */
-        flux_view v;
-        VIEW(v);
+        /* watch-if: checked at every chunk boundary; chunks end where a
+         * condition may have turned true (see cond_needs_every) */
+        view.pc = pc;
+        view.sp = sp;
+        view.energy = energy;
+        view.cycles = CYCLES();
         for (uint32_t i = 0; i < vm->nwcond; i++) {
             watch_cond *w = &vm->wconds[i];
-            uint8_t now = (uint8_t)flux_cond_eval(&w->cond, &v);
+            uint8_t now = (uint8_t)flux_cond_eval_inline(&w->cond, &view);
             uint8_t was = w->last;
             w->last = now;
             if (now && !was) {
@@ -989,7 +1116,10 @@ refill:
         STOP(FLUX_STOP_BUDGET);
     }
     left = end - chunk_end > CHUNK ? CHUNK : end - chunk_end;
-    if (vm->nwcond) left = 1;
+    if (vm->nwcond) {
+        uint64_t d = vm->nwcond_every ? 1 : cond_distance(vm, energy, chunk_end);
+        if (d < left) left = d;
+    }
     chunk_end += left;
     if (first) {
         first = 0;
@@ -1004,7 +1134,7 @@ check_stop:
         VIEW(v);
         for (uint32_t i = 0; i < vm->ncondbp; i++) {
             const cond_breakpoint *b = &vm->condbps[i];
-            if (b->addr == pc && (!b->has_cond || flux_cond_eval(&b->cond, &v))) {
+            if (b->addr == pc && (!b->has_cond || flux_cond_eval_inline(&b->cond, &v))) {
                 st.cond_id = b->id;
                 STOP(FLUX_STOP_COND_BREAKPOINT);
             }

@@ -503,3 +503,74 @@ impl Vm {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    // Found by fuzzing (fuzz/fuzz_targets/runtime.rs): a program that runs off
+    // the end of memory (here JMP 0x100, then NOPs) reached pc = 0x10000 and
+    // the interpreter read its stop map past the end, then ran the VM's own
+    // fields as code.  It must fault there instead.  (The jump keeps the end
+    // away from a 64 Ki-instruction chunk boundary, which hid the bug.)
+    #[test]
+    fn running_off_the_end_of_memory_faults_at_its_end() {
+        let mut vm = Vm::with_program(&[0x06, 0x00, 0x01], VmConfig::default()).unwrap();
+        let stop = vm.run(u64::MAX);
+        assert!(matches!(stop.kind, StopKind::Fault { signal: Signal::Segv, .. }), "{stop:?}");
+        assert_eq!((stop.pc, stop.executed), (MEM_SIZE, 1 + (MEM_SIZE - 0x100) as u64));
+        // Stepping there too: one NOP at 0xFFFF, then the fault.
+        let mut vm = Vm::with_program(&[], VmConfig::default()).unwrap();
+        let mut r = vm.regs();
+        r.pc = MEM_SIZE - 1;
+        vm.set_regs(&r);
+        vm.set_breakpoint(MEM_SIZE - 1, true);
+        assert_eq!(vm.run(1).pc, MEM_SIZE);
+        assert!(matches!(vm.run(1).kind, StopKind::Fault { signal: Signal::Segv, .. }));
+    }
+
+    // Found by fuzzing: every run from a pc outside memory gave back the
+    // energy of an instruction that was never fetched.
+    #[test]
+    fn a_pc_outside_memory_costs_and_refunds_nothing() {
+        let mut vm = Vm::with_program(&[], VmConfig::default()).unwrap();
+        let mut r = vm.regs();
+        r.pc = 0x12345;
+        vm.set_regs(&r);
+        for _ in 0..3 {
+            let stop = vm.run(10);
+            assert!(matches!(stop.kind, StopKind::Fault { signal: Signal::Segv, .. }), "{stop:?}");
+            assert_eq!((stop.pc, stop.executed), (0x12345, 0));
+            assert_eq!(vm.regs().energy, DEFAULT_ENERGY);
+        }
+    }
+
+    // Found by fuzzing (UBSan): energy i64::MIN, from gdb or `--energy`,
+    // overflowed when the first instruction was paid for.
+    #[test]
+    fn negative_energy_is_zero() {
+        let mut vm = Vm::with_program(&[0x0B], VmConfig { energy: i64::MIN, seed: 0 }).unwrap();
+        assert_eq!(vm.regs().energy, 0);
+        let mut r = vm.regs();
+        r.energy = i64::MIN;
+        vm.set_regs(&r);
+        assert_eq!(vm.regs().energy, 0);
+        let stop = vm.run(10);
+        assert!(matches!(stop.kind, StopKind::Fault { signal: Signal::Xcpu, .. }), "{stop:?}");
+        assert_eq!(vm.regs().energy, 0);
+    }
+
+    // Found by fuzzing: with cycles near u64::MAX (gdb can write them) the
+    // budget was cut to what was left below u64::MAX, so the VM stalled
+    // there with every run retiring nothing.  Cycles wrap instead.
+    #[test]
+    fn cycles_wrap_instead_of_stalling() {
+        let mut vm = Vm::with_program(&[], VmConfig::default()).unwrap();
+        let mut r = vm.regs();
+        r.cycles = u64::MAX - 1;
+        vm.set_regs(&r);
+        let stop = vm.run(5);
+        assert_eq!((stop.kind, stop.executed, stop.pc), (StopKind::Budget, 5, 5));
+        assert_eq!(vm.regs().cycles, 3);
+    }
+}

@@ -1,0 +1,391 @@
+#!/usr/bin/env python3
+"""The measurements of scripts/bench.sh, each against a peer timed in the same run.
+
+  1. fib(30), recursive: `flux-gdbstub run benches/fib30.fasm` vs `lua5.4 benches/fib30.lua`.
+  2. gdb `continue` to the end of benches/loop.fasm with 10 breakpoints and 1 write
+     watchpoint armed but never hit vs a plain `flux-gdbstub run benches/loop.fasm`.
+  3. `stepi N` through gdb: gdb + flux-gdbstub vs gdb + gdbserver on a native C loop.
+
+Every figure is the best (and the median) of --runs runs, FLUX and peer runs
+interleaved so that a busy machine slows both alike.  The goals are printed
+beside the ratios; nothing here fails because of a timing, only when a
+measurement cannot be taken (a tool missing, a wrong result, a timeout).
+
+Usage: bench.py --stub PATH [--runs N] [--steps N] [--out FILE]
+"""
+import argparse
+import os
+import re
+import shutil
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+BENCHES = os.path.join(ROOT, "benches")
+
+FIB_FASM = os.path.join(BENCHES, "fib30.fasm")
+FIB_LUA = os.path.join(BENCHES, "fib30.lua")
+FIB_OUT = "832040"
+
+# benches/loop.fasm: keep in step with the comment at its top.
+LOOP_FASM = os.path.join(BENCHES, "loop.fasm")
+LOOP_OUT = "-1543389349"
+LOOP_EXIT = 91
+LOOP_BREAKPOINTS = [0x100 + i for i in range(10)]  # the NOPs of `never`
+LOOP_WATCH = 0x9000                                  # a word nothing writes
+
+# Time limits (seconds) for each external command.
+T_PROC = 120   # one headless run, one gdb session
+T_READY = 30   # a stub or gdbserver printing its listening line
+
+NATIVE_C = r"""
+volatile unsigned long sink;
+int main(void) {
+    for (unsigned long i = 0; i < 1000000000UL; i++)
+        sink += i;
+    return 0;
+}
+"""
+
+
+class BenchError(Exception):
+    pass
+
+
+def log(msg):
+    print(f"bench: {msg}", file=sys.stderr, flush=True)
+
+
+def gdb_base():
+    # -nx: no ~/.gdbinit; batch mode answers queries itself.
+    return ["timeout", "-k", "5", str(T_PROC), "gdb", "-nx", "-batch",
+            "-ex", "set pagination off", "-ex", "set confirm off"]
+
+
+def run_timed(argv, expect_rc=None, expect_out=None):
+    """Wall seconds of one run of argv (which must end as expected)."""
+    t0 = time.perf_counter()
+    p = subprocess.run(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=T_PROC)
+    dt = time.perf_counter() - t0
+    out = p.stdout.decode(errors="replace")
+    if expect_rc is not None and p.returncode != expect_rc:
+        raise BenchError(f"{' '.join(argv)}: exit status {p.returncode}, expected {expect_rc}\n"
+                         f"{p.stderr.decode(errors='replace')}")
+    if expect_out is not None and expect_out not in out:
+        raise BenchError(f"{' '.join(argv)}: output {out!r} lacks {expect_out!r}")
+    return dt
+
+
+class Server:
+    """A flux-gdbstub or gdbserver started on an ephemeral port; ready once it
+    has printed its listening line on stderr."""
+
+    def __init__(self, argv, pattern, cwd=None):
+        self.argv = argv
+        self.proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                     stdin=subprocess.DEVNULL, cwd=cwd)
+        self.err_lines = []
+        self.out = []
+        self.port = None
+        ready = threading.Event()
+        rx = re.compile(pattern)
+
+        def read_err():
+            for raw in self.proc.stderr:
+                line = raw.decode(errors="replace")
+                self.err_lines.append(line)
+                m = rx.search(line)
+                if m and self.port is None:
+                    self.port = int(m.group(1))
+                    ready.set()
+            ready.set()  # EOF: it died before listening
+
+        def read_out():
+            for raw in self.proc.stdout:
+                self.out.append(raw.decode(errors="replace"))
+
+        self.threads = [threading.Thread(target=read_err, daemon=True),
+                        threading.Thread(target=read_out, daemon=True)]
+        for t in self.threads:
+            t.start()
+        if not ready.wait(T_READY) or self.port is None:
+            self.stop()
+            raise BenchError(f"{' '.join(argv)} did not start listening:\n{''.join(self.err_lines)}")
+
+    def wait(self):
+        """Waits for the server to end (it serves one session) and returns its stdout."""
+        try:
+            self.proc.wait(timeout=T_PROC)
+        except subprocess.TimeoutExpired:
+            self.stop()
+            raise BenchError(f"{' '.join(self.argv)} did not exit after the session")
+        for t in self.threads:
+            t.join(timeout=5)
+        return "".join(self.out)
+
+    def stop(self):
+        if self.proc.poll() is None:
+            # SIGTERM first: `timeout` passes it on to the server it runs.
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(timeout=10)
+
+
+def flux_server(stub, program):
+    return Server(["timeout", "-k", "5", str(T_PROC), stub, "serve", program, "--listen", "127.0.0.1:0", "--once"],
+                  r"flux-gdbstub: listening on 127\.0\.0\.1:(\d+)")
+
+
+def native_server(exe):
+    return Server(["timeout", "-k", "5", str(T_PROC), "gdbserver", "--once", "127.0.0.1:0", exe],
+                  r"Listening on port (\d+)", cwd=os.path.dirname(exe))
+
+
+def gdb_session(args, what, any_status=False):
+    """Runs gdb -batch with `args`; returns its output.  RESULT lines carry figures.
+    any_status: a session that ends with `kill` may exit 1 ("Remote connection closed")."""
+    p = subprocess.run(gdb_base() + args, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                       stdin=subprocess.DEVNULL, timeout=T_PROC + 10)
+    out = p.stdout.decode(errors="replace")
+    if (p.returncode != 0 and not any_status) or "RESULT" not in out:
+        raise BenchError(f"gdb session ({what}) failed, status {p.returncode}:\n{out}")
+    return out
+
+
+def result(out, key):
+    m = re.search(rf"RESULT {key}=(\S+)", out)
+    if not m:
+        raise BenchError(f"gdb printed no {key}:\n{out}")
+    return m.group(1)
+
+
+def py(code):
+    return ["-ex", f"python {code}"]
+
+
+# ---- 1. fib(30) ------------------------------------------------------------
+
+def bench_fib(stub, runs):
+    flux, lua = [], []
+    for _ in range(runs):
+        flux.append(run_timed([stub, "run", FIB_FASM], expect_rc=832040 & 0xFF, expect_out=FIB_OUT))
+        lua.append(run_timed(["lua5.4", FIB_LUA], expect_rc=0, expect_out=FIB_OUT))
+    return flux, lua
+
+
+# ---- 2. continue with breakpoints and a watchpoint armed ---------------------
+
+def gdb_continue(stub, armed):
+    srv = flux_server(stub, LOOP_FASM)
+    try:
+        args = ["-ex", f"target remote 127.0.0.1:{srv.port}"]
+        if armed:
+            for a in LOOP_BREAKPOINTS:
+                args += ["-ex", f"break *{a:#x}"]
+            args += ["-ex", f"watch *(int*){LOOP_WATCH:#x}"]
+        args += py("import time; t0 = time.perf_counter()")
+        args += ["-ex", "continue"]
+        args += py("dt = time.perf_counter() - t0; "
+                   "print('RESULT secs=%.6f' % dt); "
+                   "print('RESULT exit=%s' % gdb.parse_and_eval('$_exitcode')); "
+                   "print('RESULT bps=%d' % len([b for b in gdb.breakpoints() if b.type == gdb.BP_BREAKPOINT])); "
+                   "print('RESULT hwwatch=%d' % len([b for b in gdb.breakpoints() if b.type == gdb.BP_HARDWARE_WATCHPOINT]))")
+        t0 = time.perf_counter()
+        out = gdb_session(args, "continue")
+        session = time.perf_counter() - t0
+        stub_out = srv.wait()
+    finally:
+        srv.stop()
+    if result(out, "exit") != str(LOOP_EXIT) or LOOP_OUT not in stub_out:
+        raise BenchError(f"gdb continue: wrong result (exit {result(out, 'exit')}, output {stub_out!r}):\n{out}")
+    if armed and (result(out, "bps") != "10" or result(out, "hwwatch") != "1"):
+        raise BenchError(f"gdb continue: breakpoints/watchpoint not armed as asked:\n{out}")
+    return float(result(out, "secs")), session
+
+
+def bench_continue(stub, runs):
+    armed, bare, plain, sessions = [], [], [], []
+    for _ in range(runs):
+        secs, session = gdb_continue(stub, armed=True)
+        armed.append(secs)
+        sessions.append(session)
+        plain.append(run_timed([stub, "run", LOOP_FASM], expect_rc=LOOP_EXIT, expect_out=LOOP_OUT))
+        bare.append(gdb_continue(stub, armed=False)[0])
+    return armed, plain, bare, sessions
+
+
+# ---- 3. stepi rate ------------------------------------------------------------
+
+def build_native(tmp):
+    src = os.path.join(tmp, "spin.c")
+    exe = os.path.join(tmp, "spin")
+    with open(src, "w") as f:
+        f.write(NATIVE_C)
+    subprocess.run(["timeout", "60", "gcc", "-O0", "-g", "-o", exe, src], check=True, timeout=70)
+    return exe
+
+
+STEP_TIMER = ("import time; t0 = time.perf_counter()",
+              "dt = time.perf_counter() - t0; print('RESULT secs=%.6f' % dt)")
+
+
+def flux_stepi(stub, steps, debug=False):
+    srv = flux_server(stub, LOOP_FASM)
+    try:
+        args = ["-ex", f"target remote 127.0.0.1:{srv.port}"]
+        args += packet_count_args(steps, debug)
+        args += ["-ex", "kill"]
+        out = gdb_session(args, "flux stepi", any_status=True)
+        srv.wait()
+    finally:
+        srv.stop()
+    return out
+
+
+def native_stepi(exe, steps, debug=False):
+    srv = native_server(exe)
+    try:
+        args = ["-ex", f"file {exe}", "-ex", f"target remote 127.0.0.1:{srv.port}",
+                "-ex", "break main", "-ex", "continue"]
+        args += packet_count_args(steps, debug)
+        args += ["-ex", "kill"]
+        out = gdb_session(args, "gdbserver stepi", any_status=True)
+        srv.wait()
+    finally:
+        srv.stop()
+    return out
+
+
+def packet_count_args(steps, debug):
+    """Either time `stepi steps`, or log the packets of `stepi steps` (debug)."""
+    if debug:
+        return ["-ex", "set debug remote 1", "-ex", f"stepi {steps}", "-ex", "set debug remote 0",
+                *py("print('RESULT done=1')")]
+    return [*py(STEP_TIMER[0]), "-ex", f"stepi {steps}", *py(STEP_TIMER[1])]
+
+
+def packets_per_step(out, steps):
+    sent = re.findall(r"Sending packet: \$([a-zA-Z?]+)", out)
+    counts = {}
+    for s in sent:
+        key = s[:5] if s.startswith("vCont") else s[:1] if s[0] in "mgpZz" else s
+        counts[key] = counts.get(key, 0) + 1
+    total = len(sent) / steps
+    detail = ", ".join(f"{k} {v / steps:.1f}" for k, v in sorted(counts.items(), key=lambda kv: -kv[1]))
+    return total, detail
+
+
+def bench_stepi(stub, runs, steps, tmp):
+    exe = build_native(tmp)
+    flux, native = [], []
+    for _ in range(runs):
+        flux.append(steps / float(result(flux_stepi(stub, steps), "secs")))
+        native.append(steps / float(result(native_stepi(exe, steps), "secs")))
+    # Where the time goes: remote-protocol round trips per step, from a short logged run.
+    n = 20
+    fp = packets_per_step(flux_stepi(stub, n, debug=True), n)
+    np_ = packets_per_step(native_stepi(exe, n, debug=True), n)
+    return flux, native, fp, np_
+
+
+# ---- the table ----------------------------------------------------------------
+
+def ms(xs):
+    return f"{min(xs) * 1e3:.0f} ms (med {statistics.median(xs) * 1e3:.0f})"
+
+
+def rate(xs):
+    return f"{max(xs):.0f}/s (med {statistics.median(xs):.0f})"
+
+
+def table(rows):
+    head = ("measurement", "FLUX", "peer", "ratio best", "ratio med", "goal", "met")
+    cols = list(zip(head, *rows))
+    widths = [max(len(c) for c in col) for col in cols]
+    fmt = lambda r: "  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip()
+    lines = [fmt(head), fmt(tuple("-" * w for w in widths))]
+    lines += [fmt(r) for r in rows]
+    return lines
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--stub", required=True, help="the flux-gdbstub binary")
+    ap.add_argument("--runs", type=int, default=7, help="runs of each measurement (best and median reported)")
+    ap.add_argument("--steps", type=int, default=2000, help="stepi count per gdb session")
+    ap.add_argument("--out", help="also write the table to this file")
+    a = ap.parse_args()
+    if a.runs < 1 or a.steps < 1:
+        ap.error("--runs and --steps must be at least 1")
+    for tool in ("gdb", "gdbserver", "lua5.4", "gcc", "timeout"):
+        if not shutil.which(tool):
+            raise BenchError(f"{tool} not found (scripts/setup.sh installs it)")
+
+    tmp = tempfile.mkdtemp(prefix="flux-bench-")
+    try:
+        log(f"1/3 fib(30): flux-gdbstub run vs lua5.4, {a.runs} runs each")
+        fib_flux, fib_lua = bench_fib(a.stub, a.runs)
+        log(f"2/3 gdb continue over loop.fasm (10 breakpoints + 1 watchpoint) vs plain run, {a.runs} runs each")
+        c_armed, c_plain, c_bare, c_sessions = bench_continue(a.stub, a.runs)
+        log(f"3/3 stepi {a.steps}: gdb+flux-gdbstub vs gdb+gdbserver, {a.runs} runs each")
+        s_flux, s_native, s_fp, s_np = bench_stepi(a.stub, a.runs, a.steps, tmp)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+    def ok(b):
+        return "yes" if b else "NO"
+
+    r_fib = min(fib_flux) / min(fib_lua)
+    r_fib_med = statistics.median(fib_flux) / statistics.median(fib_lua)
+    r_cont = min(c_armed) / min(c_plain)
+    r_cont_med = statistics.median(c_armed) / statistics.median(c_plain)
+    r_bare = min(c_bare) / min(c_plain)
+    r_bare_med = statistics.median(c_bare) / statistics.median(c_plain)
+    r_step = max(s_flux) / max(s_native)
+    r_step_med = statistics.median(s_flux) / statistics.median(s_native)
+    rows = [
+        ("fib(30): run vs lua5.4", ms(fib_flux), ms(fib_lua),
+         f"{r_fib:.2f}x", f"{r_fib_med:.2f}x", "<= 2x", ok(r_fib <= 2.0)),
+        ("gdb continue, 10 bp + 1 watch, vs run", ms(c_armed), ms(c_plain),
+         f"{r_cont:.2f}x", f"{r_cont_med:.2f}x", "<= 1.5x", ok(r_cont <= 1.5)),
+        ("  (info) gdb continue, nothing armed", ms(c_bare), ms(c_plain),
+         f"{r_bare:.2f}x", f"{r_bare_med:.2f}x", "-", "-"),
+        (f"stepi {a.steps}: flux-gdbstub vs gdbserver", rate(s_flux), rate(s_native),
+         f"{r_step:.2f}x", f"{r_step_med:.2f}x", ">= 1x", ok(r_step >= 1.0)),
+    ]
+    lines = [f"FLUX benchmarks: best of {a.runs} runs (median in brackets); ratios are FLUX / peer; "
+             f"'met' judges the best-of-{a.runs} ratio", ""]
+    lines += table(rows)
+    lines += [
+        "",
+        f"notes: loop.fasm runs ~120 M instructions; the continue figure is the time of gdb's `continue`"
+        f" command alone (whole gdb sessions took best {min(c_sessions) * 1e3:.0f} ms, median"
+        f" {statistics.median(c_sessions) * 1e3:.0f} ms).",
+        f"       remote packets per stepi: flux-gdbstub {s_fp[0]:.1f} ({s_fp[1]});"
+        f" gdbserver {s_np[0]:.1f} ({s_np[1]})",
+        f"       machine: {os.cpu_count()} CPUs, load average {' '.join('%.2f' % x for x in os.getloadavg())}",
+    ]
+    text = "\n".join(lines) + "\n"
+    sys.stdout.write(text)
+    if a.out:
+        with open(a.out, "w") as f:
+            f.write(text)
+    return 0
+
+
+if __name__ == "__main__":
+    # Killed from outside (scripts/bench.sh's timeout): stop the servers we started on the way out.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+    try:
+        sys.exit(main())
+    except (BenchError, subprocess.SubprocessError, OSError) as e:
+        print(f"bench: error: {e}", file=sys.stderr)
+        sys.exit(1)

@@ -1,0 +1,141 @@
+//! What armed-but-never-hit debugger hooks cost the interpreter itself, with
+//! no gdb and no process start-up in the way: `Vm::run` over fib30.fasm and
+//! loop.fasm with nothing armed, with 10 breakpoints in the VM's bitmap that
+//! are never hit, with one write watchpoint on a word nothing writes, and with
+//! both.  `cargo bench --bench vm` (FLUX_BENCH_RUNS=N, default 7); best and
+//! median of N runs; nothing is asserted about the times.
+use std::time::{Duration, Instant};
+
+use cuda_flux_debugger::asm;
+use cuda_flux_debugger::condition::Condition;
+use cuda_flux_debugger::debugger::{BreakCondition, Breakpoint, Debugger, WatchPurpose};
+use cuda_flux_debugger::vm::{StopKind, Vm, VmConfig, WatchKind};
+
+struct Case {
+    name: &'static str,
+    source: &'static str,
+    exit: u8,
+    /// Addresses that are never executed (breakpoints go there).
+    never: u32,
+    /// A word the program never touches (the watchpoint goes there).
+    quiet_word: u32,
+}
+
+const CASES: [Case; 2] = [
+    // fib30: calls and returns; PUSH/POP touch the stack, so the watchpoint check runs.
+    Case { name: "fib30", source: include_str!("fib30.fasm"), exit: (832040 & 0xFF) as u8, never: 0x200, quiet_word: 0x9000 },
+    // loop: a STORE on every iteration (see the comment at the top of loop.fasm).
+    Case { name: "loop", source: include_str!("loop.fasm"), exit: 91, never: 0x100, quiet_word: 0x9000 },
+];
+
+#[derive(Clone, Copy)]
+struct Hooks {
+    name: &'static str,
+    breakpoints: bool,
+    watchpoint: bool,
+    /// Stub-side conditional breakpoints (never hit) and watch-if conditions
+    /// (never true), armed through the library's `Debugger` as the stub does.
+    conditional: usize,
+    watch_ifs: &'static [&'static str],
+}
+
+const HOOKS: [Hooks; 6] = [
+    Hooks { name: "no hooks", breakpoints: false, watchpoint: false, conditional: 0, watch_ifs: &[] },
+    Hooks { name: "10 breakpoints", breakpoints: true, watchpoint: false, conditional: 0, watch_ifs: &[] },
+    Hooks { name: "1 watchpoint", breakpoints: false, watchpoint: true, conditional: 0, watch_ifs: &[] },
+    Hooks { name: "10 bp + 1 watch", breakpoints: true, watchpoint: true, conditional: 0, watch_ifs: &[] },
+    // issue #3's figure: 5 stub-side conditional breakpoints + 2 watch-if
+    Hooks {
+        name: "5 cond + 2 wif",
+        breakpoints: false,
+        watchpoint: false,
+        conditional: 5,
+        watch_ifs: &["energy < 1000", "mem32[0x9000] != 0"],
+    },
+    // a watch-if on a register is checked after every instruction
+    Hooks { name: "wif r5 == 7", breakpoints: false, watchpoint: false, conditional: 0, watch_ifs: &["r5 == 7"] },
+];
+
+/// Runs the loaded program from reset to HALT; returns (time, instructions).
+fn run_once(vm: &mut Vm, exit: u8) -> (Duration, u64) {
+    vm.reset();
+    let t0 = Instant::now();
+    let mut executed = 0u64;
+    loop {
+        let stop = vm.run(u64::MAX);
+        executed += stop.executed;
+        match stop.kind {
+            StopKind::Output => {
+                vm.take_output();
+            }
+            StopKind::Halted { code } => {
+                let dt = t0.elapsed();
+                assert_eq!(code, exit, "wrong exit code");
+                vm.take_output();
+                return (dt, executed);
+            }
+            other => panic!("unexpected stop {other:?} at 0x{:04X}", stop.pc),
+        }
+    }
+}
+
+fn main() {
+    let runs: usize = std::env::var("FLUX_BENCH_RUNS").ok().and_then(|s| s.parse().ok()).unwrap_or(7).max(1);
+    println!("Vm::run to HALT, best of {runs} (median), the settings interleaved; ratio = best / best with no hooks");
+    println!("{:<8} {:<16} {:>10} {:>10} {:>11} {:>7}", "program", "hooks", "best ms", "median ms", "M instr/s", "ratio");
+    for case in &CASES {
+        let program = asm::assemble(case.source).expect("bench program assembles").bytes;
+        let mut vms: Vec<Vm> = HOOKS
+            .iter()
+            .map(|hooks| {
+                let mut vm = Vm::with_program(&program, VmConfig::default()).expect("VM");
+                if hooks.breakpoints {
+                    for i in 0..10 {
+                        vm.set_breakpoint(case.never + i, true);
+                    }
+                }
+                if hooks.watchpoint {
+                    vm.add_watchpoint(case.quiet_word, 4, WatchKind::Write).expect("watchpoint");
+                }
+                let mut debugger = Debugger::new();
+                for i in 0..hooks.conditional as u32 {
+                    let cond = BreakCondition::Expr(Condition::parse("r1 == -1 && conf2 < 0.5").expect("condition"));
+                    debugger.add_breakpoint_to(&mut vm, Breakpoint::with_condition(case.never + i, cond)).expect("arm");
+                }
+                for text in hooks.watch_ifs {
+                    let cond = Condition::parse(text).expect("condition");
+                    debugger.add_watch_to(&mut vm, cond, WatchPurpose::Condition).expect("arm");
+                }
+                vm
+            })
+            .collect();
+        let mut times = vec![Vec::with_capacity(runs); HOOKS.len()];
+        let mut executed = vec![0u64; HOOKS.len()];
+        // Interleaved, so that a busy machine slows every setting alike.
+        for _ in 0..runs {
+            for (i, vm) in vms.iter_mut().enumerate() {
+                let (dt, n) = run_once(vm, case.exit);
+                times[i].push(dt.as_secs_f64());
+                executed[i] = n;
+            }
+        }
+        assert!(executed.iter().all(|&n| n == executed[0]), "settings retired different counts: {executed:?}");
+        let mut base = None;
+        for (i, hooks) in HOOKS.iter().enumerate() {
+            let t = &mut times[i];
+            t.sort_by(|a, b| a.partial_cmp(b).unwrap());
+            let best = t[0];
+            let median = t[t.len() / 2];
+            let base = *base.get_or_insert(best);
+            println!(
+                "{:<8} {:<16} {:>10.1} {:>10.1} {:>11.0} {:>6.2}x",
+                case.name,
+                hooks.name,
+                best * 1e3,
+                median * 1e3,
+                executed[i] as f64 / best / 1e6,
+                best / base
+            );
+        }
+    }
+}

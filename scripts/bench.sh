@@ -1,0 +1,61 @@
+#!/usr/bin/env bash
+# Benchmarks, each printed beside a peer measured in the same run (ratios, not pass/fail):
+#   1. fib(30): `flux-gdbstub run benches/fib30.fasm` vs `lua5.4 benches/fib30.lua`   goal <= 2x
+#   2. gdb `continue` to the end of benches/loop.fasm with 10 breakpoints and a write
+#      watchpoint armed, never hit, vs a plain `flux-gdbstub run`                    goal <= 1.5x
+#   3. `stepi N` rate: gdb + flux-gdbstub vs gdb + gdbserver on a native C loop      goal >= 1x
+# The measuring is done by benches/bench.py; this script installs what is missing,
+# builds, and runs it.  With --vm it also runs the in-process Rust benchmark
+# (`cargo bench --bench vm`: what armed hooks cost Vm::run itself).
+#
+# Usage: scripts/bench.sh [--out FILE] [--runs N] [--steps N] [--vm]
+# Honours CARGO_TARGET_DIR (default: ./target).
+set -euo pipefail
+
+CALLER=$(pwd)
+cd "$(dirname "$0")/.."
+ROOT=$(pwd)
+
+OUT=""
+RUNS=7
+STEPS=2000
+VM=0
+usage() { sed -n '2,12p' "$0" | sed 's/^# \{0,1\}//'; }
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --out) OUT=${2:?--out needs a file}; shift 2 ;;
+    --out=*) OUT=${1#--out=}; shift ;;
+    --runs) RUNS=${2:?--runs needs a number}; shift 2 ;;
+    --runs=*) RUNS=${1#--runs=}; shift ;;
+    --steps) STEPS=${2:?--steps needs a number}; shift 2 ;;
+    --steps=*) STEPS=${1#--steps=}; shift ;;
+    --vm) VM=1; shift ;;
+    -h|--help) usage; exit 0 ;;
+    *) echo "bench: unknown argument '$1'" >&2; usage >&2; exit 2 ;;
+  esac
+done
+# An --out given relative to where we were called from.
+if [ -n "$OUT" ]; then
+  case "$OUT" in /*) ;; *) OUT="$CALLER/$OUT" ;; esac
+fi
+
+timeout 1800 "$ROOT/scripts/setup.sh"
+
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$ROOT/target}"
+echo "bench: cargo build --release (CARGO_TARGET_DIR=$CARGO_TARGET_DIR)" >&2
+timeout 3600 cargo build --release --quiet
+STUB="$CARGO_TARGET_DIR/release/flux-gdbstub"
+[ -x "$STUB" ] || { echo "bench: $STUB was not built" >&2; exit 1; }
+
+args=(--stub "$STUB" --runs "$RUNS" --steps "$STEPS")
+[ -n "$OUT" ] && args+=(--out "$OUT")
+# bench.py gives each command it starts its own time limit; this one bounds the whole.
+timeout 3600 python3 "$ROOT/benches/bench.py" "${args[@]}"
+
+if [ "$VM" = 1 ]; then
+  echo "bench: cargo bench --bench vm" >&2
+  vm_out=$(FLUX_BENCH_RUNS="$RUNS" timeout 3600 cargo bench --quiet --bench vm)
+  printf '\n%s\n' "$vm_out"
+  [ -n "$OUT" ] && printf '\n%s\n' "$vm_out" >>"$OUT"
+fi
+exit 0
