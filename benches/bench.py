@@ -38,6 +38,8 @@ LOOP_OUT = "-1543389349"
 LOOP_EXIT = 91
 LOOP_BREAKPOINTS = [0x100 + i for i in range(10)]  # the NOPs of `never`
 LOOP_WATCH = 0x9000                                  # a word nothing writes
+HITS_FASM = os.path.join(BENCHES, "hits.fasm")
+HITS_ADDR = 0x6                                      # `hot`: executed 20,000 times
 
 # Time limits (seconds) for each external command.
 T_PROC = 120   # one headless run, one gdb session
@@ -222,6 +224,58 @@ def bench_continue(stub, runs):
     return armed, plain, bare, sessions
 
 
+# ---- 4. a conditional breakpoint hit 20,000 times: stub-side vs gdb-side ------
+
+def gdb_cond_continue(stub, program, setup):
+    """Times gdb's `continue` to the exit with `setup` commands given first."""
+    srv = flux_server(stub, program)
+    try:
+        args = ["-ex", f"target remote 127.0.0.1:{srv.port}"]
+        for c in setup:
+            args += ["-ex", c]
+        args += py("import time; t0 = time.perf_counter()")
+        args += ["-ex", "continue"]
+        args += py("dt = time.perf_counter() - t0; "
+                   "print('RESULT secs=%.6f' % dt); "
+                   "print('RESULT exit=%s' % gdb.parse_and_eval('$_exitcode'))")
+        out = gdb_session(args, "conditional continue")
+        srv.wait()
+    finally:
+        srv.stop()
+    return float(result(out, "secs")), result(out, "exit"), out
+
+
+def bench_cond_hits(stub, runs):
+    stub_side, gdb_side = [], []
+    for _ in range(runs):
+        secs, code, out = gdb_cond_continue(stub, HITS_FASM, [f"monitor break {HITS_ADDR:#x} if r1 == 999"])
+        if code != "0" or "breakpoint 1 at" not in out:
+            raise BenchError(f"stub-side conditional breakpoint: unexpected session:\n{out}")
+        stub_side.append(secs)
+    # gdb-side: every hit is a stop, a register read and a resume over the socket
+    for _ in range(max(1, runs // 3)):
+        secs, code, out = gdb_cond_continue(stub, HITS_FASM, [f"break *{HITS_ADDR:#x} if $r1 == 999"])
+        if code != "0":
+            raise BenchError(f"gdb-side conditional breakpoint: unexpected session:\n{out}")
+        gdb_side.append(secs)
+    return stub_side, gdb_side
+
+
+# ---- 5. continue with 5 stub-side conditional breakpoints and 2 watch-if ------
+
+def bench_flux_hooks(stub, runs):
+    setup = [f"monitor break {a:#x} if r1 == -1 && conf2 < 0.5" for a in LOOP_BREAKPOINTS[:5]]
+    setup += ["monitor watch-if energy < 1000", f"monitor watch-if mem32[{LOOP_WATCH:#x}] != 0"]
+    armed, plain = [], []
+    for _ in range(runs):
+        secs, code, out = gdb_cond_continue(stub, LOOP_FASM, setup)
+        if code != str(LOOP_EXIT) or "watch 7:" not in out:
+            raise BenchError(f"continue with FLUX hooks: unexpected session:\n{out}")
+        armed.append(secs)
+        plain.append(run_timed([stub, "run", LOOP_FASM], expect_rc=LOOP_EXIT, expect_out=LOOP_OUT))
+    return armed, plain
+
+
 # ---- 3. stepi rate ------------------------------------------------------------
 
 def build_native(tmp):
@@ -299,7 +353,8 @@ def bench_stepi(stub, runs, steps, tmp):
 # ---- the table ----------------------------------------------------------------
 
 def ms(xs):
-    return f"{min(xs) * 1e3:.0f} ms (med {statistics.median(xs) * 1e3:.0f})"
+    f = lambda x: f"{x * 1e3:.0f}" if x >= 0.01 else f"{x * 1e3:.2f}"
+    return f"{f(min(xs))} ms (med {f(statistics.median(xs))})"
 
 
 def rate(xs):
@@ -331,12 +386,16 @@ def main():
 
     tmp = tempfile.mkdtemp(prefix="flux-bench-")
     try:
-        log(f"1/3 fib(30): flux-gdbstub run vs lua5.4, {a.runs} runs each")
+        log(f"1/5 fib(30): flux-gdbstub run vs lua5.4, {a.runs} runs each")
         fib_flux, fib_lua = bench_fib(a.stub, a.runs)
-        log(f"2/3 gdb continue over loop.fasm (10 breakpoints + 1 watchpoint) vs plain run, {a.runs} runs each")
+        log(f"2/5 gdb continue over loop.fasm (10 breakpoints + 1 watchpoint) vs plain run, {a.runs} runs each")
         c_armed, c_plain, c_bare, c_sessions = bench_continue(a.stub, a.runs)
-        log(f"3/3 stepi {a.steps}: gdb+flux-gdbstub vs gdb+gdbserver, {a.runs} runs each")
+        log(f"3/5 stepi {a.steps}: gdb+flux-gdbstub vs gdb+gdbserver, {a.runs} runs each")
         s_flux, s_native, s_fp, s_np = bench_stepi(a.stub, a.runs, a.steps, tmp)
+        log("4/5 a conditional breakpoint hit 20,000 times: stub-side (monitor break) vs gdb-side (break if)")
+        h_stub, h_gdb = bench_cond_hits(a.stub, a.runs)
+        log("5/5 gdb continue over loop.fasm with 5 stub-side conditional breakpoints + 2 watch-if vs plain run")
+        f_armed, f_plain = bench_flux_hooks(a.stub, a.runs)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 
@@ -349,6 +408,10 @@ def main():
     r_cont_med = statistics.median(c_armed) / statistics.median(c_plain)
     r_bare = min(c_bare) / min(c_plain)
     r_bare_med = statistics.median(c_bare) / statistics.median(c_plain)
+    r_hits = min(h_gdb) / min(h_stub)
+    r_hits_med = statistics.median(h_gdb) / statistics.median(h_stub)
+    r_flux = min(f_armed) / min(f_plain)
+    r_flux_med = statistics.median(f_armed) / statistics.median(f_plain)
     r_step = max(s_flux) / max(s_native)
     r_step_med = statistics.median(s_flux) / statistics.median(s_native)
     rows = [
@@ -360,6 +423,10 @@ def main():
          f"{r_bare:.2f}x", f"{r_bare_med:.2f}x", "-", "-"),
         (f"stepi {a.steps}: flux-gdbstub vs gdbserver", rate(s_flux), rate(s_native),
          f"{r_step:.2f}x", f"{r_step_med:.2f}x", ">= 1x", ok(r_step >= 1.0)),
+        ("20k cond. hits: stub-side vs gdb-side", ms(h_stub), ms(h_gdb),
+         f"{r_hits:.0f}x faster", f"{r_hits_med:.0f}x faster", ">= 50x faster", ok(r_hits >= 50.0)),
+        ("continue, 5 cond bp + 2 watch-if, vs run", ms(f_armed), ms(f_plain),
+         f"{r_flux:.2f}x", f"{r_flux_med:.2f}x", "<= 1.5x", ok(r_flux <= 1.5)),
     ]
     lines = [f"FLUX benchmarks: best of {a.runs} runs (median in brackets); ratios are FLUX / peer; "
              f"'met' judges the best-of-{a.runs} ratio", ""]
@@ -369,6 +436,8 @@ def main():
         f"notes: loop.fasm runs ~120 M instructions; the continue figure is the time of gdb's `continue`"
         f" command alone (whole gdb sessions took best {min(c_sessions) * 1e3:.0f} ms, median"
         f" {statistics.median(c_sessions) * 1e3:.0f} ms).",
+        "       20k cond. hits: FLUX is `monitor break 0x6 if r1 == 999` (checked in the VM), the peer gdb's own"
+        " `break *0x6 if $r1 == 999` (a stop and a round trip per hit); the ratio is peer / FLUX.",
         f"       remote packets per stepi: flux-gdbstub {s_fp[0]:.1f} ({s_fp[1]});"
         f" gdbserver {s_np[0]:.1f} ({s_np[1]})",
         f"       machine: {os.cpu_count()} CPUs, load average {' '.join('%.2f' % x for x in os.getloadavg())}",
