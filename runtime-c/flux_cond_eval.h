@@ -6,29 +6,18 @@
 
 #include "flux_vm.h"
 
-static inline int cond_cmp_int(int64_t a, uint8_t op, int64_t b) {
-    switch (op) {
-    case FLUX_CMP_EQ: return a == b;
-    case FLUX_CMP_NE: return a != b;
-    case FLUX_CMP_LT: return a < b;
-    case FLUX_CMP_LE: return a <= b;
-    case FLUX_CMP_GT: return a > b;
-    case FLUX_CMP_GE: return a >= b;
-    default: return 0;
-    }
-}
+/* a OP b, for integers and for floats alike */
+#define COND_CMP(a, op, b)                       \
+    ((op) == FLUX_CMP_EQ   ? (a) == (b)          \
+     : (op) == FLUX_CMP_NE ? (a) != (b)          \
+     : (op) == FLUX_CMP_LT ? (a) < (b)           \
+     : (op) == FLUX_CMP_LE ? (a) <= (b)          \
+     : (op) == FLUX_CMP_GT ? (a) > (b)           \
+     : (op) == FLUX_CMP_GE ? (a) >= (b)          \
+                           : 0)
 
-static inline int cond_cmp_float(float a, uint8_t op, float b) {
-    switch (op) {
-    case FLUX_CMP_EQ: return a == b;
-    case FLUX_CMP_NE: return a != b;
-    case FLUX_CMP_LT: return a < b;
-    case FLUX_CMP_LE: return a <= b;
-    case FLUX_CMP_GT: return a > b;
-    case FLUX_CMP_GE: return a >= b;
-    default: return 0;
-    }
-}
+static inline int cond_cmp_int(int64_t a, uint8_t op, int64_t b) { return COND_CMP(a, op, b); }
+static inline int cond_cmp_float(float a, uint8_t op, float b) { return COND_CMP(a, op, b); }
 
 static inline int cond_mem_ok(const flux_view *v, uint32_t addr, uint32_t n) {
     return v->mem && n <= v->mem_len && addr <= v->mem_len - n;

@@ -153,16 +153,7 @@ impl FluxTarget {
             },
             ["list"] => self.monitor_list(),
             ["apoptosis-warn", "off"] => {
-                let ids: Vec<u32> = self
-                    .debugger
-                    .watches()
-                    .iter()
-                    .filter(|w| matches!(w.purpose, WatchPurpose::ApoptosisWarning { .. }))
-                    .map(|w| w.id)
-                    .collect();
-                for id in &ids {
-                    self.debugger.remove_from(&mut self.vm, *id);
-                }
+                self.clear_apoptosis_warning();
                 "apoptosis warning off".into()
             }
             ["apoptosis-warn", level] => match level.parse::<i64>() {
@@ -192,18 +183,22 @@ impl FluxTarget {
         })
     }
 
-    /// Arms (or moves) the apoptosis warning; returns its watch id.
-    pub fn set_apoptosis_warning(&mut self, level: i64) -> Result<u32, crate::vm::VmError> {
-        let old: Vec<u32> = self
+    fn clear_apoptosis_warning(&mut self) {
+        let ids: Vec<u32> = self
             .debugger
             .watches()
             .iter()
             .filter(|w| matches!(w.purpose, WatchPurpose::ApoptosisWarning { .. }))
             .map(|w| w.id)
             .collect();
-        for id in old {
+        for id in ids {
             self.debugger.remove_from(&mut self.vm, id);
         }
+    }
+
+    /// Arms (or moves) the apoptosis warning; returns its watch id.
+    pub fn set_apoptosis_warning(&mut self, level: i64) -> Result<u32, crate::vm::VmError> {
+        self.clear_apoptosis_warning();
         let cond = Condition::single(Operand::Energy, crate::condition::CmpOp::Lt, crate::condition::Value::Int(level));
         self.debugger.add_watch_to(&mut self.vm, cond, WatchPurpose::ApoptosisWarning { level })
     }
