@@ -37,13 +37,20 @@ struct Hooks {
     /// (never true), armed through the library's `Debugger` as the stub does.
     conditional: usize,
     watch_ifs: &'static [&'static str],
+    /// Tracing: every record is taken from the VM (parsed, disassembly
+    /// included) and dropped; profiling: exact counts per address and call path.
+    trace: bool,
+    profile: bool,
 }
 
-const HOOKS: [Hooks; 6] = [
-    Hooks { name: "no hooks", breakpoints: false, watchpoint: false, conditional: 0, watch_ifs: &[] },
-    Hooks { name: "10 breakpoints", breakpoints: true, watchpoint: false, conditional: 0, watch_ifs: &[] },
-    Hooks { name: "1 watchpoint", breakpoints: false, watchpoint: true, conditional: 0, watch_ifs: &[] },
-    Hooks { name: "10 bp + 1 watch", breakpoints: true, watchpoint: true, conditional: 0, watch_ifs: &[] },
+/// How trace records leave the VM in the "trace" settings.
+static PARSE_TRACE: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(true);
+
+const HOOKS: [Hooks; 9] = [
+    Hooks { name: "no hooks", breakpoints: false, watchpoint: false, conditional: 0, watch_ifs: &[], trace: false, profile: false },
+    Hooks { name: "10 breakpoints", breakpoints: true, watchpoint: false, conditional: 0, watch_ifs: &[], trace: false, profile: false },
+    Hooks { name: "1 watchpoint", breakpoints: false, watchpoint: true, conditional: 0, watch_ifs: &[], trace: false, profile: false },
+    Hooks { name: "10 bp + 1 watch", breakpoints: true, watchpoint: true, conditional: 0, watch_ifs: &[], trace: false, profile: false },
     // issue #3's figure: 5 stub-side conditional breakpoints + 2 watch-if
     Hooks {
         name: "5 cond + 2 wif",
@@ -51,9 +58,14 @@ const HOOKS: [Hooks; 6] = [
         watchpoint: false,
         conditional: 5,
         watch_ifs: &["energy < 1000", "mem32[0x9000] != 0"],
+        trace: false,
+        profile: false,
     },
     // a watch-if on a register is checked after every instruction
-    Hooks { name: "wif r5 == 7", breakpoints: false, watchpoint: false, conditional: 0, watch_ifs: &["r5 == 7"] },
+    Hooks { name: "wif r5 == 7", breakpoints: false, watchpoint: false, conditional: 0, watch_ifs: &["r5 == 7"], trace: false, profile: false },
+    Hooks { name: "trace (capture)", breakpoints: false, watchpoint: false, conditional: 0, watch_ifs: &[], trace: true, profile: false },
+    Hooks { name: "trace (records)", breakpoints: false, watchpoint: false, conditional: 0, watch_ifs: &[], trace: true, profile: false },
+    Hooks { name: "profile", breakpoints: false, watchpoint: false, conditional: 0, watch_ifs: &[], trace: false, profile: true },
 ];
 
 /// Runs the loaded program from reset to HALT; returns (time, instructions).
@@ -67,6 +79,13 @@ fn run_once(vm: &mut Vm, exit: u8) -> (Duration, u64) {
         match stop.kind {
             StopKind::Output => {
                 vm.take_output();
+            }
+            StopKind::TraceFull => {
+                if PARSE_TRACE.load(std::sync::atomic::Ordering::Relaxed) {
+                    std::hint::black_box(vm.take_trace());
+                } else {
+                    std::hint::black_box(vm.discard_trace());
+                }
             }
             StopKind::Halted { code } => {
                 let dt = t0.elapsed();
@@ -102,6 +121,12 @@ fn main() {
                     let cond = BreakCondition::Expr(Condition::parse("r1 == -1 && conf2 < 0.5").expect("condition"));
                     debugger.add_breakpoint_to(&mut vm, Breakpoint::with_condition(case.never + i, cond)).expect("arm");
                 }
+                if hooks.trace {
+                    vm.set_tracing(true).expect("tracing");
+                }
+                if hooks.profile {
+                    vm.set_profiling(true).expect("profiling");
+                }
                 for text in hooks.watch_ifs {
                     let cond = Condition::parse(text).expect("condition");
                     debugger.add_watch_to(&mut vm, cond, WatchPurpose::Condition).expect("arm");
@@ -114,6 +139,8 @@ fn main() {
         // Interleaved, so that a busy machine slows every setting alike.
         for _ in 0..runs {
             for (i, vm) in vms.iter_mut().enumerate() {
+                // "trace (capture)" drops the raw records; "trace (records)" turns them into TraceRecords
+                PARSE_TRACE.store(HOOKS[i].name != "trace (capture)", std::sync::atomic::Ordering::Relaxed);
                 let (dt, n) = run_once(vm, case.exit);
                 times[i].push(dt.as_secs_f64());
                 executed[i] = n;

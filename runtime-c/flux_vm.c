@@ -146,6 +146,28 @@ struct flux_vm {
     int64_t energy_alarm;
 
     float last_conf;            /* confidence of the last result (see CONF_RESULT) */
+
+    /* tracing: records of retired instructions (see flux_vm.h) */
+    int tracing;
+    int watch_any;              /* nwatch > 0 or tracing: memory writes take the slow path */
+    uint8_t *trace_buf;
+    size_t trace_cap, trace_len;
+    flux_trace_mem tmem[FLUX_TRACE_MAX_MEM];   /* writes of the instruction running */
+    uint32_t ntmem;
+    int tmem_more;
+    int32_t snap_r[FLUX_NUM_REGS];             /* registers before it */
+    float snap_conf[FLUX_NUM_REGS];
+    uint64_t snap_trust_count;
+
+    /* profiling: exact counts */
+    int profiling;
+    uint64_t *prof_count, *prof_energy;        /* FLUX_MEM_SIZE each; prof_energy holds
+                                                  only what costs beyond the table's */
+    uint64_t prof_mark;                        /* cycles when prof_cur became current */
+    uint64_t *prof_energy_out;                 /* flux_vm_profile_energy's answer */
+    flux_prof_node *prof_nodes;
+    uint32_t prof_nnodes, prof_cap, prof_cur;
+    uint32_t *prof_hash;                       /* (parent, func) -> node + 1, 2 * prof_cap slots */
     flux_trust_event trust_log[FLUX_TRUST_LOG];   /* a ring: the newest trust checks */
     prov_record prov[PROV_RING];                   /* a ring: confidence provenance */
     uint64_t prov_seq;                             /* records written so far */
@@ -250,7 +272,16 @@ flux_vm *flux_vm_new(const flux_config *config) {
     return vm;
 }
 
-void flux_vm_free(flux_vm *vm) { free(vm); }
+void flux_vm_free(flux_vm *vm) {
+    if (!vm) return;
+    free(vm->trace_buf);
+    free(vm->prof_count);
+    free(vm->prof_energy);
+    free(vm->prof_nodes);
+    free(vm->prof_hash);
+    free(vm->prof_energy_out);
+    free(vm);
+}
 
 int flux_vm_load(flux_vm *vm, const uint8_t *program, size_t len) {
     if (len > FLUX_MEM_SIZE || (len > 0 && !program)) return -1;
@@ -615,6 +646,7 @@ static inline void wr8(uint8_t *m, uint32_t a, uint32_t v) { m[a] = (uint8_t)v; 
 /* The first watched byte of [addr, addr+len) touched by an access of `kind`,
  * or -1.  Only called while watchpoints exist. */
 static void watch_gran_rebuild(flux_vm *vm) {
+    vm->watch_any = vm->nwatch > 0 || vm->tracing;
     memset(vm->watch_gran, 0, sizeof vm->watch_gran);
     for (uint32_t i = 0; i < vm->nwatch; i++) {
         const watchpoint *w = &vm->watch[i];
@@ -802,6 +834,213 @@ static void trust_store(flux_vm *vm, uint32_t agent, float t) {
     vm->trust[agent] = clamp01(t);
 }
 
+/* ---- tracing and profiling --------------------------------------------------- */
+
+#define TRACE_BUF_SIZE (1u << 20)
+#define TRACE_MAX_RECORD \
+    (sizeof(flux_trace_head) + FLUX_NUM_REGS * sizeof(flux_trace_reg) + \
+     FLUX_TRACE_MAX_MEM * sizeof(flux_trace_mem) + sizeof(flux_trace_trust))
+#define PROF_NODES 65536u
+
+/* A write the running instruction is about to make (memory still old). */
+static void trace_mem(flux_vm *vm, uint32_t addr, uint32_t len) {
+    if (vm->ntmem >= FLUX_TRACE_MAX_MEM) {
+        vm->tmem_more = 1;
+        return;
+    }
+    flux_trace_mem *m = &vm->tmem[vm->ntmem++];
+    uint32_t old = 0;
+    memcpy(&old, vm->mem + addr, len < 4 ? len : 4);
+    *m = (flux_trace_mem){addr, len, old, 0};
+}
+
+static void trace_snapshot(flux_vm *vm) {
+    memcpy(vm->snap_r, vm->r, sizeof vm->snap_r);
+    memcpy(vm->snap_conf, vm->conf, sizeof vm->snap_conf);
+    vm->snap_trust_count = vm->trust_log_count;
+    vm->ntmem = 0;
+    vm->tmem_more = 0;
+}
+
+static void put(flux_vm *vm, const void *p, size_t n) {
+    memcpy(vm->trace_buf + vm->trace_len, p, n);
+    vm->trace_len += n;
+}
+
+/* Appends the record of the instruction that just retired; 1 when the
+ * buffer has no room for another. */
+static int trace_retire(flux_vm *vm, uint32_t pc, uint8_t op, uint64_t cycle, int64_t energy) {
+    flux_trace_head h = {cycle, energy, pc, 0, op, (uint8_t)vm->ntmem, 0, {0}};
+    for (unsigned k = 0; k < FLUX_NUM_REGS; k++)
+        if (vm->r[k] != vm->snap_r[k] || vm->conf[k] != vm->snap_conf[k]) h.reg_mask |= (uint16_t)(1u << k);
+    int trust = vm->trust_log_count != vm->snap_trust_count;
+    h.flags = (uint8_t)((trust ? FLUX_TRACE_TRUST : 0) | (vm->tmem_more ? FLUX_TRACE_MEM_MORE : 0));
+    put(vm, &h, sizeof h);
+    for (unsigned k = 0; k < FLUX_NUM_REGS; k++) {
+        if (!(h.reg_mask >> k & 1)) continue;
+        flux_trace_reg r = {vm->r[k], vm->conf[k], vm->snap_conf[k], 0};
+        put(vm, &r, sizeof r);
+    }
+    for (uint32_t i = 0; i < vm->ntmem; i++) {
+        flux_trace_mem *m = &vm->tmem[i];
+        memcpy(&m->new_value, vm->mem + m->addr, m->len < 4 ? m->len : 4);
+        put(vm, m, sizeof *m);
+    }
+    if (trust) {
+        const flux_trust_event *e = &vm->trust_log[(vm->trust_log_count - 1) % FLUX_TRUST_LOG];
+        flux_trace_trust t = {e->agent, e->score, e->threshold, (uint32_t)e->passed};
+        put(vm, &t, sizeof t);
+    }
+    trace_snapshot(vm);
+    return vm->trace_len + TRACE_MAX_RECORD > vm->trace_cap;
+}
+
+static uint32_t prof_child(flux_vm *vm, uint32_t parent, uint32_t func) {
+    uint32_t slots = 2 * vm->prof_cap;
+    uint32_t h = (parent * 2654435761u ^ func * 40503u) % slots;
+    for (uint32_t probe = 0; probe < slots; probe++, h = (h + 1) % slots) {
+        uint32_t e = vm->prof_hash[h];
+        if (e == 0) {
+            if (vm->prof_nnodes >= vm->prof_cap) return parent;   /* full: stay on the caller's node */
+            uint32_t n = vm->prof_nnodes++;
+            vm->prof_nodes[n] = (flux_prof_node){parent, func, 0, 0};
+            vm->prof_hash[h] = n + 1;
+            return n;
+        }
+        const flux_prof_node *node = &vm->prof_nodes[e - 1];
+        if (node->parent == parent && node->func == func) return e - 1;
+    }
+    return parent;
+}
+
+/* Profiling counts each instruction at dispatch (prof_count) and charges
+ * a call path's instructions when the path changes: at CALL/SWI (into the
+ * callee's node) and RET/IRET (back to the caller's). */
+static void prof_transition(flux_vm *vm, uint32_t op, uint32_t target, uint64_t cycles) {
+    vm->prof_nodes[vm->prof_cur].self_count += cycles - vm->prof_mark;
+    vm->prof_mark = cycles;
+    if (op == FLUX_OP_CALL || op == FLUX_OP_SWI) {
+        uint32_t c = prof_child(vm, vm->prof_cur, target);
+        if (c != vm->prof_cur) {
+            vm->prof_nodes[c].calls++;
+            vm->prof_cur = c;
+        }
+    } else if (vm->prof_cur != 0) {
+        vm->prof_cur = vm->prof_nodes[vm->prof_cur].parent;
+    }
+}
+
+int flux_vm_set_tracing(flux_vm *vm, int on) {
+    if (on && !vm->trace_buf) {
+        vm->trace_buf = malloc(TRACE_BUF_SIZE);
+        if (!vm->trace_buf) return -1;
+        vm->trace_cap = TRACE_BUF_SIZE;
+        vm->trace_len = 0;
+    }
+    vm->tracing = on != 0;
+    watch_gran_rebuild(vm);
+    return 0;
+}
+
+const uint8_t *flux_vm_trace_data(const flux_vm *vm, size_t *len) {
+    *len = vm->trace_len;
+    return vm->trace_buf;
+}
+
+void flux_vm_trace_clear(flux_vm *vm) { vm->trace_len = 0; }
+
+void flux_vm_profile_reset(flux_vm *vm) {
+    if (!vm->prof_count) return;
+    memset(vm->prof_count, 0, FLUX_MEM_SIZE * sizeof *vm->prof_count);
+    memset(vm->prof_energy, 0, FLUX_MEM_SIZE * sizeof *vm->prof_energy);
+    memset(vm->prof_hash, 0, 2 * (size_t)vm->prof_cap * sizeof *vm->prof_hash);
+    vm->prof_nodes[0] = (flux_prof_node){0, 0, 0, 0};
+    vm->prof_nnodes = 1;
+    vm->prof_cur = 0;
+    vm->prof_mark = vm->cycles;
+}
+
+int flux_vm_set_profiling(flux_vm *vm, int on) {
+    if (on && !vm->prof_count) {
+        vm->prof_count = calloc(FLUX_MEM_SIZE, sizeof *vm->prof_count);
+        vm->prof_energy = calloc(FLUX_MEM_SIZE, sizeof *vm->prof_energy);
+        vm->prof_nodes = calloc(PROF_NODES, sizeof *vm->prof_nodes);
+        vm->prof_hash = calloc(2 * PROF_NODES, sizeof *vm->prof_hash);
+        if (!vm->prof_count || !vm->prof_energy || !vm->prof_nodes || !vm->prof_hash) {
+            free(vm->prof_count); free(vm->prof_energy); free(vm->prof_nodes); free(vm->prof_hash);
+            vm->prof_count = NULL; vm->prof_energy = NULL; vm->prof_nodes = NULL; vm->prof_hash = NULL;
+            return -1;
+        }
+        vm->prof_cap = PROF_NODES;
+        flux_vm_profile_reset(vm);
+    }
+    vm->profiling = on != 0;
+    return 0;
+}
+
+const uint64_t *flux_vm_profile_counts(const flux_vm *vm) { return vm->prof_count; }
+
+/* Energy per address: the table's cost times the count, plus the extra. */
+const uint64_t *flux_vm_profile_energy(const flux_vm *vm) {
+    if (!vm->prof_energy) return NULL;
+    flux_vm *mut = (flux_vm *)vm;   /* a cache of derived values, not state */
+    if (!mut->prof_energy_out) mut->prof_energy_out = calloc(FLUX_MEM_SIZE, sizeof *mut->prof_energy_out);
+    if (!mut->prof_energy_out) return NULL;
+    for (uint32_t a = 0; a < FLUX_MEM_SIZE; a++)
+        mut->prof_energy_out[a] = vm->prof_count[a] * ENERGY_COST[vm->mem[a]] + vm->prof_energy[a];
+    return mut->prof_energy_out;
+}
+
+size_t flux_vm_profile_nodes(const flux_vm *vm, flux_prof_node *out, size_t max) {
+    size_t n = vm->prof_nodes ? vm->prof_nnodes : 0;
+    for (size_t i = 0; i < n && i < max; i++) {
+        out[i] = vm->prof_nodes[i];
+    }
+    return n;
+}
+
+/* The per-instruction hooks' state: the instruction running and the energy
+ * before it. */
+typedef struct hook_state {
+    uint32_t pc;
+    uint8_t op;
+    int64_t energy;
+    uint32_t cond_id;
+} hook_state;
+
+/* After an instruction retired (pc: the next one; cycles: counting it):
+ * trace it, profile it, check the watch-if conditions that need every
+ * instruction.  0: go on; 1: the trace buffer is full; 2: condition
+ * hs->cond_id turned true. */
+static int hook_step(flux_vm *vm, hook_state *hs, uint32_t pc, uint32_t sp, int64_t energy, uint64_t cycles) {
+    int r = 0;
+    if (vm->tracing && trace_retire(vm, hs->pc, hs->op, cycles - 1, energy)) r = 1;
+    hs->pc = pc;
+    hs->op = pc < FLUX_MEM_SIZE ? vm->mem[pc] : 0;
+    hs->energy = energy;
+    if (vm->nwcond_every) {
+        flux_view v;
+        flux_vm_view(vm, &v);
+        v.pc = pc;
+        v.sp = sp;
+        v.energy = energy;
+        v.cycles = cycles;
+        for (uint32_t i = 0; i < vm->nwcond; i++) {
+            watch_cond *w = &vm->wconds[i];
+            if (!w->every) continue;
+            uint8_t now = (uint8_t)flux_cond_eval_inline(&w->cond, &v);
+            uint8_t was = w->last;
+            w->last = now;
+            if (now && !was) {
+                hs->cond_id = w->id;
+                if (w->once) flux_vm_remove_watch_cond(vm, w->id);
+                return 2;
+            }
+        }
+    }
+    return r;
+}
+
 /* ---- the interpreter ------------------------------------------------------ */
 
 /* Dispatch by computed goto where the compiler has it (GCC, Clang), by a
@@ -854,6 +1093,12 @@ flux_stop flux_vm_run(flux_vm *vm, uint64_t budget) {
     int64_t energy = vm->energy;
     flux_view view;             /* what watch-if conditions read: pointers fixed, */
     flux_vm_view(vm, &view);    /* scalars filled in when they are checked */
+    /* Per-instruction hooks (tracing, profiling, watch-if on registers) run
+     * after each instruction retires; off, they cost one predicted branch. */
+    const int hooked = vm->tracing || vm->nwcond_every;
+    const int profiling = vm->profiling;
+    hook_state hs = {pc, pc < FLUX_MEM_SIZE ? vm->mem[pc] : 0, energy, 0};
+    if (vm->tracing) trace_snapshot(vm);
     /* Instruction counting: `left` instructions may still retire before
      * `chunk_end`, so that cycles = chunk_end - left at every boundary and the
      * hot path pays one decrement.  Stops that must happen after the current
@@ -866,6 +1111,7 @@ flux_stop flux_vm_run(flux_vm *vm, uint64_t budget) {
     int first = 1;
     int watch_hit = 0;
     int trust_hit = 0;
+    int trace_full = 0;
     int64_t watch_addr = 0;
     uint32_t watch_kind = 0, watch_index = 0;
     uint32_t op = 0, len = 1;
@@ -930,6 +1176,7 @@ flux_stop flux_vm_run(flux_vm *vm, uint64_t budget) {
 #define FAULT(sig, ...)                 \
     do {                                \
         energy += ENERGY_COST[op];      \
+        if (profiling) vm->prof_count[pc]--; /* it did not run */ \
         st.signal = (sig);              \
         set_reason(&st, __VA_ARGS__);   \
         STOP(FLUX_STOP_FAULT);          \
@@ -980,6 +1227,9 @@ flux_stop flux_vm_run(flux_vm *vm, uint64_t budget) {
     } while (0)
 #define WATCH(addr, n, kind)                                                   \
     do {                                                                       \
+        if (UNLIKELY(vm->watch_any)) {                                         \
+            if (vm->tracing && (kind) == FLUX_WATCH_WRITE) trace_mem(vm, (addr), (n)); \
+        }                                                                      \
         if (UNLIKELY(vm->nwatch) && watch_near(vm, (addr), (n))) {             \
             uint32_t wi_ = 0;                                                  \
             int trig_ = 0;                                                     \
@@ -1044,11 +1294,14 @@ flux_stop flux_vm_run(flux_vm *vm, uint64_t budget) {
  * memory), fetch, pay the energy, dispatch. */
 #define FAST_PATH(dispatch)                                                        \
     do {                                                                           \
+        if (UNLIKELY(hooked) && hook_step(vm, &hs, pc, sp, energy, CYCLES() + 1))   \
+            goto hook_event;                                                       \
         if (UNLIKELY(--left == 0)) goto refill;                                    \
         if (UNLIKELY((vm->stopmap[pc >> 6] >> (pc & 63)) & 1)) goto check_stop;    \
         op = vm->mem[pc];                                                          \
         energy -= ENERGY_COST[op];                                                 \
         if (UNLIKELY(energy < 0)) goto exhausted;                                  \
+        if (UNLIKELY(profiling)) vm->prof_count[pc]++;                             \
         dispatch;                                                                  \
     } while (0)
 #if FLUX_COMPUTED_GOTO
@@ -1070,8 +1323,9 @@ flux_stop flux_vm_run(flux_vm *vm, uint64_t budget) {
 #define EXTRA_COST(x)                                                                  \
     do {                                                                               \
         int64_t x_ = (int64_t)(x);                                                     \
-        if (UNLIKELY(x_ < 0 || energy < x_)) goto exhausted;                           \
+        if (UNLIKELY(x_ < 0 || energy < x_)) goto exhausted_counted;                   \
         energy -= x_;                                                                  \
+        if (profiling) vm->prof_energy[pc] += (uint64_t)x_;                            \
         if (vm->nwcond && x_ > 0) END_CHUNK_AFTER_THIS(); /* energy fell fast */       \
     } while (0)
 
@@ -1090,7 +1344,7 @@ flux_stop flux_vm_run(flux_vm *vm, uint64_t budget) {
     goto refill;
 
 refill:
-    if (UNLIKELY(watch_hit | out_full | trust_hit)) goto hooks;
+    if (UNLIKELY(watch_hit | out_full | trust_hit | trace_full)) goto hooks;
     if (vm->nwcond && !first) {
         /* watch-if: checked at every chunk boundary; chunks end where a
          * condition may have turned true (see cond_needs_every) */
@@ -1117,7 +1371,7 @@ refill:
     }
     left = end - chunk_end > CHUNK ? CHUNK : end - chunk_end;
     if (vm->nwcond) {
-        uint64_t d = vm->nwcond_every ? 1 : cond_distance(vm, energy, chunk_end);
+        uint64_t d = cond_distance(vm, energy, chunk_end);
         if (d < left) left = d;
     }
     chunk_end += left;
@@ -1149,7 +1403,20 @@ fetch_checked:
     }
     energy -= ENERGY_COST[op];
     if (UNLIKELY(energy < 0)) goto exhausted;
+    if (UNLIKELY(profiling)) vm->prof_count[pc]++;
     goto dispatch;
+
+hook_event:
+    /* a hook asked to stop after the instruction that just retired */
+    --left;
+    if (hs.cond_id) {
+        st.cond_id = hs.cond_id;
+        STOP(FLUX_STOP_WATCH_COND);
+    }
+    trace_full = 1;
+    chunk_end -= left; /* end the chunk here: refill stops for the buffer */
+    left = 0;
+    goto refill;
 
 #if !FLUX_COMPUTED_GOTO
 next:
@@ -1177,13 +1444,18 @@ dispatch:
         CASE(JMP) { OPS_I16(t); NEXT_TO(t); }
         CASE(JZ) { OPS_RI16(a, t); NEXT_TO((vm->r[a] == 0) ? t : pc + len); }
         CASE(JNZ) { OPS_RI16(a, t); NEXT_TO((vm->r[a] != 0) ? t : pc + len); }
-        CASE(CALL) { OPS_I16(t); STACK_ROOM(1); PUSH_RAW(pc + len); NEXT_TO(t); }
+        CASE(CALL) {
+            OPS_I16(t); STACK_ROOM(1); PUSH_RAW(pc + len);
+            if (UNLIKELY(profiling)) prof_transition(vm, op, t, CYCLES() + 1);
+            NEXT_TO(t);
+        }
         CASE(RET) {
             OPS_NONE(); STACK_HAS(1); uint32_t t; POP_RAW(t);
             if (UNLIKELY(t >= FLUX_MEM_SIZE)) {
                 sp -= 4;
                 FAULT(FLUX_SIGSEGV, "RET at 0x%04X to 0x%X, outside memory", pc, t);
             }
+            if (UNLIKELY(profiling)) prof_transition(vm, op, t, CYCLES() + 1);
             NEXT_TO(t);
         }
         CASE(HALT) {
@@ -1192,11 +1464,13 @@ dispatch:
             vm->exit_code = vm->r[0] & 0xFF;
             st.exit_code = vm->exit_code;
             left--;
+            if (hooked) hook_step(vm, &hs, pc, sp, energy, CYCLES());
             STOP(FLUX_STOP_HALTED);
         }
         CASE(BRK) {
             OPS_NONE();
             pc += len; left--;
+            if (hooked) hook_step(vm, &hs, pc, sp, energy, CYCLES());
             st.signal = FLUX_SIGTRAP;
             STOP(FLUX_STOP_BRK);
         }
@@ -1206,6 +1480,7 @@ dispatch:
             if (h == 0) FAULT(FLUX_SIGILL, "SWI 0x%X at 0x%04X: no handler at 0x%04X", n, pc,
                               FLUX_IVT_BASE + 2 * n);
             STACK_ROOM(2); PUSH_RAW(pc + len); PUSH_RAW(flags_now(vm));
+            if (UNLIKELY(profiling)) prof_transition(vm, op, h, CYCLES() + 1);
             NEXT_TO(h);
         }
         CASE(IRET) {
@@ -1214,6 +1489,7 @@ dispatch:
                 FAULT(FLUX_SIGSEGV, "IRET at 0x%04X to 0x%X, outside memory", pc, rd32(vm->mem, sp + 4));
             POP_RAW(f); POP_RAW(t);
             SET_FLAGS(f & (FLUX_FLAG_C | FLUX_FLAG_Z | FLUX_FLAG_S | FLUX_FLAG_O));
+            if (UNLIKELY(profiling)) prof_transition(vm, op, t, CYCLES() + 1);
             NEXT_TO(t);
         }
         CASE(LOOP) { OPS_RI16(a, t); vm->r[a] = (int32_t)((uint32_t)vm->r[a] - 1); NEXT_TO((vm->r[a] != 0) ? t : pc + len); }
@@ -1871,6 +2147,7 @@ dispatch:
         }
         CASE(APOPTOSIS) {
             OPS_NONE(); left--;
+            if (hooked) hook_step(vm, &hs, pc, sp, energy, CYCLES());
             vm->state = VM_TERMINATED; vm->term_signal = FLUX_SIGXCPU;
             snprintf(vm->term_reason, sizeof vm->term_reason, "apoptosis: APOPTOSIS at 0x%04X", pc);
             st.signal = FLUX_SIGXCPU; memcpy(st.reason, vm->term_reason, sizeof st.reason);
@@ -2020,6 +2297,7 @@ dispatch:
 
 hooks:
     if (trust_hit) STOP(FLUX_STOP_TRUST_FAIL);
+    if (trace_full && !watch_hit && !out_full) STOP(FLUX_STOP_TRACE_FULL);
     if (watch_hit) {
         st.watch_addr = (uint32_t)watch_addr;
         st.watch_kind = watch_kind;
@@ -2028,6 +2306,8 @@ hooks:
     }
     STOP(FLUX_STOP_OUTPUT);
 
+exhausted_counted:
+    if (profiling) vm->prof_count[pc]--;   /* counted at dispatch, but it does not run */
 exhausted:
     /* The instruction cannot be paid for: it does not run. */
     energy += ENERGY_COST[op];
@@ -2045,6 +2325,10 @@ pc_outside:
     STOP(FLUX_STOP_FAULT);
 
 stop:
+    if (profiling) {   /* the current call path ran until now */
+        vm->prof_nodes[vm->prof_cur].self_count += CYCLES() - vm->prof_mark;
+        vm->prof_mark = CYCLES();
+    }
     st.executed = CYCLES() - start_cycles;
     SYNC();
     st.pc = pc;

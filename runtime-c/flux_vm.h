@@ -96,8 +96,9 @@ typedef enum flux_stop_kind {
                                   instruction has not run                     */
     FLUX_STOP_WATCH_COND,    /* a watch-if condition (cond_id) turned true after
                                 the last instruction                          */
-    FLUX_STOP_TRUST_FAIL     /* break-on trust-fail: the last instruction was a
+    FLUX_STOP_TRUST_FAIL,    /* break-on trust-fail: the last instruction was a
                                 TRUST_CHECK that failed                       */
+    FLUX_STOP_TRACE_FULL     /* the trace buffer is nearly full: take it and go on */
 } flux_stop_kind;
 
 /* Signal numbers as gdb's remote protocol and Linux both number them. */
@@ -288,6 +289,71 @@ size_t flux_vm_conf_trace(const flux_vm *vm, uint32_t reg, flux_prov_entry *out,
 
 /* Stop right after a trust check that fails (FLUX_STOP_TRUST_FAIL). */
 void flux_vm_break_on_trust_fail(flux_vm *vm, int on);
+
+/* ---- tracing and profiling ------------------------------------------------ *
+ * Both run a hook after every retired instruction while on (and cost nothing
+ * while off).  The trace is a byte stream of records, each a flux_trace_head,
+ * then one flux_trace_reg per bit of reg_mask (lowest register first), then
+ * nmem flux_trace_mem, then a flux_trace_trust when FLUX_TRACE_TRUST is set.
+ * When the buffer nearly fills the VM stops with FLUX_STOP_TRACE_FULL: take
+ * the data, clear it, and run on. */
+#define FLUX_TRACE_TRUST 1u       /* a trust check ran */
+#define FLUX_TRACE_MEM_MORE 2u    /* the instruction wrote more than nmem entries show */
+#define FLUX_TRACE_MAX_MEM 16u
+
+typedef struct flux_trace_head {
+    uint64_t cycle;      /* instructions retired before this one: its index */
+    int64_t energy;      /* energy after it */
+    uint32_t pc;
+    uint16_t reg_mask;   /* registers whose value or confidence it changed */
+    uint8_t opcode;
+    uint8_t nmem;
+    uint8_t flags;
+    uint8_t reserved[7];
+} flux_trace_head;
+
+typedef struct flux_trace_reg {
+    int32_t value;
+    float conf;
+    float conf_before;
+    uint32_t reserved;
+} flux_trace_reg;
+
+typedef struct flux_trace_mem {
+    uint32_t addr;
+    uint32_t len;        /* bytes written; old and new hold the first 4 */
+    uint32_t old_value;
+    uint32_t new_value;
+} flux_trace_mem;
+
+typedef struct flux_trace_trust {
+    uint32_t agent;
+    float score;
+    float threshold;
+    uint32_t passed;
+} flux_trace_trust;
+
+/* Tracing on (allocating the buffer) or off; -1 when out of memory. */
+int flux_vm_set_tracing(flux_vm *vm, int on);
+const uint8_t *flux_vm_trace_data(const flux_vm *vm, size_t *len);
+void flux_vm_trace_clear(flux_vm *vm);
+
+/* Profiling: exact counts per address and per call path. */
+typedef struct flux_prof_node {
+    uint32_t parent;     /* index of the caller's node; node 0 is the entry */
+    uint32_t func;       /* entry address of the function */
+    uint64_t self_count; /* instructions executed with exactly this call path */
+    uint64_t calls;      /* times this path was entered by CALL */
+} flux_prof_node;
+
+int flux_vm_set_profiling(flux_vm *vm, int on);
+void flux_vm_profile_reset(flux_vm *vm);
+/* Instructions executed and energy charged at each address (FLUX_MEM_SIZE
+ * entries each); NULL while profiling was never on. */
+const uint64_t *flux_vm_profile_counts(const flux_vm *vm);
+const uint64_t *flux_vm_profile_energy(const flux_vm *vm);
+/* Copies up to max call-path nodes; returns how many there are in all. */
+size_t flux_vm_profile_nodes(const flux_vm *vm, flux_prof_node *out, size_t max);
 
 /* FLUX state outside the register file. */
 float flux_vm_trust(const flux_vm *vm, uint32_t agent);

@@ -7,17 +7,20 @@
 //! - [`gdb`]: the GDB remote-serial-protocol target (gdbstub), one module per extension.
 //! - [`server`]: serving that target over TCP or stdio.
 pub mod asm;
+pub mod codetracer;
 pub mod condition;
 pub mod debugger;
 pub mod disasm;
 mod ffi;
 pub mod gdb;
 pub mod isa;
+pub mod profile_report;
 pub mod profiler;
 pub mod program;
 pub mod provenance;
 pub mod replay;
 pub mod server;
+pub mod trace_format;
 pub mod tracer;
 pub mod vm;
 

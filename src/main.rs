@@ -13,7 +13,8 @@ use cuda_flux_debugger::program::Program;
 use cuda_flux_debugger::condition::{CmpOp, Condition, Operand, Value};
 use cuda_flux_debugger::debugger::{DebugEvent, Debugger, WatchPurpose};
 use cuda_flux_debugger::vm::{Outcome, StopKind, Vm, VmConfig, DEFAULT_ENERGY};
-use cuda_flux_debugger::{asm, disasm, server};
+use cuda_flux_debugger::trace_format::{self, TraceFormat};
+use cuda_flux_debugger::{asm, codetracer, disasm, profile_report, profiler, server};
 
 #[derive(Parser)]
 #[command(name = "flux-gdbstub", version, about = "A GDB stub, runner, assembler and disassembler for FLUX bytecode")]
@@ -64,6 +65,14 @@ enum Command {
         program: PathBuf,
         #[command(flatten)]
         vm: VmArgs,
+        /// Record every instruction to PATH (a directory for codetracer)
+        #[arg(long, value_name = "PATH")]
+        trace: Option<PathBuf>,
+        #[arg(long, value_enum, default_value = "text", requires = "trace")]
+        trace_format: TraceFormat,
+        /// Profile the run exactly and write a speedscope file to PATH
+        #[arg(long, value_name = "PATH")]
+        profile: Option<PathBuf>,
     },
     /// Assemble FLUX assembly into bytecode
     Asm {
@@ -90,7 +99,9 @@ fn main() -> ExitCode {
 fn run(cli: Cli) -> Result<ExitCode> {
     match cli.command {
         Command::Serve { program, listen, stdio, once, vm } => serve(program, &listen, stdio, once, vm),
-        Command::Run { program, vm } => run_headless(program, vm),
+        Command::Run { program, vm, trace, trace_format, profile } => {
+            run_headless(program, vm, trace.map(|p| (p, trace_format)), profile)
+        }
         Command::Asm { input, output } => {
             let text = std::fs::read_to_string(&input).with_context(|| format!("reading {}", input.display()))?;
             match asm::assemble(&text) {
@@ -144,9 +155,37 @@ fn serve(path: PathBuf, listen: &str, stdio: bool, once: bool, vm: VmArgs) -> Re
     Ok(ExitCode::SUCCESS)
 }
 
-fn run_headless(path: PathBuf, args: VmArgs) -> Result<ExitCode> {
+fn run_headless(path: PathBuf, args: VmArgs, trace: Option<(PathBuf, TraceFormat)>, profile: Option<PathBuf>) -> Result<ExitCode> {
     let program = Program::load(&path)?;
     let mut vm = Vm::with_program(&program.bytes, args.config())?;
+    // Text and JSON stream to the file as the VM fills its buffer; CodeTracer
+    // needs the whole run.
+    let mut trace_file = match &trace {
+        Some((p, TraceFormat::Text | TraceFormat::Json)) => {
+            Some(std::io::BufWriter::new(std::fs::File::create(p).with_context(|| format!("creating {}", p.display()))?))
+        }
+        _ => None,
+    };
+    let mut kept = Vec::new();
+    if trace.is_some() {
+        vm.set_tracing(true)?;
+    }
+    if profile.is_some() {
+        vm.set_profiling(true)?;
+    }
+    let mut drain = |vm: &mut Vm| -> Result<()> {
+        let Some((p, format)) = &trace else { return Ok(()) };
+        let records = vm.take_trace();
+        match (format, trace_file.as_mut()) {
+            (TraceFormat::Text, Some(f)) => trace_format::write_text(f, &records),
+            (TraceFormat::Json, Some(f)) => trace_format::write_json_lines(f, &records),
+            _ => {
+                kept.extend(records);
+                Ok(())
+            }
+        }
+        .with_context(|| format!("writing {}", p.display()))
+    };
     let mut debugger = Debugger::new();
     if let Some(level) = args.apoptosis_warn {
         let cond = Condition::single(Operand::Energy, CmpOp::Lt, Value::Int(level));
@@ -157,6 +196,7 @@ fn run_headless(path: PathBuf, args: VmArgs) -> Result<ExitCode> {
     let outcome = loop {
         let stop = vm.run(u64::MAX);
         out.write_all(&vm.take_output())?;
+        drain(&mut vm)?;
         match stop.kind {
             StopKind::Halted { code } => break Outcome::Exited(code),
             StopKind::Fault { signal, reason } | StopKind::Terminated { signal, reason } => {
@@ -171,6 +211,17 @@ fn run_headless(path: PathBuf, args: VmArgs) -> Result<ExitCode> {
         }
     };
     out.flush()?;
+    drop(drain);
+    if let Some(mut f) = trace_file {
+        f.flush()?;
+    }
+    if let Some((p, TraceFormat::Codetracer)) = &trace {
+        codetracer::write_codetracer(p, &program, &kept).with_context(|| format!("writing {}", p.display()))?;
+    }
+    if let Some(p) = &profile {
+        let data = profiler::profile_data(&vm);
+        std::fs::write(p, profile_report::speedscope_json(&data, &program)).with_context(|| format!("writing {}", p.display()))?;
+    }
     if let Outcome::Signalled { signal, pc, reason } = &outcome {
         eprintln!("flux-gdbstub: {signal} at 0x{pc:04X}: {reason}");
     }

@@ -6,6 +6,72 @@ use std::fmt;
 use crate::debugger::Debugger;
 use crate::isa;
 
+/// A call-path node as the runtime counts it: node 0 is the program's entry,
+/// each other node a function entered by CALL from its parent's path.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct CallNode {
+    pub parent: u32,
+    pub func: u32,
+    /// Instructions executed with exactly this call path.
+    pub self_count: u64,
+    /// Times the path was entered.
+    pub calls: u64,
+}
+
+/// Exact counts from the runtime's profiler (`Vm::profile_counts`).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ProfileCounts {
+    /// Instructions executed at each address.
+    pub pc_count: Vec<u64>,
+    /// Energy charged at each address.
+    pub pc_energy: Vec<u64>,
+    pub nodes: Vec<CallNode>,
+}
+
+/// The runtime's counts as the report and speedscope writers take them.
+pub fn profile_data(vm: &crate::vm::Vm) -> crate::profile_report::ProfileData {
+    let c = vm.profile_counts();
+    // inclusive counts: a node's own plus its descendants' (children come after parents)
+    let mut inclusive: Vec<u64> = c.nodes.iter().map(|n| n.self_count).collect();
+    for i in (1..c.nodes.len()).rev() {
+        let p = c.nodes[i].parent as usize;
+        if p < i {
+            inclusive[p] += inclusive[i];
+        }
+    }
+    let stack_of = |mut i: usize| {
+        let mut s = Vec::new();
+        loop {
+            s.push(c.nodes[i].func);
+            if i == 0 {
+                break;
+            }
+            let p = c.nodes[i].parent as usize;
+            if p >= i {
+                break;
+            }
+            i = p;
+        }
+        s.reverse();
+        s
+    };
+    let call_paths = (0..c.nodes.len())
+        .map(|i| crate::profile_report::CallPath {
+            stack: stack_of(i),
+            self_count: c.nodes[i].self_count,
+            inclusive: inclusive[i],
+            calls: c.nodes[i].calls,
+        })
+        .collect();
+    crate::profile_report::ProfileData {
+        total_instructions: c.pc_count.iter().sum(),
+        total_energy: c.pc_energy.iter().sum(),
+        pc_count: c.pc_count,
+        pc_energy: c.pc_energy,
+        call_paths,
+    }
+}
+
 /// A profile in progress: where the trace stood when it began.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ProfileSession {

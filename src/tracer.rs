@@ -5,16 +5,54 @@ use std::collections::VecDeque;
 use crate::debugger::{Debugger, VmState};
 use crate::isa;
 
+/// A register an instruction wrote: its new value and confidence.
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
+pub struct RegWrite {
+    pub reg: u8,
+    pub value: i32,
+    pub conf: f32,
+}
+
+/// Memory an instruction wrote (up to 4 bytes, little-endian values).
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
+pub struct MemWrite {
+    pub addr: u32,
+    pub len: u8,
+    pub old: u32,
+    pub new: u32,
+}
+
+/// FLUX events an instruction caused.
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
+#[serde(tag = "event", rename_all = "snake_case")]
+pub enum FluxEvent {
+    /// A register's confidence went down.
+    ConfidenceDrop { reg: u8, before: f32, after: f32 },
+    /// A TRUST_CHECK or TRUST_VERIFY ran.
+    TrustCheck { agent: u32, score: f32, threshold: f32, passed: bool },
+    /// Energy fell below the apoptosis-warning level.
+    ApoptosisWarning { energy: i64, level: i64 },
+}
+
 /// One executed instruction.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct TraceRecord {
     pub index: u64,
     pub pc: u32,
     pub opcode: u8,
     pub mnemonic: &'static str,
+    /// The disassembly, as `disasm` prints it (empty when only a snapshot was traced).
+    pub text: String,
+    /// Registers written (value and confidence after the instruction).
+    pub regs: Vec<RegWrite>,
+    /// Memory written.
+    pub mem: Vec<MemWrite>,
+    /// The confidence of the last result.
     pub confidence: f32,
+    /// Energy after the instruction.
     pub energy: i64,
     pub cycles: u64,
+    pub events: Vec<FluxEvent>,
 }
 
 impl TraceRecord {
@@ -24,6 +62,65 @@ impl TraceRecord {
             self.index, self.pc, self.mnemonic, self.confidence, self.energy, self.cycles
         )
     }
+}
+
+/// Parses the runtime's trace stream (see flux_vm.h) into records; the
+/// disassembly comes from `vm`'s memory.
+pub fn parse_raw(vm: &crate::vm::Vm, data: &[u8]) -> Vec<TraceRecord> {
+    use crate::ffi::{flux_trace_head, flux_trace_mem, flux_trace_reg, flux_trace_trust};
+    use std::mem::size_of;
+    fn read<T: Copy>(data: &[u8], at: &mut usize) -> Option<T> {
+        let end = at.checked_add(size_of::<T>())?;
+        let bytes = data.get(*at..end)?;
+        *at = end;
+        // SAFETY: T is a plain C struct of integers and floats; any bytes are valid.
+        Some(unsafe { std::ptr::read_unaligned(bytes.as_ptr() as *const T) })
+    }
+    let mut texts: std::collections::HashMap<u32, String> = std::collections::HashMap::new();
+    let mut out = Vec::new();
+    let mut at = 0usize;
+    while let Some(h) = read::<flux_trace_head>(data, &mut at) {
+        let mut regs = Vec::new();
+        let mut events = Vec::new();
+        for k in 0..16u8 {
+            if h.reg_mask >> k & 1 == 0 {
+                continue;
+            }
+            let Some(r) = read::<flux_trace_reg>(data, &mut at) else { return out };
+            regs.push(RegWrite { reg: k, value: r.value, conf: r.conf });
+            if r.conf < r.conf_before {
+                events.push(FluxEvent::ConfidenceDrop { reg: k, before: r.conf_before, after: r.conf });
+            }
+        }
+        let mut mem = Vec::new();
+        for _ in 0..h.nmem {
+            let Some(m) = read::<flux_trace_mem>(data, &mut at) else { return out };
+            mem.push(MemWrite { addr: m.addr, len: m.len.min(255) as u8, old: m.old_value, new: m.new_value });
+        }
+        if h.flags as u32 & crate::ffi::FLUX_TRACE_TRUST != 0 {
+            let Some(t) = read::<flux_trace_trust>(data, &mut at) else { return out };
+            events.push(FluxEvent::TrustCheck { agent: t.agent, score: t.score, threshold: t.threshold, passed: t.passed != 0 });
+        }
+        let text = texts
+            .entry(h.pc)
+            .or_insert_with(|| crate::gdb::monitor::instruction_at(vm, h.pc))
+            .clone();
+        let confidence = regs.last().map_or(1.0, |r| r.conf);
+        out.push(TraceRecord {
+            index: h.cycle,
+            pc: h.pc,
+            opcode: h.opcode,
+            mnemonic: isa::opcode(h.opcode).map_or("DB", |o| o.mnemonic),
+            text,
+            regs,
+            mem,
+            confidence,
+            energy: h.energy,
+            cycles: h.cycle + 1,
+            events,
+        });
+    }
+    out
 }
 
 /// The trace a `Debugger` keeps: the newest `capacity` records.
@@ -56,9 +153,13 @@ impl TraceBuffer {
             pc: state.pc,
             opcode: state.opcode,
             mnemonic: isa::opcode(state.opcode).map_or("DB", |o| o.mnemonic),
+            text: String::new(),
+            regs: Vec::new(),
+            mem: Vec::new(),
             confidence: state.confidence,
             energy: state.energy,
             cycles: state.cycles,
+            events: Vec::new(),
         });
         self.next_index += 1;
     }

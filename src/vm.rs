@@ -144,6 +144,8 @@ pub enum StopKind {
     WatchCondition { id: u32 },
     /// break-on trust-fail: the last instruction was a failing TRUST_CHECK.
     TrustFail,
+    /// The trace buffer needs draining (`take_trace`); the run may go on.
+    TraceFull,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -168,6 +170,8 @@ pub enum VmError {
     CondBreakpoint(u32),
     #[error("cannot arm the condition: all {max} watch-if conditions in use", max = ffi::FLUX_MAX_WATCH_CONDS)]
     WatchCondition,
+    #[error("out of memory for the trace or profile buffers")]
+    HookMemory,
 }
 
 /// How a VM starts.
@@ -254,6 +258,7 @@ impl Vm {
             ffi::FLUX_STOP_COND_BREAKPOINT => StopKind::CondBreakpoint { id: raw.cond_id },
             ffi::FLUX_STOP_WATCH_COND => StopKind::WatchCondition { id: raw.cond_id },
             ffi::FLUX_STOP_TRUST_FAIL => StopKind::TrustFail,
+            ffi::FLUX_STOP_TRACE_FULL => StopKind::TraceFull,
             _ => StopKind::Budget,
         };
         Stop { kind, pc: raw.pc, executed: raw.executed }
@@ -417,6 +422,71 @@ impl Vm {
                 truncated: e.truncated != 0,
             })
             .collect()
+    }
+
+    /// Tracing on or off (records accumulate in the VM until `take_trace`).
+    pub fn set_tracing(&mut self, on: bool) -> Result<(), VmError> {
+        if unsafe { ffi::flux_vm_set_tracing(self.ptr(), on as i32) } != 0 {
+            return Err(VmError::HookMemory);
+        }
+        Ok(())
+    }
+
+    /// Takes the trace records produced since the last call; `first_index`
+    /// is ignored (records carry their own index: the cycle count).
+    pub fn take_trace(&mut self) -> Vec<crate::tracer::TraceRecord> {
+        let mut len = 0usize;
+        let p = unsafe { ffi::flux_vm_trace_data(self.ptr(), &mut len) };
+        let records = if p.is_null() || len == 0 {
+            Vec::new()
+        } else {
+            // SAFETY: runtime-c hands out its buffer and its filled length.
+            crate::tracer::parse_raw(self, unsafe { std::slice::from_raw_parts(p, len) })
+        };
+        unsafe { ffi::flux_vm_trace_clear(self.ptr()) };
+        records
+    }
+
+    /// Drops the trace records produced since the last call; returns their bytes.
+    pub fn discard_trace(&mut self) -> usize {
+        let mut len = 0usize;
+        unsafe { ffi::flux_vm_trace_data(self.ptr(), &mut len) };
+        unsafe { ffi::flux_vm_trace_clear(self.ptr()) };
+        len
+    }
+
+    /// Profiling on or off.
+    pub fn set_profiling(&mut self, on: bool) -> Result<(), VmError> {
+        if unsafe { ffi::flux_vm_set_profiling(self.ptr(), on as i32) } != 0 {
+            return Err(VmError::HookMemory);
+        }
+        Ok(())
+    }
+
+    pub fn profile_reset(&mut self) {
+        unsafe { ffi::flux_vm_profile_reset(self.ptr()) }
+    }
+
+    /// The exact counts gathered so far (empty when profiling was never on).
+    pub fn profile_counts(&self) -> crate::profiler::ProfileCounts {
+        let counts = unsafe { ffi::flux_vm_profile_counts(self.ptr()) };
+        let energy = unsafe { ffi::flux_vm_profile_energy(self.ptr()) };
+        if counts.is_null() || energy.is_null() {
+            return crate::profiler::ProfileCounts::default();
+        }
+        let n = MEM_SIZE as usize;
+        // SAFETY: both arrays have FLUX_MEM_SIZE entries once profiling was on.
+        let pc_count = unsafe { std::slice::from_raw_parts(counts, n) }.to_vec();
+        let pc_energy = unsafe { std::slice::from_raw_parts(energy, n) }.to_vec();
+        let total = unsafe { ffi::flux_vm_profile_nodes(self.ptr(), std::ptr::null_mut(), 0) };
+        let mut raw = vec![ffi::flux_prof_node::default(); total];
+        let got = unsafe { ffi::flux_vm_profile_nodes(self.ptr(), raw.as_mut_ptr(), raw.len()) };
+        raw.truncate(got.min(total));
+        let nodes = raw
+            .iter()
+            .map(|n| crate::profiler::CallNode { parent: n.parent, func: n.func, self_count: n.self_count, calls: n.calls })
+            .collect();
+        crate::profiler::ProfileCounts { pc_count, pc_energy, nodes }
     }
 
     /// Stop right after a failing trust check.

@@ -42,11 +42,12 @@ impl FluxTarget {
             let stop = self.vm.run(if step { 1 } else { SLICE });
             executed += stop.executed;
             self.flush_output()?;
+            self.drain_trace();
             let reason = match &stop.kind {
-                StopKind::Budget | StopKind::Output | StopKind::Breakpoint if step && executed >= 1 => {
+                StopKind::Budget | StopKind::Output | StopKind::TraceFull | StopKind::Breakpoint if step && executed >= 1 => {
                     Some(SingleThreadStopReason::DoneStep)
                 }
-                StopKind::Output => continue,
+                StopKind::Output | StopKind::TraceFull => continue,
                 StopKind::Budget => {
                     if incoming() {
                         return Ok(None);

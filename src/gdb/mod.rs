@@ -15,6 +15,7 @@ pub mod breakpoints;
 pub mod event_loop;
 pub mod flux_monitor;
 pub mod monitor;
+pub mod trace_monitor;
 
 use std::collections::BTreeSet;
 use std::io::Write;
@@ -65,6 +66,10 @@ pub struct FluxTarget {
     pub(crate) last_stop: Option<LastStop>,
     /// Stub-side breakpoints and watch conditions (armed in the VM).
     pub debugger: Debugger,
+    /// The newest trace records (`monitor trace`), and how many fell out.
+    pub(crate) trace_ring: std::collections::VecDeque<crate::tracer::TraceRecord>,
+    pub(crate) trace_capacity: usize,
+    pub(crate) trace_dropped: u64,
     output: Box<dyn Write + Send>,
 }
 
@@ -80,6 +85,9 @@ impl FluxTarget {
             hw_breakpoints: BTreeSet::new(),
             last_stop: None,
             debugger: Debugger::new(),
+            trace_ring: std::collections::VecDeque::new(),
+            trace_capacity: 100_000,
+            trace_dropped: 0,
             output,
         })
     }
@@ -89,6 +97,17 @@ impl FluxTarget {
         self.vm.reset();
         self.pending_signal = None;
         self.last_stop = None;
+    }
+
+    /// Moves the VM's new trace records into the bounded ring.
+    pub(crate) fn drain_trace(&mut self) {
+        for r in self.vm.take_trace() {
+            if self.trace_ring.len() >= self.trace_capacity {
+                self.trace_ring.pop_front();
+                self.trace_dropped += 1;
+            }
+            self.trace_ring.push_back(r);
+        }
     }
 
     pub(crate) fn flush_output(&mut self) -> std::io::Result<()> {
@@ -133,7 +152,7 @@ impl FluxTarget {
                     None => format!("SIGTRAP at 0x{:04X}: {insn}", stop.pc),
                 }
             }
-            StopKind::Budget | StopKind::Output => match signal {
+            StopKind::Budget | StopKind::Output | StopKind::TraceFull => match signal {
                 Some(Signal::Int) => format!("interrupted (SIGINT) at 0x{:04X}: {insn}", stop.pc),
                 _ => format!("stepped to 0x{:04X}: {insn}", stop.pc),
             },
