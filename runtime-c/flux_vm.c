@@ -13,6 +13,9 @@
 #include "flux_cond_eval.h"
 
 #include <math.h>
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -854,7 +857,7 @@ static void trace_mem(flux_vm *vm, uint32_t addr, uint32_t len) {
     *m = (flux_trace_mem){addr, len, old, 0};
 }
 
-static void trace_snapshot(flux_vm *vm) {
+static inline void trace_snapshot(flux_vm *vm) {
     memcpy(vm->snap_r, vm->r, sizeof vm->snap_r);
     memcpy(vm->snap_conf, vm->conf, sizeof vm->snap_conf);
     vm->snap_trust_count = vm->trust_log_count;
@@ -862,7 +865,29 @@ static void trace_snapshot(flux_vm *vm) {
     vm->tmem_more = 0;
 }
 
-static void put(flux_vm *vm, const void *p, size_t n) {
+/* Which registers differ (value or confidence, bit by bit) from the snapshot. */
+static inline uint16_t changed_regs(const flux_vm *vm) {
+#if defined(__SSE2__)
+    uint32_t m = 0;
+    for (unsigned k = 0; k < FLUX_NUM_REGS; k += 4) {
+        __m128i a = _mm_loadu_si128((const __m128i *)(const void *)&vm->r[k]);
+        __m128i b = _mm_loadu_si128((const __m128i *)(const void *)&vm->snap_r[k]);
+        __m128i c = _mm_loadu_si128((const __m128i *)(const void *)&vm->conf[k]);
+        __m128i d = _mm_loadu_si128((const __m128i *)(const void *)&vm->snap_conf[k]);
+        __m128i same = _mm_and_si128(_mm_cmpeq_epi32(a, b), _mm_cmpeq_epi32(c, d));
+        m |= (uint32_t)_mm_movemask_ps(_mm_castsi128_ps(same)) << k;
+    }
+    return (uint16_t)~m;
+#else
+    uint16_t m = 0;
+    for (unsigned k = 0; k < FLUX_NUM_REGS; k++)
+        if (vm->r[k] != vm->snap_r[k] || memcmp(&vm->conf[k], &vm->snap_conf[k], sizeof(float)))
+            m |= (uint16_t)(1u << k);
+    return m;
+#endif
+}
+
+static inline void put(flux_vm *vm, const void *p, size_t n) {
     memcpy(vm->trace_buf + vm->trace_len, p, n);
     vm->trace_len += n;
 }
@@ -871,13 +896,12 @@ static void put(flux_vm *vm, const void *p, size_t n) {
  * buffer has no room for another. */
 static int trace_retire(flux_vm *vm, uint32_t pc, uint8_t op, uint64_t cycle, int64_t energy) {
     flux_trace_head h = {cycle, energy, pc, 0, op, (uint8_t)vm->ntmem, 0, {0}};
-    for (unsigned k = 0; k < FLUX_NUM_REGS; k++)
-        if (vm->r[k] != vm->snap_r[k] || vm->conf[k] != vm->snap_conf[k]) h.reg_mask |= (uint16_t)(1u << k);
+    h.reg_mask = changed_regs(vm);
     int trust = vm->trust_log_count != vm->snap_trust_count;
     h.flags = (uint8_t)((trust ? FLUX_TRACE_TRUST : 0) | (vm->tmem_more ? FLUX_TRACE_MEM_MORE : 0));
     put(vm, &h, sizeof h);
-    for (unsigned k = 0; k < FLUX_NUM_REGS; k++) {
-        if (!(h.reg_mask >> k & 1)) continue;
+    for (uint32_t m = h.reg_mask; m; m &= m - 1) {
+        unsigned k = (unsigned)__builtin_ctz(m);
         flux_trace_reg r = {vm->r[k], vm->conf[k], vm->snap_conf[k], 0};
         put(vm, &r, sizeof r);
     }
