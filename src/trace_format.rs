@@ -26,31 +26,47 @@ impl TraceFormat {
 /// One line: index, pc, disassembly, registers written, memory written,
 /// energy after, FLUX events.
 pub fn text_line(r: &TraceRecord) -> String {
-    let mut s = format!("#{:<8} {:04X}: {:<28}", r.index, r.pc, r.text);
-    for w in &r.regs {
-        s.push_str(&format!(" r{}={} ({})", w.reg, w.value, w.conf));
-    }
-    for m in &r.mem {
-        s.push_str(&format!(" [0x{:04X}:{}] 0x{:X}->0x{:X}", m.addr, m.len, m.old, m.new));
-    }
-    s.push_str(&format!(" energy={}", r.energy));
-    for e in &r.events {
-        match e {
-            FluxEvent::ConfidenceDrop { reg, before, after } => s.push_str(&format!(" !conf{reg} {before}->{after}")),
-            FluxEvent::TrustCheck { agent, score, threshold, passed } => s.push_str(&format!(
-                " !trust agent {agent} {score:.2}{}{threshold:.2} {}",
-                if *passed { ">=" } else { "<" },
-                if *passed { "pass" } else { "FAIL" }
-            )),
-            FluxEvent::ApoptosisWarning { energy, level } => s.push_str(&format!(" !apoptosis-warning {energy}<{level}")),
-        }
-    }
+    let mut s = String::with_capacity(96);
+    push_line(&mut s, r);
     s
 }
 
+/// Appends `text_line(r)` to `s` (without allocating a line of its own).
+pub fn push_line(s: &mut String, r: &TraceRecord) {
+    use std::fmt::Write as _;
+    let _ = write!(s, "#{:<8} {:04X}: ", r.index, r.pc);
+    s.push_str(&r.text);
+    for _ in r.text.len()..28 {
+        s.push(' ');
+    }
+    for w in &r.regs {
+        let _ = write!(s, " r{}={} ({})", w.reg, w.value, w.conf);
+    }
+    for m in &r.mem {
+        let _ = write!(s, " [0x{:04X}:{}] 0x{:X}->0x{:X}", m.addr, m.len, m.old, m.new);
+    }
+    let _ = write!(s, " energy={}", r.energy);
+    for e in &r.events {
+        let _ = match e {
+            FluxEvent::ConfidenceDrop { reg, before, after } => write!(s, " !conf{reg} {before}->{after}"),
+            FluxEvent::TrustCheck { agent, score, threshold, passed } => write!(
+                s,
+                " !trust agent {agent} {score:.2}{}{threshold:.2} {}",
+                if *passed { ">=" } else { "<" },
+                if *passed { "pass" } else { "FAIL" }
+            ),
+            FluxEvent::ApoptosisWarning { energy, level } => write!(s, " !apoptosis-warning {energy}<{level}"),
+        };
+    }
+}
+
 pub fn write_text(out: &mut dyn Write, records: &[TraceRecord]) -> io::Result<()> {
+    let mut s = String::with_capacity(128);
     for r in records {
-        writeln!(out, "{}", text_line(r))?;
+        s.clear();
+        push_line(&mut s, r);
+        s.push('\n');
+        out.write_all(s.as_bytes())?;
     }
     Ok(())
 }

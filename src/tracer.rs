@@ -76,7 +76,8 @@ pub fn parse_raw(vm: &crate::vm::Vm, data: &[u8]) -> Vec<TraceRecord> {
         // SAFETY: T is a plain C struct of integers and floats; any bytes are valid.
         Some(unsafe { std::ptr::read_unaligned(bytes.as_ptr() as *const T) })
     }
-    let mut texts: std::collections::HashMap<u32, String> = std::collections::HashMap::new();
+    // the disassembly of each address, made once per batch
+    let mut texts: Vec<Option<String>> = vec![None; crate::vm::MEM_SIZE as usize];
     let mut out = Vec::new();
     let mut at = 0usize;
     while let Some(h) = read::<flux_trace_head>(data, &mut at) {
@@ -101,10 +102,10 @@ pub fn parse_raw(vm: &crate::vm::Vm, data: &[u8]) -> Vec<TraceRecord> {
             let Some(t) = read::<flux_trace_trust>(data, &mut at) else { return out };
             events.push(FluxEvent::TrustCheck { agent: t.agent, score: t.score, threshold: t.threshold, passed: t.passed != 0 });
         }
-        let text = texts
-            .entry(h.pc)
-            .or_insert_with(|| crate::gdb::monitor::instruction_at(vm, h.pc))
-            .clone();
+        let text = match texts.get_mut(h.pc as usize) {
+            Some(slot) => slot.get_or_insert_with(|| crate::gdb::monitor::instruction_at(vm, h.pc)).clone(),
+            None => String::new(),
+        };
         let confidence = regs.last().map_or(1.0, |r| r.conf);
         out.push(TraceRecord {
             index: h.cycle,
@@ -116,7 +117,7 @@ pub fn parse_raw(vm: &crate::vm::Vm, data: &[u8]) -> Vec<TraceRecord> {
             mem,
             confidence,
             energy: h.energy,
-            cycles: h.cycle + 1,
+            cycles: h.cycle.wrapping_add(1), // cycles wrap in the runtime (gdb may write any value)
             events,
         });
     }
@@ -217,4 +218,25 @@ pub fn trace_to_string(debugger: &Debugger) -> String {
         s.push('\n');
     }
     s
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::vm::{Vm, VmConfig};
+
+    // Found by fuzzing (fuzz/fuzz_targets/runtime.rs): with the cycle count at
+    // u64::MAX (gdb may write it), parsing the trace record of the next
+    // instruction overflowed.
+    #[test]
+    fn a_record_at_the_last_cycle_wraps() {
+        let mut vm = Vm::with_program(&[0x00, 0x0B], VmConfig::default()).unwrap();
+        vm.set_tracing(true).unwrap();
+        let mut r = vm.regs();
+        r.cycles = u64::MAX;
+        vm.set_regs(&r);
+        assert_eq!(vm.run(1).executed, 1);
+        let recs = vm.take_trace();
+        assert_eq!(recs.len(), 1);
+        assert_eq!((recs[0].index, recs[0].cycles), (u64::MAX, 0));
+    }
 }
