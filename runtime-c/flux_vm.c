@@ -200,7 +200,7 @@ static inline uint32_t sub_flags(uint32_t a, uint32_t b, uint32_t res) {
 
 enum { FL_DONE, FL_ZS, FL_ADD, FL_SUB };
 
-static inline uint32_t flags_now(const flux_vm *vm) {
+static inline __attribute__((always_inline)) uint32_t flags_now(const flux_vm *vm) {
     switch (vm->fl_kind) {
     case FL_ZS: return zs_flags(vm->fl_res);
     case FL_ADD: return add_flags(vm->fl_x, vm->fl_y, vm->fl_res);
@@ -1121,6 +1121,7 @@ flux_stop flux_vm_run(flux_vm *vm, uint64_t budget) {
      * after each instruction retires; off, they cost one predicted branch. */
     const int hooked = vm->tracing || vm->nwcond_every;
     const int profiling = vm->profiling;
+    const int any_hook = hooked || profiling;
     hook_state hs = {pc, pc < FLUX_MEM_SIZE ? vm->mem[pc] : 0, energy, 0};
     if (vm->tracing) trace_snapshot(vm);
     /* Instruction counting: `left` instructions may still retire before
@@ -1249,23 +1250,25 @@ flux_stop flux_vm_run(flux_vm *vm, uint64_t budget) {
             FAULT(FLUX_SIGSEGV, "%s of %u bytes at 0x%X is outside memory (%s at 0x%04X)", \
                   what, (unsigned)(n), (unsigned)(addr), OPCODES[op].mnemonic, pc);   \
     } while (0)
+/* Memory access hooks: one load (watch_any) while no watchpoint, watch-if
+ * trigger or trace is on. */
 #define WATCH(addr, n, kind)                                                   \
     do {                                                                       \
         if (UNLIKELY(vm->watch_any)) {                                         \
             if (vm->tracing && (kind) == FLUX_WATCH_WRITE) trace_mem(vm, (addr), (n)); \
-        }                                                                      \
-        if (UNLIKELY(vm->nwatch) && watch_near(vm, (addr), (n))) {             \
-            uint32_t wi_ = 0;                                                  \
-            int trig_ = 0;                                                     \
-            int64_t wa_ = watch_check(vm, (addr), (n), (kind), &wi_, &trig_);  \
-            if (wa_ >= 0 && !watch_hit) {                                      \
-                watch_hit = 1;                                                 \
-                END_CHUNK_AFTER_THIS();                                        \
-                watch_addr = wa_;                                              \
-                watch_kind = (kind);                                           \
-                watch_index = wi_;                                             \
+            if (vm->nwatch && watch_near(vm, (addr), (n))) {                   \
+                uint32_t wi_ = 0;                                              \
+                int trig_ = 0;                                                 \
+                int64_t wa_ = watch_check(vm, (addr), (n), (kind), &wi_, &trig_); \
+                if (wa_ >= 0 && !watch_hit) {                                  \
+                    watch_hit = 1;                                             \
+                    END_CHUNK_AFTER_THIS();                                    \
+                    watch_addr = wa_;                                          \
+                    watch_kind = (kind);                                       \
+                    watch_index = wi_;                                         \
+                }                                                              \
+                if (trig_) END_CHUNK_AFTER_THIS(); /* check watch-if next */  \
             }                                                                  \
-            if (trig_) END_CHUNK_AFTER_THIS(); /* check watch-if next */      \
         }                                                                      \
     } while (0)
 #define LOAD_N(dst, addr, n, reader)                   \
@@ -1318,14 +1321,12 @@ flux_stop flux_vm_run(flux_vm *vm, uint64_t budget) {
  * memory), fetch, pay the energy, dispatch. */
 #define FAST_PATH(dispatch)                                                        \
     do {                                                                           \
-        if (UNLIKELY(hooked) && hook_step(vm, &hs, pc, sp, energy, CYCLES() + 1))   \
-            goto hook_event;                                                       \
+        if (UNLIKELY(any_hook)) goto hooked_next;                                  \
         if (UNLIKELY(--left == 0)) goto refill;                                    \
         if (UNLIKELY((vm->stopmap[pc >> 6] >> (pc & 63)) & 1)) goto check_stop;    \
         op = vm->mem[pc];                                                          \
         energy -= ENERGY_COST[op];                                                 \
         if (UNLIKELY(energy < 0)) goto exhausted;                                  \
-        if (UNLIKELY(profiling)) vm->prof_count[pc]++;                             \
         dispatch;                                                                  \
     } while (0)
 #if FLUX_COMPUTED_GOTO
@@ -1428,6 +1429,18 @@ fetch_checked:
     energy -= ENERGY_COST[op];
     if (UNLIKELY(energy < 0)) goto exhausted;
     if (UNLIKELY(profiling)) vm->prof_count[pc]++;
+    goto dispatch;
+
+hooked_next:
+    /* the way to the next instruction while tracing, profiling or a watch-if
+     * on registers is on: the fast path's one test sends everything here */
+    if (hooked && hook_step(vm, &hs, pc, sp, energy, CYCLES() + 1)) goto hook_event;
+    if (UNLIKELY(--left == 0)) goto refill;
+    if (UNLIKELY((vm->stopmap[pc >> 6] >> (pc & 63)) & 1)) goto check_stop;
+    op = vm->mem[pc];
+    energy -= ENERGY_COST[op];
+    if (UNLIKELY(energy < 0)) goto exhausted;
+    if (profiling) vm->prof_count[pc]++;
     goto dispatch;
 
 hook_event:
