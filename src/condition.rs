@@ -418,7 +418,8 @@ impl Parser {
         }
         let is_frac = t.text.contains('.') && !t.text.starts_with("0x");
         if operand.is_fraction() {
-            let v: f32 = t.text.parse().map_err(|_| err(t.col, format!("bad number '{}'", t.text)))?;
+            // finite only: `inf` would print as a condition that does not parse back
+            let v: f32 = t.text.parse().ok().filter(|v: &f32| v.is_finite()).ok_or_else(|| err(t.col, format!("bad number '{}'", t.text)))?;
             let v = if negative { -v } else { v };
             return Ok(Value::Frac(v));
         }
@@ -464,5 +465,18 @@ mod tests {
         assert_eq!(e.col, 1, "{e}");
         let e = Condition::parse("trust[256] > 0.5").unwrap_err();
         assert_eq!(e.col, 7, "{e}");
+    }
+
+    // Found by fuzzing (fuzz/fuzz_targets/condition.rs): a fraction too big
+    // for an f32 parsed as infinity, which printed as `conf2 < inf`, text that
+    // does not parse (the stub prints conditions and parses them again).
+    #[test]
+    fn fractions_are_finite_and_conditions_print_as_they_parse() {
+        let e = Condition::parse("conf2 < 1e39").unwrap_err();
+        assert_eq!(e.col, 9, "{e}");
+        for s in ["conf2 < 3.4e38", "trust[1] >= -0.5", "confidence != 0", "r1 == -5 || mem16[0xFFFE] > 0x10"] {
+            let c = Condition::parse(s).unwrap();
+            assert_eq!(Condition::parse(&c.to_string()).unwrap(), c, "{s} shows as {c}");
+        }
     }
 }
