@@ -2,16 +2,8 @@
 //! and `monitor trace` / `monitor profile` through stock gdb.
 mod common;
 
-use std::process::Command;
-
 use common::*;
 
-fn flux(args: &[&str]) -> (i32, String, String) {
-    let mut cmd = Command::new(stub_bin());
-    cmd.args(args);
-    let out = run_with_timeout(cmd, None);
-    (out.status.code().unwrap_or(-1), String::from_utf8_lossy(&out.stdout).into_owned(), String::from_utf8_lossy(&out.stderr).into_owned())
-}
 
 const SHORT: &str = "
         LOAD_IMM  r1, 3          ; 0x00

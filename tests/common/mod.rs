@@ -201,3 +201,15 @@ pub fn gdb_stdio(program: &Path, cmds: &[&str]) -> String {
 pub fn lines_of(r: impl Read) -> Vec<String> {
     BufReader::new(r).lines().map_while(Result::ok).collect()
 }
+
+/// Runs `flux-gdbstub ARGS`; returns (exit status, stdout, stderr).
+pub fn flux(args: &[&str]) -> (i32, String, String) {
+    let mut cmd = Command::new(stub_bin());
+    cmd.args(args);
+    let out = run_with_timeout(cmd, None);
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
