@@ -14,6 +14,7 @@ use cuda_flux_debugger::condition::{CmpOp, Condition, Operand, Value};
 use cuda_flux_debugger::debugger::{DebugEvent, Debugger, WatchPurpose};
 use cuda_flux_debugger::vm::{Outcome, StopKind, Vm, VmConfig, DEFAULT_ENERGY};
 use cuda_flux_debugger::trace_format::{self, TraceFormat};
+use cuda_flux_debugger::tracer::FluxEvent;
 use cuda_flux_debugger::{asm, codetracer, disasm, profile_report, profiler, server};
 
 #[derive(Parser)]
@@ -173,9 +174,14 @@ fn run_headless(path: PathBuf, args: VmArgs, trace: Option<(PathBuf, TraceFormat
     if profile.is_some() {
         vm.set_profiling(true)?;
     }
-    let mut drain = |vm: &mut Vm| -> Result<()> {
+    // `event`: a FLUX event the stop itself is (an apoptosis warning), added
+    // to the record of the instruction that caused it.
+    let mut drain = |vm: &mut Vm, event: Option<FluxEvent>| -> Result<()> {
         let Some((p, format)) = &trace else { return Ok(()) };
-        let records = vm.take_trace();
+        let mut records = vm.take_trace();
+        if let (Some(e), Some(last)) = (event, records.last_mut()) {
+            last.events.push(e);
+        }
         match (format, trace_file.as_mut()) {
             (TraceFormat::Text, Some(f)) => trace_format::write_text(f, &records),
             (TraceFormat::Json, Some(f)) => trace_format::write_json_lines(f, &records),
@@ -196,14 +202,19 @@ fn run_headless(path: PathBuf, args: VmArgs, trace: Option<(PathBuf, TraceFormat
     let outcome = loop {
         let stop = vm.run(u64::MAX);
         out.write_all(&vm.take_output())?;
-        drain(&mut vm)?;
+        let event = debugger.event_for(&stop, &vm);
+        let flux_event = match event {
+            Some(DebugEvent::ApoptosisWarning { energy, level, .. }) => Some(FluxEvent::ApoptosisWarning { energy, level }),
+            _ => None,
+        };
+        drain(&mut vm, flux_event)?;
         match stop.kind {
             StopKind::Halted { code } => break Outcome::Exited(code),
             StopKind::Fault { signal, reason } | StopKind::Terminated { signal, reason } => {
                 break Outcome::Signalled { signal, pc: stop.pc, reason }
             }
             _ => {
-                if let Some(DebugEvent::ApoptosisWarning { pc, energy, level }) = debugger.event_for(&stop, &vm) {
+                if let Some(DebugEvent::ApoptosisWarning { pc, energy, level }) = event {
                     out.flush()?;
                     eprintln!("flux-gdbstub: apoptosis warning: energy {energy} left, below {level}, at 0x{pc:04X}");
                 }

@@ -111,8 +111,20 @@ fn apoptosis_warning_stops_once() {
     let stub = Stub::start(&example("energy.fasm"), &["--once"]);
     let out = gdb_batch(
         stub.port,
-        &["monitor apoptosis-warn 250000000", "continue", "p $energy < 250000000", "p $energy", "monitor why", "continue", "p/x $pc"],
+        &[
+            "monitor apoptosis-warn 250000000",
+            "monitor trace on",
+            "continue",
+            "p $energy < 250000000",
+            "p $energy",
+            "monitor why",
+            "monitor trace show 1",
+            "continue",
+            "p/x $pc",
+        ],
     );
+    // the trace shows the warning on the ATP_USE that caused it
+    assert!(out.contains("000C: ATP_USE       r1") && out.contains("!apoptosis-warning 199999962<250000000"), "{out}");
     assert!(out.contains("apoptosis warning 1: stop once when energy falls below 250000000 (energy now 1000000000)"), "{out}");
     assert!(out.contains("Program received signal SIGTRAP"), "{out}");
     let v = values(&out);

@@ -117,3 +117,31 @@ fn monitor_profile_and_trace_through_gdb() {
         assert!(ct.join(f).is_file(), "{f} missing in the CodeTracer directory");
     }
 }
+
+#[test]
+fn an_apoptosis_warning_is_an_event_of_the_instruction_that_caused_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("e.jsonl");
+    let (code, _, err) = flux(&[
+        "run",
+        example("energy.fasm").to_str().unwrap(),
+        "--apoptosis-warn",
+        "500000000",
+        "--trace",
+        out.to_str().unwrap(),
+        "--trace-format",
+        "json",
+    ]);
+    assert_eq!(code, 152, "{err}");
+    let recs: Vec<serde_json::Value> =
+        std::fs::read_to_string(&out).unwrap().lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    let warned: Vec<&serde_json::Value> =
+        recs.iter().filter(|r| r["events"].as_array().unwrap().iter().any(|e| e["event"] == "apoptosis_warning")).collect();
+    assert_eq!(warned.len(), 1, "one warning");
+    // the fifth ATP_USE (at 0x0C) took energy to 499,999,977
+    assert_eq!(warned[0]["pc"], 0x0C);
+    assert_eq!(warned[0]["mnemonic"], "ATP_USE");
+    assert_eq!(warned[0]["energy"], 499_999_977);
+    let e = warned[0]["events"].as_array().unwrap().iter().find(|e| e["event"] == "apoptosis_warning").unwrap();
+    assert_eq!((e["energy"].as_i64(), e["level"].as_i64()), (Some(499_999_977), Some(500_000_000)));
+}

@@ -25,7 +25,7 @@ use gdbstub::target::ext::breakpoints::BreakpointsOps;
 use gdbstub::target::ext::monitor_cmd::MonitorCmdOps;
 use gdbstub::target::Target;
 
-use crate::debugger::Debugger;
+use crate::debugger::{DebugEvent, Debugger};
 use crate::program::Program;
 use crate::vm::{Signal, Stop, StopKind, Vm, VmConfig, VmError};
 
@@ -148,7 +148,15 @@ impl FluxTarget {
             StopKind::Terminated { signal, reason } => format!("terminated by {signal}: {reason}"),
             StopKind::CondBreakpoint { .. } | StopKind::WatchCondition { .. } | StopKind::TrustFail => {
                 match self.debugger.event_for(stop, &self.vm) {
-                    Some(event) => self.describe_event(&event, &insn),
+                    Some(event) => {
+                        if let DebugEvent::ApoptosisWarning { energy, level, .. } = event {
+                            // the trace shows the warning on the instruction that caused it
+                            if let Some(last) = self.trace_ring.back_mut() {
+                                last.events.push(crate::tracer::FluxEvent::ApoptosisWarning { energy, level });
+                            }
+                        }
+                        self.describe_event(&event, &insn)
+                    }
                     None => format!("SIGTRAP at 0x{:04X}: {insn}", stop.pc),
                 }
             }
