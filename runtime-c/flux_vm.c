@@ -1377,6 +1377,7 @@ refill:
         view.sp = sp;
         view.energy = energy;
         view.cycles = CYCLES();
+        view.last_conf = vm->last_conf;
         for (uint32_t i = 0; i < vm->nwcond; i++) {
             watch_cond *w = &vm->wconds[i];
             uint8_t now = (uint8_t)flux_cond_eval_inline(&w->cond, &view);

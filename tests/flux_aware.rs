@@ -207,3 +207,12 @@ fn bad_conditions_point_at_the_token_and_arm_nothing() {
     }
     assert!(out.contains("exited normally"), "nothing was armed: {out}");
 }
+
+#[test]
+fn watch_if_on_the_confidence_of_the_last_result() {
+    let stub = Stub::start(&example("confidence.fasm"), &["--once"]);
+    let out = gdb_batch(stub.port, &["monitor watch-if confidence < 0.7", "continue", "p/x $pc", "p $conf2", "monitor why"]);
+    // CONF_SET r2, 60 at 0x10 is the first result below 0.7 (CONF_SET r1, 90 gave 0.9)
+    assert_eq!(values(&out), ["0x14", "0.600000024"], "{out}");
+    assert!(out.contains("watch 1: confidence < 0.7 (confidence = 0.6)"), "{out}");
+}

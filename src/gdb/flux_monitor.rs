@@ -15,14 +15,14 @@ pub const COMMANDS: &[(&str, &str)] = &[
     ("delete [ID]", "delete stub-side breakpoint or watch ID (all without ID)"),
     ("list", "stub-side breakpoints and watches, with their hits"),
     ("apoptosis-warn ENERGY|off", "stop once when energy first falls below ENERGY"),
-    ("break-on trust-fail|off", "stop right after a failing TRUST_CHECK"),
+    ("break-on trust-fail|off", "stop right after a failing TRUST_CHECK or TRUST_VERIFY"),
     ("trust-log [N]", "the last N trust checks (default 20)"),
     ("conf-trace rN", "where confN came from: the instructions that produced it"),
 ];
 
 /// COND: comparisons `OPERAND OP NUMBER` joined by && and ||; OPERAND rN confN
-/// energy cycles pc sp mem8[A] mem16[A] mem32[A] trust[A]; OP == != < <= > >=.
-pub const COND_HELP: &str = "COND: OPERAND OP NUMBER joined by && and ||; OPERAND: rN confN energy cycles pc sp mem8[A] mem16[A] mem32[A] trust[A]; OP: == != < <= > >=";
+/// energy cycles pc sp confidence mem8[A] mem16[A] mem32[A] trust[A]; OP == != < <= > >=.
+pub const COND_HELP: &str = "COND: OPERAND OP NUMBER joined by && and ||; OPERAND: rN confN energy cycles pc sp confidence mem8[A] mem16[A] mem32[A] trust[A]; OP: == != < <= > >=";
 
 /// The current value of an operand, as conditions read it.
 pub fn operand_value(vm: &Vm, op: Operand) -> String {
