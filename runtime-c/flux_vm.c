@@ -89,6 +89,10 @@ typedef struct proposal {
 
 struct flux_vm {
     uint8_t mem[FLUX_MEM_SIZE + MEM_PAD];
+
+    /* ---- the machine state: everything a checkpoint saves besides memory
+     * (flux_vm_save_state copies this block whole, from `r` to
+     * `machine_end`; a field that changes as the program runs belongs here) */
     int32_t r[FLUX_NUM_REGS];
     float conf[FLUX_NUM_REGS];
     uint32_t pc, sp, fp;
@@ -98,6 +102,45 @@ struct flux_vm {
     uint32_t fl_kind, fl_x, fl_y, fl_res;
     int64_t energy;
     uint64_t cycles;
+    /* FLUX state */
+    uint64_t rng;
+    float trust[FLUX_NUM_AGENTS];
+    float trust_prev[FLUX_NUM_AGENTS];
+    float trust_threshold;
+    uint32_t trust_failures;
+    message mailbox[MAILBOX_CAP];
+    uint32_t mail_head, mail_count;
+    instinct instincts[INSTINCT_SLOTS];
+    proposal proposals[MAX_PROPOSALS];
+    uint16_t subscriptions;     /* topics agent 1 is subscribed to */
+    uint8_t routes[FLUX_NUM_AGENTS];
+    int64_t energy_pool, energy_reserve, energy_net_in;
+    uint64_t timer_start;
+    int64_t energy_alarm;
+    float last_conf;            /* confidence of the last result (see CONF_RESULT) */
+    flux_trust_event trust_log[FLUX_TRUST_LOG];   /* a ring: the newest trust checks */
+    uint64_t trust_log_count;
+    uint64_t prov_seq;                             /* provenance records written so far */
+    uint64_t prov_head[FLUX_NUM_REGS];             /* each register's latest record */
+    uint32_t state;
+    int32_t exit_code;
+    int32_t term_signal;
+    char term_reason[128];
+    char machine_end[1];
+    /* ---- end of the machine state */
+
+    /* Pages of memory written since flux_vm_take_dirty_pages (by the program
+     * or the debugger): checkpoints copy only these.  One spare entry for
+     * writes that end exactly at the last byte. */
+    uint8_t dirty[FLUX_PAGES + 1];
+    /* where the last run stopped at a breakpoint: the next run from there
+     * passes over it (UINT32_MAX: none) */
+    uint32_t resume_pc;
+    /* the nondeterministic inputs the program drew (RNG values), while logging */
+    int log_inputs;
+    flux_input_event inputs[FLUX_INPUT_LOG];
+    uint32_t ninputs;
+    uint32_t inputs_lost;
 
     /* configuration and the loaded image, for reset */
     int64_t energy_budget;
@@ -132,24 +175,6 @@ struct flux_vm {
     uint8_t out[FLUX_OUTPUT_CAP];
     size_t out_len;
 
-    /* FLUX state */
-    uint64_t rng;
-    float trust[FLUX_NUM_AGENTS];
-    float trust_prev[FLUX_NUM_AGENTS];
-    float trust_threshold;
-    uint32_t trust_failures;
-    message mailbox[MAILBOX_CAP];
-    uint32_t mail_head, mail_count;
-    instinct instincts[INSTINCT_SLOTS];
-    proposal proposals[MAX_PROPOSALS];
-    uint16_t subscriptions;     /* topics agent 1 is subscribed to */
-    uint8_t routes[FLUX_NUM_AGENTS];
-    int64_t energy_pool, energy_reserve, energy_net_in;
-    uint64_t timer_start;
-    int64_t energy_alarm;
-
-    float last_conf;            /* confidence of the last result (see CONF_RESULT) */
-
     /* tracing: records of retired instructions (see flux_vm.h) */
     int tracing;
     int watch_any;              /* nwatch > 0 or tracing: memory writes take the slow path */
@@ -171,17 +196,10 @@ struct flux_vm {
     flux_prof_node *prof_nodes;
     uint32_t prof_nnodes, prof_cap, prof_cur;
     uint32_t *prof_hash;                       /* (parent, func) -> node + 1, 2 * prof_cap slots */
-    flux_trust_event trust_log[FLUX_TRUST_LOG];   /* a ring: the newest trust checks */
-    prov_record prov[PROV_RING];                   /* a ring: confidence provenance */
-    uint64_t prov_seq;                             /* records written so far */
-    uint64_t prov_head[FLUX_NUM_REGS];             /* each register's latest record */
-    uint64_t trust_log_count;
+    /* A ring of confidence provenance.  Not part of checkpoints (it is large):
+     * after going back in time, records older than the ring may be gone. */
+    prov_record prov[PROV_RING];
     int break_on_trust_fail;
-
-    uint32_t state;
-    int32_t exit_code;
-    int32_t term_signal;
-    char term_reason[128];
 };
 
 /* ---- flags ---------------------------------------------------------------- */
@@ -338,7 +356,60 @@ void flux_vm_reset(flux_vm *vm) {
     vm->exit_code = 0;
     vm->term_signal = 0;
     vm->term_reason[0] = 0;
+    memset(vm->dirty, 1, sizeof vm->dirty);
+    vm->ninputs = 0;
+    vm->resume_pc = UINT32_MAX;
     atomic_store(&vm->interrupt, 0);
+}
+
+/* ---- checkpoints and inputs --------------------------------------------------- */
+
+#define MACHINE_BYTES (offsetof(flux_vm, machine_end) - offsetof(flux_vm, r))
+
+size_t flux_vm_state_size(void) { return MACHINE_BYTES; }
+
+void flux_vm_save_state(const flux_vm *vm, void *out) { memcpy(out, vm->r, MACHINE_BYTES); }
+
+void flux_vm_load_state(flux_vm *vm, const void *in) {
+    memcpy(vm->r, in, MACHINE_BYTES);
+    vm->resume_pc = UINT32_MAX;
+}
+
+void flux_vm_take_dirty_pages(flux_vm *vm, uint8_t *dirty) {
+    memcpy(dirty, vm->dirty, FLUX_PAGES);
+    memset(vm->dirty, 0, sizeof vm->dirty);
+}
+
+/* Marks the pages of [addr, addr + n) written; n > 0 and the range lies in memory. */
+static inline void mark_dirty(flux_vm *vm, uint32_t addr, uint32_t n) {
+    uint32_t first = addr / FLUX_PAGE_SIZE, last = (addr + n - 1) / FLUX_PAGE_SIZE;
+    vm->dirty[first] = 1;
+    vm->dirty[last] = 1;
+    for (uint32_t p = first + 1; p < last; p++) vm->dirty[p] = 1;
+}
+
+void flux_vm_log_inputs(flux_vm *vm, int on) {
+    vm->log_inputs = on != 0;
+    vm->ninputs = 0;
+    vm->inputs_lost = 0;
+}
+
+static void log_input(flux_vm *vm, uint64_t cycle, uint32_t pc, uint32_t kind, uint64_t value) {
+    if (vm->ninputs >= FLUX_INPUT_LOG) {
+        vm->inputs_lost++;
+        return;
+    }
+    vm->inputs[vm->ninputs++] = (flux_input_event){cycle, pc, kind, value};
+}
+
+size_t flux_vm_take_inputs(flux_vm *vm, flux_input_event *out, size_t max, uint32_t *lost) {
+    size_t n = vm->ninputs < max ? vm->ninputs : max;
+    memcpy(out, vm->inputs, n * sizeof *out);
+    memmove(vm->inputs, vm->inputs + n, (vm->ninputs - n) * sizeof *out);
+    vm->ninputs -= (uint32_t)n;
+    if (lost) *lost = vm->inputs_lost;
+    vm->inputs_lost = 0;
+    return n;
 }
 
 /* ---- host access ------------------------------------------------------------ */
@@ -360,6 +431,7 @@ static float clamp01(float x) {
 }
 
 void flux_vm_set_regs(flux_vm *vm, const flux_regs *in) {
+    if (in->pc != vm->pc) vm->resume_pc = UINT32_MAX;
     memcpy(vm->r, in->r, sizeof vm->r);
     for (unsigned i = 0; i < FLUX_NUM_REGS; i++) vm->conf[i] = clamp01(in->conf[i]);
     vm->pc = in->pc;
@@ -385,7 +457,10 @@ int flux_vm_read_mem(const flux_vm *vm, uint32_t addr, uint8_t *buf, size_t len)
 
 int flux_vm_write_mem(flux_vm *vm, uint32_t addr, const uint8_t *buf, size_t len) {
     if (!range_ok(addr, len)) return -1;
-    if (len) memcpy(vm->mem + addr, buf, len);
+    if (len) {
+        memcpy(vm->mem + addr, buf, len);
+        mark_dirty(vm, addr, (uint32_t)len);
+    }
     return 0;
 }
 
@@ -1254,6 +1329,7 @@ flux_stop flux_vm_run(flux_vm *vm, uint64_t budget) {
  * trigger or trace is on. */
 #define WATCH(addr, n, kind)                                                   \
     do {                                                                       \
+        if ((kind) == FLUX_WATCH_WRITE) mark_dirty(vm, (addr), (n));           \
         if (UNLIKELY(vm->watch_any)) {                                         \
             if (vm->tracing && (kind) == FLUX_WATCH_WRITE) trace_mem(vm, (addr), (n)); \
             if (vm->nwatch && watch_near(vm, (addr), (n))) {                   \
@@ -1365,7 +1441,11 @@ flux_stop flux_vm_run(flux_vm *vm, uint64_t budget) {
         [0xFD] = &&L_INVALID, [0xFE] = &&L_INVALID, [0xFF] = &&L_INVALID,
     };
 #endif
-    /* A breakpoint at the pc we resume from does not stop us again. */
+    /* A breakpoint we stopped at does not stop us again when we resume
+     * from it; any other pc is checked (a run may start where the last one
+     * ran out of budget, on a breakpoint). */
+    const int skip_first_stop = vm->resume_pc == pc;
+    vm->resume_pc = UINT32_MAX;
     goto refill;
 
 refill:
@@ -1403,7 +1483,7 @@ refill:
     chunk_end += left;
     if (first) {
         first = 0;
-        goto fetch_checked;
+        if (skip_first_stop) goto fetch_checked;
     }
 check_stop:
     if (UNLIKELY(pc >= FLUX_MEM_SIZE)) goto pc_outside; /* ran off the end of memory */
@@ -2276,7 +2356,13 @@ dispatch:
 
         /* ---------------- crypto (the deterministic part) ---------------- */
         CASE(RNG_SEED) { OPS_R(a); vm->rng = (uint64_t)(uint32_t)vm->r[a]; NEXT(); }
-        CASE(RNG_NEXT) { OPS_R(d); vm->r[d] = (int32_t)(uint32_t)(splitmix64(&vm->rng) >> 32); SETCONF(d, 1.0f, NOPAR, NOPAR); NEXT(); }
+        CASE(RNG_NEXT) {
+            OPS_R(d);
+            vm->r[d] = (int32_t)(uint32_t)(splitmix64(&vm->rng) >> 32);
+            if (vm->log_inputs) log_input(vm, CYCLES(), pc, FLUX_INPUT_RNG, (uint32_t)vm->r[d]);
+            SETCONF(d, 1.0f, NOPAR, NOPAR);
+            NEXT();
+        }
         CASE(CRC32) { /* rd = crc32 of the rd bytes at address ra */
             OPS_RR(d, a); uint32_t n = (uint32_t)vm->r[d], addr = (uint32_t)vm->r[a];
             CHECK_MEM(addr, n, "read"); EXTRA_COST(n / 4);
@@ -2370,6 +2456,7 @@ stop:
     st.executed = CYCLES() - start_cycles;
     SYNC();
     st.pc = pc;
+    if (st.kind == FLUX_STOP_BREAKPOINT || st.kind == FLUX_STOP_COND_BREAKPOINT) vm->resume_pc = pc;
     return st;
 
 #undef SYNC

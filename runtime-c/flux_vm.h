@@ -35,6 +35,9 @@ extern "C" {
 #define FLUX_MAX_WATCH_CONDS 16u
 #define FLUX_OUTPUT_CAP 4096u
 #define FLUX_DEFAULT_ENERGY 1000000000LL
+#define FLUX_PAGE_SIZE 256u          /* the unit of memory checkpoints copy  */
+#define FLUX_PAGES (FLUX_MEM_SIZE / FLUX_PAGE_SIZE)
+#define FLUX_INPUT_LOG 65536u        /* input events kept between drains     */
 
 /* Flags live at the bit positions x86 uses in eflags, so the gdb carrier
  * description shows them without translation. */
@@ -359,6 +362,33 @@ size_t flux_vm_profile_nodes(const flux_vm *vm, flux_prof_node *out, size_t max)
 float flux_vm_trust(const flux_vm *vm, uint32_t agent);
 float flux_vm_trust_threshold(const flux_vm *vm);
 int flux_vm_finished(const flux_vm *vm);   /* halted or terminated */
+
+/* ---- checkpoints and inputs (record, replay, reverse execution) --------------
+ *
+ * The VM is deterministic: given the machine state and memory it runs the
+ * same way every time.  A checkpoint is the machine state (registers,
+ * confidences, flags, energy, cycles, RNG, FLUX state, trust log, the run
+ * state; not memory, not debugger hooks, not output) plus the memory pages
+ * written since the previous checkpoint. */
+size_t flux_vm_state_size(void);
+void flux_vm_save_state(const flux_vm *vm, void *out);        /* flux_vm_state_size() bytes */
+void flux_vm_load_state(flux_vm *vm, const void *in);
+/* Copies into dirty[FLUX_PAGES] which pages were written (1) since the last
+ * call, and clears the map.  Resets and loads mark every page. */
+void flux_vm_take_dirty_pages(flux_vm *vm, uint8_t *dirty);
+
+/* The values the program drew from outside its own state.  Today only RNG_NEXT. */
+enum { FLUX_INPUT_RNG = 1 };
+typedef struct flux_input_event {
+    uint64_t cycle;      /* cycles when the instruction ran (before it retired) */
+    uint32_t pc;
+    uint32_t kind;       /* FLUX_INPUT_* */
+    uint64_t value;
+} flux_input_event;
+void flux_vm_log_inputs(flux_vm *vm, int on);
+/* Moves up to `max` logged events to `out`, oldest first; returns how many.
+ * *lost: events that did not fit in the log since the last call. */
+size_t flux_vm_take_inputs(flux_vm *vm, flux_input_event *out, size_t max, uint32_t *lost);
 
 #ifdef __cplusplus
 }

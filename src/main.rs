@@ -15,6 +15,7 @@ use cuda_flux_debugger::debugger::{DebugEvent, Debugger, WatchPurpose};
 use cuda_flux_debugger::vm::{Outcome, StopKind, Vm, VmConfig, DEFAULT_ENERGY};
 use cuda_flux_debugger::trace_format::{self, TraceFormat};
 use cuda_flux_debugger::tracer::FluxEvent;
+use cuda_flux_debugger::replay_file::{self, Recording};
 use cuda_flux_debugger::{asm, codetracer, disasm, profile_report, profiler, server};
 
 #[derive(Parser)]
@@ -44,11 +45,24 @@ impl VmArgs {
 }
 
 #[derive(Subcommand)]
+enum ReplayCommand {
+    /// The first divergence between two recordings: exit 0 when they match, 1 when they diverge, 2 on error
+    Diff {
+        expected: PathBuf,
+        actual: PathBuf,
+        /// One JSON object instead of text
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Subcommand)]
 enum Command {
     /// Serve PROGRAM to gdb/lldb over the GDB remote serial protocol
     Serve {
-        /// FLUX assembly (.fasm) or raw bytecode
-        program: PathBuf,
+        /// FLUX assembly (.fasm) or raw bytecode (with --replay: optional, checked against the file)
+        #[arg(required_unless_present = "replay")]
+        program: Option<PathBuf>,
         /// Address to listen on; anything but loopback must be asked for explicitly
         #[arg(long, default_value = "127.0.0.1:1234")]
         listen: String,
@@ -58,6 +72,12 @@ enum Command {
         /// Exit after the first debugger session
         #[arg(long)]
         once: bool,
+        /// Record from the first instruction, so that gdb can go backwards
+        #[arg(long)]
+        record: bool,
+        /// Serve a recorded run from a replay file (`run --record`, `monitor replay save`)
+        #[arg(long, value_name = "PATH", conflicts_with = "record")]
+        replay: Option<PathBuf>,
         #[command(flatten)]
         vm: VmArgs,
     },
@@ -74,6 +94,14 @@ enum Command {
         /// Profile the run exactly and write a speedscope file to PATH
         #[arg(long, value_name = "PATH")]
         profile: Option<PathBuf>,
+        /// Record the run to a replay file (`serve --replay PATH` debugs it)
+        #[arg(long, value_name = "PATH", conflicts_with_all = ["trace", "profile", "apoptosis_warn"])]
+        record: Option<PathBuf>,
+    },
+    /// Replay files
+    Replay {
+        #[command(subcommand)]
+        command: ReplayCommand,
     },
     /// Assemble FLUX assembly into bytecode
     Asm {
@@ -99,10 +127,14 @@ fn main() -> ExitCode {
 
 fn run(cli: Cli) -> Result<ExitCode> {
     match cli.command {
-        Command::Serve { program, listen, stdio, once, vm } => serve(program, &listen, stdio, once, vm),
-        Command::Run { program, vm, trace, trace_format, profile } => {
+        Command::Serve { program, listen, stdio, once, record, replay, vm } => {
+            serve(program, &listen, stdio, once, record, replay, vm)
+        }
+        Command::Run { program, vm, record: Some(path), .. } => run_recorded(program, vm, path),
+        Command::Run { program, vm, trace, trace_format, profile, record: None } => {
             run_headless(program, vm, trace.map(|p| (p, trace_format)), profile)
         }
+        Command::Replay { command: ReplayCommand::Diff { expected, actual, json } } => replay_diff(&expected, &actual, json),
         Command::Asm { input, output } => {
             let text = std::fs::read_to_string(&input).with_context(|| format!("reading {}", input.display()))?;
             match asm::assemble(&text) {
@@ -132,11 +164,44 @@ fn resolve(listen: &str) -> Result<SocketAddr> {
         .with_context(|| format!("--listen {listen}: no address"))
 }
 
-fn serve(path: PathBuf, listen: &str, stdio: bool, once: bool, vm: VmArgs) -> Result<ExitCode> {
-    let program = Program::load(&path)?;
+fn serve(
+    path: Option<PathBuf>,
+    listen: &str,
+    stdio: bool,
+    once: bool,
+    record: bool,
+    replay: Option<PathBuf>,
+    vm: VmArgs,
+) -> Result<ExitCode> {
     // With --stdio, stdout is the protocol: the program's output goes to stderr.
     let output: Box<dyn Write + Send> = if stdio { Box::new(std::io::stderr()) } else { Box::new(std::io::stdout()) };
-    let mut target = FluxTarget::new(program, vm.config(), output)?;
+    let mut target = match &replay {
+        Some(file) => {
+            let rec = Recording::load(file)?;
+            let program = match &path {
+                Some(path) => {
+                    let given = Program::load(path)?;
+                    rec.check_program(file, &path.display().to_string(), &given.bytes)?;
+                    given
+                }
+                None => Program { path: file.clone(), bytes: rec.program.clone(), source: None },
+            };
+            let config = VmConfig { energy: rec.energy, seed: rec.seed };
+            let mut target = FluxTarget::new(program, config, output)?;
+            target.replay_from(&rec)?;
+            target
+        }
+        None => {
+            let path = path.context("no PROGRAM")?;
+            let program = Program::load(&path)?;
+            let mut target = FluxTarget::new(program, vm.config(), output)?;
+            if record {
+                target.record_from_start = true;
+                target.start_recording()?;
+            }
+            target
+        }
+    };
     if let Some(level) = vm.apoptosis_warn {
         target.set_apoptosis_warning(level)?;
     }
@@ -154,6 +219,58 @@ fn serve(path: PathBuf, listen: &str, stdio: bool, once: bool, vm: VmArgs) -> Re
     eprintln!("flux-gdbstub: listening on {local}");
     server::serve_tcp(&mut target, listener, once)?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// `run --record PATH`: the run, recorded to a replay file.
+fn run_recorded(path: PathBuf, args: VmArgs, file: PathBuf) -> Result<ExitCode> {
+    let program = Program::load(&path)?;
+    let stdout = std::io::stdout();
+    let mut out = stdout.lock();
+    let (rec, ended) = Recording::record_run(&program.bytes, args.config(), None, &mut out)?;
+    out.flush()?;
+    rec.save(&file)?;
+    let outcome = match ended.map(|s| (s.kind, s.pc)) {
+        Some((StopKind::Halted { code }, _)) => Outcome::Exited(code),
+        Some((StopKind::Fault { signal, reason } | StopKind::Terminated { signal, reason }, pc)) => {
+            Outcome::Signalled { signal, pc, reason }
+        }
+        _ => bail!("the run did not end"),
+    };
+    if let Outcome::Signalled { signal, pc, reason } = &outcome {
+        eprintln!("flux-gdbstub: {signal} at 0x{pc:04X}: {reason}");
+    }
+    Ok(ExitCode::from(outcome.exit_status().clamp(0, 255) as u8))
+}
+
+/// `replay diff A B [--json]`.
+fn replay_diff(expected: &std::path::Path, actual: &std::path::Path, json: bool) -> Result<ExitCode> {
+    let a = Recording::load(expected)?;
+    let b = Recording::load(actual)?;
+    let d = replay_file::diff(&a, &b)?;
+    match (&d, json) {
+        (None, true) => println!("{}", serde_json::json!({"diverged": false, "events": a.events.len()})),
+        (None, false) => println!("the recordings agree: {} events, {} instructions", a.events.len(), a.instructions()),
+        (Some(d), true) => {
+            let mut v = serde_json::to_value(d)?;
+            v["diverged"] = serde_json::Value::Bool(true);
+            println!("{v}");
+        }
+        (Some(d), false) => {
+            println!(
+                "first divergence: event {}, instruction {}, pc 0x{:04X}: {}",
+                d.event_index, d.instruction_index, d.pc, d.instruction
+            );
+            println!("  expected ({}): {}", expected.display(), d.expected);
+            println!("  actual   ({}): {}", actual.display(), d.actual);
+            println!("  seeds: {} vs {}", d.expected_seed, d.actual_seed);
+            println!("  programs: sha256 {} vs {}", d.expected_program_sha256, d.actual_program_sha256);
+            println!("  the last {} events before it:", d.context.len());
+            for c in &d.context {
+                println!("    {c}");
+            }
+        }
+    }
+    Ok(ExitCode::from(if d.is_some() { 1 } else { 0 }))
 }
 
 fn run_headless(path: PathBuf, args: VmArgs, trace: Option<(PathBuf, TraceFormat)>, profile: Option<PathBuf>) -> Result<ExitCode> {

@@ -13,6 +13,25 @@ pub const FLAG_C: u32 = ffi::FLUX_FLAG_C;
 pub const FLAG_Z: u32 = ffi::FLUX_FLAG_Z;
 pub const FLAG_S: u32 = ffi::FLUX_FLAG_S;
 pub const FLAG_O: u32 = ffi::FLUX_FLAG_O;
+/// Checkpoints copy memory in pages of this size.
+pub const PAGE_SIZE: usize = ffi::FLUX_PAGE_SIZE as usize;
+pub const PAGES: usize = MEM_SIZE as usize / PAGE_SIZE;
+
+/// A value the program drew from outside its own state (see `Vm::take_inputs`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct InputEvent {
+    /// The instruction index (cycles) of the instruction that drew it.
+    pub cycle: u64,
+    pub pc: u32,
+    pub kind: InputKind,
+    pub value: u64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum InputKind {
+    Rng,
+}
 
 /// The register file, as runtime-c lays it out.
 pub type Regs = ffi::flux_regs;
@@ -172,6 +191,8 @@ pub enum VmError {
     WatchCondition,
     #[error("out of memory for the trace or profile buffers")]
     HookMemory,
+    #[error("a machine state of {0} bytes does not belong to this runtime")]
+    StateSize(usize),
 }
 
 /// How a VM starts.
@@ -453,6 +474,61 @@ impl Vm {
         unsafe { ffi::flux_vm_trace_data(self.ptr(), &mut len) };
         unsafe { ffi::flux_vm_trace_clear(self.ptr()) };
         len
+    }
+
+    /// The machine state a checkpoint keeps besides memory (see runtime-c's
+    /// `flux_vm_save_state`): an opaque blob for `load_state`.
+    pub fn save_state(&self) -> Box<[u8]> {
+        let mut buf = vec![0u8; unsafe { ffi::flux_vm_state_size() }].into_boxed_slice();
+        // SAFETY: the buffer has flux_vm_state_size() bytes.
+        unsafe { ffi::flux_vm_save_state(self.ptr(), buf.as_mut_ptr().cast()) };
+        buf
+    }
+
+    /// Restores a blob from `save_state` of this build; other lengths are refused.
+    pub fn load_state(&mut self, state: &[u8]) -> Result<(), VmError> {
+        if state.len() != unsafe { ffi::flux_vm_state_size() } {
+            return Err(VmError::StateSize(state.len()));
+        }
+        // SAFETY: the length was checked.
+        unsafe { ffi::flux_vm_load_state(self.ptr(), state.as_ptr().cast()) };
+        Ok(())
+    }
+
+    /// Which memory pages were written since the last call (by the program or
+    /// through `write_mem`); clears the map.
+    pub fn take_dirty_pages(&mut self) -> [bool; PAGES] {
+        let mut raw = [0u8; PAGES];
+        unsafe { ffi::flux_vm_take_dirty_pages(self.ptr(), raw.as_mut_ptr()) };
+        raw.map(|b| b != 0)
+    }
+
+    /// Memory, all of it (a view for checkpoints; changes when the VM runs).
+    pub fn memory(&self) -> [u8; MEM_SIZE as usize] {
+        let mut m = [0u8; MEM_SIZE as usize];
+        let _ = self.read_mem(0, &mut m);
+        m
+    }
+
+    /// Logging of input events (RNG values) on or off; clears the log.
+    pub fn log_inputs(&mut self, on: bool) {
+        unsafe { ffi::flux_vm_log_inputs(self.ptr(), on as i32) }
+    }
+
+    /// The input events logged since the last call, and how many did not fit.
+    pub fn take_inputs(&mut self) -> (Vec<InputEvent>, u32) {
+        let mut out = Vec::new();
+        let mut lost_total = 0u32;
+        loop {
+            let mut buf = [ffi::flux_input_event { cycle: 0, pc: 0, kind: 0, value: 0 }; 256];
+            let mut lost = 0u32;
+            let n = unsafe { ffi::flux_vm_take_inputs(self.ptr(), buf.as_mut_ptr(), buf.len(), &mut lost) };
+            lost_total = lost_total.saturating_add(lost);
+            out.extend(buf[..n].iter().map(|e| InputEvent { cycle: e.cycle, pc: e.pc, kind: InputKind::Rng, value: e.value }));
+            if n < buf.len() {
+                return (out, lost_total);
+            }
+        }
     }
 
     /// Profiling on or off.

@@ -5,6 +5,7 @@ use gdbstub::target::ext::base::singlethread::{
     SingleThreadBase, SingleThreadResume, SingleThreadResumeOps, SingleThreadSingleStep,
     SingleThreadSingleStepOps,
 };
+use gdbstub::target::ext::base::reverse_exec::{ReverseContOps, ReverseStepOps};
 use gdbstub::target::{TargetError as GdbTargetError, TargetResult};
 
 use super::arch::{FluxRegId, FluxRegs};
@@ -28,6 +29,9 @@ impl SingleThreadBase for FluxTarget {
 
     fn write_registers(&mut self, regs: &FluxRegs) -> TargetResult<(), Self> {
         self.vm.set_regs(&regs.to_vm());
+        if let Some(h) = &mut self.history {
+            h.note_register_write();
+        }
         Ok(())
     }
 
@@ -46,7 +50,11 @@ impl SingleThreadBase for FluxTarget {
     }
 
     fn write_addrs(&mut self, start: u32, data: &[u8]) -> TargetResult<(), Self> {
-        self.vm.write_mem(start, data).map_err(|_| GdbTargetError::Errno(14))
+        self.vm.write_mem(start, data).map_err(|_| GdbTargetError::Errno(14))?;
+        if let Some(h) = &mut self.history {
+            h.note_memory_write(start, data.len());
+        }
+        Ok(())
     }
 
     fn support_resume(&mut self) -> Option<SingleThreadResumeOps<'_, Self>> {
@@ -70,6 +78,9 @@ impl SingleRegisterAccess<()> for FluxTarget {
             return Err(GdbTargetError::NonFatal);
         }
         self.vm.set_regs(&regs.to_vm());
+        if let Some(h) = &mut self.history {
+            h.note_register_write();
+        }
         Ok(())
     }
 }
@@ -81,6 +92,14 @@ impl SingleThreadResume for FluxTarget {
     }
 
     fn support_single_step(&mut self) -> Option<SingleThreadSingleStepOps<'_, Self>> {
+        Some(self)
+    }
+
+    fn support_reverse_step(&mut self) -> Option<ReverseStepOps<'_, (), Self>> {
+        Some(self)
+    }
+
+    fn support_reverse_cont(&mut self) -> Option<ReverseContOps<'_, (), Self>> {
         Some(self)
     }
 }

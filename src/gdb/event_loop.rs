@@ -7,10 +7,12 @@ use gdbstub::common::Signal as GdbSignal;
 use gdbstub::conn::{Connection, ConnectionExt};
 use gdbstub::stub::run_blocking::{BlockingEventLoop, Event, WaitForStopReasonError};
 use gdbstub::stub::SingleThreadStopReason;
+use gdbstub::target::ext::base::reverse_exec::ReplayLogPosition;
 use gdbstub::target::ext::breakpoints::WatchKind;
 
 use super::base::to_gdb_signal;
 use super::{ExecMode, FluxTarget, TargetError};
+use crate::history::ReverseStop;
 use crate::vm::{Signal, Stop, StopKind};
 
 /// Instructions per slice of a `continue`.
@@ -36,12 +38,34 @@ impl FluxTarget {
                 return Ok(Some(SingleThreadStopReason::Terminated(to_gdb_signal(sig))));
             }
         }
+        match self.exec_mode() {
+            ExecMode::ReverseStep | ExecMode::ReverseContinue => return self.run_reverse(),
+            ExecMode::Step | ExecMode::Continue => {}
+        }
         let step = self.exec_mode() == ExecMode::Step;
+        if let Some(h) = &mut self.history {
+            h.before_resume(&mut self.vm);
+        }
         let mut executed = 0u64;
         loop {
-            let stop = self.vm.run(if step { 1 } else { SLICE });
+            let want = if step { 1 } else { SLICE };
+            let (stop, replayed) = match &mut self.history {
+                Some(h) => {
+                    let replayed = h.replaying();
+                    let cycles = self.vm.regs().cycles;
+                    let stop = self.vm.run(h.run_budget(want));
+                    h.after_run(&mut self.vm, &stop, cycles);
+                    (stop, replayed)
+                }
+                None => (self.vm.run(want), false),
+            };
             executed += stop.executed;
-            self.flush_output()?;
+            if replayed {
+                // this output was shown when the history was recorded
+                self.vm.take_output();
+            } else {
+                self.flush_output()?;
+            }
             self.drain_trace();
             let reason = match &stop.kind {
                 StopKind::Budget | StopKind::Output | StopKind::TraceFull | StopKind::Breakpoint if step && executed >= 1 => {
@@ -54,38 +78,76 @@ impl FluxTarget {
                     }
                     continue;
                 }
-                StopKind::Breakpoint => {
-                    if self.hw_breakpoints.contains(&stop.pc) && !self.sw_breakpoints.contains(&stop.pc) {
-                        Some(SingleThreadStopReason::HwBreak(()))
-                    } else {
-                        Some(SingleThreadStopReason::SwBreak(()))
-                    }
-                }
-                StopKind::Watchpoint { addr, write, .. } => Some(SingleThreadStopReason::Watch {
-                    tid: (),
-                    kind: if *write { WatchKind::Write } else { WatchKind::Read },
-                    addr: *addr,
-                }),
-                StopKind::Brk | StopKind::CondBreakpoint { .. } | StopKind::WatchCondition { .. } | StopKind::TrustFail => {
-                    Some(SingleThreadStopReason::Signal(GdbSignal::SIGTRAP))
-                }
-                StopKind::Halted { code } => Some(SingleThreadStopReason::Exited(*code)),
-                StopKind::Fault { signal, .. } => Some(SingleThreadStopReason::Signal(to_gdb_signal(*signal))),
-                StopKind::Terminated { signal, .. } => Some(SingleThreadStopReason::Terminated(to_gdb_signal(*signal))),
+                _ => Some(self.stop_reason(&stop)),
             };
-            let signal = match &stop.kind {
-                StopKind::Fault { signal, .. } | StopKind::Terminated { signal, .. } => Some(*signal),
-                StopKind::Brk
-                | StopKind::Breakpoint
-                | StopKind::Watchpoint { .. }
-                | StopKind::CondBreakpoint { .. }
-                | StopKind::WatchCondition { .. }
-                | StopKind::TrustFail => Some(Signal::Trap),
-                _ => None,
-            };
-            self.record_stop(&stop, signal);
+            self.record_stop(&stop, stop_signal(&stop));
             return Ok(reason);
         }
+    }
+
+    /// What gdb is told about a stop (not Budget/Output: those go on).
+    fn stop_reason(&self, stop: &Stop) -> StopReason {
+        match &stop.kind {
+            StopKind::Breakpoint => {
+                if self.hw_breakpoints.contains(&stop.pc) && !self.sw_breakpoints.contains(&stop.pc) {
+                    SingleThreadStopReason::HwBreak(())
+                } else {
+                    SingleThreadStopReason::SwBreak(())
+                }
+            }
+            StopKind::Watchpoint { addr, write, .. } => SingleThreadStopReason::Watch {
+                tid: (),
+                kind: if *write { WatchKind::Write } else { WatchKind::Read },
+                addr: *addr,
+            },
+            StopKind::Brk | StopKind::CondBreakpoint { .. } | StopKind::WatchCondition { .. } | StopKind::TrustFail => {
+                SingleThreadStopReason::Signal(GdbSignal::SIGTRAP)
+            }
+            StopKind::Halted { code } => SingleThreadStopReason::Exited(*code),
+            StopKind::Fault { signal, .. } => SingleThreadStopReason::Signal(to_gdb_signal(*signal)),
+            StopKind::Terminated { signal, .. } => SingleThreadStopReason::Terminated(to_gdb_signal(*signal)),
+            StopKind::Budget | StopKind::Output | StopKind::TraceFull => SingleThreadStopReason::DoneStep,
+        }
+    }
+
+    /// reverse-stepi / reverse-continue over the recorded history.
+    fn run_reverse(&mut self) -> Result<Option<StopReason>, TargetError> {
+        let begin = SingleThreadStopReason::ReplayLog { tid: None, pos: ReplayLogPosition::Begin };
+        let Some(h) = &mut self.history else {
+            // not recording: there is no history to go back into
+            let stop = Stop { kind: StopKind::Budget, pc: self.vm.pc(), executed: 0 };
+            self.record_stop(&stop, None);
+            self.last_stop_note("no recorded history: start recording with `monitor record on` or `serve --record`");
+            return Ok(Some(begin));
+        };
+        h.before_resume(&mut self.vm);
+        let result = if self.exec == ExecMode::ReverseStep {
+            h.reverse_step(&mut self.vm)?.map(|_| None)
+        } else {
+            match h.reverse_continue(&mut self.vm, counts_in_reverse)? {
+                ReverseStop::At { stop, .. } => Some(Some(stop)),
+                ReverseStop::Begin => None,
+            }
+        };
+        let pc = self.vm.pc();
+        Ok(Some(match result {
+            Some(None) => {
+                let stop = Stop { kind: StopKind::Budget, pc, executed: 0 };
+                self.record_stop(&stop, None);
+                SingleThreadStopReason::DoneStep
+            }
+            Some(Some(stop)) => {
+                let reason = self.stop_reason(&stop);
+                self.record_stop(&stop, stop_signal(&stop));
+                reason
+            }
+            None => {
+                let stop = Stop { kind: StopKind::Budget, pc, executed: 0 };
+                self.record_stop(&stop, None);
+                self.last_stop_note("the start of the recorded history");
+                begin
+            }
+        }))
     }
 
     /// The stop gdb's Ctrl-C produces.
@@ -93,6 +155,28 @@ impl FluxTarget {
         let stop = Stop { kind: StopKind::Budget, pc: self.vm.pc(), executed: 0 };
         self.record_stop(&stop, Some(Signal::Int));
         SingleThreadStopReason::Signal(GdbSignal::SIGINT)
+    }
+}
+
+/// The stops a reverse-continue stops at: gdb's breakpoints and
+/// watchpoints, stub-side breakpoints and watch conditions.
+fn counts_in_reverse(stop: &Stop) -> bool {
+    matches!(
+        stop.kind,
+        StopKind::Breakpoint | StopKind::Watchpoint { .. } | StopKind::CondBreakpoint { .. } | StopKind::WatchCondition { .. }
+    )
+}
+
+fn stop_signal(stop: &Stop) -> Option<Signal> {
+    match &stop.kind {
+        StopKind::Fault { signal, .. } | StopKind::Terminated { signal, .. } => Some(*signal),
+        StopKind::Brk
+        | StopKind::Breakpoint
+        | StopKind::Watchpoint { .. }
+        | StopKind::CondBreakpoint { .. }
+        | StopKind::WatchCondition { .. }
+        | StopKind::TrustFail => Some(Signal::Trap),
+        _ => None,
     }
 }
 

@@ -8,6 +8,9 @@
 //! - [`monitor`]: `monitor` commands, and [`flux_monitor`] the FLUX-aware
 //!   ones (stub-side conditional breakpoints, watch-if, apoptosis warnings,
 //!   the trust log, confidence provenance),
+//! - [`reverse`]: reverse-stepi and reverse-continue over the recorded
+//!   history, and [`record_monitor`] its monitor commands (`record`, `when`,
+//!   `goto`, `replay save`),
 //! - [`event_loop`]: running the VM between packets, Ctrl-C included.
 pub mod arch;
 pub mod base;
@@ -15,6 +18,8 @@ pub mod breakpoints;
 pub mod event_loop;
 pub mod flux_monitor;
 pub mod monitor;
+pub mod record_monitor;
+pub mod reverse;
 pub mod trace_monitor;
 
 use std::collections::BTreeSet;
@@ -34,6 +39,8 @@ use crate::vm::{Signal, Stop, StopKind, Vm, VmConfig, VmError};
 pub enum ExecMode {
     Step,
     Continue,
+    ReverseStep,
+    ReverseContinue,
 }
 
 /// The last stop, in the words `monitor why` uses.
@@ -57,7 +64,7 @@ pub enum TargetError {
 pub struct FluxTarget {
     pub vm: Vm,
     pub program: Program,
-    exec: ExecMode,
+    pub(crate) exec: ExecMode,
     /// A signal gdb asked us to deliver on resume: FLUX programs have no
     /// handlers, so delivering one ends the program.
     pending_signal: Option<Signal>,
@@ -70,6 +77,10 @@ pub struct FluxTarget {
     pub(crate) trace_ring: std::collections::VecDeque<crate::tracer::TraceRecord>,
     pub(crate) trace_capacity: usize,
     pub(crate) trace_dropped: u64,
+    /// The recorded history while recording (`--record`, `monitor record on`).
+    pub history: Option<crate::history::History>,
+    /// Record from the start of every run (`serve --record`).
+    pub record_from_start: bool,
     output: Box<dyn Write + Send>,
 }
 
@@ -88,8 +99,16 @@ impl FluxTarget {
             trace_ring: std::collections::VecDeque::new(),
             trace_capacity: 100_000,
             trace_dropped: 0,
+            history: None,
+            record_from_start: false,
             output,
         })
+    }
+
+    /// Starts recording at the current state (instruction 0 of the history).
+    pub fn start_recording(&mut self) -> Result<(), VmError> {
+        self.history = Some(crate::history::History::start(&mut self.vm)?);
+        Ok(())
     }
 
     /// Starts the program over; breakpoints and watchpoints stay.
@@ -97,6 +116,13 @@ impl FluxTarget {
         self.vm.reset();
         self.pending_signal = None;
         self.last_stop = None;
+        // a new run gets a new recording
+        if self.history.is_some() || self.record_from_start {
+            if let Err(e) = self.start_recording() {
+                log::warn!("recording not restarted: {e}");
+                self.history = None;
+            }
+        }
     }
 
     /// Moves the VM's new trace records into the bounded ring.
@@ -130,6 +156,13 @@ impl FluxTarget {
 
     pub(crate) fn take_pending_signal(&mut self) -> Option<Signal> {
         self.pending_signal.take()
+    }
+
+    /// Adds a sentence to what `monitor why` says of the last stop.
+    pub(crate) fn last_stop_note(&mut self, note: &str) {
+        if let Some(l) = &mut self.last_stop {
+            l.description = format!("{}; {note}", l.description);
+        }
     }
 
     /// Records a stop for `monitor why`.

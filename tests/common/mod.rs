@@ -56,12 +56,24 @@ impl Stub {
         Stub::start_env(program, extra, &[])
     }
 
+    /// `serve --replay FILE --once`.
+    #[allow(dead_code)]
+    pub fn start_replay(file: &Path) -> Stub {
+        let mut cmd = Command::new(stub_bin());
+        cmd.arg("serve").arg("--replay").arg(file).args(["--listen", "127.0.0.1:0", "--once"]);
+        Stub::spawn(cmd)
+    }
+
     pub fn start_env(program: &Path, extra: &[&str], env: &[(&str, &str)]) -> Stub {
         let mut cmd = Command::new(stub_bin());
         cmd.arg("serve").arg(program).args(["--listen", "127.0.0.1:0"]).args(extra);
         for (k, v) in env {
             cmd.env(k, v);
         }
+        Stub::spawn(cmd)
+    }
+
+    fn spawn(mut cmd: Command) -> Stub {
         let mut child = cmd.stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().expect("spawn flux-gdbstub");
         let stderr = Arc::new(Mutex::new(String::new()));
         let stdout = Arc::new(Mutex::new(String::new()));

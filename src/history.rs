@@ -1,0 +1,438 @@
+//! Execution history: record a run, then move to any instruction of it —
+//! backwards included — exactly.
+//!
+//! The VM is deterministic: from a given machine state and memory it always
+//! runs the same way (its RNG is part of the state, and it has no other
+//! inputs).  So a history is a list of *checkpoints* — the machine state plus
+//! memory, taken every [`CHECKPOINT_INTERVAL`] instructions — and going to
+//! instruction `n` is: restore the last checkpoint at or before `n`, then run
+//! forward to `n`.  We chose this over an undo log (the old values of every
+//! register and byte each instruction writes) because recording then costs
+//! next to nothing per instruction: the VM only marks which 256-byte pages it
+//! writes, and a checkpoint shares the pages that did not change with the one
+//! before it.
+//!
+//! Instruction indices count instructions retired since the recording began
+//! (gdb may write `cycles`, so they are not the VM's cycle count).
+//!
+//! What gdb changes while stopped (registers, memory) becomes a *patch*: a
+//! checkpoint at that index that re-execution starts from, kept for the
+//! replay file.  A change made while back in the past ends the history there
+//! (the future it had no longer follows from it).
+use std::sync::Arc;
+
+use crate::vm::{InputEvent, Regs, Stop, StopKind, Vm, VmConfig, VmError, MEM_SIZE, PAGES, PAGE_SIZE};
+
+/// Instructions between two checkpoints: going back one instruction re-runs
+/// at most this many (about 0.1 ms).
+pub const CHECKPOINT_INTERVAL: u64 = 1 << 15;
+/// Past this many checkpoints, every other old one is dropped: memory stays
+/// bounded and going far back costs more re-execution.
+pub const MAX_CHECKPOINTS: usize = 4096;
+
+pub type Page = Arc<[u8; PAGE_SIZE]>;
+
+/// The VM at one instruction index.
+#[derive(Clone)]
+pub struct Checkpoint {
+    pub index: u64,
+    pub state: Arc<[u8]>,
+    pub pages: Arc<[Page]>,
+    /// Made because gdb changed the state here: never dropped, and written
+    /// to replay files.
+    pub patch: Option<Patch>,
+}
+
+/// What gdb changed at one index: the whole machine state after the change
+/// and the pages it wrote.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Patch {
+    pub state: Arc<[u8]>,
+    pub pages: Vec<(usize, Page)>,
+}
+
+/// Where a reverse run stopped.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ReverseStop {
+    /// At a breakpoint, watchpoint write or other stop found going back.
+    At { index: u64, stop: Stop },
+    /// The start of the history: nothing further back.
+    Begin,
+}
+
+/// The recorded history of one run.
+pub struct History {
+    checkpoints: Vec<Checkpoint>,
+    /// The index the VM is at.
+    now: u64,
+    /// The furthest index reached: [start, end] can be visited.
+    end: u64,
+    /// The values the program drew, in order (indices are history indices).
+    pub inputs: Vec<InputEvent>,
+    /// Memory as of the last checkpoint made or restored: the VM's dirty map
+    /// (plus `extra_dirty`) says which pages differ from it.
+    base_pages: Arc<[Page]>,
+    extra_dirty: [bool; PAGES],
+    /// Pages gdb wrote since the last stop, for the next patch.
+    debugger_pages: [bool; PAGES],
+    debugger_changed: bool,
+    /// How the recorded run ended, if it did (at `end`).
+    pub ending: Option<Stop>,
+    /// A VM without breakpoints or watchpoints, for re-execution.
+    shadow: Vm,
+    /// Bytes of page data held by checkpoints (each shared page counted once).
+    page_bytes: u64,
+}
+
+fn page_of(mem: &[u8], p: usize) -> Page {
+    let mut page = [0u8; PAGE_SIZE];
+    page.copy_from_slice(&mem[p * PAGE_SIZE..(p + 1) * PAGE_SIZE]);
+    Arc::new(page)
+}
+
+fn write_all_pages(vm: &mut Vm, pages: &[Page]) {
+    let mut mem = vec![0u8; MEM_SIZE as usize];
+    for (p, page) in pages.iter().enumerate() {
+        mem[p * PAGE_SIZE..(p + 1) * PAGE_SIZE].copy_from_slice(&page[..]);
+    }
+    let _ = vm.write_mem(0, &mem);
+}
+
+impl History {
+    /// Starts recording at the VM's current state (index 0).
+    pub fn start(vm: &mut Vm) -> Result<History, VmError> {
+        let mem = vm.memory();
+        let pages: Arc<[Page]> = (0..PAGES).map(|p| page_of(&mem, p)).collect();
+        vm.take_dirty_pages();
+        vm.log_inputs(true);
+        let shadow = Vm::new(VmConfig { energy: 0, seed: 0 })?;
+        let first = Checkpoint { index: 0, state: vm.save_state().into(), pages: pages.clone(), patch: None };
+        Ok(History {
+            checkpoints: vec![first],
+            now: 0,
+            end: 0,
+            inputs: Vec::new(),
+            base_pages: pages,
+            extra_dirty: [false; PAGES],
+            debugger_pages: [false; PAGES],
+            debugger_changed: false,
+            ending: None,
+            shadow,
+            page_bytes: (PAGES * PAGE_SIZE) as u64,
+        })
+    }
+
+    pub fn now(&self) -> u64 {
+        self.now
+    }
+
+    pub fn end(&self) -> u64 {
+        self.end
+    }
+
+    /// Replaying: the VM is inside the recorded history, not at its end.
+    pub fn replaying(&self) -> bool {
+        self.now < self.end
+    }
+
+    pub fn checkpoint_count(&self) -> usize {
+        self.checkpoints.len()
+    }
+
+    pub fn checkpoints(&self) -> &[Checkpoint] {
+        &self.checkpoints
+    }
+
+    /// Bytes the history holds: machine states, page tables, page data, inputs.
+    pub fn memory_bytes(&self) -> u64 {
+        let per = |c: &Checkpoint| (c.state.len() + c.pages.len() * std::mem::size_of::<Page>()) as u64;
+        self.checkpoints.iter().map(per).sum::<u64>()
+            + self.page_bytes
+            + (self.inputs.len() * std::mem::size_of::<InputEvent>()) as u64
+    }
+
+    /// How many instructions the next run may take: up to the next
+    /// checkpoint, and while replaying not past the end of the history (so
+    /// that output already shown is not shown twice).
+    pub fn run_budget(&self, want: u64) -> u64 {
+        let last = self.checkpoints.last().map_or(0, |c| c.index);
+        let mut budget = want;
+        if self.now >= last {
+            budget = budget.min(CHECKPOINT_INTERVAL - (self.now - last).min(CHECKPOINT_INTERVAL - 1));
+        }
+        if self.now < self.end {
+            budget = budget.min(self.end - self.now);
+            // stop where gdb changed the state, to change it again
+            if let Some(p) = self.checkpoints.iter().find(|c| c.index > self.now && c.patch.is_some()) {
+                budget = budget.min(p.index - self.now);
+            }
+        }
+        budget.max(1)
+    }
+
+    /// gdb wrote memory at [addr, addr + len) while stopped.
+    pub fn note_memory_write(&mut self, addr: u32, len: usize) {
+        if len == 0 {
+            return;
+        }
+        let first = addr as usize / PAGE_SIZE;
+        let last = ((addr as usize + len - 1) / PAGE_SIZE).min(PAGES - 1);
+        for p in first..=last {
+            self.debugger_pages[p] = true;
+        }
+        self.debugger_changed = true;
+    }
+
+    /// gdb wrote registers while stopped.
+    pub fn note_register_write(&mut self) {
+        self.debugger_changed = true;
+    }
+
+    /// Before the VM runs again: turns what gdb changed into a patch (and
+    /// cuts the future off when it was changed in the past).
+    pub fn before_resume(&mut self, vm: &mut Vm) {
+        if !self.debugger_changed {
+            return;
+        }
+        self.debugger_changed = false;
+        if self.now < self.end {
+            self.truncate_after(self.now);
+        }
+        let mem = vm.memory();
+        let pages = std::mem::replace(&mut self.debugger_pages, [false; PAGES]);
+        let patch_pages: Vec<(usize, Page)> =
+            pages.iter().enumerate().filter(|(_, &d)| d).map(|(p, _)| (p, page_of(&mem, p))).collect();
+        let state: Arc<[u8]> = vm.save_state().into();
+        self.make_checkpoint(vm, Some(Patch { state, pages: patch_pages }));
+    }
+
+    /// Drops everything recorded after `index`.
+    fn truncate_after(&mut self, index: u64) {
+        self.checkpoints.retain(|c| c.index <= index);
+        self.inputs.retain(|e| e.cycle < index);
+        self.end = index;
+        self.ending = None;
+    }
+
+    /// After the VM ran (`stop` is what `Vm::run` returned, from index `now`).
+    pub fn after_run(&mut self, vm: &mut Vm, stop: &Stop, cycles_before: u64) {
+        let before = self.now;
+        self.now += stop.executed;
+        if stop.executed > 0 && self.now <= self.end {
+            // replaying onto a change gdb made while recording: make it again
+            if let Ok(i) = self.checkpoints.binary_search_by_key(&self.now, |c| c.index) {
+                if self.checkpoints[i].patch.is_some() {
+                    let cp = self.checkpoints[i].clone();
+                    if Self::restore(vm, &cp).is_ok() {
+                        self.base_pages = cp.pages.clone();
+                        self.extra_dirty = [false; PAGES];
+                    }
+                    return;
+                }
+            }
+        }
+        let (inputs, _lost) = vm.take_inputs();
+        if self.now > self.end {
+            let end_before = self.end;
+            for mut e in inputs {
+                e.cycle = before + e.cycle.wrapping_sub(cycles_before);
+                if e.cycle >= end_before {
+                    self.inputs.push(e);
+                }
+            }
+            self.end = self.now;
+            self.ending = None;
+        }
+        if self.now == self.end {
+            match stop.kind {
+                StopKind::Halted { .. } | StopKind::Fault { .. } | StopKind::Terminated { .. } => {
+                    self.ending = Some(stop.clone())
+                }
+                _ => {}
+            }
+        }
+        let last = self.checkpoints.last().map_or(0, |c| c.index);
+        if self.now >= last + CHECKPOINT_INTERVAL && self.now == self.end {
+            self.make_checkpoint(vm, None);
+        }
+    }
+
+    fn make_checkpoint(&mut self, vm: &mut Vm, patch: Option<Patch>) {
+        let dirty = vm.take_dirty_pages();
+        let mut pages: Vec<Page> = self.base_pages.to_vec();
+        let mut mem = None;
+        for p in 0..PAGES {
+            if dirty[p] || self.extra_dirty[p] {
+                let m = mem.get_or_insert_with(|| vm.memory());
+                let page = page_of(&m[..], p);
+                if page[..] != pages[p][..] {
+                    pages[p] = page;
+                    self.page_bytes += PAGE_SIZE as u64;
+                }
+            }
+        }
+        self.extra_dirty = [false; PAGES];
+        let pages: Arc<[Page]> = pages.into();
+        self.base_pages = pages.clone();
+        let state: Arc<[u8]> = vm.save_state().into();
+        let cp = Checkpoint { index: self.now, state, pages, patch };
+        match self.checkpoints.binary_search_by_key(&cp.index, |c| c.index) {
+            Ok(i) => self.checkpoints[i] = cp,
+            Err(i) => self.checkpoints.insert(i, cp),
+        }
+        if self.checkpoints.len() > MAX_CHECKPOINTS {
+            self.thin();
+        }
+    }
+
+    /// Drops every other checkpoint of the older half (never the first one
+    /// or a patch).
+    fn thin(&mut self) {
+        let half = self.checkpoints.len() / 2;
+        let mut i = 0usize;
+        self.checkpoints.retain(|c| {
+            let keep = i == 0 || i >= half || c.patch.is_some() || i % 2 == 0;
+            i += 1;
+            keep
+        });
+        // page bytes: recount the pages still referenced
+        let mut seen = std::collections::HashSet::new();
+        let mut bytes = 0u64;
+        for c in &self.checkpoints {
+            for p in c.pages.iter() {
+                if seen.insert(Arc::as_ptr(p) as usize) {
+                    bytes += PAGE_SIZE as u64;
+                }
+            }
+        }
+        self.page_bytes = bytes;
+    }
+
+    fn checkpoint_at_or_before(&self, index: u64) -> &Checkpoint {
+        let i = self.checkpoints.partition_point(|c| c.index <= index);
+        &self.checkpoints[i.saturating_sub(1)]
+    }
+
+    /// Restores checkpoint `cp` into `vm`.
+    fn restore(vm: &mut Vm, cp: &Checkpoint) -> Result<(), VmError> {
+        write_all_pages(vm, &cp.pages);
+        vm.load_state(&cp.state)?;
+        vm.take_dirty_pages();
+        vm.take_inputs();
+        Ok(())
+    }
+
+    /// Moves the VM to instruction `index` of the history (clamped to the
+    /// end).  Breakpoints and watchpoints do not stop it: the re-execution
+    /// runs on a VM without them.
+    pub fn goto(&mut self, vm: &mut Vm, index: u64) -> Result<(), VmError> {
+        let index = index.min(self.end);
+        let cp = self.checkpoint_at_or_before(index).clone();
+        Self::restore(&mut self.shadow, &cp)?;
+        let mut left = index - cp.index;
+        while left > 0 {
+            let stop = self.shadow.run(left);
+            self.shadow.take_output();
+            left -= stop.executed.min(left);
+            if stop.executed == 0 && !matches!(stop.kind, StopKind::Output | StopKind::Brk | StopKind::Budget) {
+                break; // the history ended here (a fault or halt): nothing further to run
+            }
+        }
+        // the VM takes the shadow's state; memory = the checkpoint's pages
+        // plus what the shadow wrote since
+        let dirty = self.shadow.take_dirty_pages();
+        let mem = self.shadow.memory();
+        let _ = vm.write_mem(0, &mem);
+        vm.load_state(&self.shadow.save_state())?;
+        vm.take_dirty_pages();
+        vm.take_inputs();
+        self.base_pages = cp.pages.clone();
+        self.extra_dirty = dirty;
+        self.now = index;
+        Ok(())
+    }
+
+    /// Goes back one instruction; `None` at the start of the history.
+    pub fn reverse_step(&mut self, vm: &mut Vm) -> Result<Option<u64>, VmError> {
+        if self.now == 0 {
+            return Ok(None);
+        }
+        self.goto(vm, self.now - 1)?;
+        Ok(Some(self.now))
+    }
+
+    /// Runs backwards to the latest stop before `now` that `vm`'s own
+    /// breakpoints, watchpoints and stub-side conditions would make, scanning
+    /// the history one checkpoint interval at a time (latest first).  A
+    /// watchpoint stop is placed at the instruction that made the access
+    /// (before it runs); a breakpoint stop at the breakpoint (before the
+    /// instruction runs).  `is_stop` says which stops count.
+    pub fn reverse_continue(&mut self, vm: &mut Vm, is_stop: impl Fn(&Stop) -> bool) -> Result<ReverseStop, VmError> {
+        let target = self.now;
+        let mut hi = target;
+        loop {
+            if hi == 0 {
+                self.goto(vm, 0)?;
+                return Ok(ReverseStop::Begin);
+            }
+            let cp = self.checkpoint_at_or_before(hi - 1).clone();
+            // scan [cp.index, hi) with the VM's own hooks armed
+            Self::restore(vm, &cp)?;
+            self.base_pages = cp.pages.clone();
+            self.extra_dirty = [false; PAGES];
+            let mut at = cp.index;
+            let mut found: Option<(u64, Stop)> = None;
+            while at < hi {
+                let stop = vm.run(hi - at);
+                vm.take_output();
+                let after = at + stop.executed;
+                match &stop.kind {
+                    StopKind::Watchpoint { .. } if is_stop(&stop) => {
+                        // the access was made by the instruction just retired
+                        if after >= 1 && after - 1 < target {
+                            found = Some((after - 1, stop.clone()));
+                        }
+                    }
+                    StopKind::Budget | StopKind::Output => {}
+                    StopKind::Halted { .. } | StopKind::Fault { .. } | StopKind::Terminated { .. } => {
+                        at = after;
+                        break;
+                    }
+                    _ if is_stop(&stop) => {
+                        if after < target {
+                            found = Some((after, stop.clone()));
+                        }
+                    }
+                    _ => {}
+                }
+                if stop.executed == 0 && !is_stop(&stop) && !matches!(stop.kind, StopKind::Output) {
+                    break;
+                }
+                at = after;
+                if stop.executed == 0 {
+                    // a stop before any instruction ran (a breakpoint where we
+                    // resumed is passed over by the VM itself): step one on
+                    let s = vm.run(1);
+                    vm.take_output();
+                    at += s.executed;
+                    if s.executed == 0 {
+                        break;
+                    }
+                }
+            }
+            let _ = at;
+            self.now = cp.index; // provisional; goto below fixes it
+            if let Some((index, stop)) = found {
+                self.goto(vm, index)?;
+                let stop = Stop { pc: vm.pc(), ..stop };
+                return Ok(ReverseStop::At { index, stop });
+            }
+            hi = cp.index;
+        }
+    }
+
+    /// The registers at the current index (a convenience for tests).
+    pub fn regs(vm: &Vm) -> Regs {
+        vm.regs()
+    }
+}

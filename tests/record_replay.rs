@@ -1,0 +1,337 @@
+//! Record, replay and reverse execution with stock gdb: reverse-stepi and
+//! reverse-continue, `monitor when/goto/record`, replay files (`run
+//! --record`, `serve --replay`, `monitor replay save`) and `replay diff`.
+mod common;
+
+use common::*;
+
+/// Draws five random numbers, keeps each at 0x8000, prints their sum's low byte.
+const RNG_PROG: &str = "
+        LOAD_IMM r3, 5        ; 0x00
+        LOAD_IMM r4, 0        ; 0x06
+draw:   RNG_NEXT r1           ; 0x0C
+        STORE32  r1, 0x8000   ; 0x0E
+        CADD     r4, r4, r1   ; 0x12
+        LOOP     r3, draw     ; 0x16
+        DBG_PRINT r4          ; 0x1A
+        HALT                  ; 0x1C
+";
+
+const WATCH_PROG: &str = "
+        LOAD_IMM r1, 1        ; 0x00
+        STORE32  r1, 0x8000   ; 0x06
+        LOAD_IMM r1, 2        ; 0x0A
+        STORE32  r1, 0x8000   ; 0x10
+        LOAD32   r2, 0x8000   ; 0x14
+        HALT                  ; 0x18
+";
+
+const STATE: &[&str] = &["p $r0", "p $r1", "p $r2", "p $conf0", "p/x $pc", "p/x $sp", "p $energy", "p $cycles", "p/x $eflags", "x/4wx $sp"];
+
+fn state_cmds() -> Vec<&'static str> {
+    STATE.to_vec()
+}
+
+/// gdb's answers to STATE, with the x/4wx line kept whole.
+fn state_of(out: &str) -> Vec<String> {
+    let mut v = values(out);
+    v.extend(out.lines().filter(|l| l.starts_with("0xf")).map(str::to_owned));
+    v
+}
+
+#[test]
+fn reverse_stepi_restores_registers_confidences_flags_energy_cycles_and_memory() {
+    let stub = Stub::start(&example("fibonacci.fasm"), &["--once", "--record"]);
+    let mut cmds = vec!["stepi 300"];
+    cmds.extend(state_cmds());
+    cmds.extend(["stepi 250", "monitor when"]);
+    cmds.extend(state_cmds());
+    cmds.extend(["reverse-stepi 250", "monitor when"]);
+    cmds.extend(state_cmds());
+    let out = gdb_batch(stub.port, &cmds);
+    let n = STATE.len() - 1; // values() gives one per `p`
+    let v = values(&out);
+    assert_eq!(v.len(), 3 * n, "{out}");
+    let (before, later, back) = (&v[..n], &v[n..2 * n], &v[2 * n..]);
+    assert_eq!(before, back, "values after 250 reverse steps equal those 250 steps earlier\n{out}");
+    assert_ne!(before, later, "{out}");
+    assert_eq!(before[7], "300", "cycles: {out}");
+    assert!(out.contains("instruction 550 of 0..550"), "{out}");
+    assert!(out.contains("instruction 300 of 0..550"), "{out}");
+    // the stack memory too: the x/4wx lines at 300 and after going back agree
+    let mem: Vec<&str> = out.lines().filter(|l| l.starts_with("0xf")).collect();
+    assert_eq!(mem.len(), 3, "{out}");
+    assert_eq!(mem[0], mem[2], "{out}");
+    let _ = state_of;
+}
+
+#[test]
+fn reverse_continue_stops_at_earlier_breakpoint_hits_then_at_the_start() {
+    // `small` (0x2D) is reached once per leaf call of fib(20)
+    let stub = Stub::start(&example("fibonacci.fasm"), &["--once", "--record"]);
+    let out = gdb_batch(
+        stub.port,
+        &[
+            "break *0x2D",
+            "continue",
+            "monitor when",
+            "p $r1",
+            "continue",
+            "monitor when",
+            "p $r1",
+            "continue",
+            "monitor when",
+            "reverse-continue",
+            "monitor when",
+            "p $r1",
+            "p/x $pc",
+            "reverse-continue",
+            "monitor when",
+            "p $r1",
+            "reverse-continue",
+            "monitor when",
+            "p/x $pc",
+            "p $r1",
+        ],
+    );
+    let whens: Vec<u64> = out
+        .lines()
+        .filter_map(|l| l.strip_prefix("instruction "))
+        .map(|l| l.split_whitespace().next().unwrap().parse().unwrap())
+        .collect();
+    assert_eq!(whens.len(), 6, "{out}");
+    let (h1, h2, h3) = (whens[0], whens[1], whens[2]);
+    assert!(h1 < h2 && h2 < h3, "{out}");
+    assert_eq!(&whens[3..], [h2, h1, 0], "back to the second hit, the first, then the start\n{out}");
+    let v = values(&out);
+    // r1 at the hits going forward equals r1 at the same hits going back
+    assert_eq!(v[1], v[2], "{out}");
+    assert_eq!(v[3], "0x2d", "{out}");
+    assert_eq!(v[0], v[4], "{out}");
+    assert!(out.contains("No more reverse-execution history."), "{out}");
+    assert_eq!(v[v.len() - 2], "0x0", "at the start pc is 0: {out}");
+    assert_eq!(v[v.len() - 1], "0", "and r1 is 0 again: {out}");
+}
+
+#[test]
+fn reverse_continue_stops_at_the_instruction_that_wrote_a_watched_location() {
+    let (_d, p) = program("watch.fasm", WATCH_PROG);
+    let stub = Stub::start(&p, &["--once", "--record"]);
+    let out = gdb_batch(
+        stub.port,
+        &[
+            "break *0x18",
+            "continue",
+            "watch *(int*)0x8000",
+            "reverse-continue",
+            "p/x $pc",
+            "monitor when",
+            "p *(int*)0x8000",
+            "reverse-continue",
+            "p/x $pc",
+            "monitor when",
+            "p *(int*)0x8000",
+            "reverse-continue",
+            "monitor when",
+        ],
+    );
+    let v = values(&out);
+    // before the second STORE32 (0x10, instruction 3) the location holds 1;
+    // before the first (0x06, instruction 1) it holds 0
+    assert_eq!(v, ["0x10", "1", "0x6", "0"], "{out}");
+    assert!(out.contains("instruction 3 of 0..5"), "{out}");
+    assert!(out.contains("instruction 1 of 0..5"), "{out}");
+    assert!(out.contains("No more reverse-execution history."), "{out}");
+    assert!(out.contains("instruction 0 of 0..5"), "{out}");
+}
+
+#[test]
+fn goto_moves_both_ways_and_forward_replay_draws_the_same_random_values() {
+    let (_d, p) = program("rng.fasm", RNG_PROG);
+    let stub = Stub::start(&p, &["--once", "--record", "--seed", "7"]);
+    let out = gdb_batch(
+        stub.port,
+        &[
+            "break *0x1A",
+            "continue",
+            "p $r4",
+            "x/wx 0x8000",
+            "monitor goto 4",
+            "maintenance flush register-cache",
+            "p/x $pc",
+            "p $r4",
+            "stepi 100",
+            "monitor when",
+            "p $r4",
+            "x/wx 0x8000",
+            "monitor goto 1000",
+            "monitor record status",
+        ],
+    );
+    let v = values(&out);
+    assert_eq!(v[1], "0x12", "instruction 4 is the first CADD: {out}");
+    assert_eq!(v[2], "0", "{out}");
+    assert_eq!(v[0], v[3], "replaying forward draws the same values: {out}");
+    let mem: Vec<&str> = out.lines().filter(|l| l.starts_with("0x8000")).collect();
+    assert_eq!(mem.len(), 2, "{out}");
+    assert_eq!(mem[0], mem[1], "{out}");
+    assert!(out.contains("instruction 1000 is past the end of the history"), "{out}");
+    assert!(out.contains("recording: instructions 0.."), "{out}");
+}
+
+#[test]
+fn without_a_recording_reverse_execution_reports_no_history() {
+    let stub = Stub::start(&example("fibonacci.fasm"), &["--once"]);
+    let out = gdb_batch(stub.port, &["stepi 3", "reverse-stepi", "p/x $pc", "monitor why", "monitor record on", "stepi 2", "reverse-stepi", "monitor when"]);
+    assert!(out.contains("No more reverse-execution history."), "{out}");
+    assert!(out.contains("no recorded history"), "{out}");
+    assert!(out.contains("instruction 1 of 0..2"), "recording from where `record on` was given: {out}");
+}
+
+#[test]
+fn a_change_made_in_the_past_ends_the_history_there() {
+    let stub = Stub::start(&example("fibonacci.fasm"), &["--once", "--record"]);
+    let out = gdb_batch(stub.port, &["stepi 40", "reverse-stepi 10", "set $r5 = 99", "stepi", "monitor when", "reverse-stepi", "p $r5", "stepi", "p $r5"]);
+    assert!(out.contains("instruction 31 of 0..31"), "{out}");
+    // the patch holds the new value at instruction 30
+    assert_eq!(values(&out), ["99", "99"], "{out}");
+}
+
+fn record(dir: &std::path::Path, prog: &std::path::Path, name: &str, seed: &str) -> std::path::PathBuf {
+    let file = dir.join(name);
+    let (_code, out, err) = flux(&["run", prog.to_str().unwrap(), "--seed", seed, "--record", file.to_str().unwrap()]);
+    assert!(!out.is_empty(), "the program prints: {err}");
+    assert!(file.exists(), "{err}");
+    file
+}
+
+#[test]
+fn run_record_keeps_output_and_status_and_diff_names_the_first_divergent_instruction() {
+    let (d, p) = program("rng.fasm", RNG_PROG);
+    let (plain_code, plain_out, _) = flux(&["run", p.to_str().unwrap(), "--seed", "1"]);
+    let a = record(d.path(), &p, "a.replay", "1");
+    let (code, out, _) = flux(&["run", p.to_str().unwrap(), "--seed", "1", "--record", a.to_str().unwrap()]);
+    assert_eq!((code, out), (plain_code, plain_out), "recording changes neither output nor status");
+    let a2 = record(d.path(), &p, "a2.replay", "1");
+    let b = record(d.path(), &p, "b.replay", "2");
+
+    let (code, out, err) = flux(&["replay", "diff", a.to_str().unwrap(), a2.to_str().unwrap()]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(out.contains("the recordings agree"), "{out}");
+
+    let (code, out, err) = flux(&["replay", "diff", a.to_str().unwrap(), b.to_str().unwrap()]);
+    assert_eq!(code, 1, "{out}{err}");
+    // instruction 2 is the first RNG_NEXT (at 0x08): it draws different values
+    assert!(out.contains("first divergence: event 1, instruction 2, pc 0x000C: RNG_NEXT"), "{out}");
+    assert!(out.contains("seeds: 1 vs 2"), "{out}");
+
+    let (code, out, _) = flux(&["replay", "diff", a.to_str().unwrap(), b.to_str().unwrap(), "--json"]);
+    assert_eq!(code, 1);
+    let v: serde_json::Value = serde_json::from_str(out.trim()).expect("one JSON object");
+    assert_eq!(v["event_index"], 1);
+    assert_eq!(v["instruction_index"], 2);
+    assert_eq!(v["pc"], 0x0C);
+    assert!(v["expected"].as_str().unwrap().starts_with("rng "), "{v}");
+    assert!(v["actual"].as_str().unwrap().starts_with("rng "), "{v}");
+    assert!(v["context"].is_array(), "{v}");
+}
+
+#[test]
+fn diff_finds_a_divergence_between_digests_by_lockstep() {
+    // two programs that differ in one instruction deep into a long run: the
+    // digest after it differs, and lockstep names the instruction
+    let src = |k: u32| {
+        format!(
+            "        LOAD_IMM r3, 30000\nspin:   ADDI r4, 1\n        MOV r6, r3\n        SUBI r6, 100\n        JNZ r6, skip\n        ADDI r4, {k}\nskip:   LOOP r3, spin\n        HALT\n"
+        )
+    };
+    let (d, p1) = program("one.fasm", &src(1));
+    let p2 = d.path().join("two.fasm");
+    std::fs::write(&p2, src(2)).unwrap();
+    let a = d.path().join("a.replay");
+    let b = d.path().join("b.replay");
+    for (p, f) in [(&p1, &a), (&p2, &b)] {
+        let (_, _, err) = flux(&["run", p.to_str().unwrap(), "--record", f.to_str().unwrap()]);
+        assert!(f.exists(), "{err}");
+    }
+    let (code, out, err) = flux(&["replay", "diff", a.to_str().unwrap(), b.to_str().unwrap(), "--json"]);
+    assert_eq!(code, 1, "{out}{err}");
+    let v: serde_json::Value = serde_json::from_str(out.trim()).unwrap();
+    // 29,900 rounds of 5 instructions, then ADDI, MOV, SUBI, JNZ, and the ADDI that differs
+    assert_eq!(v["instruction_index"], 1 + 29_900 * 5 + 4, "{v}");
+    assert_eq!(v["pc"], 0x15, "{v}");
+    assert!(v["instruction"].as_str().unwrap().starts_with("ADDI"), "{v}");
+    // the programs differ in memory, so the first digest already differs;
+    // the lockstep then finds the instruction whose effect differs
+    assert_eq!(v["event_index"], 1, "{v}");
+    assert!(v["expected"].as_str().unwrap().starts_with("digest "), "{v}");
+    assert_ne!(v["expected_program_sha256"], v["actual_program_sha256"]);
+}
+
+#[test]
+fn damaged_truncated_foreign_and_mismatched_replay_files_are_refused_in_one_line() {
+    let (d, p) = program("rng.fasm", RNG_PROG);
+    let a = record(d.path(), &p, "a.replay", "3");
+    let text = std::fs::read_to_string(&a).unwrap();
+    let cases: Vec<(&str, String, &str)> = vec![
+        ("flipped.replay", text.replacen("\"rng\"", "\"rnh\"", 1), "checksum mismatch"),
+        ("truncated.replay", text[..text.len() / 2].to_string(), "truncated"),
+        ("version.replay", text.replacen("\"version\":1", "\"version\":99", 1), "replay format version 99"),
+        ("foreign.replay", "{\"hello\":1}\n".to_string(), "not a FLUX replay file"),
+        ("empty.replay", String::new(), "truncated"),
+    ];
+    for (name, body, expect) in cases {
+        let f = d.path().join(name);
+        std::fs::write(&f, body).unwrap();
+        for args in [
+            vec!["replay", "diff", a.to_str().unwrap(), f.to_str().unwrap()],
+            vec!["serve", "--replay", f.to_str().unwrap(), "--once", "--listen", "127.0.0.1:0"],
+        ] {
+            let (code, out, err) = flux(&args);
+            assert_eq!(code, 2, "{name}: {out}{err}");
+            assert_eq!(err.lines().count(), 1, "{name}: one line: {err}");
+            assert!(err.contains(expect), "{name}: {err}");
+            assert!(!err.contains("panicked"), "{err}");
+        }
+    }
+    // the right file with another program
+    let (code, _, err) = flux(&["serve", example("fibonacci.fasm").to_str().unwrap(), "--replay", a.to_str().unwrap(), "--once"]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("is not the one recorded in"), "{err}");
+}
+
+#[test]
+fn serve_replay_moves_freely_through_a_recorded_run() {
+    let (d, p) = program("rng.fasm", RNG_PROG);
+    let file = d.path().join("run.replay");
+    let (_code, printed, err) = flux(&["run", p.to_str().unwrap(), "--seed", "11", "--record", file.to_str().unwrap()]);
+    assert!(file.exists(), "{err}");
+    let replay = Stub::start_replay(&file);
+    let out = gdb_batch(
+        replay.port,
+        &["monitor when", "break *0x1A", "continue", "p $r4", "reverse-stepi 3", "monitor when", "continue", "p $r4", "monitor record status"],
+    );
+    assert!(out.contains("instruction 0 of 0..24"), "{out}");
+    let v = values(&out);
+    assert_eq!(v[0], v[1], "{out}");
+    let sum: i64 = v[0].parse().unwrap();
+    assert_eq!(printed.trim(), sum.to_string(), "the recorded run printed the same sum");
+}
+
+#[test]
+fn monitor_replay_save_writes_a_file_that_serve_replay_and_diff_accept() {
+    let (d, p) = program("rng.fasm", RNG_PROG);
+    let saved = d.path().join("saved.replay");
+    let stub = Stub::start(&p, &["--once", "--record", "--seed", "5"]);
+    let cmd = format!("monitor replay save {}", saved.display());
+    let out = gdb_batch(stub.port, &["stepi 7", "set $r4 = 1000", "break *0x1C", "continue", "p $r4", cmd.as_str()]);
+    assert!(out.contains("saved instructions 0.."), "{out}");
+    let v = values(&out);
+    let replay = Stub::start_replay(&saved);
+    let out2 = gdb_batch(replay.port, &["break *0x1C", "continue", "p $r4", "monitor goto 7", "maintenance flush register-cache", "p $r4"]);
+    let v2 = values(&out2);
+    assert_eq!(v2[0], v[0], "the debugger's change is part of the recording: {out2}");
+    assert_eq!(v2[1], "1000", "{out2}");
+    let (code, out3, err) = flux(&["replay", "diff", saved.to_str().unwrap(), saved.to_str().unwrap()]);
+    assert_eq!(code, 0, "{out3}{err}");
+}
