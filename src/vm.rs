@@ -671,8 +671,27 @@ mod tests {
         r.pc = MEM_SIZE - 1;
         vm.set_regs(&r);
         vm.set_breakpoint(MEM_SIZE - 1, true);
-        assert_eq!(vm.run(1).pc, MEM_SIZE);
+        let at_bp = vm.run(1);
+        assert_eq!((at_bp.kind, at_bp.pc, at_bp.executed), (StopKind::Breakpoint, MEM_SIZE - 1, 0));
+        assert_eq!(vm.run(1).pc, MEM_SIZE, "resuming from the breakpoint passes over it");
         assert!(matches!(vm.run(1).kind, StopKind::Fault { signal: Signal::Segv, .. }));
+    }
+
+    // A run that ends on a breakpoint's address by running out of budget
+    // (the stub runs in slices; recording, up to each checkpoint) must stop
+    // there when the next run begins: only a breakpoint the VM stopped at is
+    // passed over on resume.
+    #[test]
+    fn a_breakpoint_where_the_budget_ran_out_stops_the_next_run() {
+        // NOP NOP NOP HALT
+        let mut vm = Vm::with_program(&[0x00, 0x00, 0x00, 0x0B], VmConfig::default()).unwrap();
+        vm.set_breakpoint(2, true);
+        let s = vm.run(2);
+        assert_eq!((s.kind, s.pc, s.executed), (StopKind::Budget, 2, 2));
+        let s = vm.run(10);
+        assert_eq!((s.kind, s.pc, s.executed), (StopKind::Breakpoint, 2, 0));
+        let s = vm.run(10);
+        assert_eq!((s.kind, s.executed), (StopKind::Halted { code: 0 }, 2));
     }
 
     // Found by fuzzing: every run from a pc outside memory gave back the
