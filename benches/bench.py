@@ -5,6 +5,11 @@
   2. gdb `continue` to the end of benches/loop.fasm with 10 breakpoints and 1 write
      watchpoint armed but never hit vs a plain `flux-gdbstub run benches/loop.fasm`.
   3. `stepi N` through gdb: gdb + flux-gdbstub vs gdb + gdbserver on a native C loop.
+  4. a conditional breakpoint hit 20,000 times: stub-side vs gdb-side.
+  5. gdb `continue` with 5 stub-side conditional breakpoints and 2 watch-if vs plain run.
+  6. recording: `run --record` vs `run` on fib(30); gdb `continue` over loop.fasm
+     with `serve --record` vs without (and the history's bytes per million instructions).
+  7. reverse-stepi vs stepi at the end of a recording of fib(30) (~16 M instructions).
 
 Every figure is the best (and the median) of --runs runs, FLUX and peer runs
 interleaved so that a busy machine slows both alike.  The goals are printed
@@ -141,8 +146,8 @@ class Server:
                 self.proc.wait(timeout=10)
 
 
-def flux_server(stub, program):
-    return Server(["timeout", "-k", "5", str(T_PROC), stub, "serve", program, "--listen", "127.0.0.1:0", "--once"],
+def flux_server(stub, program, extra=()):
+    return Server(["timeout", "-k", "5", str(T_PROC), stub, "serve", program, "--listen", "127.0.0.1:0", "--once", *extra],
                   r"flux-gdbstub: listening on 127\.0\.0\.1:(\d+)")
 
 
@@ -276,6 +281,83 @@ def bench_flux_hooks(stub, runs):
     return armed, plain
 
 
+# ---- 6. recording ---------------------------------------------------------------
+
+LOOP_HALT = 0x22   # benches/loop.fasm's HALT
+FIB_HALT = 0x0B    # benches/fib30.fasm's HALT
+
+
+def bench_record_run(stub, runs, tmp):
+    rec, plain = [], []
+    path = os.path.join(tmp, "fib30.replay")
+    for _ in range(runs):
+        rec.append(run_timed([stub, "run", FIB_FASM, "--record", path], expect_rc=832040 & 0xFF, expect_out=FIB_OUT))
+        plain.append(run_timed([stub, "run", FIB_FASM], expect_rc=832040 & 0xFF, expect_out=FIB_OUT))
+    return rec, plain, os.path.getsize(path)
+
+
+def gdb_continue_to(stub, program, halt, extra):
+    """Times gdb's `continue` to a breakpoint at `halt`; returns (secs, record status line)."""
+    srv = flux_server(stub, program, extra)
+    try:
+        args = ["-ex", f"target remote 127.0.0.1:{srv.port}", "-ex", f"break *{halt:#x}"]
+        args += py("import time; t0 = time.perf_counter()")
+        args += ["-ex", "continue"]
+        args += py("dt = time.perf_counter() - t0; print('RESULT secs=%.6f' % dt)")
+        args += ["-ex", "monitor record status", "-ex", "kill"]
+        out = gdb_session(args, "continue to HALT", any_status=True)
+        srv.wait()
+    finally:
+        srv.stop()
+    status = next((l for l in out.splitlines() if l.startswith(("recording:", "not recording"))), "")
+    return float(result(out, "secs")), status
+
+
+def history_bytes_per_million(status):
+    m = re.search(r"instructions 0\.\.(\d+) recorded.*?(\d+) checkpoints, (\d+) bytes", status)
+    if not m:
+        raise BenchError(f"no record status: {status!r}")
+    instr, cps, size = int(m.group(1)), int(m.group(2)), int(m.group(3))
+    return instr, cps, size, size / (instr / 1e6)
+
+
+def bench_record_continue(stub, runs):
+    rec, plain, status = [], [], ""
+    for _ in range(runs):
+        secs, status = gdb_continue_to(stub, LOOP_FASM, LOOP_HALT, ["--record"])
+        rec.append(secs)
+        plain.append(gdb_continue_to(stub, LOOP_FASM, LOOP_HALT, [])[0])
+    return rec, plain, history_bytes_per_million(status)
+
+
+# ---- 7. reverse-stepi at the end of a long recording --------------------------
+
+def bench_reverse_stepi(stub, runs, steps):
+    back, fwd, status = [], [], ""
+    for _ in range(runs):
+        srv = flux_server(stub, FIB_FASM, ["--record"])
+        try:
+            args = ["-ex", f"target remote 127.0.0.1:{srv.port}", "-ex", f"break *{FIB_HALT:#x}", "-ex", "continue",
+                    "-ex", "delete", "-ex", "monitor record status"]
+            args += py("import time; t0 = time.perf_counter()")
+            args += ["-ex", f"reverse-stepi {steps}"]
+            args += py("dt = time.perf_counter() - t0; print('RESULT back=%.6f' % dt); t0 = time.perf_counter()")
+            args += ["-ex", f"stepi {steps}"]
+            args += py("dt = time.perf_counter() - t0; print('RESULT fwd=%.6f' % dt)")
+            args += ["-ex", "monitor when", "-ex", "kill"]
+            out = gdb_session(args, "reverse-stepi", any_status=True)
+            srv.wait()
+        finally:
+            srv.stop()
+        status = next((l for l in out.splitlines() if l.startswith("recording:")), "")
+        instr = history_bytes_per_million(status)[0]
+        if f"instruction {instr} of 0..{instr}" not in out:
+            raise BenchError(f"reverse-stepi then stepi did not come back to the end:\n{out}")
+        back.append(steps / float(result(out, "back")))
+        fwd.append(steps / float(result(out, "fwd")))
+    return back, fwd, history_bytes_per_million(status)
+
+
 # ---- 3. stepi rate ------------------------------------------------------------
 
 def build_native(tmp):
@@ -386,16 +468,21 @@ def main():
 
     tmp = tempfile.mkdtemp(prefix="flux-bench-")
     try:
-        log(f"1/5 fib(30): flux-gdbstub run vs lua5.4, {a.runs} runs each")
+        log(f"1/7 fib(30): flux-gdbstub run vs lua5.4, {a.runs} runs each")
         fib_flux, fib_lua = bench_fib(a.stub, a.runs)
-        log(f"2/5 gdb continue over loop.fasm (10 breakpoints + 1 watchpoint) vs plain run, {a.runs} runs each")
+        log(f"2/7 gdb continue over loop.fasm (10 breakpoints + 1 watchpoint) vs plain run, {a.runs} runs each")
         c_armed, c_plain, c_bare, c_sessions = bench_continue(a.stub, a.runs)
-        log(f"3/5 stepi {a.steps}: gdb+flux-gdbstub vs gdb+gdbserver, {a.runs} runs each")
+        log(f"3/7 stepi {a.steps}: gdb+flux-gdbstub vs gdb+gdbserver, {a.runs} runs each")
         s_flux, s_native, s_fp, s_np = bench_stepi(a.stub, a.runs, a.steps, tmp)
-        log("4/5 a conditional breakpoint hit 20,000 times: stub-side (monitor break) vs gdb-side (break if)")
+        log("4/7 a conditional breakpoint hit 20,000 times: stub-side (monitor break) vs gdb-side (break if)")
         h_stub, h_gdb = bench_cond_hits(a.stub, a.runs)
-        log("5/5 gdb continue over loop.fasm with 5 stub-side conditional breakpoints + 2 watch-if vs plain run")
+        log("5/7 gdb continue over loop.fasm with 5 stub-side conditional breakpoints + 2 watch-if vs plain run")
         f_armed, f_plain = bench_flux_hooks(a.stub, a.runs)
+        log("6/7 recording: run --record vs run (fib30); gdb continue with serve --record vs without (loop.fasm)")
+        rr_rec, rr_plain, rr_size = bench_record_run(a.stub, a.runs, tmp)
+        rc_rec, rc_plain, rc_hist = bench_record_continue(a.stub, a.runs)
+        log(f"7/7 reverse-stepi {a.steps // 10} vs stepi {a.steps // 10} at the end of a fib(30) recording")
+        rs_back, rs_fwd, rs_hist = bench_reverse_stepi(a.stub, a.runs, max(1, a.steps // 10))
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 
@@ -414,6 +501,13 @@ def main():
     r_flux_med = statistics.median(f_armed) / statistics.median(f_plain)
     r_step = max(s_flux) / max(s_native)
     r_step_med = statistics.median(s_flux) / statistics.median(s_native)
+    r_rr = min(rr_rec) / min(rr_plain)
+    r_rr_med = statistics.median(rr_rec) / statistics.median(rr_plain)
+    r_rc = min(rc_rec) / min(rc_plain)
+    r_rc_med = statistics.median(rc_rec) / statistics.median(rc_plain)
+    # time per step: forward rate / reverse rate
+    r_rs = max(rs_fwd) / max(rs_back)
+    r_rs_med = statistics.median(rs_fwd) / statistics.median(rs_back)
     rows = [
         ("fib(30): run vs lua5.4", ms(fib_flux), ms(fib_lua),
          f"{r_fib:.2f}x", f"{r_fib_med:.2f}x", "<= 2x", ok(r_fib <= 2.0)),
@@ -427,6 +521,12 @@ def main():
          f"{r_hits:.0f}x faster", f"{r_hits_med:.0f}x faster", ">= 50x faster", ok(r_hits >= 50.0)),
         ("continue, 5 cond bp + 2 watch-if, vs run", ms(f_armed), ms(f_plain),
          f"{r_flux:.2f}x", f"{r_flux_med:.2f}x", "<= 1.5x", ok(r_flux <= 1.5)),
+        ("fib(30): run --record vs run", ms(rr_rec), ms(rr_plain),
+         f"{r_rr:.2f}x", f"{r_rr_med:.2f}x", "<= 1.2x", ok(r_rr <= 1.2)),
+        ("continue loop.fasm: serve --record vs not", ms(rc_rec), ms(rc_plain),
+         f"{r_rc:.2f}x", f"{r_rc_med:.2f}x", "<= 1.2x", ok(r_rc <= 1.2)),
+        (f"reverse-stepi vs stepi, end of fib(30)", rate(rs_back), rate(rs_fwd),
+         f"{r_rs:.2f}x", f"{r_rs_med:.2f}x", "<= 2x", ok(r_rs <= 2.0)),
     ]
     lines = [f"FLUX benchmarks: best of {a.runs} runs (median in brackets); ratios are FLUX / peer; "
              f"'met' judges the best-of-{a.runs} ratio", ""]
@@ -440,6 +540,10 @@ def main():
         " `break *0x6 if $r1 == 999` (a stop and a round trip per hit); the ratio is peer / FLUX.",
         f"       remote packets per stepi: flux-gdbstub {s_fp[0]:.1f} ({s_fp[1]});"
         f" gdbserver {s_np[0]:.1f} ({s_np[1]})",
+        f"       recording: fib(30) replay file {rr_size} bytes; loop.fasm history {rc_hist[0]} instructions,"
+        f" {rc_hist[1]} checkpoints, {rc_hist[2]} bytes = {rc_hist[3]:.0f} bytes per million instructions;"
+        f" fib(30) history {rs_hist[0]} instructions, {rs_hist[2]} bytes = {rs_hist[3]:.0f} bytes per million",
+        "       reverse-stepi ratio: time per reverse step / time per forward step (stepi back over the same steps)",
         f"       machine: {os.cpu_count()} CPUs, load average {' '.join('%.2f' % x for x in os.getloadavg())}",
     ]
     text = "\n".join(lines) + "\n"
