@@ -75,11 +75,14 @@ enum Command {
         #[arg(long, value_name = "PATH")]
         profile: Option<PathBuf>,
     },
-    /// Assemble FLUX assembly into bytecode
+    /// Assemble FLUX assembly into bytecode, or with --elf into an ELF32 i386 executable with symbols and DWARF for gdb
     Asm {
         input: PathBuf,
         #[arg(short, long)]
         output: PathBuf,
+        /// Write an ELF executable (symbols, line table, call-frame information) instead of raw bytecode
+        #[arg(long)]
+        elf: bool,
     },
     /// Disassemble bytecode in flux-disasm's format
     Disasm { file: PathBuf },
@@ -103,11 +106,12 @@ fn run(cli: Cli) -> Result<ExitCode> {
         Command::Run { program, vm, trace, trace_format, profile } => {
             run_headless(program, vm, trace.map(|p| (p, trace_format)), profile)
         }
-        Command::Asm { input, output } => {
+        Command::Asm { input, output, elf } => {
             let text = std::fs::read_to_string(&input).with_context(|| format!("reading {}", input.display()))?;
             match asm::assemble(&text) {
                 Ok(a) => {
-                    std::fs::write(&output, &a.bytes).with_context(|| format!("writing {}", output.display()))?;
+                    let bytes = if elf { cuda_flux_debugger::elf::write(&a, &input)? } else { a.bytes };
+                    std::fs::write(&output, &bytes).with_context(|| format!("writing {}", output.display()))?;
                     Ok(ExitCode::SUCCESS)
                 }
                 Err(e) => {

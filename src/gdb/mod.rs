@@ -8,11 +8,14 @@
 //! - [`monitor`]: `monitor` commands, and [`flux_monitor`] the FLUX-aware
 //!   ones (stub-side conditional breakpoints, watch-if, apoptosis warnings,
 //!   the trust log, confidence provenance),
-//! - [`event_loop`]: running the VM between packets, Ctrl-C included.
+//! - [`event_loop`]: running the VM between packets, Ctrl-C included,
+//! - [`extended`]: `target extended-remote` (run, kill, detach as with
+//!   gdbserver's multi mode) and qXfer:exec-file for programs from ELF files.
 pub mod arch;
 pub mod base;
 pub mod breakpoints;
 pub mod event_loop;
+pub mod extended;
 pub mod flux_monitor;
 pub mod monitor;
 pub mod trace_monitor;
@@ -22,6 +25,8 @@ use std::io::Write;
 
 use gdbstub::target::ext::base::BaseOps;
 use gdbstub::target::ext::breakpoints::BreakpointsOps;
+use gdbstub::target::ext::exec_file::ExecFileOps;
+use gdbstub::target::ext::extended_mode::ExtendedModeOps;
 use gdbstub::target::ext::monitor_cmd::MonitorCmdOps;
 use gdbstub::target::Target;
 
@@ -71,11 +76,14 @@ pub struct FluxTarget {
     pub(crate) trace_capacity: usize,
     pub(crate) trace_dropped: u64,
     output: Box<dyn Write + Send>,
+    /// Extended mode and the program's "process" (see [`extended`]).
+    pub(crate) session: extended::SessionState,
 }
 
 impl FluxTarget {
     pub fn new(program: Program, config: VmConfig, output: Box<dyn Write + Send>) -> Result<FluxTarget, VmError> {
         let vm = Vm::with_program(&program.bytes, config)?;
+        let exec_file = program.elf_path();
         Ok(FluxTarget {
             vm,
             program,
@@ -89,6 +97,7 @@ impl FluxTarget {
             trace_capacity: 100_000,
             trace_dropped: 0,
             output,
+            session: extended::SessionState { exec_file, ..Default::default() },
         })
     }
 
@@ -183,6 +192,20 @@ impl Target for FluxTarget {
 
     fn support_monitor_cmd(&mut self) -> Option<MonitorCmdOps<'_, Self>> {
         Some(self)
+    }
+
+    fn support_extended_mode(&mut self) -> Option<ExtendedModeOps<'_, Self>> {
+        Some(self)
+    }
+
+    /// Only for programs from an ELF file: gdb then loads its symbols and
+    /// DWARF by itself.
+    fn support_exec_file(&mut self) -> Option<ExecFileOps<'_, Self>> {
+        if self.session.exec_file.is_some() {
+            Some(self)
+        } else {
+            None
+        }
     }
 
 }
