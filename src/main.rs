@@ -86,6 +86,8 @@ enum Command {
     },
     /// Disassemble bytecode in flux-disasm's format
     Disasm { file: PathBuf },
+    /// Print the opcode table as JSON (what `monitor isa json` answers; scripts/flux-gdb.py reads it)
+    Isa,
 }
 
 fn main() -> ExitCode {
@@ -119,6 +121,10 @@ fn run(cli: Cli) -> Result<ExitCode> {
                     Ok(ExitCode::from(1))
                 }
             }
+        }
+        Command::Isa => {
+            println!("{}", cuda_flux_debugger::isa::to_json());
+            Ok(ExitCode::SUCCESS)
         }
         Command::Disasm { file } => {
             let p = Program::load(&file)?;

@@ -76,10 +76,11 @@ where
     use gdbstub::stub::run_blocking::{BlockingEventLoop, Event, WaitForStopReasonError};
     use gdbstub::stub::state_machine::GdbStubStateMachine;
     let mut gdb = stub.run_state_machine(target)?;
+    let mut packets = NoProcessFilter::default();
     loop {
         gdb = match gdb {
             GdbStubStateMachine::Idle(mut gdb) => {
-                let byte = match gdb.borrow_conn().read() {
+                let byte = match packets.next_byte(gdb.borrow_conn(), target.has_process()) {
                     Ok(b) => b,
                     // gdb went away between packets: the same as a dropped connection
                     Err(e) => return Err(DriveError::Connection(e)),
@@ -105,6 +106,61 @@ where
                 Err(WaitForStopReasonError::Target(e)) => return Err(DriveError::Target(e)),
                 Err(WaitForStopReasonError::Connection(e)) => return Err(DriveError::Connection(e)),
             },
+        }
+    }
+}
+
+/// Answers gdb's thread-list queries while there is no process (extended
+/// mode, after an exit, a kill or a detach) with "no threads", as gdbserver
+/// does.  gdbstub's single-threaded targets always report their one thread,
+/// and gdb, which lists threads after every stop, exit included, would then
+/// bring back a live "process 1" that has ended.  Every other packet goes
+/// to gdbstub untouched.
+#[derive(Default)]
+struct NoProcessFilter {
+    /// Bytes read and found not to be for us, still to give to gdbstub.
+    pending: std::collections::VecDeque<u8>,
+    /// gdb and gdbstub agreed to QStartNoAckMode: answers carry no '+'.
+    no_ack: bool,
+}
+
+impl NoProcessFilter {
+    fn next_byte<C: ConnectionExt<Error = io::Error>>(&mut self, conn: &mut C, has_process: bool) -> io::Result<u8> {
+        loop {
+            if let Some(b) = self.pending.pop_front() {
+                return Ok(b);
+            }
+            let first = conn.read()?;
+            if first != b'$' {
+                return Ok(first);
+            }
+            // a whole packet: $data#xx
+            let mut packet = vec![first];
+            loop {
+                let b = conn.read()?;
+                packet.push(b);
+                if b == b'#' {
+                    packet.push(conn.read()?);
+                    packet.push(conn.read()?);
+                    break;
+                }
+                if packet.len() > 64 * 1024 {
+                    break; // not a query of ours; gdbstub judges it
+                }
+            }
+            let data = packet.get(1..packet.len().saturating_sub(3)).unwrap_or(&[]);
+            if data == b"QStartNoAckMode" {
+                self.no_ack = true;
+            }
+            if !has_process && (data == b"qfThreadInfo" || data == b"qsThreadInfo") {
+                if !self.no_ack {
+                    conn.write(b'+')?;
+                }
+                conn.write_all(b"$l#6c")?;
+                conn.flush()?;
+                continue;
+            }
+            self.pending.extend(packet);
         }
     }
 }

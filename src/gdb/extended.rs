@@ -73,6 +73,12 @@ impl FluxTarget {
         }
     }
 
+    /// Whether gdb has a live process to look at: not after an exit, a kill
+    /// or a detach in extended mode.
+    pub fn has_process(&self) -> bool {
+        !(self.session.ended || self.session.detached)
+    }
+
     /// After a session: whether the program must start over for the next one.
     pub fn program_ended(&self) -> bool {
         self.session.ended || self.vm.finished()
