@@ -332,3 +332,20 @@ fn extended_remote_without_an_elf_offers_no_exec_file() {
     assert_eq!(values(&out), ["(void (*)()) 0xc"], "{out}");
     assert!(out.contains("=> 0xc:\tCMP_I16       r1, 0x2"), "{out}");
 }
+
+#[test]
+fn the_vscode_example_drives_the_stub_through_cppdbg() {
+    let text = std::fs::read_to_string(repo().join("examples/.vscode/launch.json")).expect("launch.json");
+    let launch: serde_json::Value = serde_json::from_str(&text).expect("launch.json is JSON");
+    let c = &launch["configurations"][0];
+    assert_eq!(c["type"], "cppdbg");
+    assert_eq!(c["MIMode"], "gdb");
+    assert_eq!(c["miDebuggerServerAddress"], "127.0.0.1:1234");
+    assert_eq!(c["useExtendedRemote"], true);
+    assert_eq!(c["program"], "${workspaceFolder}/fibonacci.elf");
+    assert!(c["setupCommands"][0]["text"].as_str().unwrap().ends_with("scripts/flux-gdb.py"), "{c}");
+    let tasks: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(repo().join("examples/.vscode/tasks.json")).unwrap()).expect("tasks.json is JSON");
+    let labels: Vec<&str> = tasks["tasks"].as_array().unwrap().iter().map(|t| t["label"].as_str().unwrap()).collect();
+    assert!(labels.contains(&c["preLaunchTask"].as_str().unwrap()), "{labels:?}");
+}
