@@ -344,6 +344,45 @@ mod tests {
         assert_eq!(depth(line_of("MOV       r0, r1")), 0);
     }
 
+    /// The stack effects named above are the VM's: every opcode, run once
+    /// with zero operands on a stack of 17 slots, moves sp by what
+    /// `stack_effect` says (control transfers excepted: their callee or
+    /// target decides).
+    #[test]
+    fn stack_effects_agree_with_the_vm() {
+        use crate::vm::{StopKind, Vm, VmConfig, DEFAULT_ENERGY};
+        let push = crate::isa::by_mnemonic("PUSH_IMM8").unwrap();
+        let mut checked = 0;
+        for op in crate::isa::all().filter(|o| o.implemented) {
+            if matches!(op.mnemonic, "CALL" | "RET" | "SWI" | "IRET" | "HALT" | "BRK") {
+                continue;
+            }
+            let mut bytes: Vec<u8> = (0..17).flat_map(|_| [push.code, 0]).collect();
+            let at = bytes.len() as u32;
+            bytes.push(op.code);
+            bytes.extend(std::iter::repeat_n(0, op.operand_bytes as usize));
+            let Ok(mut vm) = Vm::with_program(&bytes, VmConfig { energy: DEFAULT_ENERGY, seed: 0 }) else { continue };
+            vm.run(17);
+            let before = vm.regs().sp as i64;
+            let stop = vm.run(1);
+            if matches!(stop.kind, StopKind::Fault { .. } | StopKind::Terminated { .. }) {
+                continue;
+            }
+            let moved = before - vm.regs().sp as i64;
+            let insn = match disasm::decode(&bytes[at as usize..], at) {
+                Some(Decoded::Instruction(i)) => i,
+                _ => continue,
+            };
+            let declared = match stack_effect(&insn) {
+                StackEffect::Bytes(n) => n,
+                StackEffect::FreeAlloca => 0, // FREEA r0 with r0 = 0
+            };
+            assert_eq!(moved, declared, "{} moves sp by {moved}", op.mnemonic);
+            checked += 1;
+        }
+        assert!(checked > 200, "only {checked} opcodes ran");
+    }
+
     #[test]
     fn alloca_and_freea() {
         let a = assemble("CALL f\nHALT\nf: PUSH_R r1\nALLOCA r2, 6\nFREEA r2\nPOP_R r1\nRET\n").unwrap();
