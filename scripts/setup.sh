@@ -34,6 +34,11 @@ if ! have_cmd lldb; then
   done
 fi
 
+# scripts/flux-gdb.py needs gdb's Python disassembler API (gdb 13 or newer).
+if have_cmd gdb && ! gdb -batch -nx -ex 'python import gdb.disassembler' >/dev/null 2>&1; then
+  echo "setup: warning: this gdb has no Python disassembler API (gdb >= 13 with Python): scripts/flux-gdb.py will not load" >&2
+fi
+
 if ! have_cmd cargo; then
   echo "setup: cargo not found; install a Rust toolchain (rustup) first" >&2
   exit 1

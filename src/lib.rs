@@ -3,14 +3,18 @@
 //! - [`vm`]: the FLUX runtime (runtime-c, compiled by build.rs) behind a safe wrapper.
 //! - [`isa`]: the opcode table, read from runtime-c.
 //! - [`asm`] / [`disasm`]: FLUX assembly in flux-disasm's syntax, both ways.
-//! - [`program`]: loading a program file (assembly or raw bytecode).
+//! - [`program`]: loading a program file (assembly, an ELF from `asm --elf`, or raw bytecode).
+//! - [`debuginfo`] / [`elf`]: functions, line table and call-frame information
+//!   as DWARF, in an ELF32 i386 executable for stock gdb.
 //! - [`gdb`]: the GDB remote-serial-protocol target (gdbstub), one module per extension.
 //! - [`server`]: serving that target over TCP or stdio.
 pub mod asm;
 pub mod codetracer;
 pub mod condition;
 pub mod debugger;
+pub mod debuginfo;
 pub mod disasm;
+pub mod elf;
 mod ffi;
 pub mod gdb;
 pub mod isa;

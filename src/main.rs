@@ -103,14 +103,19 @@ enum Command {
         #[command(subcommand)]
         command: ReplayCommand,
     },
-    /// Assemble FLUX assembly into bytecode
+    /// Assemble FLUX assembly into bytecode, or with --elf into an ELF32 i386 executable with symbols and DWARF for gdb
     Asm {
         input: PathBuf,
         #[arg(short, long)]
         output: PathBuf,
+        /// Write an ELF executable (symbols, line table, call-frame information) instead of raw bytecode
+        #[arg(long)]
+        elf: bool,
     },
     /// Disassemble bytecode in flux-disasm's format
     Disasm { file: PathBuf },
+    /// Print the opcode table as JSON (what `monitor isa json` answers; scripts/flux-gdb.py reads it)
+    Isa,
 }
 
 fn main() -> ExitCode {
@@ -135,11 +140,12 @@ fn run(cli: Cli) -> Result<ExitCode> {
             run_headless(program, vm, trace.map(|p| (p, trace_format)), profile)
         }
         Command::Replay { command: ReplayCommand::Diff { expected, actual, json } } => replay_diff(&expected, &actual, json),
-        Command::Asm { input, output } => {
+        Command::Asm { input, output, elf } => {
             let text = std::fs::read_to_string(&input).with_context(|| format!("reading {}", input.display()))?;
             match asm::assemble(&text) {
                 Ok(a) => {
-                    std::fs::write(&output, &a.bytes).with_context(|| format!("writing {}", output.display()))?;
+                    let bytes = if elf { cuda_flux_debugger::elf::write(&a, &input)? } else { a.bytes };
+                    std::fs::write(&output, &bytes).with_context(|| format!("writing {}", output.display()))?;
                     Ok(ExitCode::SUCCESS)
                 }
                 Err(e) => {
@@ -147,6 +153,10 @@ fn run(cli: Cli) -> Result<ExitCode> {
                     Ok(ExitCode::from(1))
                 }
             }
+        }
+        Command::Isa => {
+            println!("{}", cuda_flux_debugger::isa::to_json());
+            Ok(ExitCode::SUCCESS)
         }
         Command::Disasm { file } => {
             let p = Program::load(&file)?;

@@ -28,12 +28,14 @@ where
     C: ConnectionExt<Error = io::Error>,
 {
     let stub = GdbStub::new(conn);
-    match stub.run_blocking::<FluxEventLoop<C>>(target) {
+    match drive::<C>(stub, target) {
         Ok(DisconnectReason::Disconnect) => Ok(SessionEnd::Detached),
         Ok(DisconnectReason::TargetExited(code)) => Ok(SessionEnd::Exited(code)),
         Ok(DisconnectReason::TargetTerminated(sig)) => Ok(SessionEnd::Terminated(sig.0)),
         Ok(DisconnectReason::Kill) => Ok(SessionEnd::Killed),
-        Err(e) => {
+        Err(DriveError::Target(te)) => Err(te),
+        Err(DriveError::Connection(e)) => Ok(SessionEnd::ConnectionLost(format!("connection: {e}"))),
+        Err(DriveError::Stub(e)) => {
             if e.is_target_error() {
                 match e.into_target_error() {
                     Some(te) => Err(te),
@@ -42,6 +44,123 @@ where
             } else {
                 Ok(SessionEnd::ConnectionLost(describe(&e)))
             }
+        }
+    }
+}
+
+/// Why [`drive`] gave up: what gdbstub reports, or what our event loop saw
+/// (gdbstub's error type cannot be built outside it).
+enum DriveError {
+    Stub(GdbStubError<crate::gdb::TargetError, io::Error>),
+    Target(crate::gdb::TargetError),
+    Connection(io::Error),
+}
+
+impl From<GdbStubError<crate::gdb::TargetError, io::Error>> for DriveError {
+    fn from(e: GdbStubError<crate::gdb::TargetError, io::Error>) -> Self {
+        DriveError::Stub(e)
+    }
+}
+
+type StubResult = Result<DisconnectReason, DriveError>;
+
+/// gdbstub's `run_blocking` loop, with one difference: in extended mode
+/// (`target extended-remote`) an exit, a termination or a detach does not
+/// end the session.  gdbstub reports it to gdb and would disconnect; we go
+/// back to reading packets instead, so gdb stays connected as with
+/// gdbserver's multi mode (`monitor` answers, `run` starts over).
+fn drive<C>(stub: GdbStub<'_, FluxTarget, C>, target: &mut FluxTarget) -> StubResult
+where
+    C: ConnectionExt<Error = io::Error>,
+{
+    use gdbstub::stub::run_blocking::{BlockingEventLoop, Event, WaitForStopReasonError};
+    use gdbstub::stub::state_machine::GdbStubStateMachine;
+    let mut gdb = stub.run_state_machine(target)?;
+    let mut packets = NoProcessFilter::default();
+    loop {
+        gdb = match gdb {
+            GdbStubStateMachine::Idle(mut gdb) => {
+                let byte = match packets.next_byte(gdb.borrow_conn(), target.has_process()) {
+                    Ok(b) => b,
+                    // gdb went away between packets: the same as a dropped connection
+                    Err(e) => return Err(DriveError::Connection(e)),
+                };
+                gdb.incoming_data(target, byte)?
+            }
+            GdbStubStateMachine::Disconnected(gdb) => {
+                let reason = gdb.get_reason();
+                if target.stays_connected(reason) {
+                    log::info!("extended mode: {reason:?}; gdb stays connected");
+                    gdb.return_to_idle()
+                } else {
+                    return Ok(reason);
+                }
+            }
+            GdbStubStateMachine::CtrlCInterrupt(gdb) => {
+                let stop = FluxEventLoop::<C>::on_interrupt(target).map_err(DriveError::Target)?;
+                gdb.interrupt_handled(target, stop)?
+            }
+            GdbStubStateMachine::Running(mut gdb) => match FluxEventLoop::<C>::wait_for_stop_reason(target, gdb.borrow_conn()) {
+                Ok(Event::TargetStopped(reason)) => gdb.report_stop(target, reason)?,
+                Ok(Event::IncomingData(byte)) => gdb.incoming_data(target, byte)?,
+                Err(WaitForStopReasonError::Target(e)) => return Err(DriveError::Target(e)),
+                Err(WaitForStopReasonError::Connection(e)) => return Err(DriveError::Connection(e)),
+            },
+        }
+    }
+}
+
+/// Answers gdb's thread-list queries while there is no process (extended
+/// mode, after an exit, a kill or a detach) with "no threads", as gdbserver
+/// does.  gdbstub's single-threaded targets always report their one thread,
+/// and gdb, which lists threads after every stop, exit included, would then
+/// bring back a live "process 1" that has ended.  Every other packet goes
+/// to gdbstub untouched.
+#[derive(Default)]
+struct NoProcessFilter {
+    /// Bytes read and found not to be for us, still to give to gdbstub.
+    pending: std::collections::VecDeque<u8>,
+    /// gdb and gdbstub agreed to QStartNoAckMode: answers carry no '+'.
+    no_ack: bool,
+}
+
+impl NoProcessFilter {
+    fn next_byte<C: ConnectionExt<Error = io::Error>>(&mut self, conn: &mut C, has_process: bool) -> io::Result<u8> {
+        loop {
+            if let Some(b) = self.pending.pop_front() {
+                return Ok(b);
+            }
+            let first = conn.read()?;
+            if first != b'$' {
+                return Ok(first);
+            }
+            // a whole packet: $data#xx
+            let mut packet = vec![first];
+            loop {
+                let b = conn.read()?;
+                packet.push(b);
+                if b == b'#' {
+                    packet.push(conn.read()?);
+                    packet.push(conn.read()?);
+                    break;
+                }
+                if packet.len() > 64 * 1024 {
+                    break; // not a query of ours; gdbstub judges it
+                }
+            }
+            let data = packet.get(1..packet.len().saturating_sub(3)).unwrap_or(&[]);
+            if data == b"QStartNoAckMode" {
+                self.no_ack = true;
+            }
+            if !has_process && (data == b"qfThreadInfo" || data == b"qsThreadInfo") {
+                if !self.no_ack {
+                    conn.write(b'+')?;
+                }
+                conn.write_all(b"$l#6c")?;
+                conn.flush()?;
+                continue;
+            }
+            self.pending.extend(packet);
         }
     }
 }
@@ -62,8 +181,8 @@ fn after_session(target: &mut FluxTarget, end: &SessionEnd) {
         SessionEnd::Detached => log::info!("gdb detached; the VM stays where it is"),
         SessionEnd::ConnectionLost(why) => log::warn!("connection lost ({why}); the VM stays where it is"),
     }
-    if matches!(end, SessionEnd::Exited(_) | SessionEnd::Terminated(_) | SessionEnd::Killed) {
-        target.restart();
+    if matches!(end, SessionEnd::Exited(_) | SessionEnd::Terminated(_) | SessionEnd::Killed) || target.program_ended() {
+        target.start_fresh();
     }
 }
 

@@ -11,11 +11,14 @@
 //! - [`reverse`]: reverse-stepi and reverse-continue over the recorded
 //!   history, and [`record_monitor`] its monitor commands (`record`, `when`,
 //!   `goto`, `replay save`),
-//! - [`event_loop`]: running the VM between packets, Ctrl-C included.
+//! - [`event_loop`]: running the VM between packets, Ctrl-C included,
+//! - [`extended`]: `target extended-remote` (run, kill, detach as with
+//!   gdbserver's multi mode) and qXfer:exec-file for programs from ELF files.
 pub mod arch;
 pub mod base;
 pub mod breakpoints;
 pub mod event_loop;
+pub mod extended;
 pub mod flux_monitor;
 pub mod monitor;
 pub mod record_monitor;
@@ -27,6 +30,8 @@ use std::io::Write;
 
 use gdbstub::target::ext::base::BaseOps;
 use gdbstub::target::ext::breakpoints::BreakpointsOps;
+use gdbstub::target::ext::exec_file::ExecFileOps;
+use gdbstub::target::ext::extended_mode::ExtendedModeOps;
 use gdbstub::target::ext::monitor_cmd::MonitorCmdOps;
 use gdbstub::target::Target;
 
@@ -81,12 +86,17 @@ pub struct FluxTarget {
     pub history: Option<crate::history::History>,
     /// Record from the start of every run (`serve --record`).
     pub record_from_start: bool,
+    /// The replay file served (`serve --replay`): every start-over goes back to it.
+    pub replay: Option<std::sync::Arc<crate::replay_file::Recording>>,
     output: Box<dyn Write + Send>,
+    /// Extended mode and the program's "process" (see [`extended`]).
+    pub(crate) session: extended::SessionState,
 }
 
 impl FluxTarget {
     pub fn new(program: Program, config: VmConfig, output: Box<dyn Write + Send>) -> Result<FluxTarget, VmError> {
         let vm = Vm::with_program(&program.bytes, config)?;
+        let exec_file = program.elf_path();
         Ok(FluxTarget {
             vm,
             program,
@@ -101,7 +111,9 @@ impl FluxTarget {
             trace_dropped: 0,
             history: None,
             record_from_start: false,
+            replay: None,
             output,
+            session: extended::SessionState { exec_file, ..Default::default() },
         })
     }
 
@@ -116,6 +128,13 @@ impl FluxTarget {
         self.vm.reset();
         self.pending_signal = None;
         self.last_stop = None;
+        // serving a replay file: start over is its start again
+        if let Some(rec) = self.replay.clone() {
+            if let Err(e) = self.replay_from(&rec) {
+                log::warn!("replay not restarted: {e}");
+            }
+            return;
+        }
         // a new run gets a new recording
         if self.history.is_some() || self.record_from_start {
             if let Err(e) = self.start_recording() {
@@ -216,6 +235,20 @@ impl Target for FluxTarget {
 
     fn support_monitor_cmd(&mut self) -> Option<MonitorCmdOps<'_, Self>> {
         Some(self)
+    }
+
+    fn support_extended_mode(&mut self) -> Option<ExtendedModeOps<'_, Self>> {
+        Some(self)
+    }
+
+    /// Only for programs from an ELF file: gdb then loads its symbols and
+    /// DWARF by itself.
+    fn support_exec_file(&mut self) -> Option<ExecFileOps<'_, Self>> {
+        if self.session.exec_file.is_some() {
+            Some(self)
+        } else {
+            None
+        }
     }
 
 }

@@ -10,7 +10,7 @@ use crate::vm::{Vm, FLAG_C, FLAG_O, FLAG_S, FLAG_Z, MEM_SIZE};
 /// (usage, what it does) for `monitor help`.
 pub const COMMANDS: &[(&str, &str)] = &[
     ("help", "this list"),
-    ("why", "the last stop in words: signal, pc, instruction, reason"),
+    ("why [stub]", "the last stop in words: signal, pc, instruction, reason (with `stub`: only a stop the stub caused)"),
     ("disas [ADDR [N]]", "disassemble N instructions (default 8) from ADDR (default pc)"),
     ("info", "a summary of the VM: registers, energy, breakpoints, state"),
     ("reset", "start the program over (breakpoints stay)"),
@@ -34,6 +34,13 @@ pub fn parse_u32(s: &str) -> Option<u32> {
         Some(h) => u32::from_str_radix(h, 16).ok(),
         None => s.parse().ok(),
     }
+}
+
+/// Stops gdb did not ask for (no breakpoint, watchpoint or step of its own):
+/// stub-side conditions, BRK, faults, terminations.
+fn is_stub_side(kind: &crate::vm::StopKind) -> bool {
+    use crate::vm::StopKind::*;
+    matches!(kind, Brk | CondBreakpoint { .. } | WatchCondition { .. } | TrustFail | Fault { .. } | Terminated { .. })
 }
 
 fn flags_text(f: u32) -> String {
@@ -70,6 +77,13 @@ impl FluxTarget {
                     self.vm.pc(),
                     instruction_at(&self.vm, self.vm.pc())
                 ),
+            },
+            // For scripts/flux-gdb.py's stop hook: gdb reports the stub's own
+            // stops as plain SIGTRAP (or a fault's signal), which a script
+            // cannot tell from the end of a step; the stub can.
+            ["why", "stub"] => match &self.last_stop {
+                Some(l) if is_stub_side(&l.stop.kind) => l.description.clone(),
+                _ => String::new(),
             },
             ["disas", rest @ ..] => self.monitor_disas(rest),
             ["info"] => self.monitor_info(),

@@ -120,6 +120,7 @@ impl FluxTarget {
         }
         h.before_resume(&mut self.vm);
         h.goto(&mut self.vm, 0)?;
+        self.replay = Some(std::sync::Arc::new(rec.clone()));
         Ok(())
     }
 }
