@@ -21,7 +21,7 @@
 //! (the future it had no longer follows from it).
 use std::sync::Arc;
 
-use crate::vm::{InputEvent, Regs, Stop, StopKind, Vm, VmConfig, VmError, MEM_SIZE, PAGES, PAGE_SIZE};
+use crate::vm::{InputEvent, Stop, StopKind, Vm, VmConfig, VmError, MEM_SIZE, PAGES, PAGE_SIZE};
 
 /// Instructions between two checkpoints: going back one instruction re-runs
 /// at most this many (about 0.1 ms).
@@ -431,8 +431,50 @@ impl History {
         }
     }
 
-    /// The registers at the current index (a convenience for tests).
-    pub fn regs(vm: &Vm) -> Regs {
-        vm.regs()
+    /// The trace records of instructions [from, to) of the history, made by
+    /// re-executing them on a VM with tracing on (segment by segment, so
+    /// that gdb's changes are made again where they were made).
+    pub fn trace_records(&mut self, from: u64, to: u64) -> Result<Vec<crate::tracer::TraceRecord>, VmError> {
+        let to = to.min(self.end);
+        let mut out = Vec::new();
+        let mut at = from;
+        while at < to {
+            let i = self.checkpoints.partition_point(|c| c.index <= at).saturating_sub(1);
+            let cp = self.checkpoints[i].clone();
+            let seg_end = self.checkpoints.get(i + 1).map_or(to, |c| c.index.min(to));
+            Self::restore(&mut self.shadow, &cp)?;
+            let ran = Self::run_shadow(&mut self.shadow, at - cp.index, None);
+            if ran < at - cp.index {
+                break;
+            }
+            self.shadow.set_tracing(true)?;
+            let traced = Self::run_shadow(&mut self.shadow, seg_end - at, Some(&mut out));
+            self.shadow.set_tracing(false)?;
+            self.shadow.discard_trace();
+            if traced < seg_end - at {
+                break; // the history ended there
+            }
+            at = seg_end;
+        }
+        Ok(out)
+    }
+
+    /// Runs the shadow VM `n` instructions (or until the program ends),
+    /// collecting trace records into `records` when given; returns how many ran.
+    fn run_shadow(shadow: &mut Vm, n: u64, mut records: Option<&mut Vec<crate::tracer::TraceRecord>>) -> u64 {
+        let mut ran = 0;
+        while ran < n {
+            let stop = shadow.run(n - ran);
+            ran += stop.executed;
+            shadow.take_output();
+            if let Some(r) = records.as_deref_mut() {
+                r.extend(shadow.take_trace());
+            }
+            let goes_on = matches!(stop.kind, StopKind::Budget | StopKind::Output | StopKind::Brk | StopKind::TraceFull);
+            if !goes_on || (stop.executed == 0 && !matches!(stop.kind, StopKind::Output | StopKind::TraceFull)) {
+                break;
+            }
+        }
+        ran
     }
 }

@@ -145,3 +145,39 @@ fn an_apoptosis_warning_is_an_event_of_the_instruction_that_caused_it() {
     let e = warned[0]["events"].as_array().unwrap().iter().find(|e| e["event"] == "apoptosis_warning").unwrap();
     assert_eq!((e["energy"].as_i64(), e["level"].as_i64()), (Some(499_999_977), Some(500_000_000)));
 }
+
+// The stub makes its ring by re-executing the recorded run: its records are
+// the ones a headless `run --trace` writes for the same instructions.
+#[test]
+fn the_stub_ring_equals_the_headless_trace_of_the_same_instructions() {
+    let dir = tempfile::tempdir().unwrap();
+    let ring = dir.path().join("ring.jsonl");
+    let full = dir.path().join("full.jsonl");
+    let stub = Stub::start(&example("fibonacci.fasm"), &["--once"]);
+    let save = format!("monitor trace save {} json", ring.display());
+    let out = gdb_batch(
+        stub.port,
+        &["monitor trace on", "monitor trace size 50", "break *0x2D", "continue", "continue", "continue", save.as_str(), "monitor when"],
+    );
+    assert!(out.contains("saved 50 records"), "{out}");
+    assert!(out.contains("instruction 118 of 0..118"), "{out}");
+    let (code, _, err) = flux(&["run", example("fibonacci.fasm").to_str().unwrap(), "--trace", full.to_str().unwrap(), "--trace-format", "json"]);
+    assert_eq!(code, 109, "{err}");
+    let parse = |p: &std::path::Path| -> Vec<serde_json::Value> {
+        std::fs::read_to_string(p).unwrap().lines().map(|l| serde_json::from_str(l).unwrap()).collect()
+    };
+    let (ring, full) = (parse(&ring), parse(&full));
+    let first = ring[0]["index"].as_u64().unwrap() as usize;
+    assert_eq!((ring.len(), first), (50, 68), "the newest 50 of 118");
+    assert_eq!(ring[..], full[first..first + 50], "the ring is the headless trace at the same indices");
+    // the last record is the jump to the third stop at 0x2D: JL r1, small at 0x10
+    assert_eq!(ring[49]["pc"], 0x10, "{}", ring[49]);
+}
+
+#[test]
+fn the_stub_ring_follows_what_gdb_changes() {
+    let stub = Stub::start(&example("fibonacci.fasm"), &["--once"]);
+    let out = gdb_batch(stub.port, &["monitor trace on", "stepi 4", "set $energy = 5000", "stepi 3", "monitor trace show 4"]);
+    let energies: Vec<&str> = out.lines().filter_map(|l| l.split("energy=").nth(1)).collect();
+    assert_eq!(energies, ["999999996", "4999", "4998", "4997"], "{out}");
+}

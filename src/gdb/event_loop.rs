@@ -66,7 +66,6 @@ impl FluxTarget {
             } else {
                 self.flush_output()?;
             }
-            self.drain_trace();
             let reason = match &stop.kind {
                 StopKind::Budget | StopKind::Output | StopKind::TraceFull | StopKind::Breakpoint if step && executed >= 1 => {
                     Some(SingleThreadStopReason::DoneStep)

@@ -78,10 +78,8 @@ pub struct FluxTarget {
     pub(crate) last_stop: Option<LastStop>,
     /// Stub-side breakpoints and watch conditions (armed in the VM).
     pub debugger: Debugger,
-    /// The newest trace records (`monitor trace`), and how many fell out.
-    pub(crate) trace_ring: std::collections::VecDeque<crate::tracer::TraceRecord>,
-    pub(crate) trace_capacity: usize,
-    pub(crate) trace_dropped: u64,
+    /// `monitor trace`: the newest instructions, made from the recording.
+    pub(crate) trace: trace_monitor::TraceWindow,
     /// The recorded history while recording (`--record`, `monitor record on`).
     pub history: Option<crate::history::History>,
     /// Record from the start of every run (`serve --record`).
@@ -106,9 +104,7 @@ impl FluxTarget {
             hw_breakpoints: BTreeSet::new(),
             last_stop: None,
             debugger: Debugger::new(),
-            trace_ring: std::collections::VecDeque::new(),
-            trace_capacity: 100_000,
-            trace_dropped: 0,
+            trace: trace_monitor::TraceWindow::default(),
             history: None,
             record_from_start: false,
             replay: None,
@@ -129,29 +125,20 @@ impl FluxTarget {
         self.pending_signal = None;
         self.last_stop = None;
         // serving a replay file: start over is its start again
+        self.freeze_trace();
         if let Some(rec) = self.replay.clone() {
             if let Err(e) = self.replay_from(&rec) {
                 log::warn!("replay not restarted: {e}");
             }
             return;
         }
-        // a new run gets a new recording
+        // a new run gets a new recording (the trace keeps what it traced)
+        self.freeze_trace();
         if self.history.is_some() || self.record_from_start {
             if let Err(e) = self.start_recording() {
                 log::warn!("recording not restarted: {e}");
                 self.history = None;
             }
-        }
-    }
-
-    /// Moves the VM's new trace records into the bounded ring.
-    pub(crate) fn drain_trace(&mut self) {
-        for r in self.vm.take_trace() {
-            if self.trace_ring.len() >= self.trace_capacity {
-                self.trace_ring.pop_front();
-                self.trace_dropped += 1;
-            }
-            self.trace_ring.push_back(r);
         }
     }
 
@@ -203,9 +190,7 @@ impl FluxTarget {
                     Some(event) => {
                         if let DebugEvent::ApoptosisWarning { energy, level, .. } = event {
                             // the trace shows the warning on the instruction that caused it
-                            if let Some(last) = self.trace_ring.back_mut() {
-                                last.events.push(crate::tracer::FluxEvent::ApoptosisWarning { energy, level });
-                            }
+                            self.trace_event(crate::tracer::FluxEvent::ApoptosisWarning { energy, level });
                         }
                         self.describe_event(&event, &insn)
                     }

@@ -20,6 +20,7 @@ impl FluxTarget {
                     Err(e) => format!("error: {e}"),
                 },
             },
+            ["record", "off"] if self.trace.on => "tracing reads the recording: monitor trace off first".into(),
             ["record", "off"] => match self.history.take() {
                 Some(h) => {
                     self.vm.log_inputs(false);

@@ -1,11 +1,44 @@
 //! `monitor trace …` and `monitor profile …`: execution tracing into a
 //! bounded ring, saved as text, JSON Lines or a CodeTracer directory; exact
 //! profiling, reported in words or saved for speedscope.
+//!
+//! The ring is not filled as the program runs.  Tracing records the run
+//! (see [`crate::history`]: checkpoints, a few percent of the run's time),
+//! and the records of the newest `capacity` instructions are made when the
+//! trace is shown or saved, by re-executing them on a VM with tracing on.
+//! The VM is deterministic, so they are the records the run would have
+//! made; a traced `continue` costs what a recorded one does.
+use std::collections::VecDeque;
 use std::path::Path;
 
 use super::monitor::parse_u32;
 use super::FluxTarget;
 use crate::trace_format::{self, TraceFormat};
+use crate::tracer::{FluxEvent, TraceRecord};
+
+/// What `monitor trace` keeps.
+pub struct TraceWindow {
+    pub on: bool,
+    pub capacity: usize,
+    /// The history index where the traced stretch of the current recording began.
+    start: u64,
+    /// Records made already: of earlier runs, or before tracing was turned
+    /// off (oldest first, at most `capacity`).
+    frozen: VecDeque<TraceRecord>,
+    /// Records that fell out of the ring.
+    dropped: u64,
+    /// Events the stub adds (apoptosis warnings), by history index of the
+    /// instruction that caused them.
+    events: Vec<(u64, FluxEvent)>,
+    /// Tracing started the recording (and stops it when turned off).
+    owns_history: bool,
+}
+
+impl Default for TraceWindow {
+    fn default() -> Self {
+        TraceWindow { on: false, capacity: 100_000, start: 0, frozen: VecDeque::new(), dropped: 0, events: Vec::new(), owns_history: false }
+    }
+}
 
 pub const COMMANDS: &[(&str, &str)] = &[
     ("trace on|off|clear", "record every instruction (a ring of the newest)"),
@@ -20,20 +53,22 @@ pub const COMMANDS: &[(&str, &str)] = &[
 impl FluxTarget {
     pub(crate) fn trace_monitor(&mut self, words: &[&str]) -> Option<String> {
         Some(match words {
-            ["trace", "on"] => match self.vm.set_tracing(true) {
-                Ok(()) => format!("tracing on (ring of {} records)", self.trace_capacity),
-                Err(e) => format!("error: {e}"),
-            },
+            ["trace", "on"] => self.trace_on(),
             ["trace", "off"] => {
-                self.drain_trace();
-                let _ = self.vm.set_tracing(false);
-                format!("tracing off ({} records kept)", self.trace_ring.len())
+                self.freeze_trace();
+                self.trace.on = false;
+                if std::mem::take(&mut self.trace.owns_history) {
+                    self.history = None;
+                    self.vm.log_inputs(false);
+                }
+                format!("tracing off ({} records kept)", self.trace.frozen.len())
             }
             ["trace", "clear"] => {
-                self.drain_trace();
-                let n = self.trace_ring.len();
-                self.trace_ring.clear();
-                self.trace_dropped = 0;
+                let n = self.trace_records().len();
+                self.trace.frozen.clear();
+                self.trace.events.clear();
+                self.trace.dropped = 0;
+                self.trace.start = self.history.as_ref().map_or(0, |h| h.end());
                 format!("cleared {n} records")
             }
             ["trace", "show"] => self.trace_show(20),
@@ -43,10 +78,10 @@ impl FluxTarget {
             },
             ["trace", "size", n] => match parse_u32(n) {
                 Some(n) if n > 0 => {
-                    self.trace_capacity = n as usize;
-                    while self.trace_ring.len() > self.trace_capacity {
-                        self.trace_ring.pop_front();
-                        self.trace_dropped += 1;
+                    self.trace.capacity = n as usize;
+                    while self.trace.frozen.len() > self.trace.capacity {
+                        self.trace.frozen.pop_front();
+                        self.trace.dropped += 1;
                     }
                     format!("the trace keeps the newest {n} records")
                 }
@@ -87,22 +122,104 @@ impl FluxTarget {
         })
     }
 
+    fn trace_on(&mut self) -> String {
+        if self.trace.on {
+            return format!("tracing is on already (ring of {} records)", self.trace.capacity);
+        }
+        if self.history.is_none() {
+            if let Err(e) = self.start_recording() {
+                return format!("error: {e}");
+            }
+            self.trace.owns_history = true;
+        }
+        self.trace.on = true;
+        self.trace.start = self.history.as_ref().map_or(0, |h| h.end());
+        format!("tracing on (ring of {} records)", self.trace.capacity)
+    }
+
+    /// The newest `capacity` records traced, oldest first, and how many
+    /// fell out before them.
+    pub(crate) fn trace_records(&mut self) -> Vec<TraceRecord> {
+        let mut records: Vec<TraceRecord> = self.trace.frozen.iter().cloned().collect();
+        if self.trace.on {
+            records.extend(self.live_trace_records());
+        }
+        let extra = records.len().saturating_sub(self.trace.capacity);
+        records.drain(..extra);
+        records
+    }
+
+    /// Records that fell out of the ring (and those `trace_records` left out).
+    fn trace_dropped(&self) -> u64 {
+        let live = match (&self.history, self.trace.on) {
+            (Some(h), true) => h.end().saturating_sub(self.trace.start),
+            _ => 0,
+        };
+        let total = self.trace.frozen.len() as u64 + live;
+        self.trace.dropped + total.saturating_sub(self.trace.capacity as u64)
+    }
+
+    /// The records of the traced stretch of the current recording (the newest `capacity`).
+    fn live_trace_records(&mut self) -> Vec<TraceRecord> {
+        let cap = self.trace.capacity as u64;
+        let Some(h) = &mut self.history else { return Vec::new() };
+        let end = h.end();
+        let from = self.trace.start.max(end.saturating_sub(cap));
+        let mut records = match h.trace_records(from, end) {
+            Ok(r) => r,
+            Err(e) => {
+                log::warn!("re-executing the trace window: {e}");
+                Vec::new()
+            }
+        };
+        for (index, event) in &self.trace.events {
+            if let Some(r) = index.checked_sub(from).and_then(|k| records.get_mut(k as usize)) {
+                r.events.push(*event);
+            }
+        }
+        records
+    }
+
+    /// Makes the records of the current recording's traced stretch for good
+    /// (before the recording goes away, or when tracing stops).
+    pub(crate) fn freeze_trace(&mut self) {
+        if !self.trace.on {
+            return;
+        }
+        let live = self.live_trace_records();
+        let dropped = self.trace_dropped();
+        self.trace.frozen.extend(live);
+        while self.trace.frozen.len() > self.trace.capacity {
+            self.trace.frozen.pop_front();
+        }
+        self.trace.dropped = dropped;
+        self.trace.events.clear();
+        self.trace.start = self.history.as_ref().map_or(0, |h| h.end());
+    }
+
+    /// An event the stub saw on the instruction that just retired.
+    pub(crate) fn trace_event(&mut self, event: FluxEvent) {
+        if let (true, Some(h)) = (self.trace.on, &self.history) {
+            self.trace.events.push((h.now().saturating_sub(1), event));
+        }
+    }
+
     fn trace_show(&mut self, n: usize) -> String {
-        self.drain_trace();
-        if self.trace_ring.is_empty() {
+        let records = self.trace_records();
+        if records.is_empty() {
             return "no trace records (monitor trace on, then run)".into();
         }
-        let start = self.trace_ring.len().saturating_sub(n);
-        let mut lines: Vec<String> = self.trace_ring.iter().skip(start).map(trace_format::text_line).collect();
-        if self.trace_dropped > 0 {
-            lines.push(format!("({} older records fell out of the ring of {})", self.trace_dropped, self.trace_capacity));
+        let start = records.len().saturating_sub(n);
+        let mut lines: Vec<String> = records[start..].iter().map(trace_format::text_line).collect();
+        let dropped = self.trace_dropped();
+        if dropped > 0 {
+            lines.push(format!("({dropped} older records fell out of the ring of {})", self.trace.capacity));
         }
         lines.join("\n")
     }
 
     fn trace_save(&mut self, path: &str, format: TraceFormat) -> String {
-        self.drain_trace();
-        let records: Vec<_> = self.trace_ring.iter().cloned().collect();
+        let records = self.trace_records();
         let result = match format {
             TraceFormat::Codetracer => crate::codetracer::write_codetracer(Path::new(path), &self.program, &records).map_err(|e| e.to_string()),
             TraceFormat::Text | TraceFormat::Json => std::fs::File::create(path).map_err(|e| e.to_string()).and_then(|f| {
@@ -117,7 +234,8 @@ impl FluxTarget {
         };
         match result {
             Ok(()) => {
-                let dropped = if self.trace_dropped > 0 { format!("; {} older records had fallen out", self.trace_dropped) } else { String::new() };
+                let dropped = self.trace_dropped();
+                let dropped = if dropped > 0 { format!("; {dropped} older records had fallen out") } else { String::new() };
                 format!("saved {} records to {path}{dropped}", records.len())
             }
             Err(e) => format!("error: writing {path}: {e}"),
