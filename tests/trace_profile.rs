@@ -181,3 +181,11 @@ fn the_stub_ring_follows_what_gdb_changes() {
     let energies: Vec<&str> = out.lines().filter_map(|l| l.split("energy=").nth(1)).collect();
     assert_eq!(energies, ["999999996", "4999", "4998", "4997"], "{out}");
 }
+
+#[test]
+fn the_stub_ring_shows_the_apoptosis_warning_on_its_instruction() {
+    let stub = Stub::start(&example("energy.fasm"), &["--once", "--apoptosis-warn", "500000000"]);
+    let out = gdb_batch(stub.port, &["monitor trace on", "continue", "monitor trace show 2"]);
+    assert!(out.contains("#21       0013: JMP           0xC            energy=599999978\n"), "{out}");
+    assert!(out.contains("#22       000C: ATP_USE       r1             energy=499999977 !apoptosis-warning 499999977<500000000"), "{out}");
+}
