@@ -21,7 +21,7 @@
 //! (the future it had no longer follows from it).
 use std::sync::Arc;
 
-use crate::vm::{InputEvent, Stop, StopKind, Vm, VmConfig, VmError, MEM_SIZE, PAGES, PAGE_SIZE};
+use crate::vm::{InputEvent, Stop, StopKind, Vm, VmConfig, VmError, PAGES, PAGE_SIZE};
 
 /// Instructions between two checkpoints: going back one instruction re-runs
 /// at most this many (about 0.1 ms).
@@ -32,11 +32,44 @@ pub const MAX_CHECKPOINTS: usize = 4096;
 
 pub type Page = Arc<[u8; PAGE_SIZE]>;
 
+/// `goto` leaves short-lived checkpoints this far apart on its way, so that
+/// stepping back again and again re-runs at most this many instructions.
+const FINE_INTERVAL: u64 = 2048;
+/// How many of those it keeps.
+const FINE_KEEP: usize = 32;
+
+/// The machine state is kept in chunks of this size, shared between
+/// checkpoints where they did not change (most of it — the trust table,
+/// mailboxes — rarely does).
+const STATE_CHUNK: usize = 256;
+pub type StateChunks = Arc<[Arc<[u8]>]>;
+
+fn chunk_state(state: &[u8], previous: Option<&StateChunks>) -> (StateChunks, u64) {
+    let mut new_bytes = 0u64;
+    let chunks = state
+        .chunks(STATE_CHUNK)
+        .enumerate()
+        .map(|(i, c)| match previous.and_then(|p| p.get(i)) {
+            Some(old) if old[..] == *c => old.clone(),
+            _ => {
+                new_bytes += c.len() as u64;
+                Arc::from(c)
+            }
+        })
+        .collect();
+    (chunks, new_bytes)
+}
+
+/// The machine state a checkpoint keeps, whole.
+pub fn state_bytes(chunks: &StateChunks) -> Vec<u8> {
+    chunks.iter().flat_map(|c| c.iter().copied()).collect()
+}
+
 /// The VM at one instruction index.
 #[derive(Clone)]
 pub struct Checkpoint {
     pub index: u64,
-    pub state: Arc<[u8]>,
+    pub state: StateChunks,
     pub pages: Arc<[Page]>,
     /// Made because gdb changed the state here: never dropped, and written
     /// to replay files.
@@ -80,7 +113,13 @@ pub struct History {
     pub ending: Option<Stop>,
     /// A VM without breakpoints or watchpoints, for re-execution.
     shadow: Vm,
-    /// Bytes of page data held by checkpoints (each shared page counted once).
+    /// Short-lived checkpoints `goto` made (a cache, sorted by index).
+    fine: Vec<Checkpoint>,
+    /// The shadow's memory: these pages, apart from `shadow_extra` and its dirty map.
+    shadow_pages: Option<Arc<[Page]>>,
+    shadow_extra: [bool; PAGES],
+    /// Bytes of page and state data held by checkpoints (each shared page
+    /// or chunk counted once).
     page_bytes: u64,
 }
 
@@ -90,12 +129,21 @@ fn page_of(mem: &[u8], p: usize) -> Page {
     Arc::new(page)
 }
 
-fn write_all_pages(vm: &mut Vm, pages: &[Page]) {
-    let mut mem = vec![0u8; MEM_SIZE as usize];
-    for (p, page) in pages.iter().enumerate() {
-        mem[p * PAGE_SIZE..(p + 1) * PAGE_SIZE].copy_from_slice(&page[..]);
+/// Restores checkpoint `cp` into `vm`, writing only the pages that may
+/// differ: `known` is what its memory held (None: unknown) apart from the
+/// pages its dirty map and `extra` name.
+fn restore_into(vm: &mut Vm, known: Option<&[Page]>, extra: &[bool; PAGES], cp: &Checkpoint) -> Result<(), VmError> {
+    let dirty = vm.take_dirty_pages();
+    for p in 0..PAGES {
+        let same = known.is_some_and(|k| Arc::ptr_eq(&k[p], &cp.pages[p])) && !dirty[p] && !extra[p];
+        if !same {
+            vm.write_mem((p * PAGE_SIZE) as u32, &cp.pages[p][..])?;
+        }
     }
-    let _ = vm.write_mem(0, &mem);
+    vm.load_state(&state_bytes(&cp.state))?;
+    vm.take_dirty_pages();
+    vm.take_inputs();
+    Ok(())
 }
 
 impl History {
@@ -106,7 +154,8 @@ impl History {
         vm.take_dirty_pages();
         vm.log_inputs(true);
         let shadow = Vm::new(VmConfig { energy: 0, seed: 0 })?;
-        let first = Checkpoint { index: 0, state: vm.save_state().into(), pages: pages.clone(), patch: None };
+        let (state, state_bytes) = chunk_state(&vm.save_state(), None);
+        let first = Checkpoint { index: 0, state, pages: pages.clone(), patch: None };
         Ok(History {
             checkpoints: vec![first],
             now: 0,
@@ -118,7 +167,10 @@ impl History {
             debugger_changed: false,
             ending: None,
             shadow,
-            page_bytes: (PAGES * PAGE_SIZE) as u64,
+            fine: Vec::new(),
+            shadow_pages: None,
+            shadow_extra: [false; PAGES],
+            page_bytes: (PAGES * PAGE_SIZE) as u64 + state_bytes,
         })
     }
 
@@ -145,7 +197,9 @@ impl History {
 
     /// Bytes the history holds: machine states, page tables, page data, inputs.
     pub fn memory_bytes(&self) -> u64 {
-        let per = |c: &Checkpoint| (c.state.len() + c.pages.len() * std::mem::size_of::<Page>()) as u64;
+        let per = |c: &Checkpoint| {
+            ((c.state.len() + c.pages.len()) * std::mem::size_of::<Page>() + std::mem::size_of::<Checkpoint>()) as u64
+        };
         self.checkpoints.iter().map(per).sum::<u64>()
             + self.page_bytes
             + (self.inputs.len() * std::mem::size_of::<InputEvent>()) as u64
@@ -209,6 +263,7 @@ impl History {
     /// Drops everything recorded after `index`.
     fn truncate_after(&mut self, index: u64) {
         self.checkpoints.retain(|c| c.index <= index);
+        self.fine.retain(|c| c.index <= index);
         self.inputs.retain(|e| e.cycle < index);
         self.end = index;
         self.ending = None;
@@ -223,9 +278,8 @@ impl History {
             if let Ok(i) = self.checkpoints.binary_search_by_key(&self.now, |c| c.index) {
                 if self.checkpoints[i].patch.is_some() {
                     let cp = self.checkpoints[i].clone();
-                    if Self::restore(vm, &cp).is_ok() {
-                        self.base_pages = cp.pages.clone();
-                        self.extra_dirty = [false; PAGES];
+                    if let Err(e) = self.restore_main(vm, &cp) {
+                        log::warn!("replaying gdb's change at instruction {}: {e}", cp.index);
                     }
                     return;
                 }
@@ -260,13 +314,12 @@ impl History {
     fn make_checkpoint(&mut self, vm: &mut Vm, patch: Option<Patch>) {
         let dirty = vm.take_dirty_pages();
         let mut pages: Vec<Page> = self.base_pages.to_vec();
-        let mut mem = None;
         for p in 0..PAGES {
             if dirty[p] || self.extra_dirty[p] {
-                let m = mem.get_or_insert_with(|| vm.memory());
-                let page = page_of(&m[..], p);
-                if page[..] != pages[p][..] {
-                    pages[p] = page;
+                let mut page = [0u8; PAGE_SIZE];
+                let _ = vm.read_mem((p * PAGE_SIZE) as u32, &mut page);
+                if page != *pages[p] {
+                    pages[p] = Arc::new(page);
                     self.page_bytes += PAGE_SIZE as u64;
                 }
             }
@@ -274,7 +327,16 @@ impl History {
         self.extra_dirty = [false; PAGES];
         let pages: Arc<[Page]> = pages.into();
         self.base_pages = pages.clone();
-        let state: Arc<[u8]> = vm.save_state().into();
+        // share the state chunks that did not change since the checkpoint before
+        let before = self.checkpoints.partition_point(|c| c.index <= self.now);
+        let previous = before.checked_sub(1).map(|i| self.checkpoints[i].state.clone());
+        let (state, new_bytes) = chunk_state(&vm.save_state(), previous.as_ref());
+        self.page_bytes += new_bytes;
+        if patch.is_some() {
+            // a cached state at this index is from before gdb's change
+            let now = self.now;
+            self.fine.retain(|c| c.index < now);
+        }
         let cp = Checkpoint { index: self.now, state, pages, patch };
         match self.checkpoints.binary_search_by_key(&cp.index, |c| c.index) {
             Ok(i) => self.checkpoints[i] = cp,
@@ -295,13 +357,18 @@ impl History {
             i += 1;
             keep
         });
-        // page bytes: recount the pages still referenced
+        // recount the pages and state chunks still referenced
         let mut seen = std::collections::HashSet::new();
         let mut bytes = 0u64;
         for c in &self.checkpoints {
             for p in c.pages.iter() {
-                if seen.insert(Arc::as_ptr(p) as usize) {
+                if seen.insert(Arc::as_ptr(p) as *const u8 as usize) {
                     bytes += PAGE_SIZE as u64;
+                }
+            }
+            for k in c.state.iter() {
+                if seen.insert(Arc::as_ptr(k) as *const u8 as usize) {
+                    bytes += k.len() as u64;
                 }
             }
         }
@@ -310,15 +377,28 @@ impl History {
 
     fn checkpoint_at_or_before(&self, index: u64) -> &Checkpoint {
         let i = self.checkpoints.partition_point(|c| c.index <= index);
-        &self.checkpoints[i.saturating_sub(1)]
+        let cp = &self.checkpoints[i.saturating_sub(1)];
+        let j = self.fine.partition_point(|c| c.index <= index);
+        match j.checked_sub(1).map(|j| &self.fine[j]) {
+            Some(f) if f.index > cp.index => f,
+            _ => cp,
+        }
     }
 
-    /// Restores checkpoint `cp` into `vm`.
-    fn restore(vm: &mut Vm, cp: &Checkpoint) -> Result<(), VmError> {
-        write_all_pages(vm, &cp.pages);
-        vm.load_state(&cp.state)?;
-        vm.take_dirty_pages();
-        vm.take_inputs();
+    /// Restores checkpoint `cp` into the VM gdb sees.
+    fn restore_main(&mut self, vm: &mut Vm, cp: &Checkpoint) -> Result<(), VmError> {
+        restore_into(vm, Some(&self.base_pages), &self.extra_dirty, cp)?;
+        self.base_pages = cp.pages.clone();
+        self.extra_dirty = [false; PAGES];
+        Ok(())
+    }
+
+    /// Restores checkpoint `cp` into the shadow VM.
+    fn restore_shadow(&mut self, cp: &Checkpoint) -> Result<(), VmError> {
+        let known = self.shadow_pages.take();
+        restore_into(&mut self.shadow, known.as_deref(), &self.shadow_extra, cp)?;
+        self.shadow_pages = Some(cp.pages.clone());
+        self.shadow_extra = [false; PAGES];
         Ok(())
     }
 
@@ -328,25 +408,54 @@ impl History {
     pub fn goto(&mut self, vm: &mut Vm, index: u64) -> Result<(), VmError> {
         let index = index.min(self.end);
         let cp = self.checkpoint_at_or_before(index).clone();
-        Self::restore(&mut self.shadow, &cp)?;
-        let mut left = index - cp.index;
-        while left > 0 {
-            let stop = self.shadow.run(left);
-            self.shadow.take_output();
-            left -= stop.executed.min(left);
-            if stop.executed == 0 && !matches!(stop.kind, StopKind::Output | StopKind::Brk | StopKind::Budget) {
-                break; // the history ended here (a fault or halt): nothing further to run
+        self.restore_shadow(&cp)?;
+        let mut at = cp.index;
+        let mut pages = cp.pages.clone();
+        // on a long way, leave fine checkpoints for the next steps back
+        while index - at > FINE_INTERVAL {
+            if Self::run_shadow(&mut self.shadow, FINE_INTERVAL, None) < FINE_INTERVAL {
+                break;
+            }
+            at += FINE_INTERVAL;
+            let dirty = self.shadow.take_dirty_pages();
+            let mut next = pages.to_vec();
+            for p in (0..PAGES).filter(|&p| dirty[p]) {
+                let mut page = [0u8; PAGE_SIZE];
+                let _ = self.shadow.read_mem((p * PAGE_SIZE) as u32, &mut page);
+                next[p] = Arc::new(page);
+            }
+            pages = next.into();
+            self.shadow_pages = Some(pages.clone());
+            let (state, _) = chunk_state(&self.shadow.save_state(), Some(&cp.state));
+            let fine = Checkpoint { index: at, state, pages: pages.clone(), patch: None };
+            let k = self.fine.partition_point(|c| c.index < at);
+            if self.fine.get(k).is_some_and(|c| c.index == at) {
+                self.fine[k] = fine;
+            } else {
+                self.fine.insert(k, fine);
+            }
+            if self.fine.len() > FINE_KEEP {
+                self.fine.pop(); // the furthest ahead: stepping back needs it least
             }
         }
-        // the VM takes the shadow's state; memory = the checkpoint's pages
-        // plus what the shadow wrote since
+        // fewer than asked only where the history ended (a fault or halt)
+        Self::run_shadow(&mut self.shadow, index - at, None);
+        // the VM takes the shadow's state; memory = `pages` plus what the
+        // shadow wrote since
         let dirty = self.shadow.take_dirty_pages();
-        let mem = self.shadow.memory();
-        let _ = vm.write_mem(0, &mem);
+        self.shadow_extra = dirty;
+        let vm_dirty = vm.take_dirty_pages();
+        for p in 0..PAGES {
+            if dirty[p] || vm_dirty[p] || self.extra_dirty[p] || !Arc::ptr_eq(&self.base_pages[p], &pages[p]) {
+                let mut page = [0u8; PAGE_SIZE];
+                let _ = self.shadow.read_mem((p * PAGE_SIZE) as u32, &mut page);
+                vm.write_mem((p * PAGE_SIZE) as u32, &page)?;
+            }
+        }
         vm.load_state(&self.shadow.save_state())?;
         vm.take_dirty_pages();
         vm.take_inputs();
-        self.base_pages = cp.pages.clone();
+        self.base_pages = pages;
         self.extra_dirty = dirty;
         self.now = index;
         Ok(())
@@ -377,9 +486,7 @@ impl History {
             }
             let cp = self.checkpoint_at_or_before(hi - 1).clone();
             // scan [cp.index, hi) with the VM's own hooks armed
-            Self::restore(vm, &cp)?;
-            self.base_pages = cp.pages.clone();
-            self.extra_dirty = [false; PAGES];
+            self.restore_main(vm, &cp)?;
             let mut at = cp.index;
             let mut found: Option<(u64, Stop)> = None;
             while at < hi {
@@ -442,7 +549,7 @@ impl History {
             let i = self.checkpoints.partition_point(|c| c.index <= at).saturating_sub(1);
             let cp = self.checkpoints[i].clone();
             let seg_end = self.checkpoints.get(i + 1).map_or(to, |c| c.index.min(to));
-            Self::restore(&mut self.shadow, &cp)?;
+            self.restore_shadow(&cp)?;
             let ran = Self::run_shadow(&mut self.shadow, at - cp.index, None);
             if ran < at - cp.index {
                 break;
@@ -476,5 +583,109 @@ impl History {
             }
         }
         ran
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::replay_file::state_digest;
+
+    fn fib_vm() -> Vm {
+        let src = include_str!("../examples/fibonacci.fasm");
+        let program = crate::asm::assemble(src).expect("the example assembles").bytes;
+        Vm::with_program(&program, VmConfig::default()).unwrap()
+    }
+
+    /// The state after `n` instructions of a plain run.
+    fn straight(n: u64) -> String {
+        let mut vm = fib_vm();
+        let mut ran = 0;
+        while ran < n {
+            let s = vm.run(n - ran);
+            vm.take_output();
+            ran += s.executed;
+            if s.executed == 0 {
+                break;
+            }
+        }
+        state_digest(&vm)
+    }
+
+    fn record_to_end(vm: &mut Vm) -> History {
+        let mut h = History::start(vm).unwrap();
+        loop {
+            let cycles = vm.regs().cycles;
+            let stop = vm.run(h.run_budget(u64::MAX));
+            vm.take_output();
+            h.after_run(vm, &stop, cycles);
+            if matches!(stop.kind, StopKind::Halted { .. }) {
+                return h;
+            }
+        }
+    }
+
+    // Every way of moving through the history (back to any instruction,
+    // forward again by replaying, step by step back) lands on exactly the
+    // state a plain run has there: registers, flags, energy, cycles, memory.
+    #[test]
+    fn going_anywhere_in_the_history_gives_the_state_a_plain_run_has_there() {
+        let mut vm = fib_vm();
+        let mut h = record_to_end(&mut vm);
+        let end = h.end();
+        assert_eq!(end, 175_128, "fib(20) runs this many instructions, HALT included");
+        assert!(h.checkpoint_count() > 4);
+        let mut seed = 12345u64;
+        let mut next = || {
+            seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            (seed >> 33) % (end + 1)
+        };
+        for _ in 0..12 {
+            let target = next();
+            h.goto(&mut vm, target).unwrap();
+            assert_eq!(h.now(), target);
+            assert_eq!(state_digest(&vm), straight(target), "goto {target}");
+            // back a few steps, one at a time
+            for k in 1..=3u64.min(target) {
+                h.reverse_step(&mut vm).unwrap();
+                assert_eq!(state_digest(&vm), straight(target - k), "reverse step to {}", target - k);
+            }
+            // forward by replaying
+            let from = h.now();
+            let cycles = vm.regs().cycles;
+            let stop = vm.run(h.run_budget(5000));
+            vm.take_output();
+            h.after_run(&mut vm, &stop, cycles);
+            assert_eq!(state_digest(&vm), straight(from + stop.executed), "replay forward from {from}");
+        }
+    }
+
+    // What gdb changes becomes part of the history: going back over it and
+    // forward again makes the change again.
+    #[test]
+    fn a_change_by_the_debugger_is_replayed() {
+        let mut vm = fib_vm();
+        let mut h = History::start(&mut vm).unwrap();
+        let run = |vm: &mut Vm, h: &mut History, n: u64| {
+            let cycles = vm.regs().cycles;
+            let stop = vm.run(h.run_budget(n));
+            h.after_run(vm, &stop, cycles);
+        };
+        run(&mut vm, &mut h, 1000);
+        vm.write_mem(0x9000, &[1, 2, 3, 4]).unwrap();
+        h.note_memory_write(0x9000, 4);
+        h.before_resume(&mut vm);
+        run(&mut vm, &mut h, 500);
+        let at_end = state_digest(&vm);
+        h.goto(&mut vm, 10).unwrap();
+        let mut b = [0u8; 4];
+        vm.read_mem(0x9000, &mut b).unwrap();
+        assert_eq!(b, [0; 4]);
+        while h.now() < h.end() {
+            run(&mut vm, &mut h, u64::MAX);
+        }
+        vm.read_mem(0x9000, &mut b).unwrap();
+        assert_eq!(b, [1, 2, 3, 4]);
+        assert_eq!(state_digest(&vm), at_end);
     }
 }

@@ -323,7 +323,7 @@ impl Recording {
         let first = &history.checkpoints()[0];
         let mut vm = Vm::with_program(&program.bytes, config)?;
         let pages: Vec<(usize, Vec<u8>)> = first.pages.iter().enumerate().map(|(p, b)| (p, b.to_vec())).collect();
-        apply(&mut vm, &first.state, &pages)?;
+        apply(&mut vm, &crate::history::state_bytes(&first.state), &pages)?;
         let start = start_event(&vm, &program.bytes, config, 0)?;
         let mut rec = Recording { program: program.bytes.clone(), seed: config.seed, energy: config.energy, events: vec![start] };
         for cp in history.checkpoints() {
