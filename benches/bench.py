@@ -9,7 +9,9 @@
   5. gdb `continue` with 5 stub-side conditional breakpoints and 2 watch-if vs plain run.
   6. recording: `run --record` vs `run` on fib(30); gdb `continue` over loop.fasm
      with `serve --record` vs without (and the history's bytes per million instructions).
-  7. reverse-stepi vs stepi at the end of a recording of fib(30) (~16 M instructions).
+  7. reverse-stepi vs stepi at the end of a recording of fib(30) (~21 M instructions).
+  8. tracing in the stub: gdb `continue` over loop.fasm with `monitor trace on` vs
+     without, and the time `monitor trace save` then takes for the 100,000-record ring.
 
 Every figure is the best (and the median) of --runs runs, FLUX and peer runs
 interleaved so that a busy machine slows both alike.  The goals are printed
@@ -296,21 +298,26 @@ def bench_record_run(stub, runs, tmp):
     return rec, plain, os.path.getsize(path)
 
 
-def gdb_continue_to(stub, program, halt, extra):
-    """Times gdb's `continue` to a breakpoint at `halt`; returns (secs, record status line)."""
+def gdb_continue_to(stub, program, halt, extra, setup=(), after=()):
+    """Times gdb's `continue` to a breakpoint at `halt`; returns (secs, record status line, output)."""
     srv = flux_server(stub, program, extra)
     try:
         args = ["-ex", f"target remote 127.0.0.1:{srv.port}", "-ex", f"break *{halt:#x}"]
+        for c in setup:
+            args += ["-ex", c]
         args += py("import time; t0 = time.perf_counter()")
         args += ["-ex", "continue"]
         args += py("dt = time.perf_counter() - t0; print('RESULT secs=%.6f' % dt)")
-        args += ["-ex", "monitor record status", "-ex", "kill"]
+        args += ["-ex", "monitor record status"]
+        for c in after:
+            args += ["-ex", c]
+        args += ["-ex", "kill"]
         out = gdb_session(args, "continue to HALT", any_status=True)
         srv.wait()
     finally:
         srv.stop()
     status = next((l for l in out.splitlines() if l.startswith(("recording:", "not recording"))), "")
-    return float(result(out, "secs")), status
+    return float(result(out, "secs")), status, out
 
 
 def history_bytes_per_million(status):
@@ -324,10 +331,28 @@ def history_bytes_per_million(status):
 def bench_record_continue(stub, runs):
     rec, plain, status = [], [], ""
     for _ in range(runs):
-        secs, status = gdb_continue_to(stub, LOOP_FASM, LOOP_HALT, ["--record"])
+        secs, status, _ = gdb_continue_to(stub, LOOP_FASM, LOOP_HALT, ["--record"])
         rec.append(secs)
         plain.append(gdb_continue_to(stub, LOOP_FASM, LOOP_HALT, [])[0])
     return rec, plain, history_bytes_per_million(status)
+
+
+# ---- 8. tracing in the stub ---------------------------------------------------
+
+def bench_trace_continue(stub, runs, tmp):
+    traced, plain, saves = [], [], []
+    ring = os.path.join(tmp, "ring.txt")
+    timer = py("import time; t1 = time.perf_counter()")
+    for _ in range(runs):
+        after = [*timer, "-ex", f"monitor trace save {ring}",
+                 *py("print('RESULT save=%.6f' % (time.perf_counter() - t1))")]
+        secs, _, out = gdb_continue_to(stub, LOOP_FASM, LOOP_HALT, [], setup=["monitor trace on"], after=after)
+        if "saved 100000 records" not in out:
+            raise BenchError(f"monitor trace save: unexpected session:\n{out}")
+        traced.append(secs)
+        saves.append(float(result(out, "save")))
+        plain.append(gdb_continue_to(stub, LOOP_FASM, LOOP_HALT, [])[0])
+    return traced, plain, saves
 
 
 # ---- 7. reverse-stepi at the end of a long recording --------------------------
@@ -468,21 +493,23 @@ def main():
 
     tmp = tempfile.mkdtemp(prefix="flux-bench-")
     try:
-        log(f"1/7 fib(30): flux-gdbstub run vs lua5.4, {a.runs} runs each")
+        log(f"1/8 fib(30): flux-gdbstub run vs lua5.4, {a.runs} runs each")
         fib_flux, fib_lua = bench_fib(a.stub, a.runs)
-        log(f"2/7 gdb continue over loop.fasm (10 breakpoints + 1 watchpoint) vs plain run, {a.runs} runs each")
+        log(f"2/8 gdb continue over loop.fasm (10 breakpoints + 1 watchpoint) vs plain run, {a.runs} runs each")
         c_armed, c_plain, c_bare, c_sessions = bench_continue(a.stub, a.runs)
-        log(f"3/7 stepi {a.steps}: gdb+flux-gdbstub vs gdb+gdbserver, {a.runs} runs each")
+        log(f"3/8 stepi {a.steps}: gdb+flux-gdbstub vs gdb+gdbserver, {a.runs} runs each")
         s_flux, s_native, s_fp, s_np = bench_stepi(a.stub, a.runs, a.steps, tmp)
-        log("4/7 a conditional breakpoint hit 20,000 times: stub-side (monitor break) vs gdb-side (break if)")
+        log("4/8 a conditional breakpoint hit 20,000 times: stub-side (monitor break) vs gdb-side (break if)")
         h_stub, h_gdb = bench_cond_hits(a.stub, a.runs)
-        log("5/7 gdb continue over loop.fasm with 5 stub-side conditional breakpoints + 2 watch-if vs plain run")
+        log("5/8 gdb continue over loop.fasm with 5 stub-side conditional breakpoints + 2 watch-if vs plain run")
         f_armed, f_plain = bench_flux_hooks(a.stub, a.runs)
-        log("6/7 recording: run --record vs run (fib30); gdb continue with serve --record vs without (loop.fasm)")
+        log("6/8 recording: run --record vs run (fib30); gdb continue with serve --record vs without (loop.fasm)")
         rr_rec, rr_plain, rr_size = bench_record_run(a.stub, a.runs, tmp)
         rc_rec, rc_plain, rc_hist = bench_record_continue(a.stub, a.runs)
-        log(f"7/7 reverse-stepi {a.steps // 10} vs stepi {a.steps // 10} at the end of a fib(30) recording")
+        log(f"7/8 reverse-stepi {a.steps // 10} vs stepi {a.steps // 10} at the end of a fib(30) recording")
         rs_back, rs_fwd, rs_hist = bench_reverse_stepi(a.stub, a.runs, max(1, a.steps // 10))
+        log("8/8 gdb continue over loop.fasm with monitor trace on vs without")
+        t_on, t_off, t_save = bench_trace_continue(a.stub, a.runs, tmp)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 
@@ -508,6 +535,8 @@ def main():
     # time per step: forward rate / reverse rate
     r_rs = max(rs_fwd) / max(rs_back)
     r_rs_med = statistics.median(rs_fwd) / statistics.median(rs_back)
+    r_tr = min(t_on) / min(t_off)
+    r_tr_med = statistics.median(t_on) / statistics.median(t_off)
     rows = [
         ("fib(30): run vs lua5.4", ms(fib_flux), ms(fib_lua),
          f"{r_fib:.2f}x", f"{r_fib_med:.2f}x", "<= 2x", ok(r_fib <= 2.0)),
@@ -525,8 +554,11 @@ def main():
          f"{r_rr:.2f}x", f"{r_rr_med:.2f}x", "<= 1.2x", ok(r_rr <= 1.2)),
         ("continue loop.fasm: serve --record vs not", ms(rc_rec), ms(rc_plain),
          f"{r_rc:.2f}x", f"{r_rc_med:.2f}x", "<= 1.2x", ok(r_rc <= 1.2)),
-        (f"reverse-stepi vs stepi, end of fib(30)", rate(rs_back), rate(rs_fwd),
+        ("reverse-stepi vs stepi, end of fib(30)", rate(rs_back), rate(rs_fwd),
          f"{r_rs:.2f}x", f"{r_rs_med:.2f}x", "<= 2x", ok(r_rs <= 2.0)),
+        ("continue loop.fasm: trace on vs off", ms(t_on), ms(t_off),
+         f"{r_tr:.2f}x", f"{r_tr_med:.2f}x", "<= 3x", ok(r_tr <= 3.0)),
+        ("  (info) then monitor trace save, 100k records", ms(t_save), "-", "-", "-", "-", "-"),
     ]
     lines = [f"FLUX benchmarks: best of {a.runs} runs (median in brackets); ratios are FLUX / peer; "
              f"'met' judges the best-of-{a.runs} ratio", ""]
