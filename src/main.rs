@@ -290,7 +290,10 @@ fn run_headless(path: PathBuf, args: VmArgs, trace: Option<(PathBuf, TraceFormat
     // needs the whole run.
     let mut trace_file = match &trace {
         Some((p, TraceFormat::Text | TraceFormat::Json)) => {
-            Some(std::io::BufWriter::new(std::fs::File::create(p).with_context(|| format!("creating {}", p.display()))?))
+            Some(std::io::BufWriter::with_capacity(
+                1 << 20,
+                std::fs::File::create(p).with_context(|| format!("creating {}", p.display()))?,
+            ))
         }
         _ => None,
     };
