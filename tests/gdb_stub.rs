@@ -10,15 +10,6 @@ use std::time::{Duration, Instant};
 
 use common::*;
 
-const WATCH_PROG: &str = "
-        LOAD_IMM r1, 1        ; 0x00
-        STORE32  r1, 0x8000   ; 0x06
-        LOAD_IMM r1, 2        ; 0x0A
-        STORE32  r1, 0x8000   ; 0x10
-        LOAD32   r2, 0x8000   ; 0x14
-        HALT                  ; 0x18
-";
-
 const LOOP_PROG: &str = "
 spin:   INCR     r1            ; 0x00
         STORE32  r1, 0x8000    ; 0x02

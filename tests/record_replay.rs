@@ -17,26 +17,10 @@ draw:   RNG_NEXT r1           ; 0x0C
         HALT                  ; 0x1C
 ";
 
-const WATCH_PROG: &str = "
-        LOAD_IMM r1, 1        ; 0x00
-        STORE32  r1, 0x8000   ; 0x06
-        LOAD_IMM r1, 2        ; 0x0A
-        STORE32  r1, 0x8000   ; 0x10
-        LOAD32   r2, 0x8000   ; 0x14
-        HALT                  ; 0x18
-";
-
 const STATE: &[&str] = &["p $r0", "p $r1", "p $r2", "p $conf0", "p/x $pc", "p/x $sp", "p $energy", "p $cycles", "p/x $eflags", "x/4wx $sp"];
 
 fn state_cmds() -> Vec<&'static str> {
     STATE.to_vec()
-}
-
-/// gdb's answers to STATE, with the x/4wx line kept whole.
-fn state_of(out: &str) -> Vec<String> {
-    let mut v = values(out);
-    v.extend(out.lines().filter(|l| l.starts_with("0xf")).map(str::to_owned));
-    v
 }
 
 #[test]
@@ -62,7 +46,6 @@ fn reverse_stepi_restores_registers_confidences_flags_energy_cycles_and_memory()
     let mem: Vec<&str> = out.lines().filter(|l| l.starts_with("0xf")).collect();
     assert_eq!(mem.len(), 3, "{out}");
     assert_eq!(mem[0], mem[2], "{out}");
-    let _ = state_of;
 }
 
 #[test]

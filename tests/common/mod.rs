@@ -225,3 +225,14 @@ pub fn flux(args: &[&str]) -> (i32, String, String) {
         String::from_utf8_lossy(&out.stderr).into_owned(),
     )
 }
+
+/// Writes 1 then 2 to 0x8000, reads it back, halts (addresses in the comments).
+#[allow(dead_code)]
+pub const WATCH_PROG: &str = "
+        LOAD_IMM r1, 1        ; 0x00
+        STORE32  r1, 0x8000   ; 0x06
+        LOAD_IMM r1, 2        ; 0x0A
+        STORE32  r1, 0x8000   ; 0x10
+        LOAD32   r2, 0x8000   ; 0x14
+        HALT                  ; 0x18
+";
