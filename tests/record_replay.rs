@@ -318,3 +318,25 @@ fn monitor_replay_save_writes_a_file_that_serve_replay_and_diff_accept() {
     let (code, out3, err) = flux(&["replay", "diff", saved.to_str().unwrap(), saved.to_str().unwrap()]);
     assert_eq!(code, 0, "{out3}{err}");
 }
+
+// With the ELF's line table and call-frame information, gdb's source-level
+// reverse commands work on top of reverse-stepi/reverse-continue.
+#[test]
+fn reverse_finish_next_and_step_by_source_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let elf = dir.path().join("fibonacci.elf");
+    let (code, _, err) = flux(&["asm", example("fibonacci.fasm").to_str().unwrap(), "-o", elf.to_str().unwrap(), "--elf"]);
+    assert_eq!(code, 0, "{err}");
+    let stub = Stub::start(&elf, &["--once", "--record"]);
+    let out = gdb_batch(
+        stub.port,
+        &["break fib", "continue", "continue", "continue", "monitor when", "reverse-finish", "bt", "monitor when", "reverse-next", "reverse-step", "bt"],
+    );
+    assert!(out.contains("instruction 12 of 0..12 (pc=0x000C)"), "the third entry into fib: {out}");
+    // reverse-finish: back to the CALL in the caller, one frame fewer
+    assert!(out.contains("#0  fib () at fibonacci.fasm:14\n#1  0x0000001b in fib () at fibonacci.fasm:14\n#2  0x00000009 in start () at fibonacci.fasm:6"), "{out}");
+    assert!(out.contains("instruction 11 of 0..12 (pc=0x0018)"), "{out}");
+    assert!(out.contains("\n13\t        DECR      r1"), "reverse-next: {out}");
+    assert!(out.contains("\n12\t        PUSH_R    r1"), "reverse-step: {out}");
+    assert!(out.contains("#0  fib () at fibonacci.fasm:12"), "{out}");
+}
