@@ -340,3 +340,21 @@ fn reverse_finish_next_and_step_by_source_line() {
     assert!(out.contains("\n12\t        PUSH_R    r1"), "reverse-step: {out}");
     assert!(out.contains("#0  fib () at fibonacci.fasm:12"), "{out}");
 }
+
+// In extended mode `run` starts the program again, and a recording session
+// gets a fresh recording: the history starts at the new run's first instruction.
+#[test]
+fn run_in_extended_mode_starts_a_fresh_recording() {
+    let stub = Stub::start(&example("fibonacci.fasm"), &["--record"]);
+    let mut cmd = std::process::Command::new("gdb");
+    cmd.args(["-batch", "-nx", "-ex", "set confirm off", "-ex", &format!("target extended-remote 127.0.0.1:{}", stub.port)]);
+    for c in ["break *0x2D", "continue", "continue", "monitor when", "run", "monitor when", "reverse-stepi", "monitor record status"] {
+        cmd.args(["-ex", c]);
+    }
+    let out = run_with_timeout(cmd, None);
+    let out = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    assert!(out.contains("instruction 107 of 0..107"), "{out}");
+    // the new run stops at the first hit again: instruction 99 of a history of 99
+    assert!(out.contains("instruction 99 of 0..99"), "{out}");
+    assert!(out.contains("recording: instructions 0..99 recorded, now at 98 (replaying)"), "{out}");
+}
