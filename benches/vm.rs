@@ -2,13 +2,14 @@
 //! no gdb and no process start-up in the way: `Vm::run` over fib30.fasm and
 //! loop.fasm with nothing armed, with 10 breakpoints in the VM's bitmap that
 //! are never hit, with one write watchpoint on a word nothing writes, and with
-//! both.  `cargo bench --bench vm` (FLUX_BENCH_RUNS=N, default 7); best and
+//! both; with stub-side conditions, tracing, profiling, and recording.  `cargo bench --bench vm` (FLUX_BENCH_RUNS=N, default 7); best and
 //! median of N runs; nothing is asserted about the times.
 use std::time::{Duration, Instant};
 
 use cuda_flux_debugger::asm;
 use cuda_flux_debugger::condition::Condition;
 use cuda_flux_debugger::debugger::{BreakCondition, Breakpoint, Debugger, WatchPurpose};
+use cuda_flux_debugger::history::History;
 use cuda_flux_debugger::vm::{StopKind, Vm, VmConfig, WatchKind};
 
 struct Case {
@@ -41,16 +42,19 @@ struct Hooks {
     /// included) and dropped; profiling: exact counts per address and call path.
     trace: bool,
     profile: bool,
+    /// Recording (crate::history: checkpoints every 32,768 instructions), as
+    /// `serve --record` and `monitor trace on` do.
+    record: bool,
 }
 
 /// How trace records leave the VM in the "trace" settings.
 static PARSE_TRACE: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(true);
 
-const HOOKS: [Hooks; 9] = [
-    Hooks { name: "no hooks", breakpoints: false, watchpoint: false, conditional: 0, watch_ifs: &[], trace: false, profile: false },
-    Hooks { name: "10 breakpoints", breakpoints: true, watchpoint: false, conditional: 0, watch_ifs: &[], trace: false, profile: false },
-    Hooks { name: "1 watchpoint", breakpoints: false, watchpoint: true, conditional: 0, watch_ifs: &[], trace: false, profile: false },
-    Hooks { name: "10 bp + 1 watch", breakpoints: true, watchpoint: true, conditional: 0, watch_ifs: &[], trace: false, profile: false },
+const HOOKS: [Hooks; 10] = [
+    Hooks { name: "no hooks", breakpoints: false, watchpoint: false, conditional: 0, watch_ifs: &[], trace: false, profile: false, record: false },
+    Hooks { name: "10 breakpoints", breakpoints: true, watchpoint: false, conditional: 0, watch_ifs: &[], trace: false, profile: false, record: false },
+    Hooks { name: "1 watchpoint", breakpoints: false, watchpoint: true, conditional: 0, watch_ifs: &[], trace: false, profile: false, record: false },
+    Hooks { name: "10 bp + 1 watch", breakpoints: true, watchpoint: true, conditional: 0, watch_ifs: &[], trace: false, profile: false, record: false },
     // issue #3's figure: 5 stub-side conditional breakpoints + 2 watch-if
     Hooks {
         name: "5 cond + 2 wif",
@@ -60,21 +64,32 @@ const HOOKS: [Hooks; 9] = [
         watch_ifs: &["energy < 1000", "mem32[0x9000] != 0"],
         trace: false,
         profile: false,
+        record: false,
     },
     // a watch-if on a register is checked after every instruction
-    Hooks { name: "wif r5 == 7", breakpoints: false, watchpoint: false, conditional: 0, watch_ifs: &["r5 == 7"], trace: false, profile: false },
-    Hooks { name: "trace (capture)", breakpoints: false, watchpoint: false, conditional: 0, watch_ifs: &[], trace: true, profile: false },
-    Hooks { name: "trace (records)", breakpoints: false, watchpoint: false, conditional: 0, watch_ifs: &[], trace: true, profile: false },
-    Hooks { name: "profile", breakpoints: false, watchpoint: false, conditional: 0, watch_ifs: &[], trace: false, profile: true },
+    Hooks { name: "wif r5 == 7", breakpoints: false, watchpoint: false, conditional: 0, watch_ifs: &["r5 == 7"], trace: false, profile: false, record: false },
+    Hooks { name: "trace (capture)", breakpoints: false, watchpoint: false, conditional: 0, watch_ifs: &[], trace: true, profile: false, record: false },
+    Hooks { name: "trace (records)", breakpoints: false, watchpoint: false, conditional: 0, watch_ifs: &[], trace: true, profile: false, record: false },
+    Hooks { name: "profile", breakpoints: false, watchpoint: false, conditional: 0, watch_ifs: &[], trace: false, profile: true, record: false },
+    Hooks { name: "record", breakpoints: false, watchpoint: false, conditional: 0, watch_ifs: &[], trace: false, profile: false, record: true },
 ];
 
 /// Runs the loaded program from reset to HALT; returns (time, instructions).
-fn run_once(vm: &mut Vm, exit: u8) -> (Duration, u64) {
+fn run_once(vm: &mut Vm, exit: u8, record: bool) -> (Duration, u64) {
     vm.reset();
     let t0 = Instant::now();
+    let mut history = record.then(|| History::start(vm).expect("recording"));
     let mut executed = 0u64;
     loop {
-        let stop = vm.run(u64::MAX);
+        let stop = match &mut history {
+            Some(h) => {
+                let cycles = vm.regs().cycles;
+                let stop = vm.run(h.run_budget(u64::MAX));
+                h.after_run(vm, &stop, cycles);
+                stop
+            }
+            None => vm.run(u64::MAX),
+        };
         executed += stop.executed;
         match stop.kind {
             StopKind::Output => {
@@ -87,8 +102,10 @@ fn run_once(vm: &mut Vm, exit: u8) -> (Duration, u64) {
                     std::hint::black_box(vm.discard_trace());
                 }
             }
+            StopKind::Budget if history.is_some() => {}
             StopKind::Halted { code } => {
                 let dt = t0.elapsed();
+                std::hint::black_box(history.as_ref().map(|h| h.memory_bytes()));
                 assert_eq!(code, exit, "wrong exit code");
                 vm.take_output();
                 return (dt, executed);
@@ -141,7 +158,7 @@ fn main() {
             for (i, vm) in vms.iter_mut().enumerate() {
                 // "trace (capture)" drops the raw records; "trace (records)" turns them into TraceRecords
                 PARSE_TRACE.store(HOOKS[i].name != "trace (capture)", std::sync::atomic::Ordering::Relaxed);
-                let (dt, n) = run_once(vm, case.exit);
+                let (dt, n) = run_once(vm, case.exit, HOOKS[i].record);
                 times[i].push(dt.as_secs_f64());
                 executed[i] = n;
             }
