@@ -100,7 +100,8 @@ pub struct History {
     now: u64,
     /// The furthest index reached: [start, end] can be visited.
     end: u64,
-    /// The values the program drew, in order (indices are history indices).
+    /// The values the program drew (RNG), in order; here an event's `cycle`
+    /// holds its history index.  Replay files get theirs by re-executing.
     pub inputs: Vec<InputEvent>,
     /// Memory as of the last checkpoint made or restored: the VM's dirty map
     /// (plus `extra_dirty`) says which pages differ from it.
