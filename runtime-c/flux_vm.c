@@ -449,6 +449,8 @@ static int range_ok(uint32_t addr, size_t len) {
     return len <= FLUX_MEM_SIZE && addr <= FLUX_MEM_SIZE - len;
 }
 
+const uint8_t *flux_vm_memory(const flux_vm *vm) { return vm->mem; }
+
 int flux_vm_read_mem(const flux_vm *vm, uint32_t addr, uint8_t *buf, size_t len) {
     if (!range_ok(addr, len)) return -1;
     if (len) memcpy(buf, vm->mem + addr, len);

@@ -226,6 +226,9 @@ void flux_vm_set_regs(flux_vm *vm, const flux_regs *in);
 /* Debugger access to memory: no watchpoint fires.  0, or -1 when any byte of
  * [addr, addr+len) is outside memory (nothing is copied then). */
 int flux_vm_read_mem(const flux_vm *vm, uint32_t addr, uint8_t *buf, size_t len);
+/* The FLUX_MEM_SIZE bytes of memory, read-only (valid until the VM is freed;
+ * their contents change when it runs or is written). */
+const uint8_t *flux_vm_memory(const flux_vm *vm);
 int flux_vm_write_mem(flux_vm *vm, uint32_t addr, const uint8_t *buf, size_t len);
 
 void flux_vm_set_breakpoint(flux_vm *vm, uint32_t addr, int enabled);

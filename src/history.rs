@@ -150,8 +150,7 @@ fn restore_into(vm: &mut Vm, known: Option<&[Page]>, extra: &[bool; PAGES], cp: 
 impl History {
     /// Starts recording at the VM's current state (index 0).
     pub fn start(vm: &mut Vm) -> Result<History, VmError> {
-        let mem = vm.memory();
-        let pages: Arc<[Page]> = (0..PAGES).map(|p| page_of(&mem, p)).collect();
+        let pages: Arc<[Page]> = (0..PAGES).map(|p| page_of(vm.memory_view(), p)).collect();
         vm.take_dirty_pages();
         vm.log_inputs(true);
         let shadow = Vm::new(VmConfig { energy: 0, seed: 0 })?;
@@ -253,10 +252,9 @@ impl History {
         if self.now < self.end {
             self.truncate_after(self.now);
         }
-        let mem = vm.memory();
         let pages = std::mem::replace(&mut self.debugger_pages, [false; PAGES]);
         let patch_pages: Vec<(usize, Page)> =
-            pages.iter().enumerate().filter(|(_, &d)| d).map(|(p, _)| (p, page_of(&mem, p))).collect();
+            pages.iter().enumerate().filter(|(_, &d)| d).map(|(p, _)| (p, page_of(vm.memory_view(), p))).collect();
         let state: Arc<[u8]> = vm.save_state().into();
         self.make_checkpoint(vm, Some(Patch { state, pages: patch_pages }));
     }

@@ -157,7 +157,7 @@ pub fn state_digest(vm: &Vm) -> String {
     }
     h.update(&r.energy.to_le_bytes());
     h.update(&r.cycles.to_le_bytes());
-    h.update(&vm.memory());
+    h.update(vm.memory_view());
     format!("{:016x}", h.digest())
 }
 
@@ -291,7 +291,7 @@ fn pages_hex(pages: &[(usize, Vec<u8>)]) -> Vec<PageBytes> {
 /// The start event of a run that begins where the program is loaded.
 fn start_event(vm: &Vm, program: &[u8], config: VmConfig, index: u64) -> Result<Event, VmError> {
     let image = Vm::with_program(program, config)?.memory();
-    let mem = vm.memory();
+    let mem = vm.memory_view();
     let pages = (0..PAGES)
         .filter(|&p| mem[p * PAGE_SIZE..(p + 1) * PAGE_SIZE] != image[p * PAGE_SIZE..(p + 1) * PAGE_SIZE])
         .map(|p| (p, mem[p * PAGE_SIZE..(p + 1) * PAGE_SIZE].to_vec()))

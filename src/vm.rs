@@ -503,11 +503,19 @@ impl Vm {
         raw.map(|b| b != 0)
     }
 
-    /// Memory, all of it (a view for checkpoints; changes when the VM runs).
+    /// Memory, all of it, as a copy.
     pub fn memory(&self) -> [u8; MEM_SIZE as usize] {
         let mut m = [0u8; MEM_SIZE as usize];
-        let _ = self.read_mem(0, &mut m);
+        m.copy_from_slice(self.memory_view());
         m
+    }
+
+    /// Memory, all of it, without a copy (the borrow keeps the VM from
+    /// running or being written meanwhile).
+    pub fn memory_view(&self) -> &[u8] {
+        // SAFETY: runtime-c's memory is FLUX_MEM_SIZE bytes inside the VM,
+        // which `self` owns; it changes only through `&mut self` methods.
+        unsafe { std::slice::from_raw_parts(ffi::flux_vm_memory(self.ptr()), MEM_SIZE as usize) }
     }
 
     /// Logging of input events (RNG values) on or off; clears the log.

@@ -88,7 +88,7 @@ impl FluxTarget {
         rec.verify()?;
         let runner = crate::replay_file::Runner::new(rec)?;
         self.vm.load_state(&runner.vm.save_state())?;
-        self.vm.write_mem(0, &runner.vm.memory())?;
+        self.vm.write_mem(0, runner.vm.memory_view())?;
         self.start_recording()?;
         let end = rec.instructions();
         let mut patches = rec.patches().into_iter().peekable();
