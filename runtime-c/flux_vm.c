@@ -1014,11 +1014,17 @@ static uint32_t prof_child(flux_vm *vm, uint32_t parent, uint32_t func) {
     return parent;
 }
 
+/* Instructions since prof_mark.  Cycles go back when the debugger moves
+ * back in time (or writes them): that stretch counts nothing. */
+static inline uint64_t prof_since_mark(const flux_vm *vm, uint64_t cycles) {
+    return cycles >= vm->prof_mark ? cycles - vm->prof_mark : 0;
+}
+
 /* Profiling counts each instruction at dispatch (prof_count) and charges
  * a call path's instructions when the path changes: at CALL/SWI (into the
  * callee's node) and RET/IRET (back to the caller's). */
 static void prof_transition(flux_vm *vm, uint32_t op, uint32_t target, uint64_t cycles) {
-    vm->prof_nodes[vm->prof_cur].self_count += cycles - vm->prof_mark;
+    vm->prof_nodes[vm->prof_cur].self_count += prof_since_mark(vm, cycles);
     vm->prof_mark = cycles;
     if (op == FLUX_OP_CALL || op == FLUX_OP_SWI) {
         uint32_t c = prof_child(vm, vm->prof_cur, target);
@@ -2452,7 +2458,7 @@ pc_outside:
 
 stop:
     if (profiling) {   /* the current call path ran until now */
-        vm->prof_nodes[vm->prof_cur].self_count += CYCLES() - vm->prof_mark;
+        vm->prof_nodes[vm->prof_cur].self_count += prof_since_mark(vm, CYCLES());
         vm->prof_mark = CYCLES();
     }
     st.executed = CYCLES() - start_cycles;

@@ -358,3 +358,17 @@ fn run_in_extended_mode_starts_a_fresh_recording() {
     assert!(out.contains("instruction 99 of 0..99"), "{out}");
     assert!(out.contains("recording: instructions 0..99 recorded, now at 98 (replaying)"), "{out}");
 }
+
+// reverse-continue re-runs stretches of the history on the VM gdb sees; the
+// profile counts only what ran forward, and its call paths stay sane.
+#[test]
+fn going_back_leaves_the_profile_exact() {
+    let stub = Stub::start(&example("fibonacci.fasm"), &["--once", "--record"]);
+    let out = gdb_batch(
+        stub.port,
+        &["monitor profile on", "break *0x0B", "continue", "break *0x2D", "reverse-continue", "monitor when", "monitor profile report 3"],
+    );
+    assert!(out.contains(": 175,127 instructions, 175,127 energy"), "{out}");
+    assert!(out.contains("instruction 175094 of 0..175127"), "the last hit of 0x2D: {out}");
+    assert!(out.contains("CALL                     21,891"), "{out}");
+}

@@ -123,7 +123,16 @@ impl FluxTarget {
         let result = if self.exec == ExecMode::ReverseStep {
             h.reverse_step(&mut self.vm)?.map(|_| None)
         } else {
-            match h.reverse_continue(&mut self.vm, counts_in_reverse)? {
+            // reverse-continue re-runs stretches of the history on this VM
+            // (its breakpoints armed): the profile must not count them again
+            if self.profiling {
+                self.vm.set_profiling(false)?;
+            }
+            let found = h.reverse_continue(&mut self.vm, counts_in_reverse);
+            if self.profiling {
+                self.vm.set_profiling(true)?;
+            }
+            match found? {
                 ReverseStop::At { stop, .. } => Some(Some(stop)),
                 ReverseStop::Begin => None,
             }

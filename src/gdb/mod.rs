@@ -80,6 +80,8 @@ pub struct FluxTarget {
     pub debugger: Debugger,
     /// `monitor trace`: the newest instructions, made from the recording.
     pub(crate) trace: trace_monitor::TraceWindow,
+    /// `monitor profile on`: the VM counts every instruction it runs.
+    pub(crate) profiling: bool,
     /// The recorded history while recording (`--record`, `monitor record on`).
     pub history: Option<crate::history::History>,
     /// Record from the start of every run (`serve --record`).
@@ -105,6 +107,7 @@ impl FluxTarget {
             last_stop: None,
             debugger: Debugger::new(),
             trace: trace_monitor::TraceWindow::default(),
+            profiling: false,
             history: None,
             record_from_start: false,
             replay: None,

@@ -94,11 +94,15 @@ impl FluxTarget {
             },
             ["trace", ..] => "error: usage: monitor trace on|off|clear|show [N]|save PATH [text|json|codetracer]|size N".into(),
             ["profile", "on"] => match self.vm.set_profiling(true) {
-                Ok(()) => "profiling on".into(),
+                Ok(()) => {
+                    self.profiling = true;
+                    "profiling on".into()
+                }
                 Err(e) => format!("error: {e}"),
             },
             ["profile", "off"] => {
                 let _ = self.vm.set_profiling(false);
+                self.profiling = false;
                 "profiling off (the counts stay until `monitor profile reset`)".into()
             }
             ["profile", "reset"] => {
