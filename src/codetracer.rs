@@ -227,7 +227,7 @@ fn record_events(writer: &mut NonStreamingTraceWriter, source: &SourceMap, bytes
 /// disassembled (the mnemonic alone past the end of the program).
 fn instruction_text(bytes: &[u8], record: &TraceRecord) -> String {
     if !record.text.is_empty() {
-        return record.text.clone();
+        return record.text.to_string();
     }
     bytes
         .get(record.pc as usize..)
@@ -246,7 +246,7 @@ mod tests {
             pc,
             opcode: 0,
             mnemonic,
-            text: String::new(),
+            text: std::sync::Arc::from(""),
             regs: Vec::new(),
             mem: Vec::new(),
             confidence: 1.0,

@@ -1,6 +1,7 @@
 //! Execution tracing over `VmState` snapshots: a bounded buffer of records,
 //! one per instruction, with a text form.
 use std::collections::VecDeque;
+use std::sync::Arc;
 
 use crate::debugger::{Debugger, VmState};
 use crate::isa;
@@ -41,8 +42,9 @@ pub struct TraceRecord {
     pub pc: u32,
     pub opcode: u8,
     pub mnemonic: &'static str,
-    /// The disassembly, as `disasm` prints it (empty when only a snapshot was traced).
-    pub text: String,
+    /// The disassembly, as `disasm` prints it (empty when only a snapshot was
+    /// traced); shared by the records of one address.
+    pub text: Arc<str>,
     /// Registers written (value and confidence after the instruction).
     pub regs: Vec<RegWrite>,
     /// Memory written.
@@ -64,9 +66,37 @@ impl TraceRecord {
     }
 }
 
+/// The disassembly of each address, made once while the bytes there stay
+/// the same (a trace visits the same few addresses millions of times).
+#[derive(Default)]
+pub struct TextCache {
+    slots: Vec<Option<(u64, Arc<str>)>>,
+}
+
+impl TextCache {
+    pub fn text(&mut self, vm: &crate::vm::Vm, pc: u32) -> Arc<str> {
+        let mem = vm.memory_view();
+        let Some(bytes) = mem.get(pc as usize..) else { return Arc::from("") };
+        // the key: up to 6 instruction bytes and how many there are
+        let n = bytes.len().min(6);
+        let key = bytes[..n].iter().rev().fold(n as u64, |k, &b| k << 8 | u64::from(b));
+        if self.slots.is_empty() {
+            self.slots = vec![None; mem.len()];
+        }
+        match &mut self.slots[pc as usize] {
+            Some((k, text)) if *k == key => text.clone(),
+            slot => {
+                let text: Arc<str> = crate::gdb::monitor::instruction_at(vm, pc).into();
+                *slot = Some((key, text.clone()));
+                text
+            }
+        }
+    }
+}
+
 /// Parses the runtime's trace stream (see flux_vm.h) into records; the
 /// disassembly comes from `vm`'s memory.
-pub fn parse_raw(vm: &crate::vm::Vm, data: &[u8]) -> Vec<TraceRecord> {
+pub fn parse_raw(vm: &crate::vm::Vm, data: &[u8], texts: &mut TextCache) -> Vec<TraceRecord> {
     use crate::ffi::{flux_trace_head, flux_trace_mem, flux_trace_reg, flux_trace_trust};
     use std::mem::size_of;
     fn read<T: Copy>(data: &[u8], at: &mut usize) -> Option<T> {
@@ -76,9 +106,7 @@ pub fn parse_raw(vm: &crate::vm::Vm, data: &[u8]) -> Vec<TraceRecord> {
         // SAFETY: T is a plain C struct of integers and floats; any bytes are valid.
         Some(unsafe { std::ptr::read_unaligned(bytes.as_ptr() as *const T) })
     }
-    // the disassembly of each address, made once per batch
-    let mut texts: Vec<Option<String>> = vec![None; crate::vm::MEM_SIZE as usize];
-    let mut out = Vec::new();
+    let mut out = Vec::with_capacity(data.len() / 32);
     let mut at = 0usize;
     while let Some(h) = read::<flux_trace_head>(data, &mut at) {
         let mut regs = Vec::new();
@@ -102,10 +130,7 @@ pub fn parse_raw(vm: &crate::vm::Vm, data: &[u8]) -> Vec<TraceRecord> {
             let Some(t) = read::<flux_trace_trust>(data, &mut at) else { return out };
             events.push(FluxEvent::TrustCheck { agent: t.agent, score: t.score, threshold: t.threshold, passed: t.passed != 0 });
         }
-        let text = match texts.get_mut(h.pc as usize) {
-            Some(slot) => slot.get_or_insert_with(|| crate::gdb::monitor::instruction_at(vm, h.pc)).clone(),
-            None => String::new(),
-        };
+        let text = texts.text(vm, h.pc);
         let confidence = regs.last().map_or(1.0, |r| r.conf);
         out.push(TraceRecord {
             index: h.cycle,
@@ -154,7 +179,7 @@ impl TraceBuffer {
             pc: state.pc,
             opcode: state.opcode,
             mnemonic: isa::opcode(state.opcode).map_or("DB", |o| o.mnemonic),
-            text: String::new(),
+            text: Arc::from(""),
             regs: Vec::new(),
             mem: Vec::new(),
             confidence: state.confidence,

@@ -212,6 +212,8 @@ impl Default for VmConfig {
 pub struct Vm {
     raw: NonNull<ffi::flux_vm>,
     config: VmConfig,
+    /// The disassembly trace records carry, kept between `take_trace` calls.
+    trace_texts: Option<Box<crate::tracer::TextCache>>,
 }
 
 // SAFETY: a flux_vm has no thread affinity and no shared state; `Vm` owns it.
@@ -223,7 +225,7 @@ impl Vm {
         // SAFETY: cfg outlives the call; a null return is handled.
         let raw = unsafe { ffi::flux_vm_new(&cfg) };
         let raw = NonNull::new(raw).ok_or(VmError::OutOfMemory)?;
-        Ok(Vm { raw, config })
+        Ok(Vm { raw, config, trace_texts: None })
     }
 
     /// A VM with `program` loaded at 0 and reset.
@@ -461,8 +463,11 @@ impl Vm {
         let records = if p.is_null() || len == 0 {
             Vec::new()
         } else {
+            let mut texts = self.trace_texts.take().unwrap_or_default();
             // SAFETY: runtime-c hands out its buffer and its filled length.
-            crate::tracer::parse_raw(self, unsafe { std::slice::from_raw_parts(p, len) })
+            let records = crate::tracer::parse_raw(self, unsafe { std::slice::from_raw_parts(p, len) }, &mut texts);
+            self.trace_texts = Some(texts);
+            records
         };
         unsafe { ffi::flux_vm_trace_clear(self.ptr()) };
         records

@@ -46,7 +46,7 @@ fn simulate(bytes: &[u8]) -> Vec<TraceRecord> {
             pc,
             opcode,
             mnemonic: isa::opcode(opcode).map_or("DB", |o| o.mnemonic),
-            text,
+            text: text.into(),
             regs,
             mem: Vec::new(),
             confidence: vm.last_confidence(),
