@@ -9,6 +9,11 @@
  *
  * docs/ISA.md documents what each instruction does; keep the two in step.
  */
+/* This file is compiled once and includes itself once more at its end, to
+ * instantiate the interpreter loop a second time (see the end of the file);
+ * FLUX_VM_MULTI_PASS is defined for that second reading, which sees only
+ * the loop. */
+#ifndef FLUX_VM_MULTI_PASS
 #include "flux_vm.h"
 #include "flux_cond_eval.h"
 
@@ -188,6 +193,7 @@ struct flux_vm {
     uint32_t sched_cfg, slice_cfg;
     int sched_locked;           /* gdb's scheduler-locking: no switches */
     int lock_deviated;          /* a locked run kept an agent past its slice */
+    int turn_break;             /* end the turn at the next chunk boundary (SPAWN) */
     uint8_t program[FLUX_MEM_SIZE];
     size_t program_len;
 
@@ -751,6 +757,10 @@ void flux_vm_interrupt(flux_vm *vm) { atomic_store_explicit(&vm->interrupt, 1, m
 
 /* ---- agents ------------------------------------------------------------------- */
 
+/* Out of the interpreter's way: agent bookkeeping runs at switches, rarely,
+ * and inlined into flux_vm_run it would cost the hot path registers. */
+#define COLD __attribute__((noinline, cold))
+
 /* The running agent's registers into its slot, and back.  Only at switches:
  * the interpreter works on the VM's own fields. */
 static void agent_save(flux_vm *vm, uint32_t slot) {
@@ -783,7 +793,7 @@ static void agent_load(flux_vm *vm, uint32_t slot) {
 static inline int slot_live(const agent *a) { return a->id != 0 && a->state != FLUX_AGENT_ENDED; }
 
 /* The slot of live agent `id`, or -1. */
-static int slot_of(const flux_vm *vm, uint32_t id) {
+static COLD int slot_of(const flux_vm *vm, uint32_t id) {
     if (id == 0 || id >= FLUX_NUM_AGENTS || vm->id_state[id] != 1) return -1;
     for (uint32_t k = 0; k < FLUX_MAX_AGENTS; k++)
         if (vm->agents[k].id == id && slot_live(&vm->agents[k])) return (int)k;
@@ -798,7 +808,7 @@ static int mailbox_has(const agent *a, uint32_t from) {
 
 /* Whether the scheduler may run agent `a`: runnable, or blocked on something
  * that has come (it then runs its blocking instruction again). */
-static int agent_ready(const flux_vm *vm, const agent *a) {
+static COLD int agent_ready(const flux_vm *vm, const agent *a) {
     if (!slot_live(a)) return 0;
     switch (a->state) {
     case FLUX_AGENT_RUNNABLE: return 1;
@@ -815,7 +825,7 @@ static int agent_ready(const flux_vm *vm, const agent *a) {
 }
 
 /* A barrier opens when every live agent waits in it. */
-static void barrier_check(flux_vm *vm) {
+static COLD void barrier_check(flux_vm *vm) {
     uint32_t waiting = 0;
     for (uint32_t k = 0; k < FLUX_MAX_AGENTS; k++) {
         const agent *a = &vm->agents[k];
@@ -827,7 +837,7 @@ static void barrier_check(flux_vm *vm) {
 }
 
 /* The length of the next time slice. */
-static uint64_t slice_length(flux_vm *vm) {
+static COLD uint64_t slice_length(flux_vm *vm) {
     uint64_t max = vm->slice ? vm->slice : 1;
     if (vm->sched != FLUX_SCHED_CHAOS) return max;
     /* log-uniform: short slices (tight interleavings) as often as long ones */
@@ -838,7 +848,7 @@ static uint64_t slice_length(flux_vm *vm) {
 }
 
 /* Ends the agent in `slot` with `code`: its JOINers may go on. */
-static void agent_end(flux_vm *vm, uint32_t slot, int32_t code) {
+static COLD void agent_end(flux_vm *vm, uint32_t slot, int32_t code) {
     agent *a = &vm->agents[slot];
     a->state = FLUX_AGENT_ENDED;
     a->exit_code = code;
@@ -851,7 +861,7 @@ static void agent_end(flux_vm *vm, uint32_t slot, int32_t code) {
 /* Picks who runs from global cycle `now` on: 1 when somebody can, 0 when
  * every live agent is blocked (a deadlock).  The VM's fields hold the running
  * agent's registers on entry and the chosen one's on return. */
-static int sched_next(flux_vm *vm, uint64_t now) {
+static COLD int sched_next(flux_vm *vm, uint64_t now) {
     barrier_check(vm);
     agent *cur = &vm->agents[vm->cur];
     int cur_ready = agent_ready(vm, cur);
@@ -892,7 +902,7 @@ static int sched_next(flux_vm *vm, uint64_t now) {
 static const char *const AGENT_STATE_VERBS[] = {"runs", "waits in ASK", "waits to send", "waits in JOIN", "waits in BARRIER", "ended"};
 
 /* One line on the running agent's wait, for the deadlock fault. */
-static void deadlock_reason(const flux_vm *vm, flux_stop *st) {
+static COLD void deadlock_reason(const flux_vm *vm, flux_stop *st) {
     const agent *a = &vm->agents[vm->cur];
     const char *m = OPCODES[a->wait_op].mnemonic ? OPCODES[a->wait_op].mnemonic : "?";
     uint32_t blocked = 0;
@@ -920,6 +930,49 @@ static void deadlock_reason(const flux_vm *vm, flux_stop *st) {
         snprintf(st->reason, sizeof st->reason, "deadlock: agent %u %s at 0x%04X%s", a->id,
                  AGENT_STATE_VERBS[a->state < 6 ? a->state : 0], vm->pc, more);
     }
+}
+
+enum { TURN_SAME, TURN_SWITCHED, TURN_RETRY, TURN_STOP };
+
+/* At a chunk boundary (global cycle `now`, the VM's fields in sync with the
+ * loop): whether the running agent goes on (TURN_SAME), another one (or it
+ * again) runs now (TURN_SWITCHED; TURN_RETRY when it goes on with the
+ * instruction it blocked in), or the run stops (TURN_STOP: *st says why). */
+static COLD int sched_turn(flux_vm *vm, uint64_t now, flux_stop *st) {
+    agent *ca = &vm->agents[vm->cur];
+    if (ca->state == FLUX_AGENT_RUNNABLE ? (int64_t)(vm->slice_end - now) > 0 : ca->retry) return TURN_SAME;
+    if (vm->sched_locked) {
+        /* gdb's scheduler-locking: only this agent may run */
+        if (ca->state != FLUX_AGENT_RUNNABLE && !agent_ready(vm, ca)) {
+            st->kind = FLUX_STOP_BLOCKED;
+            return TURN_STOP;
+        }
+        if ((int64_t)(vm->slice_end - now) <= 0 && vm->nlive > 1) {
+            vm->slice_end = now + slice_length(vm);
+            vm->lock_deviated = 1;
+        }
+    } else if (!sched_next(vm, now)) {
+        if (!slot_live(ca)) {
+            /* the agent that just ended leaves the others waiting: report
+             * the deadlock on the first of them */
+            uint32_t k = 0;
+            while (k + 1 < FLUX_MAX_AGENTS && !slot_live(&vm->agents[k])) k++;
+            agent_load(vm, k);
+        }
+        deadlock_reason(vm, st);
+        st->signal = FLUX_SIGABRT;
+        st->kind = FLUX_STOP_FAULT;
+        return TURN_STOP;
+    }
+    ca = &vm->agents[vm->cur];
+    if (ca->state != FLUX_AGENT_RUNNABLE) {
+        /* it runs the instruction it blocked in again (what it waited for
+         * has come); the stop map was checked at that pc already */
+        ca->retry = 1;
+        vm->resume_pc = vm->pc;
+        return TURN_RETRY;
+    }
+    return TURN_SWITCHED;
 }
 
 void flux_vm_set_schedule(flux_vm *vm, uint32_t kind, uint32_t slice) {
@@ -1518,7 +1571,21 @@ static int hook_step(flux_vm *vm, hook_state *hs, uint32_t pc, uint32_t sp, int6
 #define ME (&vm->agents[vm->cur])   /* the running agent */
 #define UNLIKELY(x) __builtin_expect(!!(x), 0)
 
-flux_stop flux_vm_run(flux_vm *vm, uint64_t budget) {
+/* Internal: the running agent's turn is over (flux_vm_run switches). */
+#define STOP_TURN_OVER 0x7Fu
+
+/* The loop exists twice: run_turn_single, for agent 1 alone with the whole
+ * stack region, checks the stack against the region's constant bounds, as
+ * the single-agent machine always did (per-agent bounds held in registers
+ * cost fib(30) about 4% more host instructions); run_turn_multi checks the
+ * running agent's own region.  flux_vm_run picks one per turn. */
+#define RUN_TURN run_turn_single
+#define STACK_BOUNDS const uint32_t stk_lo = FLUX_STACK_LIMIT, stk_hi = FLUX_STACK_TOP
+static flux_stop run_turn_multi(flux_vm *vm, uint64_t budget);
+#endif /* !FLUX_VM_MULTI_PASS */
+
+/* One agent's turn: runs until a stop, the budget, or the end of the turn. */
+static flux_stop RUN_TURN(flux_vm *vm, uint64_t budget) {
     flux_stop st;
     memset(&st, 0, sizeof st);
 
@@ -1553,8 +1620,7 @@ flux_stop flux_vm_run(flux_vm *vm, uint64_t budget) {
     }
 
     uint32_t pc = vm->pc, sp = vm->sp;
-    uint32_t stk_lo = vm->stack_lo, stk_hi = vm->stack_hi;   /* the running agent's stack */
-    int retry_skip = 0;        /* an agent goes on with the instruction it blocked in */
+    STACK_BOUNDS;   /* the running agent's stack: [stk_lo, stk_hi) */
     int64_t energy = vm->energy;
     flux_view view;             /* what watch-if conditions read: pointers fixed, */
     flux_vm_view(vm, &view);    /* scalars filled in when they are checked */
@@ -1631,8 +1697,6 @@ flux_stop flux_vm_run(flux_vm *vm, uint64_t budget) {
         vm->sp = sp;                  \
         vm->energy = energy;          \
         vm->cycles = CYCLES();        \
-        vm->stack_lo = stk_lo;        \
-        vm->stack_hi = stk_hi;        \
     } while (0)
 
 #define STOP(k)        \
@@ -1844,55 +1908,17 @@ refill:
         atomic_store_explicit(&vm->interrupt, 0, memory_order_relaxed);
         STOP(FLUX_STOP_BUDGET);
     }
-    if (UNLIKELY(vm->nlive > 1 || vm->agents[vm->cur].state != FLUX_AGENT_RUNNABLE)) {
+    if (UNLIKELY(vm->nlive > 1 || ME->state != FLUX_AGENT_RUNNABLE)) {
         /* Agents take turns: a slice ends at a chunk boundary, so switching
-         * costs the hot path nothing.  The running agent also gives way when
-         * it blocked or ended. */
-        const uint64_t now = chunk_end;
-        agent *ca = &vm->agents[vm->cur];
-        if (ca->state != FLUX_AGENT_RUNNABLE || (int64_t)(vm->slice_end - now) <= 0) {
-            if (vm->sched_locked) {
-                /* gdb's scheduler-locking: only this agent may run */
-                if (ca->state != FLUX_AGENT_RUNNABLE && !agent_ready(vm, ca)) STOP(FLUX_STOP_BLOCKED);
-                if ((int64_t)(vm->slice_end - now) <= 0 && vm->nlive > 1) {
-                    vm->slice_end = now + slice_length(vm);
-                    vm->lock_deviated = 1;
-                }
-            } else {
-                SYNC();
-                if (!sched_next(vm, now)) {
-                    if (!slot_live(ca)) {
-                        /* the agent that just ended leaves the others waiting:
-                         * report the deadlock on the first of them */
-                        uint32_t k = 0;
-                        while (k + 1 < FLUX_MAX_AGENTS && !slot_live(&vm->agents[k])) k++;
-                        agent_load(vm, k);
-                        pc = vm->pc;
-                        sp = vm->sp;
-                        energy = vm->energy;
-                        stk_lo = vm->stack_lo;
-                        stk_hi = vm->stack_hi;
-                    }
-                    deadlock_reason(vm, &st);
-                    st.signal = FLUX_SIGABRT;
-                    STOP(FLUX_STOP_FAULT);
-                }
-                pc = vm->pc;
-                sp = vm->sp;
-                energy = vm->energy;
-                stk_lo = vm->stack_lo;
-                stk_hi = vm->stack_hi;
-                ca = &vm->agents[vm->cur];
-                if (vm->tracing) trace_snapshot(vm);   /* other registers now: no change to report */
-                hs.pc = pc;
-                hs.op = pc < FLUX_MEM_SIZE ? vm->mem[pc] : 0;
-                hs.energy = energy;
-            }
-            if (ca->state != FLUX_AGENT_RUNNABLE) {
-                /* it blocked at pc, where the stop map was checked already */
-                retry_skip = ca->retry;
-                ca->retry = 0;
-            }
+         * costs the hot path nothing.  When the running agent's turn is over
+         * (its slice ended, it blocked or ended) flux_vm_run picks who runs
+         * next and calls this loop again. */
+        const agent *ca = ME;
+        if (ca->state != FLUX_AGENT_RUNNABLE ? !ca->retry : (int64_t)(vm->slice_end - chunk_end) <= 0)
+            STOP(STOP_TURN_OVER);
+        if (vm->turn_break) {  /* SPAWN changed the stack bounds: run on in run_turn_multi */
+            vm->turn_break = 0;
+            STOP(STOP_TURN_OVER);
         }
     }
     left = end - chunk_end > CHUNK ? CHUNK : end - chunk_end;
@@ -1908,10 +1934,6 @@ refill:
     if (first) {
         first = 0;
         if (skip_first_stop) goto fetch_checked;
-    }
-    if (UNLIKELY(retry_skip)) {
-        retry_skip = 0;
-        goto fetch_checked;
     }
 check_stop:
     if (UNLIKELY(pc >= FLUX_MEM_SIZE)) goto pc_outside; /* ran off the end of memory */
@@ -2514,7 +2536,7 @@ dispatch:
             b_->wait_op = op;                                                              \
             goto block;                                                                    \
         } while (0)
-#define UNBLOCK() (ME->state = FLUX_AGENT_RUNNABLE)
+#define UNBLOCK() (ME->state = FLUX_AGENT_RUNNABLE, ME->retry = 0)
 #define ROOM_OR_BLOCK(k)                                                                   \
         if (vm->agents[k].mail_count >= MAILBOX_CAP) BLOCK(FLUX_AGENT_BLOCKED_SEND, vm->agents[k].id)
 #define SEND_TO(k, val, cf)                                                                \
@@ -2818,7 +2840,7 @@ dispatch:
         }
         CASE(BARRIER) { /* wait until every live agent waits here; the last to come opens it */
             OPS_NONE(); agent *me = ME;
-            if (me->state == FLUX_AGENT_BLOCKED_BARRIER && me->barrier_gen != vm->barrier_gen) { UNBLOCK(); NEXT(); }
+            if (me->retry && me->state == FLUX_AGENT_BLOCKED_BARRIER && me->barrier_gen != vm->barrier_gen) { UNBLOCK(); NEXT(); }
             me->state = FLUX_AGENT_BLOCKED_BARRIER;
             me->barrier_gen = vm->barrier_gen;
             barrier_check(vm);
@@ -2837,7 +2859,7 @@ dispatch:
             OPS_RR(d, a); int32_t v;
             switch (vm->r[a]) {
             case 0: v = FLUX_MEM_SIZE; break;
-            case 1: v = (int32_t)stk_lo; break;
+            case 1: v = (int32_t)vm->stack_lo; break;
             case 2: v = (int32_t)ME->id; break;
             case 3: v = (int32_t)vm->nlive; break;
             case 4: v = (int32_t)(uint32_t)CYCLES(); break;
@@ -2915,13 +2937,13 @@ dispatch:
             /* slot k's stack: the k-th slice from the bottom of the stack region */
             uint32_t lo = FLUX_STACK_LIMIT + (k - 1) * FLUX_AGENT_STACK, hi = lo + FLUX_AGENT_STACK;
             uint32_t a1_sp = vm->cur == 0 ? sp : vm->agents[0].sp;
-            uint32_t a1_lo = vm->cur == 0 ? stk_lo : vm->agents[0].stack_lo;
+            uint32_t a1_lo = vm->cur == 0 ? vm->stack_lo : vm->agents[0].stack_lo;
             if (hi > a1_lo) {
                 /* agent 1 gives the bottom of its stack region up */
                 if (a1_sp < hi)
                     FAULT(FLUX_SIGSEGV, "SPAWN at 0x%04X: agent 1's stack (sp=0x%X) reaches into the new agent's stack 0x%04X-0x%04X",
                           pc, a1_sp, lo, hi);
-                if (vm->cur == 0) stk_lo = hi;
+                if (vm->cur == 0) vm->stack_lo = hi;
                 else vm->agents[0].stack_lo = hi;
             }
             agent *n = &vm->agents[k];
@@ -2944,7 +2966,9 @@ dispatch:
                 vm->slice_end = vm->slice_start + slice_length(vm);
             }
             vm->r[0] = (int32_t)n->id; SETCONF(0, 1.0f, NOPAR, NOPAR);
-            END_CHUNK_AFTER_THIS(); /* the next chunk ends with the slice */
+            /* the turn goes on in run_turn_multi, which knows the bounds */
+            vm->turn_break = 1;
+            END_CHUNK_AFTER_THIS();
             NEXT();
         }
         CASE(JOIN) { /* wait for agent r[a] to end; r[a] = its exit code */
@@ -2999,7 +3023,7 @@ block:
      * runs again when the scheduler finds what it waits for there. */
     energy += ENERGY_COST[op];
     if (profiling) vm->prof_count[pc]--;
-    vm->agents[vm->cur].retry = 1;
+    vm->agents[vm->cur].retry = 0;
     chunk_end -= left; /* end the chunk here (nothing retired): refill switches */
     left = 0;
     goto refill;
@@ -3055,3 +3079,35 @@ stop:
 #undef STOP
 #undef FAULT
 }
+
+/* Runs turns until a stop to report: between two turns the scheduler picks
+ * who runs next (outside the interpreter loop, whose hot state stays in
+ * registers). */
+#ifndef FLUX_VM_MULTI_PASS
+flux_stop flux_vm_run(flux_vm *vm, uint64_t budget) {
+    uint64_t executed = 0;
+    for (;;) {
+        const int alone = vm->nlive == 1 && vm->stack_lo == FLUX_STACK_LIMIT && vm->stack_hi == FLUX_STACK_TOP;
+        flux_stop st = alone ? run_turn_single(vm, budget - executed) : run_turn_multi(vm, budget - executed);
+        executed += st.executed;
+        st.executed = executed;
+        if (st.kind != STOP_TURN_OVER) return st;
+        memset(&st, 0, sizeof st);
+        st.executed = executed;
+        if (sched_turn(vm, vm->cycles, &st) == TURN_STOP) {
+            st.pc = vm->pc;
+            st.agent = vm->agents[vm->cur].id;
+            return st;
+        }
+    }
+}
+
+/* The second reading of this file: the loop again, as run_turn_multi, with
+ * the running agent's stack bounds in locals (they change only between turns). */
+#define FLUX_VM_MULTI_PASS 1
+#undef RUN_TURN
+#undef STACK_BOUNDS
+#define RUN_TURN run_turn_multi
+#define STACK_BOUNDS const uint32_t stk_lo = vm->stack_lo, stk_hi = vm->stack_hi
+#include "flux_vm.c"
+#endif /* !FLUX_VM_MULTI_PASS */
