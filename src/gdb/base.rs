@@ -42,7 +42,8 @@ pub struct ResumePlan {
 }
 
 impl FluxTarget {
-    fn agent_regs(&self, t: Tid) -> TargetResult<Regs, Self> {
+    fn agent_regs(&mut self, t: Tid) -> TargetResult<Regs, Self> {
+        self.regs_agent = Some(t.get() as u32);
         self.vm.agent_regs(t.get() as u32).ok_or(GdbTargetError::NonFatal)
     }
 
@@ -72,7 +73,8 @@ impl MultiThreadBase for FluxTarget {
     }
 
     /// Reads what lies inside the 64 KiB; a read that starts outside is an error.
-    fn read_addrs(&mut self, start: u32, data: &mut [u8], _t: Tid) -> TargetResult<usize, Self> {
+    fn read_addrs(&mut self, start: u32, data: &mut [u8], t: Tid) -> TargetResult<usize, Self> {
+        self.regs_agent = Some(t.get() as u32);
         if start >= MEM_SIZE {
             return Err(GdbTargetError::Errno(14)); // EFAULT
         }

@@ -95,6 +95,10 @@ pub struct FluxTarget {
     /// What the last vCont asked of each thread (agent).
     pub(crate) plan: base::ResumePlan,
     pub(crate) plan_signal: Option<Signal>,
+    /// The agent gdb addressed last (Hg, then a register or memory read):
+    /// its selected thread, as far as the stub can tell (gdb's `bs` names
+    /// "any thread" when scheduler-locking is off).
+    pub(crate) regs_agent: Option<u32>,
 }
 
 impl FluxTarget {
@@ -120,6 +124,7 @@ impl FluxTarget {
             session: extended::SessionState { exec_file, ..Default::default() },
             plan: base::ResumePlan::default(),
             plan_signal: None,
+            regs_agent: None,
         })
     }
 
