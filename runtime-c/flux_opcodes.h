@@ -236,9 +236,9 @@
     X(0xDA, YIELD,           NONE,  SYSTEM,     1, 1) \
     X(0xDB, SLEEP,           I16,   SYSTEM,     1, 1) \
     X(0xDC, WAKE,            R,     SYSTEM,     1, 1) \
-    X(0xDD, SPAWN,           I16,   SYSTEM,     1, 0) \
-    X(0xDE, JOIN,            R,     SYSTEM,     1, 0) \
-    X(0xDF, KILL,            R,     SYSTEM,     1, 0) \
+    X(0xDD, SPAWN,           I16,   SYSTEM,     1, 1) \
+    X(0xDE, JOIN,            R,     SYSTEM,     1, 1) \
+    X(0xDF, KILL,            R,     SYSTEM,     1, 1) \
     X(0xE0, HASH_MD5,        RR,    CRYPTO,     8, 0) \
     X(0xE1, HASH_SHA256,     RR,    CRYPTO,     8, 0) \
     X(0xE2, HASH_SHA512,     RR,    CRYPTO,     8, 0) \

@@ -9,6 +9,11 @@
  *
  * docs/ISA.md documents what each instruction does; keep the two in step.
  */
+/* This file is compiled once and includes itself once more at its end, to
+ * instantiate the interpreter loop a second time (see the end of the file);
+ * FLUX_VM_MULTI_PASS is defined for that second reading, which sees only
+ * the loop. */
+#ifndef FLUX_VM_MULTI_PASS
 #include "flux_vm.h"
 #include "flux_cond_eval.h"
 
@@ -23,11 +28,12 @@
 #include <string.h>
 
 #define MEM_PAD 16u             /* operand fetch past the end reads zeros */
-#define MAILBOX_CAP 16u
+#define MAILBOX_CAP FLUX_MAILBOX_CAP
 #define INSTINCT_SLOTS 16u
 #define MAX_PROPOSALS 16u
 #define NUM_TOPICS 16u
-#define SELF_AGENT 1u
+#define FIRST_AGENT 1u           /* the program's first agent: the program ends with it */
+#define KILLED_EXIT 137         /* exit code of a KILLed agent (128 + SIGKILL, as a shell says) */
 #define CHUNK 65536u            /* instructions between interrupt checks */
 
 enum vm_state { VM_RUNNING, VM_EXHAUSTED, VM_HALTED, VM_TERMINATED };
@@ -87,6 +93,34 @@ typedef struct proposal {
     uint8_t used;
 } proposal;
 
+/* One agent.  While it runs, its registers live in the VM's own fields (r,
+ * conf, pc, ... below), where the handlers use them; they are copied here
+ * when the scheduler switches away from it (agent_save) and back
+ * (agent_load), so the hot path never looks at this struct.  Everything else
+ * (state, mailbox) is only ever here. */
+typedef struct agent {
+    uint32_t id;             /* 0: a slot never used */
+    uint32_t state;          /* flux_agent_state */
+    uint32_t wait_on, wait_op;
+    uint32_t barrier_gen;    /* the barrier generation it waits in */
+    uint32_t retry;          /* it blocked at pc: the stop map was checked there already */
+    int32_t exit_code;
+    uint32_t stack_lo, stack_hi;
+    /* the registers, while it does not run */
+    int32_t r[FLUX_NUM_REGS];
+    float conf[FLUX_NUM_REGS];
+    uint32_t pc, sp, fp;
+    uint32_t flags, fl_kind, fl_x, fl_y, fl_res;
+    int64_t energy, energy_net_in;
+    uint64_t retired, timer_start;
+    uint64_t prov_head[FLUX_NUM_REGS];
+    float last_conf;
+    /* its mailbox: a ring */
+    message mailbox[MAILBOX_CAP];
+    uint32_t mail_head, mail_count;
+    uint16_t subscriptions;  /* topics it is subscribed to */
+} agent;
+
 struct flux_vm {
     uint8_t mem[FLUX_MEM_SIZE + MEM_PAD];
 
@@ -108,11 +142,8 @@ struct flux_vm {
     float trust_prev[FLUX_NUM_AGENTS];
     float trust_threshold;
     uint32_t trust_failures;
-    message mailbox[MAILBOX_CAP];
-    uint32_t mail_head, mail_count;
     instinct instincts[INSTINCT_SLOTS];
     proposal proposals[MAX_PROPOSALS];
-    uint16_t subscriptions;     /* topics agent 1 is subscribed to */
     uint8_t routes[FLUX_NUM_AGENTS];
     int64_t energy_pool, energy_reserve, energy_net_in;
     uint64_t timer_start;
@@ -126,6 +157,20 @@ struct flux_vm {
     int32_t exit_code;
     int32_t term_signal;
     char term_reason[128];
+    /* agents and the scheduler: the running agent's registers are the fields
+     * above (r ... last_conf, stack_lo/hi); see struct agent */
+    uint32_t stack_lo, stack_hi;   /* the running agent's stack region */
+    agent agents[FLUX_MAX_AGENTS]; /* slot 0 is agent 1's */
+    uint32_t cur;                  /* the running agent's slot */
+    uint32_t nlive;
+    uint32_t next_id;              /* the id the next SPAWN gives */
+    uint8_t id_state[FLUX_NUM_AGENTS];  /* 0 never alive, 1 alive, 2 ended */
+    uint8_t id_exit[FLUX_NUM_AGENTS];   /* exit codes of ended agents, for JOIN */
+    uint32_t sched, slice;         /* flux_sched_kind, slice length */
+    uint64_t sched_rng;            /* chaos: the scheduler's own generator */
+    uint64_t slice_start, slice_end;  /* cycles where the running agent's slice began and ends */
+    uint32_t barrier_gen;
+    int64_t agent_budget;          /* the energy every agent starts with */
     char machine_end[1];
     /* ---- end of the machine state */
 
@@ -145,6 +190,10 @@ struct flux_vm {
     /* configuration and the loaded image, for reset */
     int64_t energy_budget;
     uint64_t seed;
+    uint32_t sched_cfg, slice_cfg;
+    int sched_locked;           /* gdb's scheduler-locking: no switches */
+    int lock_deviated;          /* a locked run kept an agent past its slice */
+    int turn_break;             /* end the turn at the next chunk boundary (SPAWN) */
     uint8_t program[FLUX_MEM_SIZE];
     size_t program_len;
 
@@ -284,6 +333,8 @@ flux_vm *flux_vm_new(const flux_config *config) {
     vm->energy_budget = config ? config->energy : FLUX_DEFAULT_ENERGY;
     if (vm->energy_budget < 0) vm->energy_budget = 0; /* as flux_vm_set_regs: never negative */
     vm->seed = config ? config->seed : 0;
+    vm->sched_cfg = FLUX_SCHED_ROUND_ROBIN;
+    vm->slice_cfg = FLUX_DEFAULT_SLICE;
     atomic_init(&vm->interrupt, 0);
     flux_vm_clear_breakpoints(vm);
     vm->max_cost = 1;
@@ -320,6 +371,31 @@ static uint64_t splitmix64(uint64_t *s) {
     return z ^ (z >> 31);
 }
 
+/* Agent 1 alone, with the whole stack region (so that a program that never
+ * spawns runs exactly as on a single-agent machine); the scheduler afresh. */
+static void sched_reset(flux_vm *vm) {
+    memset(vm->agents, 0, sizeof vm->agents);
+    memset(vm->id_state, 0, sizeof vm->id_state);
+    memset(vm->id_exit, 0, sizeof vm->id_exit);
+    vm->agents[0].id = FIRST_AGENT;
+    vm->agents[0].state = FLUX_AGENT_RUNNABLE;
+    vm->agents[0].stack_lo = FLUX_STACK_LIMIT;
+    vm->agents[0].stack_hi = FLUX_STACK_TOP;
+    vm->id_state[FIRST_AGENT] = 1;
+    vm->stack_lo = FLUX_STACK_LIMIT;
+    vm->stack_hi = FLUX_STACK_TOP;
+    vm->cur = 0;
+    vm->nlive = 1;
+    vm->next_id = FIRST_AGENT + 1;
+    vm->sched = vm->sched_cfg;
+    vm->slice = vm->slice_cfg ? vm->slice_cfg : FLUX_DEFAULT_SLICE;
+    /* its own stream, so that RNG_NEXT draws the same values under any schedule */
+    vm->sched_rng = vm->seed ^ 0x5CED5CED5CED5CEDull;
+    vm->slice_start = vm->slice_end = 0;
+    vm->barrier_gen = 0;
+    vm->agent_budget = vm->energy_budget;
+}
+
 void flux_vm_reset(flux_vm *vm) {
     memset(vm->mem, 0, sizeof vm->mem);
     memcpy(vm->mem, vm->program, vm->program_len);
@@ -344,10 +420,8 @@ void flux_vm_reset(flux_vm *vm) {
     vm->trust_log_count = 0;
     vm->prov_seq = 0;
     memset(vm->prov_head, 0, sizeof vm->prov_head);
-    vm->mail_head = vm->mail_count = 0;
     memset(vm->instincts, 0, sizeof vm->instincts);
     memset(vm->proposals, 0, sizeof vm->proposals);
-    vm->subscriptions = 0;
     vm->energy_pool = vm->energy_reserve = vm->energy_net_in = 0;
     vm->timer_start = 0;
     vm->energy_alarm = 0;
@@ -356,6 +430,7 @@ void flux_vm_reset(flux_vm *vm) {
     vm->exit_code = 0;
     vm->term_signal = 0;
     vm->term_reason[0] = 0;
+    sched_reset(vm);
     memset(vm->dirty, 1, sizeof vm->dirty);
     vm->ninputs = 0;
     vm->resume_pc = UINT32_MAX;
@@ -682,6 +757,346 @@ int flux_vm_finished(const flux_vm *vm) {
 
 void flux_vm_interrupt(flux_vm *vm) { atomic_store_explicit(&vm->interrupt, 1, memory_order_relaxed); }
 
+/* ---- agents ------------------------------------------------------------------- */
+
+/* Out of the interpreter's way: agent bookkeeping runs at switches, rarely,
+ * and inlined into flux_vm_run it would cost the hot path registers. */
+#define COLD __attribute__((noinline, cold))
+
+/* The running agent's registers into its slot, and back.  Only at switches:
+ * the interpreter works on the VM's own fields. */
+static void agent_save(flux_vm *vm, uint32_t slot) {
+    agent *a = &vm->agents[slot];
+    memcpy(a->r, vm->r, sizeof a->r);
+    memcpy(a->conf, vm->conf, sizeof a->conf);
+    a->pc = vm->pc; a->sp = vm->sp; a->fp = vm->fp;
+    a->flags = vm->flags; a->fl_kind = vm->fl_kind; a->fl_x = vm->fl_x; a->fl_y = vm->fl_y; a->fl_res = vm->fl_res;
+    a->energy = vm->energy; a->energy_net_in = vm->energy_net_in;
+    a->timer_start = vm->timer_start;
+    memcpy(a->prov_head, vm->prov_head, sizeof a->prov_head);
+    a->last_conf = vm->last_conf;
+    a->stack_lo = vm->stack_lo; a->stack_hi = vm->stack_hi;
+}
+
+static void agent_load(flux_vm *vm, uint32_t slot) {
+    const agent *a = &vm->agents[slot];
+    memcpy(vm->r, a->r, sizeof vm->r);
+    memcpy(vm->conf, a->conf, sizeof vm->conf);
+    vm->pc = a->pc; vm->sp = a->sp; vm->fp = a->fp;
+    vm->flags = a->flags; vm->fl_kind = a->fl_kind; vm->fl_x = a->fl_x; vm->fl_y = a->fl_y; vm->fl_res = a->fl_res;
+    vm->energy = a->energy; vm->energy_net_in = a->energy_net_in;
+    vm->timer_start = a->timer_start;
+    memcpy(vm->prov_head, a->prov_head, sizeof vm->prov_head);
+    vm->last_conf = a->last_conf;
+    vm->stack_lo = a->stack_lo; vm->stack_hi = a->stack_hi;
+    vm->cur = slot;
+}
+
+static inline int slot_live(const agent *a) { return a->id != 0 && a->state != FLUX_AGENT_ENDED; }
+
+/* The slot of live agent `id`, or -1. */
+static COLD int slot_of(const flux_vm *vm, uint32_t id) {
+    if (id == 0 || id >= FLUX_NUM_AGENTS || vm->id_state[id] != 1) return -1;
+    for (uint32_t k = 0; k < FLUX_MAX_AGENTS; k++)
+        if (vm->agents[k].id == id && slot_live(&vm->agents[k])) return (int)k;
+    return -1;
+}
+
+static int mailbox_has(const agent *a, uint32_t from) {
+    for (uint32_t k = 0; k < a->mail_count; k++)
+        if (from == 0 || a->mailbox[(a->mail_head + k) % MAILBOX_CAP].from == from) return 1;
+    return 0;
+}
+
+/* Whether the scheduler may run agent `a`: runnable, or blocked on something
+ * that has come (it then runs its blocking instruction again). */
+static COLD int agent_ready(const flux_vm *vm, const agent *a) {
+    if (!slot_live(a)) return 0;
+    switch (a->state) {
+    case FLUX_AGENT_RUNNABLE: return 1;
+    case FLUX_AGENT_BLOCKED_ASK: return mailbox_has(a, a->wait_on);
+    case FLUX_AGENT_BLOCKED_SEND: {
+        int t = slot_of(vm, a->wait_on);
+        /* an ended receiver: the send runs again and faults */
+        return t < 0 || vm->agents[t].mail_count < MAILBOX_CAP;
+    }
+    case FLUX_AGENT_BLOCKED_JOIN: return vm->id_state[a->wait_on] != 1;
+    case FLUX_AGENT_BLOCKED_BARRIER: return a->barrier_gen != vm->barrier_gen;
+    default: return 0;
+    }
+}
+
+/* A barrier opens when every live agent waits in it. */
+static COLD void barrier_check(flux_vm *vm) {
+    uint32_t waiting = 0;
+    for (uint32_t k = 0; k < FLUX_MAX_AGENTS; k++) {
+        const agent *a = &vm->agents[k];
+        if (!slot_live(a)) continue;
+        if (a->state != FLUX_AGENT_BLOCKED_BARRIER || a->barrier_gen != vm->barrier_gen) return;
+        waiting++;
+    }
+    if (waiting) vm->barrier_gen++;
+}
+
+/* The length of the next time slice. */
+static COLD uint64_t slice_length(flux_vm *vm) {
+    uint64_t max = vm->slice ? vm->slice : 1;
+    if (vm->sched != FLUX_SCHED_CHAOS) return max;
+    /* log-uniform: short slices (tight interleavings) as often as long ones */
+    uint64_t x = splitmix64(&vm->sched_rng);
+    uint64_t cap = 1ull << (x % 14);
+    if (cap > max) cap = max;
+    return 1 + (x >> 8) % cap;
+}
+
+/* Ends the agent in `slot` with `code`: its JOINers may go on. */
+static COLD void agent_end(flux_vm *vm, uint32_t slot, int32_t code) {
+    agent *a = &vm->agents[slot];
+    a->state = FLUX_AGENT_ENDED;
+    a->exit_code = code;
+    a->mail_count = 0;
+    vm->id_state[a->id] = 2;
+    vm->id_exit[a->id] = (uint8_t)code;
+    vm->nlive--;
+}
+
+/* Picks who runs from global cycle `now` on: 1 when somebody can, 0 when
+ * every live agent is blocked (a deadlock).  The VM's fields hold the running
+ * agent's registers on entry and the chosen one's on return. */
+static COLD int sched_next(flux_vm *vm, uint64_t now) {
+    barrier_check(vm);
+    agent *cur = &vm->agents[vm->cur];
+    int cur_ready = agent_ready(vm, cur);
+    int pick = -1;
+    if (vm->sched == FLUX_SCHED_CHAOS) {
+        uint32_t cand[FLUX_MAX_AGENTS], n = 0;
+        for (uint32_t k = 0; k < FLUX_MAX_AGENTS; k++)
+            if (agent_ready(vm, &vm->agents[k])) cand[n++] = k;
+        if (n) pick = (int)cand[splitmix64(&vm->sched_rng) % n];
+    } else {
+        /* the next ready agent after the running one in id order, wrapping */
+        uint32_t best = UINT32_MAX, first = UINT32_MAX;
+        int best_k = -1, first_k = -1;
+        for (uint32_t k = 0; k < FLUX_MAX_AGENTS; k++) {
+            const agent *a = &vm->agents[k];
+            if (k == vm->cur || !agent_ready(vm, a)) continue;
+            if (a->id > cur->id && a->id < best) { best = a->id; best_k = (int)k; }
+            if (a->id < first) { first = a->id; first_k = (int)k; }
+        }
+        pick = best_k >= 0 ? best_k : first_k;
+        if (pick < 0 && cur_ready) pick = (int)vm->cur;
+    }
+    if (pick < 0) return 0;
+    uint64_t len = slice_length(vm);
+    if (slot_live(cur)) cur->retired += now - vm->slice_start;
+    if ((uint32_t)pick != vm->cur) {
+        uint32_t from = cur->id;
+        if (slot_live(cur)) agent_save(vm, vm->cur);
+        agent_load(vm, (uint32_t)pick);
+        if (vm->log_inputs)
+            log_input(vm, now, vm->pc, FLUX_INPUT_SCHED, vm->agents[pick].id | (uint64_t)(from & 0xFF) << 8 | len << 32);
+    }
+    vm->slice_start = now;
+    vm->slice_end = now + len;
+    return 1;
+}
+
+static const char *const AGENT_STATE_VERBS[] = {"runs", "waits in ASK", "waits to send", "waits in JOIN", "waits in BARRIER", "ended"};
+
+/* One line on the running agent's wait, for the deadlock fault. */
+static COLD void deadlock_reason(const flux_vm *vm, flux_stop *st) {
+    const agent *a = &vm->agents[vm->cur];
+    const char *m = OPCODES[a->wait_op].mnemonic ? OPCODES[a->wait_op].mnemonic : "?";
+    uint32_t blocked = 0;
+    for (uint32_t k = 0; k < FLUX_MAX_AGENTS; k++) blocked += slot_live(&vm->agents[k]);
+    char more[48] = "";
+    if (blocked > 1) snprintf(more, sizeof more, " (all %u agents blocked)", blocked);
+    switch (a->state) {
+    case FLUX_AGENT_BLOCKED_ASK:
+        if (a->wait_on)
+            snprintf(st->reason, sizeof st->reason, "deadlock: agent %u waits in %s at 0x%04X for a message from agent %u%s",
+                     a->id, m, vm->pc, a->wait_on, more);
+        else
+            snprintf(st->reason, sizeof st->reason, "deadlock: agent %u waits in %s at 0x%04X for a message from anyone%s",
+                     a->id, m, vm->pc, more);
+        break;
+    case FLUX_AGENT_BLOCKED_SEND:
+        snprintf(st->reason, sizeof st->reason, "deadlock: agent %u waits in %s at 0x%04X on the full mailbox of agent %u%s",
+                 a->id, m, vm->pc, a->wait_on, more);
+        break;
+    case FLUX_AGENT_BLOCKED_JOIN:
+        snprintf(st->reason, sizeof st->reason, "deadlock: agent %u waits in JOIN at 0x%04X for agent %u to end%s",
+                 a->id, vm->pc, a->wait_on, more);
+        break;
+    default:
+        snprintf(st->reason, sizeof st->reason, "deadlock: agent %u %s at 0x%04X%s", a->id,
+                 AGENT_STATE_VERBS[a->state < 6 ? a->state : 0], vm->pc, more);
+    }
+}
+
+enum { TURN_SAME, TURN_SWITCHED, TURN_RETRY, TURN_STOP };
+
+/* At a chunk boundary (global cycle `now`, the VM's fields in sync with the
+ * loop): whether the running agent goes on (TURN_SAME), another one (or it
+ * again) runs now (TURN_SWITCHED; TURN_RETRY when it goes on with the
+ * instruction it blocked in), or the run stops (TURN_STOP: *st says why). */
+static COLD int sched_turn(flux_vm *vm, uint64_t now, flux_stop *st) {
+    agent *ca = &vm->agents[vm->cur];
+    if (ca->state == FLUX_AGENT_RUNNABLE ? (int64_t)(vm->slice_end - now) > 0 : ca->retry) return TURN_SAME;
+    if (vm->sched_locked) {
+        /* gdb's scheduler-locking: only this agent may run */
+        if (ca->state != FLUX_AGENT_RUNNABLE && !agent_ready(vm, ca)) {
+            st->kind = FLUX_STOP_BLOCKED;
+            return TURN_STOP;
+        }
+        if ((int64_t)(vm->slice_end - now) <= 0 && vm->nlive > 1) {
+            vm->slice_end = now + slice_length(vm);
+            vm->lock_deviated = 1;
+        }
+    } else if (!sched_next(vm, now)) {
+        if (!slot_live(ca)) {
+            /* the agent that just ended leaves the others waiting: report
+             * the deadlock on the first of them */
+            uint32_t k = 0;
+            while (k + 1 < FLUX_MAX_AGENTS && !slot_live(&vm->agents[k])) k++;
+            agent_load(vm, k);
+        }
+        deadlock_reason(vm, st);
+        st->signal = FLUX_SIGABRT;
+        st->kind = FLUX_STOP_FAULT;
+        return TURN_STOP;
+    }
+    ca = &vm->agents[vm->cur];
+    if (ca->state != FLUX_AGENT_RUNNABLE) {
+        /* it runs the instruction it blocked in again (what it waited for
+         * has come); the stop map was checked at that pc already */
+        ca->retry = 1;
+        vm->resume_pc = vm->pc;
+        return TURN_RETRY;
+    }
+    return TURN_SWITCHED;
+}
+
+void flux_vm_set_schedule(flux_vm *vm, uint32_t kind, uint32_t slice) {
+    vm->sched_cfg = kind == FLUX_SCHED_CHAOS ? FLUX_SCHED_CHAOS : FLUX_SCHED_ROUND_ROBIN;
+    vm->slice_cfg = slice ? slice : FLUX_DEFAULT_SLICE;
+    vm->sched = vm->sched_cfg;
+    vm->slice = vm->slice_cfg;
+    vm->sched_rng = vm->seed ^ 0x5CED5CED5CED5CEDull;
+}
+
+uint32_t flux_vm_current_agent(const flux_vm *vm) { return vm->agents[vm->cur].id; }
+
+static void agent_info(const flux_vm *vm, uint32_t k, flux_agent_info *o) {
+    const agent *a = &vm->agents[k];
+    int running = k == vm->cur;
+    o->id = a->id;
+    o->state = a->state;
+    o->wait_on = a->wait_on;
+    o->wait_op = a->wait_op;
+    o->pc = running ? vm->pc : a->pc;
+    o->mailbox = a->mail_count;
+    o->energy = running ? vm->energy : a->energy;
+    o->retired = a->retired + (running ? vm->cycles - vm->slice_start : 0);
+    o->stack_lo = running ? vm->stack_lo : a->stack_lo;
+    o->stack_hi = running ? vm->stack_hi : a->stack_hi;
+    o->running = (uint32_t)running;
+    o->exit_code = a->exit_code;
+}
+
+size_t flux_vm_agents(const flux_vm *vm, flux_agent_info *out, size_t max) {
+    size_t n = 0;
+    for (uint32_t id = 1; id < FLUX_NUM_AGENTS; id++) {
+        int k = slot_of(vm, id);
+        if (k < 0) continue;
+        if (n < max) agent_info(vm, (uint32_t)k, &out[n]);
+        n++;
+    }
+    return n;
+}
+
+int flux_vm_agent_regs(const flux_vm *vm, uint32_t id, flux_regs *out) {
+    int k = slot_of(vm, id);
+    if (k < 0) return -1;
+    if ((uint32_t)k == vm->cur) {
+        flux_vm_get_regs(vm, out);
+        return 0;
+    }
+    const agent *a = &vm->agents[k];
+    memcpy(out->r, a->r, sizeof out->r);
+    memcpy(out->conf, a->conf, sizeof out->conf);
+    out->pc = a->pc;
+    out->sp = a->sp;
+    out->fp = a->fp;
+    switch (a->fl_kind) {   /* as flags_now, on the saved lazy-flag fields */
+    case FL_ZS: out->flags = zs_flags(a->fl_res); break;
+    case FL_ADD: out->flags = add_flags(a->fl_x, a->fl_y, a->fl_res); break;
+    case FL_SUB: out->flags = sub_flags(a->fl_x, a->fl_y, a->fl_res); break;
+    default: out->flags = a->flags;
+    }
+    out->energy = a->energy;
+    out->cycles = vm->cycles;   /* the machine's clock, shared */
+    return 0;
+}
+
+int flux_vm_set_agent_regs(flux_vm *vm, uint32_t id, const flux_regs *in) {
+    int k = slot_of(vm, id);
+    if (k < 0) return -1;
+    agent *a = &vm->agents[k];
+    uint32_t old_pc = (uint32_t)k == vm->cur ? vm->pc : a->pc;
+    if (in->pc != old_pc && a->state != FLUX_AGENT_RUNNABLE) {
+        /* moved off its blocking instruction: it no longer waits */
+        a->state = FLUX_AGENT_RUNNABLE;
+        a->retry = 0;
+    }
+    if ((uint32_t)k == vm->cur) {
+        flux_vm_set_regs(vm, in);
+        return 0;
+    }
+    memcpy(a->r, in->r, sizeof a->r);
+    for (unsigned i = 0; i < FLUX_NUM_REGS; i++) a->conf[i] = clamp01(in->conf[i]);
+    a->pc = in->pc;
+    a->sp = in->sp;
+    a->fp = in->fp;
+    a->flags = in->flags & (FLUX_FLAG_C | FLUX_FLAG_Z | FLUX_FLAG_S | FLUX_FLAG_O);
+    a->fl_kind = FL_DONE;
+    a->energy = in->energy < 0 ? 0 : in->energy;
+    vm->cycles = in->cycles;
+    return 0;
+}
+
+size_t flux_vm_mailbox(const flux_vm *vm, uint32_t id, flux_message *out, size_t max) {
+    int k = slot_of(vm, id);
+    if (k < 0) return 0;
+    const agent *a = &vm->agents[k];
+    for (uint32_t i = 0; i < a->mail_count && i < max; i++) {
+        const message *m = &a->mailbox[(a->mail_head + i) % MAILBOX_CAP];
+        out[i] = (flux_message){m->value, m->conf, m->from};
+    }
+    return a->mail_count;
+}
+
+int flux_vm_select_agent(flux_vm *vm, uint32_t id) {
+    int k = slot_of(vm, id);
+    if (k < 0) return -1;
+    if ((uint32_t)k == vm->cur) return 0;
+    agent *cur = &vm->agents[vm->cur];
+    cur->retired += vm->cycles - vm->slice_start;
+    agent_save(vm, vm->cur);
+    agent_load(vm, (uint32_t)k);
+    vm->slice_start = vm->cycles;
+    vm->slice_end = vm->cycles + slice_length(vm);
+    vm->resume_pc = UINT32_MAX;
+    return 1;
+}
+
+int flux_vm_lock_scheduler(flux_vm *vm, int on) {
+    int deviated = vm->lock_deviated;
+    vm->sched_locked = on != 0;
+    vm->lock_deviated = 0;
+    return deviated;
+}
+
 /* ---- helpers of the interpreter --------------------------------------------- */
 
 static inline uint32_t rd8(const uint8_t *m, uint32_t a) { return m[a]; }
@@ -819,16 +1234,16 @@ static void instinct_learn(flux_vm *vm, int32_t key, int32_t value, float streng
     vm->instincts[i] = (instinct){key, value, clamp01(strength), 1};
 }
 
-static int mailbox_take(flux_vm *vm, uint32_t from, message *out) {
-    for (uint32_t k = 0; k < vm->mail_count; k++) {
-        uint32_t idx = (vm->mail_head + k) % MAILBOX_CAP;
-        if (from == 0 || vm->mailbox[idx].from == from) {
-            *out = vm->mailbox[idx];
+static int mailbox_take(agent *a, uint32_t from, message *out) {
+    for (uint32_t k = 0; k < a->mail_count; k++) {
+        uint32_t idx = (a->mail_head + k) % MAILBOX_CAP;
+        if (from == 0 || a->mailbox[idx].from == from) {
+            *out = a->mailbox[idx];
             /* close the gap, keeping the order of the rest */
-            for (uint32_t j = k; j + 1 < vm->mail_count; j++)
-                vm->mailbox[(vm->mail_head + j) % MAILBOX_CAP] =
-                    vm->mailbox[(vm->mail_head + j + 1) % MAILBOX_CAP];
-            vm->mail_count--;
+            for (uint32_t j = k; j + 1 < a->mail_count; j++)
+                a->mailbox[(a->mail_head + j) % MAILBOX_CAP] =
+                    a->mailbox[(a->mail_head + j + 1) % MAILBOX_CAP];
+            a->mail_count--;
             return 1;
         }
     }
@@ -1161,12 +1576,28 @@ static int hook_step(flux_vm *vm, hook_state *hs, uint32_t pc, uint32_t sp, int6
 #endif
 
 #define LIKELY(x) __builtin_expect(!!(x), 1)
+#define ME (&vm->agents[vm->cur])   /* the running agent */
 #define UNLIKELY(x) __builtin_expect(!!(x), 0)
 
-flux_stop flux_vm_run(flux_vm *vm, uint64_t budget) {
+/* Internal: the running agent's turn is over (flux_vm_run switches). */
+#define STOP_TURN_OVER 0x7Fu
+
+/* The loop exists twice: run_turn_single, for agent 1 alone with the whole
+ * stack region, checks the stack against the region's constant bounds, as
+ * the single-agent machine always did (per-agent bounds held in registers
+ * cost fib(30) about 4% more host instructions); run_turn_multi checks the
+ * running agent's own region.  flux_vm_run picks one per turn. */
+#define RUN_TURN run_turn_single
+#define STACK_BOUNDS const uint32_t stk_lo = FLUX_STACK_LIMIT, stk_hi = FLUX_STACK_TOP
+static flux_stop run_turn_multi(flux_vm *vm, uint64_t budget);
+#endif /* !FLUX_VM_MULTI_PASS */
+
+/* One agent's turn: runs until a stop, the budget, or the end of the turn. */
+static flux_stop RUN_TURN(flux_vm *vm, uint64_t budget) {
     flux_stop st;
     memset(&st, 0, sizeof st);
 
+    st.agent = vm->agents[vm->cur].id;
     if (vm->state == VM_HALTED) {
         st.kind = FLUX_STOP_HALTED;
         st.exit_code = vm->exit_code;
@@ -1197,6 +1628,7 @@ flux_stop flux_vm_run(flux_vm *vm, uint64_t budget) {
     }
 
     uint32_t pc = vm->pc, sp = vm->sp;
+    STACK_BOUNDS;   /* the running agent's stack: [stk_lo, stk_hi) */
     int64_t energy = vm->energy;
     flux_view view;             /* what watch-if conditions read: pointers fixed, */
     flux_vm_view(vm, &view);    /* scalars filled in when they are checked */
@@ -1372,16 +1804,17 @@ flux_stop flux_vm_run(flux_vm *vm, uint64_t budget) {
 #define LOAD32(dst, addr) LOAD_N(dst, addr, 4, rd32)
 #define STORE32(addr, val) STORE_N(addr, 4, val, wr32)
 
-/* The stack: [FLUX_STACK_LIMIT, FLUX_STACK_TOP), 4-byte slots. */
+/* The stack: the running agent's [stk_lo, stk_hi) (agent 1 alone:
+ * [FLUX_STACK_LIMIT, FLUX_STACK_TOP)), 4-byte slots. */
 #define STACK_ROOM(nslots)                                                              \
     do {                                                                                \
-        if (UNLIKELY(sp > FLUX_STACK_TOP || sp < FLUX_STACK_LIMIT + 4u * (nslots)))    \
+        if (UNLIKELY(sp > stk_hi || sp < stk_lo + 4u * (nslots)))                      \
             FAULT(FLUX_SIGSEGV, "stack overflow: sp=0x%X, %s at 0x%04X needs %u bytes", sp, \
                   OPCODES[op].mnemonic, pc, 4u * (unsigned)(nslots));                 \
     } while (0)
 #define STACK_HAS(nslots)                                                               \
     do {                                                                                \
-        if (UNLIKELY(sp < FLUX_STACK_LIMIT || sp > FLUX_STACK_TOP - 4u * (nslots)))    \
+        if (UNLIKELY(sp < stk_lo || sp > stk_hi - 4u * (nslots)))                      \
             FAULT(FLUX_SIGSEGV, "stack underflow: sp=0x%X, %s at 0x%04X needs %u slots", sp, \
                   OPCODES[op].mnemonic, pc, (unsigned)(nslots));                       \
     } while (0)
@@ -1483,7 +1916,24 @@ refill:
         atomic_store_explicit(&vm->interrupt, 0, memory_order_relaxed);
         STOP(FLUX_STOP_BUDGET);
     }
+    if (UNLIKELY(vm->nlive > 1 || ME->state != FLUX_AGENT_RUNNABLE)) {
+        /* Agents take turns: a slice ends at a chunk boundary, so switching
+         * costs the hot path nothing.  When the running agent's turn is over
+         * (its slice ended, it blocked or ended) flux_vm_run picks who runs
+         * next and calls this loop again. */
+        const agent *ca = ME;
+        if (ca->state != FLUX_AGENT_RUNNABLE ? !ca->retry : (int64_t)(vm->slice_end - chunk_end) <= 0)
+            STOP(STOP_TURN_OVER);
+        if (vm->turn_break) {  /* SPAWN changed the stack bounds: run on in run_turn_multi */
+            vm->turn_break = 0;
+            STOP(STOP_TURN_OVER);
+        }
+    }
     left = end - chunk_end > CHUNK ? CHUNK : end - chunk_end;
+    if (UNLIKELY(vm->nlive > 1)) {
+        uint64_t to_slice_end = vm->slice_end - chunk_end;
+        if (to_slice_end < left && to_slice_end > 0) left = to_slice_end;
+    }
     if (vm->nwcond) {
         uint64_t d = cond_distance(vm, energy, chunk_end);
         if (d < left) left = d;
@@ -1586,6 +2036,13 @@ dispatch:
         }
         CASE(HALT) {
             OPS_NONE();
+            if (UNLIKELY(ME->id != FIRST_AGENT)) {
+                /* ends this agent only; the program ends with agent 1 */
+                left--;
+                if (hooked) hook_step(vm, &hs, pc, sp, energy, CYCLES());
+                agent_end(vm, vm->cur, vm->r[0] & 0xFF);
+                goto agent_gone;
+            }
             vm->state = VM_HALTED;
             vm->exit_code = vm->r[0] & 0xFF;
             st.exit_code = vm->exit_code;
@@ -1808,13 +2265,13 @@ dispatch:
         }
         CASE(ALLOCA) {
             OPS_RI16(d, n); uint32_t bytes = (n + 3u) & ~3u;
-            if (UNLIKELY(sp > FLUX_STACK_TOP || sp < FLUX_STACK_LIMIT + bytes))
+            if (UNLIKELY(sp > stk_hi || sp < stk_lo + bytes))
                 FAULT(FLUX_SIGSEGV, "stack overflow: ALLOCA of %u bytes at 0x%04X, sp=0x%X", bytes, pc, sp);
             sp -= bytes; vm->fp = sp; vm->r[d] = (int32_t)sp; SETCONF(d, 1.0f, NOPAR, NOPAR); NEXT();
         }
         CASE(FREEA) {
             OPS_R(a); uint32_t bytes = ((uint32_t)vm->r[a] + 3u) & ~3u;
-            if (UNLIKELY((uint32_t)vm->r[a] > FLUX_STACK_TOP || sp < FLUX_STACK_LIMIT || sp > FLUX_STACK_TOP - bytes))
+            if (UNLIKELY((uint32_t)vm->r[a] > stk_hi || sp < stk_lo || sp > stk_hi - bytes))
                 FAULT(FLUX_SIGSEGV, "stack underflow: FREEA of %u bytes at 0x%04X, sp=0x%X", (unsigned)vm->r[a], pc, sp);
             sp += bytes; vm->fp = sp; NEXT();
         }
@@ -1890,7 +2347,7 @@ dispatch:
             wr32(vm->mem, SLOT(0), v); NEXT();
         }
         CASE(DEPTH) {
-            OPS_R(d); vm->r[d] = sp <= FLUX_STACK_TOP ? (int32_t)((FLUX_STACK_TOP - sp) / 4) : 0;
+            OPS_R(d); vm->r[d] = sp <= stk_hi ? (int32_t)((stk_hi - sp) / 4) : 0;
             SETCONF(d, 1.0f, NOPAR, NOPAR); NEXT();
         }
         CASE(DROP) { OPS_NONE(); STACK_HAS(1); sp += 4; NEXT(); }
@@ -2069,45 +2526,63 @@ dispatch:
             vm->r[d] = to_pct(vm->trust[ag]); SETCONF(d, 1.0f, NOPAR, NOPAR); NEXT();
         }
 
-        /* ---------------- a2a (one agent: agent 1) ---------------- */
+        /* ---------------- a2a: messages between agents' mailboxes ---------------- */
+/* The live agent r[x] names, through the routing table: its slot in `what`. */
 #define LIVE_AGENT(x, what)                                                                \
-        uint32_t what = (uint32_t)vm->r[x];                                                    \
-        if (what < FLUX_NUM_AGENTS) what = vm->routes[what];                               \
-        if (UNLIKELY(what != SELF_AGENT))                                                  \
-            FAULT(FLUX_SIGILL, "%s at 0x%04X: no agent %d (the running agents: 1)",        \
-                  OPCODES[op].mnemonic, pc, vm->r[x])
-#define DEADLOCK(...) FAULT(FLUX_SIGABRT, __VA_ARGS__)
-#define SEND(to, val, cf)                                                                  \
+        uint32_t what##_id = (uint32_t)vm->r[x];                                               \
+        if (what##_id < FLUX_NUM_AGENTS) what##_id = vm->routes[what##_id];                \
+        int what = slot_of(vm, what##_id);                                                 \
+        if (UNLIKELY(what < 0))                                                            \
+            FAULT(FLUX_SIGILL, "%s at 0x%04X: no agent %d (%u alive)",                     \
+                  OPCODES[op].mnemonic, pc, vm->r[x], vm->nlive)
+/* Waiting: the instruction does not run now (see the block label). */
+#define BLOCK(how, on)                                                                     \
         do {                                                                               \
-            (void)(to);                                                                    \
-            if (vm->mail_count >= MAILBOX_CAP)                                             \
-                DEADLOCK("deadlock: agent 1 blocks in %s at 0x%04X on its own full mailbox", \
-                         OPCODES[op].mnemonic, pc);                                        \
-            vm->mailbox[(vm->mail_head + vm->mail_count++) % MAILBOX_CAP] =                \
-                (message){(val), clamp01(cf), SELF_AGENT};                                 \
+            agent *b_ = ME;                                                                \
+            b_->state = (how);                                                             \
+            b_->wait_on = (uint32_t)(on);                                                  \
+            b_->wait_op = op;                                                              \
+            goto block;                                                                    \
+        } while (0)
+#define UNBLOCK() (ME->state = FLUX_AGENT_RUNNABLE, ME->retry = 0)
+#define ROOM_OR_BLOCK(k)                                                                   \
+        if (vm->agents[k].mail_count >= MAILBOX_CAP) BLOCK(FLUX_AGENT_BLOCKED_SEND, vm->agents[k].id)
+#define SEND_TO(k, val, cf)                                                                \
+        do {                                                                               \
+            agent *to_ = &vm->agents[k];                                                   \
+            to_->mailbox[(to_->mail_head + to_->mail_count++) % MAILBOX_CAP] =            \
+                (message){(val), clamp01(cf), ME->id};                                     \
         } while (0)
         CASE(TELL)
-        CASE(DELEGATE) { OPS_RR(a, b); LIVE_AGENT(a, to); SEND(to, vm->r[b], vm->conf[b]); NEXT(); }
+        CASE(DELEGATE) {
+            OPS_RR(a, b); LIVE_AGENT(a, to); ROOM_OR_BLOCK(to); UNBLOCK();
+            SEND_TO(to, vm->r[b], vm->conf[b]); NEXT();
+        }
         CASE(GOSSIP) {
-            OPS_RR(a, b); LIVE_AGENT(a, to); SEND(to, vm->r[b], vm->conf[b] * vm->trust[to]); NEXT();
+            OPS_RR(a, b); LIVE_AGENT(a, to); ROOM_OR_BLOCK(to); UNBLOCK();
+            SEND_TO(to, vm->r[b], vm->conf[b] * vm->trust[to_id]); NEXT();
         }
         CASE(ASK) {
             OPS_RR(d, a); uint32_t from = (uint32_t)vm->r[a]; message m;
-            if (!mailbox_take(vm, from, &m)) {
-                if (from) DEADLOCK("deadlock: agent 1 waits in ASK at 0x%04X for a message from agent %d; no other agent can send",
-                                   pc, vm->r[a]);
-                DEADLOCK("deadlock: agent 1 waits in ASK at 0x%04X for a message from anyone; no other agent can send", pc);
-            }
-            vm->r[d] = m.value; SETCONF(d, m.conf, NOPAR, NOPAR); NEXT();
+            if (!mailbox_take(ME, from, &m)) BLOCK(FLUX_AGENT_BLOCKED_ASK, from);
+            UNBLOCK(); vm->r[d] = m.value; SETCONF(d, m.conf, NOPAR, NOPAR); NEXT();
         }
-        CASE(BROADCAST) { OPS_I16(i); (void)i; vm->r[0] = 0; SETCONF(0, 1.0f, NOPAR, NOPAR); NEXT(); }
+        CASE(BROADCAST) { /* imm16 to every other live agent; r0 = how many */
+            OPS_I16(i); int32_t n = 0;
+            for (uint32_t k = 0; k < FLUX_MAX_AGENTS; k++)
+                if (k != vm->cur && slot_live(&vm->agents[k])) { ROOM_OR_BLOCK(k); }
+            UNBLOCK();
+            for (uint32_t k = 0; k < FLUX_MAX_AGENTS; k++)
+                if (k != vm->cur && slot_live(&vm->agents[k])) { SEND_TO(k, (int32_t)i, 1.0f); n++; }
+            vm->r[0] = n; SETCONF(0, 1.0f, NOPAR, NOPAR); NEXT();
+        }
         CASE(REDUCE) { /* ra: 0 sum, 1 min, 2 max over the queued messages */
-            OPS_RR(d, a); int32_t how = vm->r[a];
+            OPS_RR(d, a); int32_t how = vm->r[a]; agent *me = ME;
             if (how < 0 || how > 2) FAULT(FLUX_SIGILL, "REDUCE at 0x%04X: r%u = %d is no reduction (0 sum, 1 min, 2 max)", pc, a, how);
             int64_t acc = how == 0 ? 0 : how == 1 ? INT32_MAX : INT32_MIN; float c = 1.0f;
-            if (vm->mail_count == 0) acc = 0;
-            while (vm->mail_count) {
-                message m; mailbox_take(vm, 0, &m); c = minf(c, m.conf);
+            if (me->mail_count == 0) acc = 0;
+            while (me->mail_count) {
+                message m; mailbox_take(me, 0, &m); c = minf(c, m.conf);
                 if (how == 0) acc += m.value; else if (how == 1) acc = m.value < acc ? m.value : acc;
                 else acc = m.value > acc ? m.value : acc;
             }
@@ -2142,24 +2617,31 @@ dispatch:
             OPS_RR(d, a); vm->r[d] = (int32_t)(((int64_t)vm->r[d] + vm->r[a]) / 2);
             SETCONF(d, (vm->conf[d] + vm->conf[a]) / 2.0f, d, a); NEXT();
         }
-        CASE(PUBLISH) {
+        CASE(PUBLISH) { /* to every live agent subscribed to topic r0, itself included */
             OPS_R(a); uint32_t topic = (uint32_t)vm->r[0];
-            if (topic < NUM_TOPICS && (vm->subscriptions >> topic) & 1) SEND(SELF_AGENT, vm->r[a], vm->conf[a]);
-            NEXT();
+            if (topic < NUM_TOPICS) {
+                for (uint32_t k = 0; k < FLUX_MAX_AGENTS; k++)
+                    if (slot_live(&vm->agents[k]) && ((vm->agents[k].subscriptions >> topic) & 1)) { ROOM_OR_BLOCK(k); }
+                for (uint32_t k = 0; k < FLUX_MAX_AGENTS; k++)
+                    if (slot_live(&vm->agents[k]) && ((vm->agents[k].subscriptions >> topic) & 1)) SEND_TO(k, vm->r[a], vm->conf[a]);
+            }
+            UNBLOCK(); NEXT();
         }
         CASE(SUBSCRIBE)
         CASE(UNSUBSCRIBE) {
-            OPS_RI16(a, topic); LIVE_AGENT(a, ag); (void)ag;
+            OPS_RI16(a, topic); LIVE_AGENT(a, ag);
             if (topic >= NUM_TOPICS) FAULT(FLUX_SIGILL, "%s at 0x%04X: topic %u is outside 0-15", OPCODES[op].mnemonic, pc, topic);
-            if (op == FLUX_OP_SUBSCRIBE) vm->subscriptions |= (uint16_t)(1u << topic);
-            else vm->subscriptions &= (uint16_t)~(1u << topic);
+            if (op == FLUX_OP_SUBSCRIBE) vm->agents[ag].subscriptions |= (uint16_t)(1u << topic);
+            else vm->agents[ag].subscriptions &= (uint16_t)~(1u << topic);
             NEXT();
         }
         CASE(RELAY) { /* take the oldest message, send it on to ra; rd gets its value */
             OPS_RRR(d, a, b); (void)b; LIVE_AGENT(a, to); message m;
-            if (!mailbox_take(vm, 0, &m))
-                DEADLOCK("deadlock: agent 1 waits in RELAY at 0x%04X on an empty mailbox", pc);
-            SEND(to, m.value, m.conf); vm->r[d] = m.value; SETCONF(d, m.conf, NOPAR, NOPAR); NEXT();
+            if (ME->mail_count == 0) BLOCK(FLUX_AGENT_BLOCKED_ASK, 0);
+            /* to itself: the message taken makes the room */
+            if ((uint32_t)to != vm->cur) { ROOM_OR_BLOCK(to); }
+            UNBLOCK(); mailbox_take(ME, 0, &m);
+            SEND_TO(to, m.value, m.conf); vm->r[d] = m.value; SETCONF(d, m.conf, NOPAR, NOPAR); NEXT();
         }
         CASE(ROUTE) {
             OPS_RI16(a, via); AGENT(a, ag);
@@ -2266,14 +2748,36 @@ dispatch:
             OPS_R(a); if (vm->r[a] > 0) EXTRA_COST(vm->r[a]); NEXT();
         }
         CASE(ATP_QRY) { OPS_NONE(); vm->r[0] = sat32(energy); SETCONF(0, 1.0f, NOPAR, NOPAR); NEXT(); }
-        CASE(ATP_XFER) { /* move rd units from agent ra to agent rb */
-            OPS_RRR(d, a, b); LIVE_AGENT(a, from); LIVE_AGENT(b, to); (void)from; (void)to;
+/* An agent's energy: the running one's is the loop's local. */
+#define ENERGY_OF(k) ((uint32_t)(k) == vm->cur ? energy : vm->agents[k].energy)
+#define ENERGY_MOVE(from, to, amount)                                                       \
+        do {                                                                                \
+            int64_t x_ = (amount);                                                          \
+            if ((uint32_t)(from) == vm->cur) { energy -= x_; vm->energy_net_in -= x_; }     \
+            else { vm->agents[from].energy -= x_; vm->agents[from].energy_net_in -= x_; }   \
+            if ((uint32_t)(to) == vm->cur) { energy += x_; vm->energy_net_in += x_; }       \
+            else { vm->agents[to].energy += x_; vm->agents[to].energy_net_in += x_; }       \
+            if (vm->nwcond && x_ > 0) END_CHUNK_AFTER_THIS(); /* energy fell fast */        \
+        } while (0)
+        CASE(ATP_XFER) { /* move rd units from agent ra to agent rb (as much as ra has) */
+            OPS_RRR(d, a, b); LIVE_AGENT(a, from); LIVE_AGENT(b, to);
             if (vm->r[d] < 0) FAULT(FLUX_SIGILL, "ATP_XFER at 0x%04X: negative amount %d", pc, vm->r[d]);
+            if (from != to) {
+                int64_t x = vm->r[d], have = ENERGY_OF(from), room = INT64_MAX - ENERGY_OF(to);
+                if (x > have) x = have;
+                if (x > room) x = room;
+                ENERGY_MOVE(from, to, x);
+            }
             NEXT();
         }
         CASE(APOPTOSIS) {
             OPS_NONE(); left--;
             if (hooked) hook_step(vm, &hs, pc, sp, energy, CYCLES());
+            if (UNLIKELY(ME->id != FIRST_AGENT)) {
+                /* this agent dies; the program ends with agent 1 */
+                agent_end(vm, vm->cur, 128 + FLUX_SIGXCPU);
+                goto agent_gone;
+            }
             vm->state = VM_TERMINATED; vm->term_signal = FLUX_SIGXCPU;
             snprintf(vm->term_reason, sizeof vm->term_reason, "apoptosis: APOPTOSIS at 0x%04X", pc);
             st.signal = FLUX_SIGXCPU; memcpy(st.reason, vm->term_reason, sizeof st.reason);
@@ -2295,8 +2799,15 @@ dispatch:
             vm->energy_pool -= got; energy += got; vm->energy_net_in = (int64_t)((uint64_t)vm->energy_net_in + (uint64_t)got);
             vm->r[d] = sat32(got); SETCONF(d, 1.0f, NOPAR, NOPAR); NEXT();
         }
-        CASE(ENERGY_SHARE) { /* give rb units to agent ra; rd = units moved */
-            OPS_RRR(d, a, b); LIVE_AGENT(a, to); (void)to; vm->r[d] = 0; SETCONF(d, 1.0f, NOPAR, NOPAR); (void)b; NEXT();
+        CASE(ENERGY_SHARE) { /* give rb units (as many as there are) to agent ra; rd = units moved */
+            OPS_RRR(d, a, b); LIVE_AGENT(a, to); int64_t x = 0;
+            if ((uint32_t)to != vm->cur && vm->r[b] > 0) {
+                int64_t room = INT64_MAX - vm->agents[to].energy;
+                x = vm->r[b] < energy ? vm->r[b] : energy;
+                if (x > room) x = room;
+                ENERGY_MOVE(vm->cur, to, x);
+            }
+            vm->r[d] = sat32(x); SETCONF(d, 1.0f, NOPAR, NOPAR); NEXT();
         }
         CASE(ENERGY_RESERVE) {
             OPS_RI16(d, n); EXTRA_COST(n);
@@ -2314,12 +2825,12 @@ dispatch:
         CASE(ENERGY_MIN) { OPS_RI16(d, n); vm->r[d] = energy >= (int64_t)n; SETCONF(d, 1.0f, NOPAR, NOPAR); NEXT(); }
         CASE(ENERGY_MAX) { OPS_RI16(d, n); vm->r[d] = energy <= (int64_t)n; SETCONF(d, 1.0f, NOPAR, NOPAR); NEXT(); }
         CASE(ENERGY_SYNC) {
-            OPS_RR(d, a); LIVE_AGENT(a, ag); (void)ag; vm->r[d] = sat32(energy); SETCONF(d, 1.0f, NOPAR, NOPAR); NEXT();
+            OPS_RR(d, a); LIVE_AGENT(a, ag); vm->r[d] = sat32(ENERGY_OF(ag)); SETCONF(d, 1.0f, NOPAR, NOPAR); NEXT();
         }
         CASE(ENERGY_QUERY) { OPS_R(d); vm->r[d] = sat32(energy); SETCONF(d, 1.0f, NOPAR, NOPAR); NEXT(); }
         CASE(ENERGY_MONITOR) {
             OPS_R(d); /* used = budget + net_in - energy, in wrapping arithmetic: exact whenever it fits */
-            vm->r[d] = sat32((int64_t)((uint64_t)vm->energy_budget + (uint64_t)vm->energy_net_in - (uint64_t)energy));
+            vm->r[d] = sat32((int64_t)((uint64_t)vm->agent_budget + (uint64_t)vm->energy_net_in - (uint64_t)energy));
             SETCONF(d, 1.0f, NOPAR, NOPAR); NEXT();
         }
         CASE(ENERGY_ALARM) {
@@ -2335,18 +2846,30 @@ dispatch:
             OPS_RI8(a, lvl); char buf[40]; int n = snprintf(buf, sizeof buf, "log[%u]: %d\n", lvl, vm->r[a]);
             out_append(vm, buf, (size_t)n); if (vm->out_len > FLUX_OUTPUT_CAP - 64) { out_full = 1; END_CHUNK_AFTER_THIS(); } NEXT();
         }
-        CASE(BARRIER)
+        CASE(BARRIER) { /* wait until every live agent waits here; the last to come opens it */
+            OPS_NONE(); agent *me = ME;
+            if (me->retry && me->state == FLUX_AGENT_BLOCKED_BARRIER && me->barrier_gen != vm->barrier_gen) { UNBLOCK(); NEXT(); }
+            me->state = FLUX_AGENT_BLOCKED_BARRIER;
+            me->barrier_gen = vm->barrier_gen;
+            barrier_check(vm);
+            if (me->barrier_gen != vm->barrier_gen) { UNBLOCK(); NEXT(); }
+            BLOCK(FLUX_AGENT_BLOCKED_BARRIER, 0);
+        }
         CASE(YIELD)
+        CASE(SLEEP) { /* virtual time is the cycle count: sleeping is giving way */
+            NEED(OPCODES[op].operand_bytes);
+            if (vm->nlive > 1) { vm->slice_end = CYCLES() + 1; END_CHUNK_AFTER_THIS(); }
+            NEXT();
+        }
         CASE(TRACE) { OPS_NONE(); NEXT(); }
-        CASE(SLEEP) { OPS_I16(n); (void)n; NEXT(); }
         CASE(WAKE) { OPS_R(a); LIVE_AGENT(a, ag); (void)ag; NEXT(); }
         CASE(RESOURCE) { /* ra: 0 memory size, 1 stack limit, 2 agent id, 3 agents, 4 cycles */
             OPS_RR(d, a); int32_t v;
             switch (vm->r[a]) {
             case 0: v = FLUX_MEM_SIZE; break;
-            case 1: v = FLUX_STACK_LIMIT; break;
-            case 2: v = SELF_AGENT; break;
-            case 3: v = 1; break;
+            case 1: v = (int32_t)vm->stack_lo; break;
+            case 2: v = (int32_t)ME->id; break;
+            case 3: v = (int32_t)vm->nlive; break;
             case 4: v = (int32_t)(uint32_t)CYCLES(); break;
             default: FAULT(FLUX_SIGILL, "RESOURCE at 0x%04X: r%u = %d names no resource (0-4)", pc, a, vm->r[a]);
             }
@@ -2412,8 +2935,83 @@ dispatch:
             NEXT();
         }
 
+        CASE(SPAWN) { /* a new agent at imm16; its id in r0 */
+            OPS_I16(target);
+            if (vm->nlive >= FLUX_MAX_AGENTS)
+                FAULT(FLUX_SIGABRT, "SPAWN at 0x%04X: %u agents are alive, the most there can be", pc, FLUX_MAX_AGENTS);
+            if (vm->next_id >= FLUX_NUM_AGENTS) FAULT(FLUX_SIGABRT, "SPAWN at 0x%04X: all agent ids (1-255) are used", pc);
+            uint32_t k = 1;
+            while (k < FLUX_MAX_AGENTS && slot_live(&vm->agents[k])) k++;
+            /* slot k's stack: the k-th slice from the bottom of the stack region */
+            uint32_t lo = FLUX_STACK_LIMIT + (k - 1) * FLUX_AGENT_STACK, hi = lo + FLUX_AGENT_STACK;
+            uint32_t a1_sp = vm->cur == 0 ? sp : vm->agents[0].sp;
+            uint32_t a1_lo = vm->cur == 0 ? vm->stack_lo : vm->agents[0].stack_lo;
+            if (hi > a1_lo) {
+                /* agent 1 gives the bottom of its stack region up */
+                if (a1_sp < hi)
+                    FAULT(FLUX_SIGSEGV, "SPAWN at 0x%04X: agent 1's stack (sp=0x%X) reaches into the new agent's stack 0x%04X-0x%04X",
+                          pc, a1_sp, lo, hi);
+                if (vm->cur == 0) vm->stack_lo = hi;
+                else vm->agents[0].stack_lo = hi;
+            }
+            agent *n = &vm->agents[k];
+            memset(n, 0, sizeof *n);
+            n->id = vm->next_id++;
+            n->state = FLUX_AGENT_RUNNABLE;
+            for (unsigned i = 0; i < FLUX_NUM_REGS; i++) n->conf[i] = 1.0f;
+            n->pc = target;
+            n->sp = n->fp = hi;
+            n->stack_lo = lo;
+            n->stack_hi = hi;
+            n->energy = vm->agent_budget;
+            n->last_conf = 1.0f;
+            vm->id_state[n->id] = 1;
+            vm->id_exit[n->id] = 0;
+            if (++vm->nlive == 2) {
+                /* agents take turns from now on: the spawner's slice begins */
+                ME->retired += CYCLES() + 1 - vm->slice_start;
+                vm->slice_start = CYCLES() + 1;
+                vm->slice_end = vm->slice_start + slice_length(vm);
+            }
+            vm->r[0] = (int32_t)n->id; SETCONF(0, 1.0f, NOPAR, NOPAR);
+            /* the turn goes on in run_turn_multi, which knows the bounds */
+            vm->turn_break = 1;
+            END_CHUNK_AFTER_THIS();
+            NEXT();
+        }
+        CASE(JOIN) { /* wait for agent r[a] to end; r[a] = its exit code */
+            OPS_R(a); uint32_t id = (uint32_t)vm->r[a];
+            if (id >= FLUX_NUM_AGENTS || vm->id_state[id] == 0) FAULT(FLUX_SIGILL, "JOIN at 0x%04X: no agent %d", pc, vm->r[a]);
+            if (id == ME->id) FAULT(FLUX_SIGABRT, "deadlock: agent %u JOINs itself at 0x%04X", id, pc);
+            if (vm->id_state[id] == 1) BLOCK(FLUX_AGENT_BLOCKED_JOIN, id);
+            UNBLOCK(); vm->r[a] = vm->id_exit[id]; SETCONF(a, 1.0f, NOPAR, NOPAR); NEXT();
+        }
+        CASE(KILL) { /* end agent r[a] (exit code 137); agent 1's end is the program's */
+            OPS_R(a); uint32_t id = (uint32_t)vm->r[a]; int k = slot_of(vm, id);
+            if (k < 0) {
+                if (id < FLUX_NUM_AGENTS && vm->id_state[id] == 2) NEXT(); /* already ended */
+                FAULT(FLUX_SIGILL, "KILL at 0x%04X: no agent %d", pc, vm->r[a]);
+            }
+            if (id == FIRST_AGENT) {
+                vm->state = VM_HALTED;
+                vm->exit_code = KILLED_EXIT;
+                st.exit_code = KILLED_EXIT;
+                left--;
+                if (hooked) hook_step(vm, &hs, pc, sp, energy, CYCLES());
+                STOP(FLUX_STOP_HALTED);
+            }
+            if ((uint32_t)k == vm->cur) {
+                left--;
+                if (hooked) hook_step(vm, &hs, pc, sp, energy, CYCLES());
+                agent_end(vm, vm->cur, KILLED_EXIT);
+                goto agent_gone;
+            }
+            agent_end(vm, (uint32_t)k, KILLED_EXIT);
+            NEXT();
+        }
+
         /* the opcodes not implemented yet (docs/ISA.md) */
-        CASE(SPAWN) CASE(JOIN) CASE(KILL) CASE(HASH_MD5) CASE(HASH_SHA256) CASE(HASH_SHA512) CASE(HMAC_GEN) CASE(HMAC_VERIFY) CASE(AES_ENC) CASE(AES_DEC) CASE(SIG_GEN) CASE(SIG_VERIFY) CASE(BASE64_ENC) CASE(BASE64_DEC) CASE(KEY_GEN) CASE(KEY_DERIVE) CASE(VMAP)
+        CASE(HASH_MD5) CASE(HASH_SHA256) CASE(HASH_SHA512) CASE(HMAC_GEN) CASE(HMAC_VERIFY) CASE(AES_ENC) CASE(AES_DEC) CASE(SIG_GEN) CASE(SIG_VERIFY) CASE(BASE64_ENC) CASE(BASE64_DEC) CASE(KEY_GEN) CASE(KEY_DERIVE) CASE(VMAP)
         {
             NEED(OPCODES[op].operand_bytes);
             FAULT(FLUX_SIGILL, "%s at 0x%04X is not implemented yet (see docs/ISA.md)",
@@ -2425,7 +3023,24 @@ dispatch:
 #endif
             FAULT(FLUX_SIGILL, "invalid opcode 0x%02X at 0x%04X", op, pc);
         }
-    /* every handler leaves through NEXT, STOP or FAULT */
+    /* every handler leaves through NEXT, STOP, FAULT, BLOCK or agent_gone */
+
+block:
+    /* The running agent waits (for a message, room in a mailbox, an agent's
+     * end, a barrier): its instruction did not run and is not charged; it
+     * runs again when the scheduler finds what it waits for there. */
+    energy += ENERGY_COST[op];
+    if (profiling) vm->prof_count[pc]--;
+    vm->agents[vm->cur].retry = 0;
+    chunk_end -= left; /* end the chunk here (nothing retired): refill switches */
+    left = 0;
+    goto refill;
+
+agent_gone:
+    /* the running agent ended (its last instruction retired): another one runs */
+    chunk_end -= left;
+    left = 0;
+    goto refill;
 
 hooks:
     if (trust_hit) STOP(FLUX_STOP_TRUST_FAIL);
@@ -2464,6 +3079,7 @@ stop:
     st.executed = CYCLES() - start_cycles;
     SYNC();
     st.pc = pc;
+    st.agent = vm->agents[vm->cur].id;
     if (st.kind == FLUX_STOP_BREAKPOINT || st.kind == FLUX_STOP_COND_BREAKPOINT) vm->resume_pc = pc;
     return st;
 
@@ -2471,3 +3087,35 @@ stop:
 #undef STOP
 #undef FAULT
 }
+
+/* Runs turns until a stop to report: between two turns the scheduler picks
+ * who runs next (outside the interpreter loop, whose hot state stays in
+ * registers). */
+#ifndef FLUX_VM_MULTI_PASS
+flux_stop flux_vm_run(flux_vm *vm, uint64_t budget) {
+    uint64_t executed = 0;
+    for (;;) {
+        const int alone = vm->nlive == 1 && vm->stack_lo == FLUX_STACK_LIMIT && vm->stack_hi == FLUX_STACK_TOP;
+        flux_stop st = alone ? run_turn_single(vm, budget - executed) : run_turn_multi(vm, budget - executed);
+        executed += st.executed;
+        st.executed = executed;
+        if (st.kind != STOP_TURN_OVER) return st;
+        memset(&st, 0, sizeof st);
+        st.executed = executed;
+        if (sched_turn(vm, vm->cycles, &st) == TURN_STOP) {
+            st.pc = vm->pc;
+            st.agent = vm->agents[vm->cur].id;
+            return st;
+        }
+    }
+}
+
+/* The second reading of this file: the loop again, as run_turn_multi, with
+ * the running agent's stack bounds in locals (they change only between turns). */
+#define FLUX_VM_MULTI_PASS 1
+#undef RUN_TURN
+#undef STACK_BOUNDS
+#define RUN_TURN run_turn_multi
+#define STACK_BOUNDS const uint32_t stk_lo = vm->stack_lo, stk_hi = vm->stack_hi
+#include "flux_vm.c"
+#endif /* !FLUX_VM_MULTI_PASS */

@@ -38,6 +38,10 @@ extern "C" {
 #define FLUX_PAGE_SIZE 256u          /* the unit of memory checkpoints copy  */
 #define FLUX_PAGES (FLUX_MEM_SIZE / FLUX_PAGE_SIZE)
 #define FLUX_INPUT_LOG 65536u        /* input events kept between drains     */
+#define FLUX_MAX_AGENTS 8u           /* agents alive at once (agent 1 included) */
+#define FLUX_AGENT_STACK 0x800u      /* stack bytes of each spawned agent (512 slots) */
+#define FLUX_MAILBOX_CAP 16u         /* messages an agent's mailbox holds     */
+#define FLUX_DEFAULT_SLICE 10000u    /* instructions per time slice (round-robin) */
 
 /* Flags live at the bit positions x86 uses in eflags, so the gdb carrier
  * description shows them without translation. */
@@ -101,7 +105,10 @@ typedef enum flux_stop_kind {
                                 the last instruction                          */
     FLUX_STOP_TRUST_FAIL,    /* break-on trust-fail: the last instruction was a
                                 TRUST_CHECK that failed                       */
-    FLUX_STOP_TRACE_FULL     /* the trace buffer is nearly full: take it and go on */
+    FLUX_STOP_TRACE_FULL,    /* the trace buffer is nearly full: take it and go on */
+    FLUX_STOP_BLOCKED        /* the scheduler is locked (flux_vm_lock_scheduler) and
+                                the running agent blocked: pc is the blocking
+                                instruction, which has not run */
 } flux_stop_kind;
 
 /* Signal numbers as gdb's remote protocol and Linux both number them. */
@@ -126,6 +133,8 @@ typedef struct flux_stop {
     uint32_t watch_index;  /* which watchpoint */
     uint64_t executed;     /* instructions retired by this call */
     uint32_t cond_id;      /* FLUX_STOP_COND_BREAKPOINT, FLUX_STOP_WATCH_COND */
+    uint32_t agent;        /* the agent running at the stop: the one that hit the
+                              breakpoint, faulted, or ran the last instruction */
     char reason[128];      /* one line, for faults and terminations */
 } flux_stop;
 
@@ -380,8 +389,12 @@ void flux_vm_load_state(flux_vm *vm, const void *in);
  * call, and clears the map.  Resets and loads mark every page. */
 void flux_vm_take_dirty_pages(flux_vm *vm, uint8_t *dirty);
 
-/* The values the program drew from outside its own state.  Today only RNG_NEXT. */
-enum { FLUX_INPUT_RNG = 1 };
+/* The values the program drew from outside its own state: RNG_NEXT values,
+ * and the scheduler's switches from one agent to another (value: the agent
+ * switched to in bits 0-7, the one switched from in bits 8-15, the length of
+ * the new time slice in bits 32-63; pc: the new agent's pc; cycle: the index
+ * of its first instruction). */
+enum { FLUX_INPUT_RNG = 1, FLUX_INPUT_SCHED = 2 };
 typedef struct flux_input_event {
     uint64_t cycle;      /* cycles when the instruction ran (before it retired) */
     uint32_t pc;
@@ -392,6 +405,69 @@ void flux_vm_log_inputs(flux_vm *vm, int on);
 /* Moves up to `max` logged events to `out`, oldest first; returns how many.
  * *lost: events that did not fit in the log since the last call. */
 size_t flux_vm_take_inputs(flux_vm *vm, flux_input_event *out, size_t max, uint32_t *lost);
+
+/* ---- agents and the scheduler ------------------------------------------------
+ *
+ * Agents share memory and each has its own registers, confidences, flags,
+ * pc/sp/fp, energy, stack region and mailbox.  Agent 1 is the program's
+ * first; SPAWN starts more (at most FLUX_MAX_AGENTS alive).  One agent runs
+ * at a time, for a time slice; the scheduler state (its generator, the
+ * running agent, where the slice ends) is machine state, so checkpoints and
+ * re-execution reproduce every interleaving.  docs/ISA.md section 1.11. */
+typedef enum flux_sched_kind { FLUX_SCHED_ROUND_ROBIN = 0, FLUX_SCHED_CHAOS = 1 } flux_sched_kind;
+
+typedef enum flux_agent_state {
+    FLUX_AGENT_RUNNABLE = 0,
+    FLUX_AGENT_BLOCKED_ASK,      /* wait_on: the sender (0: anyone) */
+    FLUX_AGENT_BLOCKED_SEND,     /* wait_on: the agent whose mailbox is full */
+    FLUX_AGENT_BLOCKED_JOIN,     /* wait_on: the agent it waits to end */
+    FLUX_AGENT_BLOCKED_BARRIER,
+    FLUX_AGENT_ENDED
+} flux_agent_state;
+
+typedef struct flux_agent_info {
+    uint32_t id;
+    uint32_t state;        /* flux_agent_state */
+    uint32_t wait_on;
+    uint32_t wait_op;      /* the opcode it blocks in */
+    uint32_t pc;
+    uint32_t mailbox;      /* messages queued */
+    int64_t energy;
+    uint64_t retired;      /* instructions it ran */
+    uint32_t stack_lo, stack_hi;
+    uint32_t running;      /* 1 for the agent the VM runs now */
+    int32_t exit_code;
+} flux_agent_info;
+
+typedef struct flux_message {
+    int32_t value;
+    float conf;
+    uint32_t from;
+} flux_message;
+
+/* The scheduler: round-robin with slices of `slice` instructions, or chaos
+ * (slice lengths up to `slice` and the choice among runnable agents drawn
+ * from a generator seeded with the VM's seed).  Kept across resets; call it
+ * before running (it starts the scheduler afresh).  slice 0 means the default. */
+void flux_vm_set_schedule(flux_vm *vm, uint32_t kind, uint32_t slice);
+/* The running agent's id. */
+uint32_t flux_vm_current_agent(const flux_vm *vm);
+/* The live agents in id order (up to max); returns how many there are. */
+size_t flux_vm_agents(const flux_vm *vm, flux_agent_info *out, size_t max);
+/* Registers of live agent `id` (the running one included); -1 when there is none. */
+int flux_vm_agent_regs(const flux_vm *vm, uint32_t id, flux_regs *out);
+int flux_vm_set_agent_regs(flux_vm *vm, uint32_t id, const flux_regs *in);
+/* Agent id's queued messages, oldest first (up to max); returns how many. */
+size_t flux_vm_mailbox(const flux_vm *vm, uint32_t id, flux_message *out, size_t max);
+/* Makes live agent `id` the running one with a fresh time slice (the debugger
+ * choosing who runs).  1 when that changed who runs, 0 when it already ran,
+ * -1 when there is no such agent. */
+int flux_vm_select_agent(flux_vm *vm, uint32_t id);
+/* While on, only the running agent runs (gdb's scheduler-locking): its slice
+ * never ends, and when it blocks the run stops with FLUX_STOP_BLOCKED.
+ * Returns 1 when, since the last call, a locked run kept an agent past the
+ * end of its slice (so the run went where the scheduler would not have). */
+int flux_vm_lock_scheduler(flux_vm *vm, int on);
 
 #ifdef __cplusplus
 }

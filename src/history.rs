@@ -21,7 +21,7 @@
 //! (the future it had no longer follows from it).
 use std::sync::Arc;
 
-use crate::vm::{InputEvent, Stop, StopKind, Vm, VmConfig, VmError, PAGES, PAGE_SIZE};
+use crate::vm::{InputEvent, InputKind, Stop, StopKind, Vm, VmConfig, VmError, PAGES, PAGE_SIZE};
 
 /// Instructions between two checkpoints: going back one instruction re-runs
 /// at most this many (about 0.1 ms).
@@ -122,6 +122,9 @@ pub struct History {
     /// Bytes of page and state data held by checkpoints (each shared page
     /// or chunk counted once).
     page_bytes: u64,
+    /// The agent running where the recording began (the scheduler's switches
+    /// after that are `inputs` of kind Sched).
+    start_agent: u32,
 }
 
 fn page_of(mem: &[u8], p: usize) -> Page {
@@ -166,6 +169,7 @@ impl History {
             debugger_pages: [false; PAGES],
             debugger_changed: false,
             ending: None,
+            start_agent: vm.current_agent(),
             shadow,
             fine: Vec::new(),
             shadow_pages: None,
@@ -460,6 +464,49 @@ impl History {
         Ok(())
     }
 
+    /// gdb made agent `to` the running one (scheduler-locking) at the
+    /// current index, after `before_resume` made that a patch: a switch for
+    /// [`Self::agent_at`] to know.
+    pub fn note_select(&mut self, from: u32, to: u32) {
+        self.inputs.push(InputEvent { cycle: self.now, pc: 0, kind: InputKind::Sched, value: (to & 0xFF) as u64 | ((from & 0xFF) as u64) << 8 });
+    }
+
+    /// The switch that began the turn instruction `index` belongs to: its
+    /// index and the agent that ran (the recording's first agent before any).
+    fn turn_of(&self, index: u64) -> (u64, u32) {
+        self.inputs
+            .iter()
+            .rev()
+            .find(|e| e.kind == InputKind::Sched && e.cycle <= index)
+            .map_or((0, self.start_agent), |e| (e.cycle, (e.value & 0xFF) as u32))
+    }
+
+    /// The agent that ran instruction `index` of the history.
+    pub fn agent_at(&self, index: u64) -> u32 {
+        self.turn_of(index).1
+    }
+
+    /// Goes back to the last instruction agent `agent` ran before now,
+    /// across the other agents' turns in between (a plain step back when it
+    /// ran none).  `None` at the start of the history.
+    pub fn reverse_step_agent(&mut self, vm: &mut Vm, agent: u32) -> Result<Option<u64>, VmError> {
+        if self.now == 0 {
+            return Ok(None);
+        }
+        let mut i = self.now - 1;
+        loop {
+            let (start, who) = self.turn_of(i);
+            if who == agent {
+                self.goto(vm, i)?;
+                return Ok(Some(i));
+            }
+            if start == 0 {
+                return self.reverse_step(vm);
+            }
+            i = start - 1;
+        }
+    }
+
     /// Goes back one instruction; `None` at the start of the history.
     pub fn reverse_step(&mut self, vm: &mut Vm) -> Result<Option<u64>, VmError> {
         if self.now == 0 {
@@ -530,7 +577,9 @@ impl History {
             self.now = cp.index; // provisional; goto below fixes it
             if let Some((index, stop)) = found {
                 self.goto(vm, index)?;
-                let stop = Stop { pc: vm.pc(), ..stop };
+                // the agent that stopped may be waiting for its turn there: its own pc
+                let pc = vm.agent_regs(stop.agent).map_or(vm.pc(), |r| r.pc);
+                let stop = Stop { pc, ..stop };
                 return Ok(ReverseStop::At { index, stop });
             }
             hi = cp.index;

@@ -8,6 +8,7 @@
 //!   as DWARF, in an ELF32 i386 executable for stock gdb.
 //! - [`gdb`]: the GDB remote-serial-protocol target (gdbstub), one module per extension.
 //! - [`server`]: serving that target over TCP or stdio.
+//! - [`explore`]: one run per scheduler seed, grouped by outcome (races).
 pub mod asm;
 pub mod codetracer;
 pub mod condition;
@@ -15,6 +16,7 @@ pub mod debugger;
 pub mod debuginfo;
 pub mod disasm;
 pub mod elf;
+pub mod explore;
 mod ffi;
 pub mod gdb;
 pub mod isa;

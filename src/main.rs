@@ -12,7 +12,7 @@ use cuda_flux_debugger::gdb::FluxTarget;
 use cuda_flux_debugger::program::Program;
 use cuda_flux_debugger::condition::{CmpOp, Condition, Operand, Value};
 use cuda_flux_debugger::debugger::{DebugEvent, Debugger, WatchPurpose};
-use cuda_flux_debugger::vm::{Outcome, StopKind, Vm, VmConfig, DEFAULT_ENERGY};
+use cuda_flux_debugger::vm::{Outcome, SchedKind, Schedule, StopKind, Vm, VmConfig, DEFAULT_ENERGY, DEFAULT_SLICE};
 use cuda_flux_debugger::trace_format::{self, TraceFormat};
 use cuda_flux_debugger::tracer::FluxEvent;
 use cuda_flux_debugger::replay_file::{self, Recording};
@@ -36,11 +36,21 @@ struct VmArgs {
     /// Warn (stop once under a debugger) when energy first falls below N
     #[arg(long, value_name = "N")]
     apoptosis_warn: Option<i64>,
+    /// How agents take turns: round-robin, or chaos (slices and order drawn from --seed)
+    #[arg(long, value_enum, default_value_t = SchedKind::RoundRobin)]
+    sched: SchedKind,
+    /// Instructions per time slice (chaos: the longest slice)
+    #[arg(long, value_name = "N", default_value_t = DEFAULT_SLICE, value_parser = clap::value_parser!(u32).range(1..))]
+    slice: u32,
 }
 
 impl VmArgs {
     fn config(self) -> VmConfig {
         VmConfig { energy: self.energy, seed: self.seed }
+    }
+
+    fn schedule(self) -> Schedule {
+        Schedule { kind: self.sched, slice: self.slice }
     }
 }
 
@@ -116,6 +126,26 @@ enum Command {
     Disasm { file: PathBuf },
     /// Print the opcode table as JSON (what `monitor isa json` answers; scripts/flux-gdb.py reads it)
     Isa,
+    /// Run PROGRAM once per seed and group the runs by outcome (exit status, output, fault):
+    /// exit 0 for one outcome, 1 for several, 2 on error
+    Explore {
+        program: PathBuf,
+        /// Seeds to run: A..B (B excluded) or A..=B
+        #[arg(long, value_parser = cuda_flux_debugger::explore::parse_seeds)]
+        seeds: std::ops::Range<u64>,
+        /// How agents take turns (chaos: each seed is one interleaving)
+        #[arg(long, value_enum, default_value_t = SchedKind::Chaos)]
+        sched: SchedKind,
+        /// Instructions per time slice (chaos: the longest slice)
+        #[arg(long, value_name = "N", default_value_t = DEFAULT_SLICE, value_parser = clap::value_parser!(u32).range(1..))]
+        slice: u32,
+        /// Energy budget of each agent
+        #[arg(long, default_value_t = DEFAULT_ENERGY)]
+        energy: i64,
+        /// Runs in parallel (default: the machine's cores)
+        #[arg(long, value_parser = clap::value_parser!(u32).range(1..))]
+        jobs: Option<u32>,
+    },
 }
 
 fn main() -> ExitCode {
@@ -153,6 +183,9 @@ fn run(cli: Cli) -> Result<ExitCode> {
                     Ok(ExitCode::from(1))
                 }
             }
+        }
+        Command::Explore { program, seeds, sched, slice, energy, jobs } => {
+            explore(program, seeds, Schedule { kind: sched, slice }, energy, jobs)
         }
         Command::Isa => {
             println!("{}", cuda_flux_debugger::isa::to_json());
@@ -198,6 +231,7 @@ fn serve(
             };
             let config = VmConfig { energy: rec.energy, seed: rec.seed };
             let mut target = FluxTarget::new(program, config, output)?;
+            target.vm.set_schedule(rec.schedule);
             target.replay_from(&rec)?;
             target
         }
@@ -205,6 +239,7 @@ fn serve(
             let path = path.context("no PROGRAM")?;
             let program = Program::load(&path)?;
             let mut target = FluxTarget::new(program, vm.config(), output)?;
+            target.vm.set_schedule(vm.schedule());
             if record {
                 target.record_from_start = true;
                 target.start_recording()?;
@@ -236,7 +271,7 @@ fn run_recorded(path: PathBuf, args: VmArgs, file: PathBuf) -> Result<ExitCode> 
     let program = Program::load(&path)?;
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
-    let (rec, ended) = Recording::record_run(&program.bytes, args.config(), None, &mut out)?;
+    let (rec, ended) = Recording::record_run(&program.bytes, args.config(), args.schedule(), None, &mut out)?;
     out.flush()?;
     rec.save(&file)?;
     let outcome = match ended.map(|s| (s.kind, s.pc)) {
@@ -286,6 +321,7 @@ fn replay_diff(expected: &std::path::Path, actual: &std::path::Path, json: bool)
 fn run_headless(path: PathBuf, args: VmArgs, trace: Option<(PathBuf, TraceFormat)>, profile: Option<PathBuf>) -> Result<ExitCode> {
     let program = Program::load(&path)?;
     let mut vm = Vm::with_program(&program.bytes, args.config())?;
+    vm.set_schedule(args.schedule());
     // Text and JSON stream to the file as the VM fills its buffer; CodeTracer
     // needs the whole run.
     let mut trace_file = match &trace {
@@ -371,4 +407,38 @@ fn run_headless(path: PathBuf, args: VmArgs, trace: Option<(PathBuf, TraceFormat
         bail!("exit status {status} out of range");
     }
     Ok(ExitCode::from(status as u8))
+}
+
+/// `explore PROGRAM --seeds A..B`: one run per seed, grouped by outcome.
+fn explore(path: PathBuf, seeds: std::ops::Range<u64>, schedule: Schedule, energy: i64, jobs: Option<u32>) -> Result<ExitCode> {
+    use std::io::IsTerminal;
+    use std::sync::atomic::{AtomicU64, Ordering};
+    let program = Program::load(&path)?;
+    let total = seeds.end - seeds.start;
+    let jobs = jobs.map_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()), |j| j as usize);
+    let jobs = jobs.min(total.min(1 << 16) as usize).max(1);
+    // progress on a terminal only, at most every 100 ms
+    let tty = std::io::stderr().is_terminal();
+    let start = std::time::Instant::now();
+    let last = AtomicU64::new(0);
+    let progress = |done: u64| {
+        if !tty {
+            return;
+        }
+        let ms = start.elapsed().as_millis() as u64;
+        if ms >= last.load(Ordering::Relaxed) + 100 || done == total {
+            last.store(ms, Ordering::Relaxed);
+            eprint!("\rexplore: {done}/{total} runs");
+        }
+    };
+    let classes = cuda_flux_debugger::explore::explore(&program.bytes, energy, schedule, seeds, jobs, &progress)?;
+    if tty {
+        eprint!("\r\x1b[K");
+    }
+    for c in &classes {
+        println!("{:>8} run{} (first seed {}): {}", c.count, if c.count == 1 { " " } else { "s" }, c.first_seed, c.outcome.summary());
+    }
+    println!("{total} runs, {} distinct outcome{}", classes.len(), if classes.len() == 1 { "" } else { "s" });
+    log::info!("explore: {total} runs on {jobs} threads in {:.2} s", start.elapsed().as_secs_f64());
+    Ok(ExitCode::from(if classes.len() == 1 { 0 } else { 1 }))
 }

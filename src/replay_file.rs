@@ -7,7 +7,8 @@
 //! 2. events, in instruction order: `start` (the machine state and the pages
 //!    that differ from the program image where the recording began), `rng`
 //!    (a value RNG_NEXT drew), `digest` (a hash of registers and memory every
-//!    [`DIGEST_INTERVAL`] instructions), `patch` (what gdb changed while
+//!    [`DIGEST_INTERVAL`] instructions), `sched` (the scheduler switched
+//!    from one agent to another), `patch` (what gdb changed while
 //!    stopped), `end` (how the recorded run ended, or that it was still
 //!    running);
 //! 3. a trailer: the xxh3-64 checksum of every byte before it.
@@ -24,7 +25,7 @@ use sha2::{Digest as _, Sha256};
 
 use crate::history::{History, Patch};
 use crate::program::Program;
-use crate::vm::{InputKind, Stop, StopKind, Vm, VmConfig, VmError, MEM_SIZE, PAGES, PAGE_SIZE};
+use crate::vm::{InputKind, Schedule, Stop, StopKind, Vm, VmConfig, VmError, MEM_SIZE, PAGES, PAGE_SIZE};
 
 pub const FORMAT: &str = "flux-replay";
 pub const VERSION: u32 = 1;
@@ -67,6 +68,9 @@ struct Header {
     program: String,
     seed: u64,
     energy: i64,
+    /// The scheduler (absent in files from before agents: round-robin).
+    #[serde(default)]
+    schedule: Schedule,
     state_size: usize,
     instructions: u64,
 }
@@ -84,6 +88,9 @@ pub struct PageBytes {
 pub enum Event {
     Start { index: u64, state: String, pages: Vec<PageBytes> },
     Rng { index: u64, pc: u32, value: u64 },
+    /// The scheduler gave the VM to agent `to` (from `from`) for `slice`
+    /// instructions; `index` is `to`'s first instruction, `pc` where it is.
+    Sched { index: u64, pc: u32, from: u32, to: u32, slice: u64 },
     Digest { index: u64, pc: u32, digest: String },
     Patch { index: u64, state: String, pages: Vec<PageBytes> },
     End { index: u64, pc: u32, outcome: String, digest: String },
@@ -94,6 +101,7 @@ impl Event {
         match self {
             Event::Start { index, .. }
             | Event::Rng { index, .. }
+            | Event::Sched { index, .. }
             | Event::Digest { index, .. }
             | Event::Patch { index, .. }
             | Event::End { index, .. } => *index,
@@ -102,7 +110,7 @@ impl Event {
 
     pub fn pc(&self) -> Option<u32> {
         match self {
-            Event::Rng { pc, .. } | Event::Digest { pc, .. } | Event::End { pc, .. } => Some(*pc),
+            Event::Rng { pc, .. } | Event::Sched { pc, .. } | Event::Digest { pc, .. } | Event::End { pc, .. } => Some(*pc),
             _ => None,
         }
     }
@@ -112,6 +120,9 @@ impl Event {
         match self {
             Event::Start { index, pages, .. } => format!("start at instruction {index} ({} pages differ from the program)", pages.len()),
             Event::Rng { index, pc, value } => format!("rng {value:#010x} at instruction {index}, pc 0x{pc:04X}"),
+            Event::Sched { index, pc, from, to, slice } => {
+                format!("switch from agent {from} to agent {to} (slice {slice}) at instruction {index}, pc 0x{pc:04X}")
+            }
             Event::Digest { index, pc, digest } => format!("digest {digest} at instruction {index}, pc 0x{pc:04X}"),
             Event::Patch { index, pages, .. } => format!("patch by the debugger at instruction {index} ({} pages)", pages.len()),
             Event::End { index, pc, outcome, digest } => {
@@ -176,6 +187,7 @@ pub struct Recording {
     pub program: Vec<u8>,
     pub seed: u64,
     pub energy: i64,
+    pub schedule: Schedule,
     pub events: Vec<Event>,
 }
 
@@ -211,6 +223,7 @@ impl Runner {
     /// A VM at the recording's start (the file was validated by `load`).
     pub fn new(rec: &Recording) -> Result<Runner, ReplayError> {
         let mut vm = Vm::with_program(&rec.program, VmConfig { energy: rec.energy, seed: rec.seed })?;
+        vm.set_schedule(rec.schedule);
         let mut patches = VecDeque::new();
         for e in &rec.events {
             match e {
@@ -262,8 +275,17 @@ impl Runner {
         let before = self.index;
         self.index += stop.executed;
         for e in self.vm.take_inputs().0 {
-            let InputKind::Rng = e.kind;
-            out.push(Event::Rng { index: before + e.cycle.wrapping_sub(cycles), pc: e.pc, value: e.value });
+            let index = before + e.cycle.wrapping_sub(cycles);
+            out.push(match e.kind {
+                InputKind::Rng => Event::Rng { index, pc: e.pc, value: e.value },
+                InputKind::Sched => Event::Sched {
+                    index,
+                    pc: e.pc,
+                    from: ((e.value >> 8) & 0xFF) as u32,
+                    to: (e.value & 0xFF) as u32,
+                    slice: e.value >> 32,
+                },
+            });
         }
         output.write_all(&self.vm.take_output())?;
         if stop.executed > 0 && self.index % DIGEST_INTERVAL == 0 {
@@ -302,10 +324,17 @@ fn start_event(vm: &Vm, program: &[u8], config: VmConfig, index: u64) -> Result<
 impl Recording {
     /// Runs `program` from its start to its end (or `limit` instructions),
     /// recording; its output goes to `output`.
-    pub fn record_run(program: &[u8], config: VmConfig, limit: Option<u64>, output: &mut dyn Write) -> Result<(Recording, Option<Stop>), ReplayError> {
-        let vm = Vm::with_program(program, config)?;
+    pub fn record_run(
+        program: &[u8],
+        config: VmConfig,
+        schedule: Schedule,
+        limit: Option<u64>,
+        output: &mut dyn Write,
+    ) -> Result<(Recording, Option<Stop>), ReplayError> {
+        let mut vm = Vm::with_program(program, config)?;
+        vm.set_schedule(schedule);
         let start = start_event(&vm, program, config, 0)?;
-        let mut rec = Recording { program: program.to_vec(), seed: config.seed, energy: config.energy, events: vec![start] };
+        let mut rec = Recording { program: program.to_vec(), seed: config.seed, energy: config.energy, schedule, events: vec![start] };
         let mut runner = Runner::new(&rec)?;
         let mut events = Vec::new();
         while runner.ended.is_none() && limit.is_none_or(|l| runner.index < l) {
@@ -319,13 +348,15 @@ impl Recording {
 
     /// The recording of a history kept by the stub: its start state, its
     /// patches, and the events of re-executing it to its end.
-    pub fn from_history(program: &Program, config: VmConfig, history: &History) -> Result<Recording, ReplayError> {
+    pub fn from_history(program: &Program, config: VmConfig, schedule: Schedule, history: &History) -> Result<Recording, ReplayError> {
         let first = &history.checkpoints()[0];
         let mut vm = Vm::with_program(&program.bytes, config)?;
+        vm.set_schedule(schedule);
         let pages: Vec<(usize, Vec<u8>)> = first.pages.iter().enumerate().map(|(p, b)| (p, b.to_vec())).collect();
         apply(&mut vm, &crate::history::state_bytes(&first.state), &pages)?;
         let start = start_event(&vm, &program.bytes, config, 0)?;
-        let mut rec = Recording { program: program.bytes.clone(), seed: config.seed, energy: config.energy, events: vec![start] };
+        let mut rec =
+            Recording { program: program.bytes.clone(), seed: config.seed, energy: config.energy, schedule, events: vec![start] };
         for cp in history.checkpoints() {
             if let Some(p) = &cp.patch {
                 let pages: Vec<(usize, Vec<u8>)> = p.pages.iter().map(|(i, b)| (*i, b.to_vec())).collect();
@@ -370,6 +401,7 @@ impl Recording {
             program: hex(&self.program),
             seed: self.seed,
             energy: self.energy,
+            schedule: self.schedule,
             state_size: Vm::new(VmConfig::default())?.save_state().len(),
             instructions: self.instructions(),
         };
@@ -471,7 +503,7 @@ impl Recording {
         if !matches!(events.last(), Some(Event::End { .. })) {
             return Err(damaged(body_end, "no end event".into()));
         }
-        Ok(Recording { program, seed: header.seed, energy: header.energy, events })
+        Ok(Recording { program, seed: header.seed, energy: header.energy, schedule: header.schedule, events })
     }
 
     /// Checks that `program` is the one recorded.

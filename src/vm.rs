@@ -16,6 +16,11 @@ pub const FLAG_O: u32 = ffi::FLUX_FLAG_O;
 /// Checkpoints copy memory in pages of this size.
 pub const PAGE_SIZE: usize = ffi::FLUX_PAGE_SIZE as usize;
 pub const PAGES: usize = MEM_SIZE as usize / PAGE_SIZE;
+/// Agents alive at once.
+pub const MAX_AGENTS: usize = ffi::FLUX_MAX_AGENTS as usize;
+/// Messages one mailbox holds.
+pub const MAILBOX_CAP: usize = ffi::FLUX_MAILBOX_CAP as usize;
+pub const DEFAULT_SLICE: u32 = ffi::FLUX_DEFAULT_SLICE;
 
 /// A value the program drew from outside its own state (see `Vm::take_inputs`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -31,6 +36,88 @@ pub struct InputEvent {
 #[serde(rename_all = "lowercase")]
 pub enum InputKind {
     Rng,
+    /// The scheduler switched agents: `value` holds the agent switched to
+    /// (bits 0-7), the one switched from (bits 8-15) and the new slice's
+    /// length (bits 32-63); `cycle` is the new agent's first instruction.
+    Sched,
+}
+
+/// How the scheduler picks who runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "kebab-case")]
+pub enum SchedKind {
+    /// Each runnable agent in turn (by id) for a slice of `slice` instructions.
+    #[default]
+    RoundRobin,
+    /// Slice lengths (1..=slice) and the next agent drawn from a generator seeded with `--seed`.
+    Chaos,
+}
+
+/// The scheduler's settings (kept across resets).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Schedule {
+    pub kind: SchedKind,
+    pub slice: u32,
+}
+
+impl Default for Schedule {
+    fn default() -> Self {
+        Schedule { kind: SchedKind::RoundRobin, slice: DEFAULT_SLICE }
+    }
+}
+
+/// What an agent is doing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AgentState {
+    Runnable,
+    /// Waits in ASK (or RELAY) for a message from this agent (0: anyone).
+    Ask(u32),
+    /// Waits to send into this agent's full mailbox.
+    Send(u32),
+    /// Waits in JOIN for this agent to end.
+    Join(u32),
+    Barrier,
+    Ended,
+}
+
+impl fmt::Display for AgentState {
+    /// The words gdb's `info threads` shows.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            AgentState::Runnable => f.write_str("running"),
+            AgentState::Ask(0) => f.write_str("blocked on ASK from anyone"),
+            AgentState::Ask(a) => write!(f, "blocked on ASK from {a}"),
+            AgentState::Send(a) => write!(f, "blocked on TELL to {a} (mailbox full)"),
+            AgentState::Join(a) => write!(f, "blocked on JOIN {a}"),
+            AgentState::Barrier => f.write_str("blocked on BARRIER"),
+            AgentState::Ended => f.write_str("ended"),
+        }
+    }
+}
+
+/// One live agent, as `Vm::agents` lists it.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct AgentInfo {
+    pub id: u32,
+    pub state: AgentState,
+    /// The opcode it blocks in (when blocked).
+    pub wait_op: u8,
+    pub pc: u32,
+    pub mailbox: u32,
+    pub energy: i64,
+    /// Instructions it has run.
+    pub retired: u64,
+    pub stack: (u32, u32),
+    /// The agent the VM runs now.
+    pub running: bool,
+}
+
+/// A queued message.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Message {
+    pub value: i32,
+    pub conf: f32,
+    pub from: u32,
 }
 
 /// The register file, as runtime-c lays it out.
@@ -165,6 +252,9 @@ pub enum StopKind {
     TrustFail,
     /// The trace buffer needs draining (`take_trace`); the run may go on.
     TraceFull,
+    /// The scheduler is locked to the running agent and it blocked (pc on
+    /// the blocking instruction, which has not run).
+    Blocked,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -173,6 +263,9 @@ pub struct Stop {
     pub pc: u32,
     /// Instructions retired by this run.
     pub executed: u64,
+    /// The agent running at the stop (the one that hit a breakpoint,
+    /// faulted or ran the last instruction).
+    pub agent: u32,
 }
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -214,6 +307,7 @@ pub struct Vm {
     config: VmConfig,
     /// The disassembly trace records carry, kept between `take_trace` calls.
     trace_texts: Option<Box<crate::tracer::TextCache>>,
+    schedule: Schedule,
 }
 
 // SAFETY: a flux_vm has no thread affinity and no shared state; `Vm` owns it.
@@ -225,7 +319,7 @@ impl Vm {
         // SAFETY: cfg outlives the call; a null return is handled.
         let raw = unsafe { ffi::flux_vm_new(&cfg) };
         let raw = NonNull::new(raw).ok_or(VmError::OutOfMemory)?;
-        Ok(Vm { raw, config, trace_texts: None })
+        Ok(Vm { raw, config, trace_texts: None, schedule: Schedule::default() })
     }
 
     /// A VM with `program` loaded at 0 and reset.
@@ -282,9 +376,10 @@ impl Vm {
             ffi::FLUX_STOP_WATCH_COND => StopKind::WatchCondition { id: raw.cond_id },
             ffi::FLUX_STOP_TRUST_FAIL => StopKind::TrustFail,
             ffi::FLUX_STOP_TRACE_FULL => StopKind::TraceFull,
+            ffi::FLUX_STOP_BLOCKED => StopKind::Blocked,
             _ => StopKind::Budget,
         };
-        Stop { kind, pc: raw.pc, executed: raw.executed }
+        Stop { kind, pc: raw.pc, executed: raw.executed, agent: raw.agent }
     }
 
     pub fn regs(&self) -> Regs {
@@ -537,7 +632,12 @@ impl Vm {
             let mut lost = 0u32;
             let n = unsafe { ffi::flux_vm_take_inputs(self.ptr(), buf.as_mut_ptr(), buf.len(), &mut lost) };
             lost_total = lost_total.saturating_add(lost);
-            out.extend(buf[..n].iter().map(|e| InputEvent { cycle: e.cycle, pc: e.pc, kind: InputKind::Rng, value: e.value }));
+            out.extend(buf[..n].iter().map(|e| InputEvent {
+                cycle: e.cycle,
+                pc: e.pc,
+                kind: if e.kind == ffi::FLUX_INPUT_SCHED { InputKind::Sched } else { InputKind::Rng },
+                value: e.value,
+            }));
             if n < buf.len() {
                 return (out, lost_total);
             }
@@ -594,6 +694,88 @@ impl Vm {
     /// Halted or terminated: running again only reports how it ended.
     pub fn finished(&self) -> bool {
         unsafe { ffi::flux_vm_finished(self.ptr()) != 0 }
+    }
+
+    /// Sets the scheduler (and starts it afresh): call it before running.
+    pub fn set_schedule(&mut self, schedule: Schedule) {
+        self.schedule = schedule;
+        let kind = match schedule.kind {
+            SchedKind::RoundRobin => ffi::FLUX_SCHED_ROUND_ROBIN,
+            SchedKind::Chaos => ffi::FLUX_SCHED_CHAOS,
+        };
+        unsafe { ffi::flux_vm_set_schedule(self.ptr(), kind, schedule.slice) }
+    }
+
+    pub fn schedule(&self) -> Schedule {
+        self.schedule
+    }
+
+    /// The id of the agent the VM runs now.
+    pub fn current_agent(&self) -> u32 {
+        unsafe { ffi::flux_vm_current_agent(self.ptr()) }
+    }
+
+    /// The live agents, in id order.
+    pub fn agents(&self) -> Vec<AgentInfo> {
+        let mut raw = vec![ffi::flux_agent_info::default(); MAX_AGENTS];
+        let n = unsafe { ffi::flux_vm_agents(self.ptr(), raw.as_mut_ptr(), raw.len()) };
+        raw.truncate(n.min(MAX_AGENTS));
+        raw.into_iter()
+            .map(|a| AgentInfo {
+                id: a.id,
+                state: match a.state {
+                    ffi::FLUX_AGENT_BLOCKED_ASK => AgentState::Ask(a.wait_on),
+                    ffi::FLUX_AGENT_BLOCKED_SEND => AgentState::Send(a.wait_on),
+                    ffi::FLUX_AGENT_BLOCKED_JOIN => AgentState::Join(a.wait_on),
+                    ffi::FLUX_AGENT_BLOCKED_BARRIER => AgentState::Barrier,
+                    ffi::FLUX_AGENT_ENDED => AgentState::Ended,
+                    _ => AgentState::Runnable,
+                },
+                wait_op: a.wait_op as u8,
+                pc: a.pc,
+                mailbox: a.mailbox,
+                energy: a.energy,
+                retired: a.retired,
+                stack: (a.stack_lo, a.stack_hi),
+                running: a.running != 0,
+            })
+            .collect()
+    }
+
+    /// The registers of live agent `id` (the running one's are `regs()`).
+    pub fn agent_regs(&self, id: u32) -> Option<Regs> {
+        let mut r = Regs::default();
+        (unsafe { ffi::flux_vm_agent_regs(self.ptr(), id, &mut r) } == 0).then_some(r)
+    }
+
+    /// Writes agent `id`'s registers; false when there is no such live agent.
+    pub fn set_agent_regs(&mut self, id: u32, regs: &Regs) -> bool {
+        unsafe { ffi::flux_vm_set_agent_regs(self.ptr(), id, regs) == 0 }
+    }
+
+    /// Agent `id`'s queued messages, oldest first.
+    pub fn mailbox(&self, id: u32) -> Vec<Message> {
+        let mut raw = vec![ffi::flux_message::default(); MAILBOX_CAP];
+        let n = unsafe { ffi::flux_vm_mailbox(self.ptr(), id, raw.as_mut_ptr(), raw.len()) };
+        raw.truncate(n.min(MAILBOX_CAP));
+        raw.into_iter().map(|m| Message { value: m.value, conf: m.conf, from: m.from }).collect()
+    }
+
+    /// Makes agent `id` the running one (the debugger choosing): Some(true)
+    /// when that changed who runs, None when there is no such agent.
+    pub fn select_agent(&mut self, id: u32) -> Option<bool> {
+        match unsafe { ffi::flux_vm_select_agent(self.ptr(), id) } {
+            1 => Some(true),
+            0 => Some(false),
+            _ => None,
+        }
+    }
+
+    /// gdb's scheduler-locking: while on, only the running agent runs.
+    /// True when, since the last call, a locked run kept an agent past the
+    /// end of its slice (where the scheduler would have switched).
+    pub fn lock_scheduler(&mut self, on: bool) -> bool {
+        unsafe { ffi::flux_vm_lock_scheduler(self.ptr(), on as i32) != 0 }
     }
 
     /// A handle that can stop this VM's run from another thread.

@@ -6,11 +6,11 @@
 use gdbstub::common::Signal as GdbSignal;
 use gdbstub::conn::{Connection, ConnectionExt};
 use gdbstub::stub::run_blocking::{BlockingEventLoop, Event, WaitForStopReasonError};
-use gdbstub::stub::SingleThreadStopReason;
+use gdbstub::stub::MultiThreadStopReason;
 use gdbstub::target::ext::base::reverse_exec::ReplayLogPosition;
 use gdbstub::target::ext::breakpoints::WatchKind;
 
-use super::base::to_gdb_signal;
+use super::base::{tid, to_gdb_signal};
 use super::{ExecMode, FluxTarget, TargetError};
 use crate::history::ReverseStop;
 use crate::vm::{Signal, Stop, StopKind};
@@ -23,7 +23,7 @@ pub enum FluxEventLoop<C> {
     Never(std::marker::PhantomData<C>),
 }
 
-type StopReason = SingleThreadStopReason<u32>;
+type StopReason = MultiThreadStopReason<u32>;
 
 impl FluxTarget {
     /// Runs as gdb asked until there is a stop to report; `incoming` is asked
@@ -33,9 +33,9 @@ impl FluxTarget {
             if matches!(sig, Signal::Ill | Signal::Segv | Signal::Fpe | Signal::Abrt | Signal::Xcpu) && !self.vm.finished() {
                 // FLUX programs have no signal handlers: delivering one ends the program.
                 let reason = format!("killed by {sig} delivered from the debugger");
-                let stop = Stop { kind: StopKind::Terminated { signal: sig, reason }, pc: self.vm.pc(), executed: 0 };
+                let stop = Stop { kind: StopKind::Terminated { signal: sig, reason }, pc: self.vm.pc(), executed: 0, agent: self.vm.current_agent() };
                 self.record_stop(&stop, Some(sig));
-                return Ok(Some(SingleThreadStopReason::Terminated(to_gdb_signal(sig))));
+                return Ok(Some(MultiThreadStopReason::Terminated(to_gdb_signal(sig))));
             }
         }
         match self.exec_mode() {
@@ -43,10 +43,41 @@ impl FluxTarget {
             ExecMode::Step | ExecMode::Continue => {}
         }
         let step = self.exec_mode() == ExecMode::Step;
+        // scheduler-locking: the named agent runs, alone
+        let plan = self.plan;
+        let step_agent = plan.step;
+        if plan.locked {
+            if let Some(a) = plan.step.or(plan.cont) {
+                let from = self.vm.current_agent();
+                if self.vm.select_agent(a) == Some(true) {
+                    if let Some(h) = &mut self.history {
+                        h.note_register_write();
+                        h.before_resume(&mut self.vm);
+                        h.note_select(from, a);
+                    }
+                }
+            }
+            self.vm.lock_scheduler(true);
+        }
         if let Some(h) = &mut self.history {
             h.before_resume(&mut self.vm);
         }
+        let result = self.run_loop(step, step_agent, &mut incoming);
+        if plan.locked {
+            // a locked run that kept an agent past its slice went where
+            // re-execution would not: what it left is a change of the debugger's
+            if self.vm.lock_scheduler(false) {
+                if let Some(h) = &mut self.history {
+                    h.note_register_write();
+                }
+            }
+        }
+        result
+    }
+
+    fn run_loop(&mut self, step: bool, step_agent: Option<u32>, incoming: &mut impl FnMut() -> bool) -> Result<Option<StopReason>, TargetError> {
         let mut executed = 0u64;
+        let mut polls = 0u32;
         loop {
             let want = if step { 1 } else { SLICE };
             let (stop, replayed) = match &mut self.history {
@@ -66,9 +97,20 @@ impl FluxTarget {
             } else {
                 self.flush_output()?;
             }
+            // a step of one agent while the others may run: it is done when
+            // that agent ran an instruction
+            let stepped = step && executed >= 1 && step_agent.is_none_or(|a| a == stop.agent);
+            if step && !stepped && stop.executed >= 1 && matches!(stop.kind, StopKind::Budget | StopKind::Output | StopKind::TraceFull) {
+                executed = 0;
+                polls += 1;
+                if polls % 4096 == 0 && incoming() {
+                    return Ok(None);
+                }
+                continue;
+            }
             let reason = match &stop.kind {
-                StopKind::Budget | StopKind::Output | StopKind::TraceFull | StopKind::Breakpoint if step && executed >= 1 => {
-                    Some(SingleThreadStopReason::DoneStep)
+                StopKind::Budget | StopKind::Output | StopKind::TraceFull | StopKind::Breakpoint if stepped => {
+                    Some(self.done_step(stop.agent))
                 }
                 StopKind::Output | StopKind::TraceFull => continue,
                 StopKind::Budget => {
@@ -84,44 +126,79 @@ impl FluxTarget {
         }
     }
 
+    /// The thread a stop is reported on: the agent, or while it has ended
+    /// (it halted in a step) the first live one.
+    fn report_agent(&self, agent: u32) -> u32 {
+        let agents = self.vm.agents();
+        if agents.iter().any(|a| a.id == agent) {
+            agent
+        } else {
+            agents.first().map_or(agent, |a| a.id)
+        }
+    }
+
+    /// A program with one agent is reported as before agents existed (plain
+    /// `S` packets); with more, every stop names its thread.
+    fn single_agent(&self) -> bool {
+        self.vm.agents().len() <= 1
+    }
+
+    fn signal_stop(&self, agent: u32, signal: GdbSignal) -> StopReason {
+        if self.single_agent() {
+            MultiThreadStopReason::Signal(signal)
+        } else {
+            MultiThreadStopReason::SignalWithThread { tid: tid(self.report_agent(agent)), signal }
+        }
+    }
+
+    fn done_step(&self, agent: u32) -> StopReason {
+        if self.single_agent() {
+            MultiThreadStopReason::DoneStep
+        } else {
+            self.signal_stop(agent, GdbSignal::SIGTRAP)
+        }
+    }
+
     /// What gdb is told about a stop (not Budget/Output: those go on).
     fn stop_reason(&self, stop: &Stop) -> StopReason {
+        let t = tid(self.report_agent(stop.agent));
         match &stop.kind {
             StopKind::Breakpoint => {
                 if self.hw_breakpoints.contains(&stop.pc) && !self.sw_breakpoints.contains(&stop.pc) {
-                    SingleThreadStopReason::HwBreak(())
+                    MultiThreadStopReason::HwBreak(t)
                 } else {
-                    SingleThreadStopReason::SwBreak(())
+                    MultiThreadStopReason::SwBreak(t)
                 }
             }
-            StopKind::Watchpoint { addr, write, .. } => SingleThreadStopReason::Watch {
-                tid: (),
+            StopKind::Watchpoint { addr, write, .. } => MultiThreadStopReason::Watch {
+                tid: t,
                 kind: if *write { WatchKind::Write } else { WatchKind::Read },
                 addr: *addr,
             },
-            StopKind::Brk | StopKind::CondBreakpoint { .. } | StopKind::WatchCondition { .. } | StopKind::TrustFail => {
-                SingleThreadStopReason::Signal(GdbSignal::SIGTRAP)
+            StopKind::Brk | StopKind::CondBreakpoint { .. } | StopKind::WatchCondition { .. } | StopKind::TrustFail | StopKind::Blocked => {
+                self.signal_stop(stop.agent, GdbSignal::SIGTRAP)
             }
-            StopKind::Halted { code } => SingleThreadStopReason::Exited(*code),
-            StopKind::Fault { signal, .. } => SingleThreadStopReason::Signal(to_gdb_signal(*signal)),
-            StopKind::Terminated { signal, .. } => SingleThreadStopReason::Terminated(to_gdb_signal(*signal)),
-            StopKind::Budget | StopKind::Output | StopKind::TraceFull => SingleThreadStopReason::DoneStep,
+            StopKind::Halted { code } => MultiThreadStopReason::Exited(*code),
+            StopKind::Fault { signal, .. } => self.signal_stop(stop.agent, to_gdb_signal(*signal)),
+            StopKind::Terminated { signal, .. } => MultiThreadStopReason::Terminated(to_gdb_signal(*signal)),
+            StopKind::Budget | StopKind::Output | StopKind::TraceFull => self.done_step(stop.agent),
         }
     }
 
     /// reverse-stepi / reverse-continue over the recorded history.
     fn run_reverse(&mut self) -> Result<Option<StopReason>, TargetError> {
-        let begin = SingleThreadStopReason::ReplayLog { tid: None, pos: ReplayLogPosition::Begin };
+        let begin = MultiThreadStopReason::ReplayLog { tid: None, pos: ReplayLogPosition::Begin };
+        let agent = self.plan.step.unwrap_or_else(|| self.vm.current_agent());
         let Some(h) = &mut self.history else {
             // not recording: there is no history to go back into
-            let stop = Stop { kind: StopKind::Budget, pc: self.vm.pc(), executed: 0 };
+            let stop = Stop { kind: StopKind::Budget, pc: self.vm.pc(), executed: 0, agent: self.vm.current_agent() };
             self.record_stop(&stop, None);
             self.last_stop_note("no recorded history: start recording with `monitor record on` or `serve --record`");
             return Ok(Some(begin));
         };
         h.before_resume(&mut self.vm);
         let result = if self.exec == ExecMode::ReverseStep {
-            h.reverse_step(&mut self.vm)?.map(|_| None)
+            h.reverse_step_agent(&mut self.vm, agent)?.map(|_| None)
         } else {
             // reverse-continue re-runs stretches of the history on this VM
             // (its breakpoints armed): the profile must not count them again
@@ -137,12 +214,14 @@ impl FluxTarget {
                 ReverseStop::Begin => None,
             }
         };
-        let pc = self.vm.pc();
+        // the agent reverse-stepped may wait for its turn: its own pc
+        let shown = if self.vm.agent_regs(agent).is_some() { agent } else { self.vm.current_agent() };
+        let pc = self.vm.agent_regs(shown).map_or(self.vm.pc(), |r| r.pc);
         Ok(Some(match result {
             Some(None) => {
-                let stop = Stop { kind: StopKind::Budget, pc, executed: 0 };
+                let stop = Stop { kind: StopKind::Budget, pc, executed: 0, agent: shown };
                 self.record_stop(&stop, None);
-                SingleThreadStopReason::DoneStep
+                self.done_step(shown)
             }
             Some(Some(stop)) => {
                 let reason = self.stop_reason(&stop);
@@ -150,7 +229,7 @@ impl FluxTarget {
                 reason
             }
             None => {
-                let stop = Stop { kind: StopKind::Budget, pc, executed: 0 };
+                let stop = Stop { kind: StopKind::Budget, pc, executed: 0, agent: shown };
                 self.record_stop(&stop, None);
                 self.last_stop_note("the start of the recorded history");
                 begin
@@ -160,9 +239,10 @@ impl FluxTarget {
 
     /// The stop gdb's Ctrl-C produces.
     pub fn interrupted(&mut self) -> StopReason {
-        let stop = Stop { kind: StopKind::Budget, pc: self.vm.pc(), executed: 0 };
+        let agent = self.vm.current_agent();
+        let stop = Stop { kind: StopKind::Budget, pc: self.vm.pc(), executed: 0, agent };
         self.record_stop(&stop, Some(Signal::Int));
-        SingleThreadStopReason::Signal(GdbSignal::SIGINT)
+        self.signal_stop(agent, GdbSignal::SIGINT)
     }
 }
 
@@ -183,7 +263,8 @@ fn stop_signal(stop: &Stop) -> Option<Signal> {
         | StopKind::Watchpoint { .. }
         | StopKind::CondBreakpoint { .. }
         | StopKind::WatchCondition { .. }
-        | StopKind::TrustFail => Some(Signal::Trap),
+        | StopKind::TrustFail
+        | StopKind::Blocked => Some(Signal::Trap),
         _ => None,
     }
 }

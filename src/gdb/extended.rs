@@ -130,7 +130,7 @@ impl ExtendedMode for FluxTarget {
         }
         self.session.ended = true;
         let pc = self.vm.pc();
-        let stop = Stop { kind: StopKind::Halted { code: 0 }, pc, executed: 0 };
+        let stop = Stop { kind: StopKind::Halted { code: 0 }, pc, executed: 0, agent: self.vm.current_agent() };
         self.last_stop = Some(LastStop { stop, signal: None, description: format!("killed by gdb at 0x{pc:04X}") });
         Ok(ShouldTerminate::No)
     }

@@ -14,6 +14,7 @@
 //! - [`event_loop`]: running the VM between packets, Ctrl-C included,
 //! - [`extended`]: `target extended-remote` (run, kill, detach as with
 //!   gdbserver's multi mode) and qXfer:exec-file for programs from ELF files.
+pub mod agents_monitor;
 pub mod arch;
 pub mod base;
 pub mod breakpoints;
@@ -91,6 +92,13 @@ pub struct FluxTarget {
     output: Box<dyn Write + Send>,
     /// Extended mode and the program's "process" (see [`extended`]).
     pub(crate) session: extended::SessionState,
+    /// What the last vCont asked of each thread (agent).
+    pub(crate) plan: base::ResumePlan,
+    pub(crate) plan_signal: Option<Signal>,
+    /// The agent gdb addressed last (Hg, then a register or memory read):
+    /// its selected thread, as far as the stub can tell (gdb's `bs` names
+    /// "any thread" when scheduler-locking is off).
+    pub(crate) regs_agent: Option<u32>,
 }
 
 impl FluxTarget {
@@ -113,6 +121,9 @@ impl FluxTarget {
             replay: None,
             output,
             session: extended::SessionState { exec_file, ..Default::default() },
+            plan: base::ResumePlan::default(),
+            plan_signal: None,
+            regs_agent: None,
         })
     }
 
@@ -186,6 +197,16 @@ impl FluxTarget {
             ),
             StopKind::Brk => format!("BRK: SIGTRAP, now at 0x{:04X}: {insn}", stop.pc),
             StopKind::Halted { code } => format!("exited with code {code} (HALT at 0x{:04X})", stop.pc),
+            StopKind::Fault { signal, reason } if reason.starts_with("deadlock") => {
+                // who waits on whom
+                let waits: Vec<String> = self
+                    .vm
+                    .agents()
+                    .iter()
+                    .map(|a| format!("agent {} {} at 0x{:04X}", a.id, a.state, a.pc))
+                    .collect();
+                format!("{signal} at 0x{:04X}: {insn}: {reason}; {}", stop.pc, waits.join("; "))
+            }
             StopKind::Fault { signal, reason } => format!("{signal} at 0x{:04X}: {insn}: {reason}", stop.pc),
             StopKind::Terminated { signal, reason } => format!("terminated by {signal}: {reason}"),
             StopKind::CondBreakpoint { .. } | StopKind::WatchCondition { .. } | StopKind::TrustFail => {
@@ -200,6 +221,12 @@ impl FluxTarget {
                     None => format!("SIGTRAP at 0x{:04X}: {insn}", stop.pc),
                 }
             }
+            StopKind::Blocked => format!(
+                "agent {} at 0x{:04X} is {}; scheduler-locking keeps the other agents stopped: {insn}",
+                stop.agent,
+                stop.pc,
+                self.vm.agents().iter().find(|a| a.id == stop.agent).map_or("blocked".to_string(), |a| a.state.to_string())
+            ),
             StopKind::Budget | StopKind::Output | StopKind::TraceFull => match signal {
                 Some(Signal::Int) => format!("interrupted (SIGINT) at 0x{:04X}: {insn}", stop.pc),
                 _ => format!("stepped to 0x{:04X}: {insn}", stop.pc),
@@ -214,7 +241,7 @@ impl Target for FluxTarget {
     type Error = TargetError;
 
     fn base_ops(&mut self) -> BaseOps<'_, Self::Arch, Self::Error> {
-        BaseOps::SingleThread(self)
+        BaseOps::MultiThread(self)
     }
 
     fn support_breakpoints(&mut self) -> Option<BreakpointsOps<'_, Self>> {

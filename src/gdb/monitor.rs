@@ -64,7 +64,13 @@ impl FluxTarget {
         match words.as_slice() {
             [] | ["help"] => {
                 let mut s = String::from("FLUX monitor commands:");
-                for (usage, what) in COMMANDS.iter().chain(super::flux_monitor::COMMANDS).chain(super::trace_monitor::COMMANDS).chain(super::record_monitor::COMMANDS) {
+                for (usage, what) in COMMANDS
+                    .iter()
+                    .chain(super::flux_monitor::COMMANDS)
+                    .chain(super::trace_monitor::COMMANDS)
+                    .chain(super::record_monitor::COMMANDS)
+                    .chain(super::agents_monitor::COMMANDS)
+                {
                     s.push_str(&format!("\n  monitor {usage:<40} {what}"));
                 }
                 s.push_str(&format!("\n{}", super::flux_monitor::COND_HELP));
@@ -97,7 +103,12 @@ impl FluxTarget {
             }
             ["isa", "json"] => isa::to_json(),
             [cmd, ..] if !matches!(*cmd, "help" | "why" | "disas" | "info" | "reset" | "isa") => {
-                match self.flux_monitor(line, &words).or_else(|| self.trace_monitor(&words)).or_else(|| self.record_monitor(&words)) {
+                match self
+                    .flux_monitor(line, &words)
+                    .or_else(|| self.trace_monitor(&words))
+                    .or_else(|| self.record_monitor(&words))
+                    .or_else(|| self.agents_monitor(&words))
+                {
                     Some(answer) => answer,
                     None => format!("error: unknown monitor command '{cmd}'; `monitor help` lists them"),
                 }

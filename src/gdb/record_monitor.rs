@@ -63,7 +63,7 @@ impl FluxTarget {
                 )
             }
             ["replay", "save", path] => match &self.history {
-                Some(h) => match crate::replay_file::Recording::from_history(&self.program, self.vm.config(), h)
+                Some(h) => match crate::replay_file::Recording::from_history(&self.program, self.vm.config(), self.vm.schedule(), h)
                     .and_then(|r| r.save(std::path::Path::new(path)))
                 {
                     Ok(()) => format!("saved instructions 0..{} to {path}", h.end()),
@@ -87,6 +87,7 @@ impl FluxTarget {
         use crate::vm::{StopKind, PAGE_SIZE};
         rec.verify()?;
         let runner = crate::replay_file::Runner::new(rec)?;
+        self.vm.set_schedule(rec.schedule);
         self.vm.load_state(&runner.vm.save_state())?;
         self.vm.write_mem(0, runner.vm.memory_view())?;
         self.start_recording()?;

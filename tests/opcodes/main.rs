@@ -22,6 +22,7 @@ macro_rules! programs {
 }
 
 mod a2a;
+mod agents;
 mod arith;
 mod compare;
 mod confidence;
@@ -45,6 +46,7 @@ pub fn all_programs() -> impl Iterator<Item = &'static str> {
         confidence::PROGRAMS,
         trust::PROGRAMS,
         a2a::PROGRAMS,
+        agents::PROGRAMS,
         instinct::PROGRAMS,
         energy::PROGRAMS,
         system::PROGRAMS,
@@ -262,9 +264,8 @@ fn the_implemented_column_and_costs() {
     assert_eq!(
         not_impl,
         [
-            "SPAWN", "JOIN", "KILL", "HASH_MD5", "HASH_SHA256", "HASH_SHA512", "HMAC_GEN", "HMAC_VERIFY",
-            "AES_ENC", "AES_DEC", "SIG_GEN", "SIG_VERIFY", "BASE64_ENC", "BASE64_DEC", "KEY_GEN",
-            "KEY_DERIVE", "VMAP"
+            "HASH_MD5", "HASH_SHA256", "HASH_SHA512", "HMAC_GEN", "HMAC_VERIFY", "AES_ENC", "AES_DEC",
+            "SIG_GEN", "SIG_VERIFY", "BASE64_ENC", "BASE64_DEC", "KEY_GEN", "KEY_DERIVE", "VMAP"
         ]
     );
     let cost = |m: &str| isa::by_mnemonic(m).unwrap().energy;

@@ -1,5 +1,6 @@
 //! system: DBG_PRINT BARRIER RESOURCE TIMER_START TIMER_STOP TIMER_READ LOG
-//! TRACE ASSERT PANIC YIELD SLEEP WAKE, and SPAWN JOIN KILL (not implemented).
+//! TRACE ASSERT PANIC YIELD SLEEP WAKE with one agent (SPAWN JOIN KILL and
+//! the rest with several agents: agents.rs).
 use super::*;
 
 programs! {
@@ -69,9 +70,8 @@ programs! {
     ";
     PANICS = "NOP\nbad: PANIC 0x2A\nHALT\n";
     WAKE_NOBODY = "LOAD_IMM r1, 3\nbad: WAKE r1\n";
-    SPAWN_NI = "NOP\nbad: SPAWN 0x100\nHALT\n";
-    JOIN_NI = "bad: JOIN r1\nHALT\n";
-    KILL_NI = "bad: KILL r200\nHALT\n";
+    JOIN_NOBODY = "bad: JOIN r1\nHALT\n";
+    KILL_NOBODY = "LOAD_IMM r1, 200\nbad: KILL r1\nHALT\n";
 }
 
 #[test]
@@ -144,11 +144,12 @@ fn assert_and_panic_abort() {
 }
 
 #[test]
-fn spawn_join_kill_are_not_implemented() {
-    for (src, name) in [(SPAWN_NI, "SPAWN"), (JOIN_NI, "JOIN"), (KILL_NI, "KILL")] {
+fn join_and_kill_of_no_agent_are_sigill() {
+    // r1 = 0 names no agent (ids start at 1); 200 was never spawned
+    for (src, name, id, before) in [(JOIN_NOBODY, "JOIN", 0, 0), (KILL_NOBODY, "KILL", 200, 1)] {
         let (m, reason) = fault_at_label(src, Signal::Ill, "bad");
-        assert!(reason.contains(&format!("{name} at")) && reason.contains("not implemented yet"), "{reason}");
-        let bad = label(src, "bad") as i64;
-        assert_eq!(regs(&m).energy, 1_000_000_000 - bad); // not charged
+        assert!(reason.contains(&format!("{name} at")) && reason.contains(&format!("no agent {id}")), "{reason}");
+        // only the instructions before it were charged
+        assert_eq!(regs(&m).energy, 1_000_000_000 - before);
     }
 }
