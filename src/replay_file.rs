@@ -519,16 +519,22 @@ impl Recording {
     }
 
     /// Re-executes the recording and checks that it makes the same events.
+    /// Events are compared as they come, so a file cannot make this run
+    /// further than its own events (a digest every 65,536 instructions) reach.
     pub fn verify(&self) -> Result<(), ReplayError> {
         let mut runner = Runner::new(self)?;
         let end = self.instructions();
         let mut events: Vec<Event> = self.events.iter().filter(|e| matches!(e, Event::Start { .. })).cloned().collect();
+        let show = |e: Option<&Event>| e.map_or("nothing".to_string(), Event::summary);
         while runner.ended.is_none() && runner.index < end {
+            let checked = events.len();
             runner.run(end - runner.index, &mut events, &mut std::io::sink()).map_err(|source| ReplayError::Io { path: "<output>".into(), source })?;
+            if let Some(k) = (checked..events.len()).find(|&k| self.events.get(k) != events.get(k)) {
+                return Err(ReplayError::Diverged { event_index: k, expected: show(self.events.get(k)), actual: show(events.get(k)) });
+            }
         }
         events.push(runner.end_event());
         if let Some(k) = (0..self.events.len().max(events.len())).find(|&k| self.events.get(k) != events.get(k)) {
-            let show = |e: Option<&Event>| e.map_or("nothing".to_string(), Event::summary);
             return Err(ReplayError::Diverged { event_index: k, expected: show(self.events.get(k)), actual: show(events.get(k)) });
         }
         Ok(())
@@ -576,7 +582,8 @@ pub fn diff(expected: &Recording, actual: &Recording) -> Result<Option<Divergenc
         .find_map(|e| if let Event::Digest { index, .. } = e { Some(*index) } else { None })
         .unwrap_or(0);
     let until = [expected.events.get(k), actual.events.get(k)].iter().flatten().map(|e| e.index()).min().unwrap_or(from);
-    let (instruction_index, pc) = lockstep(expected, actual, from, until)?;
+    let limit = expected.instructions().max(actual.instructions());
+    let (instruction_index, pc) = lockstep(expected, actual, from, until, limit)?;
     let instruction = {
         let mut vm = Runner::new(expected)?;
         let mut sink = Vec::new();
@@ -602,10 +609,10 @@ pub fn diff(expected: &Recording, actual: &Recording) -> Result<Option<Divergenc
     }))
 }
 
-/// Runs both recordings to `from`, then one instruction at a time: the index
-/// and pc of the first instruction after which they differ (or `until` and
-/// the pc there when they never do).
-fn lockstep(a: &Recording, b: &Recording, from: u64, until: u64) -> Result<(u64, u32), ReplayError> {
+/// Runs both recordings to `from`, then one instruction at a time up to
+/// `limit`: the index and pc of the first instruction after which they
+/// differ (or `until` and the pc there when they never do).
+fn lockstep(a: &Recording, b: &Recording, from: u64, until: u64, limit: u64) -> Result<(u64, u32), ReplayError> {
     let mut ra = Runner::new(a)?;
     let mut rb = Runner::new(b)?;
     let mut sink = Vec::new();
@@ -637,7 +644,9 @@ fn lockstep(a: &Recording, b: &Recording, from: u64, until: u64) -> Result<(u64,
     }
     ra.vm.take_dirty_pages();
     rb.vm.take_dirty_pages();
-    while ra.ended.is_none() && rb.ended.is_none() {
+    // no further than the recordings reach: two programs that never end and
+    // never part would otherwise keep this going
+    while ra.ended.is_none() && rb.ended.is_none() && ra.index < limit {
         let (index, pc) = (ra.index, ra.vm.pc());
         ra.run(1, &mut sink, &mut std::io::sink()).ok();
         rb.run(1, &mut sink, &mut std::io::sink()).ok();

@@ -372,3 +372,27 @@ fn going_back_leaves_the_profile_exact() {
     assert!(out.contains("instruction 175094 of 0..175127"), "the last hit of 0x2D: {out}");
     assert!(out.contains("CALL                     21,891"), "{out}");
 }
+
+// A replay file is checked as it is replayed: one that claims a run far
+// longer than its events cover is refused at the first missing digest, not
+// replayed for ever.
+#[test]
+fn a_file_that_claims_more_than_its_events_cover_is_refused_quickly() {
+    use cuda_flux_debugger::replay_file::{Event, Recording};
+    use cuda_flux_debugger::vm::{Schedule, VmConfig};
+    let spin = cuda_flux_debugger::asm::assemble("spin: JMP spin\n").unwrap().bytes;
+    let (mut rec, ended) = Recording::record_run(&spin, VmConfig::default(), Schedule::default(), Some(100), &mut std::io::sink()).unwrap();
+    assert!(ended.is_none(), "the loop never ends");
+    match rec.events.last_mut() {
+        Some(Event::End { index, .. }) => *index = 1 << 50,
+        other => panic!("{other:?}"),
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("forever.replay");
+    rec.save(&file).unwrap();
+    let (code, _, err) = flux(&["serve", "--replay", file.to_str().unwrap(), "--once", "--listen", "127.0.0.1:0"]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("replaying does not reproduce the recording: event 1 differs"), "{err}");
+    assert!(err.contains("digest"), "{err}");
+    assert_eq!(err.lines().count(), 1, "{err}");
+}

@@ -97,8 +97,10 @@ fn monitor_profile_and_trace_through_gdb() {
             &format!("monitor trace save {} json", json.display()),
             &format!("monitor trace save {} codetracer", ct.display()),
             "monitor trace frobnicate",
+            "monitor trace size 20000000",
         ],
     );
+    assert!(out.contains("error: the trace keeps at most 10000000 records"), "{out}");
     assert!(out.contains("profiling on"), "{out}");
     assert!(out.contains("tracing on (ring of 100000 records)"), "{out}");
     // CALL ran 21,891 times for fib(20): the initial call and 21,890 recursive ones

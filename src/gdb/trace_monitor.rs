@@ -16,6 +16,9 @@ use super::FluxTarget;
 use crate::trace_format::{self, TraceFormat};
 use crate::tracer::{FluxEvent, TraceRecord};
 
+/// The largest ring `monitor trace size` accepts (a few GB of records at most).
+pub const MAX_TRACE_RING: u32 = 10_000_000;
+
 /// What `monitor trace` keeps.
 pub struct TraceWindow {
     pub on: bool,
@@ -44,7 +47,7 @@ pub const COMMANDS: &[(&str, &str)] = &[
     ("trace on|off|clear", "record every instruction (a ring of the newest)"),
     ("trace show [N]", "the last N records (default 20)"),
     ("trace save PATH [text|json|codetracer]", "write the ring out (default text)"),
-    ("trace size N", "keep the newest N records (default 100000)"),
+    ("trace size N", "keep the newest N records (default 100000, at most 10000000)"),
     ("profile on|off|reset", "count every instruction, per address and call path"),
     ("profile report [N]", "opcode frequency, hot paths, bottleneck analysis"),
     ("profile save PATH", "the profile as speedscope JSON"),
@@ -77,6 +80,9 @@ impl FluxTarget {
                 None => "error: usage: monitor trace show [N]".into(),
             },
             ["trace", "size", n] => match parse_u32(n) {
+                Some(n) if n > MAX_TRACE_RING => {
+                    format!("error: the trace keeps at most {MAX_TRACE_RING} records (each one is made, and held, when shown or saved)")
+                }
                 Some(n) if n > 0 => {
                     self.trace.capacity = n as usize;
                     while self.trace.frozen.len() > self.trace.capacity {
