@@ -3,7 +3,7 @@
 # language with cargo-fuzz (libFuzzer), each target for SECONDS (default 60),
 # one after another.
 #
-#   scripts/fuzz.sh [SECONDS] [TARGET...]     targets: asm disasm runtime condition (default: all)
+#   scripts/fuzz.sh [SECONDS] [TARGET...]     targets: asm disasm runtime condition replay_file (default: all)
 #
 # Not part of CI: it is for people.  It needs clang (scripts/setup.sh installs
 # it) and cargo-fuzz, which it installs when missing.  cargo-fuzz wants a
@@ -22,7 +22,7 @@ cd "$(dirname "$0")/.."
 SECONDS_PER_TARGET="${1:-60}"
 shift || true
 TARGETS=("$@")
-[ ${#TARGETS[@]} -gt 0 ] || TARGETS=(asm disasm runtime condition)
+[ ${#TARGETS[@]} -gt 0 ] || TARGETS=(asm disasm runtime condition replay_file)
 
 export RUSTC_BOOTSTRAP=1
 export FLUX_SANITIZE="${FLUX_SANITIZE:-address,undefined,fuzzer}"
@@ -33,7 +33,7 @@ if ! cargo fuzz --version >/dev/null 2>&1; then
 fi
 
 # Seed corpora (kept between runs; fuzz/corpus is ignored by git).
-mkdir -p fuzz/corpus/asm fuzz/corpus/disasm fuzz/corpus/runtime fuzz/corpus/condition
+mkdir -p fuzz/corpus/asm fuzz/corpus/disasm fuzz/corpus/runtime fuzz/corpus/condition fuzz/corpus/replay_file
 i=0
 for c in "r1 == 5" "conf1 < 0.6 && r2 == 0x10 || energy <= 500" "mem32[0x8000] != -1 && trust[3] >= 0.5" \
          "pc == 24 || sp < 0xFF00 && cycles > 10" "mem8[65535] == 1 && mem16[0] >= 2" "confidence < 0.3 || R3 > -5"; do
@@ -74,6 +74,12 @@ for f in "${sources[@]}"; do
       cat "$out"
     } >"fuzz/corpus/runtime/$name-$hooks.bin"
   done
+done
+# replay files: recordings of three short examples
+for f in examples/fibonacci.fasm examples/confidence.fasm examples/fizzbuzz_race.fasm; do
+  name="$(basename "$f" .fasm)"
+  out="fuzz/corpus/replay_file/$name.replay"
+  [ -f "$out" ] || "${asm_bin[@]}" run "$f" --seed 3 --record "$out" >/dev/null || true
 done
 
 # A libFuzzer dictionary for the assembler: every mnemonic (from the opcode
