@@ -764,31 +764,31 @@ void flux_vm_interrupt(flux_vm *vm) { atomic_store_explicit(&vm->interrupt, 1, m
 #define COLD __attribute__((noinline, cold))
 
 /* The running agent's registers into its slot, and back.  Only at switches:
- * the interpreter works on the VM's own fields. */
+ * the interpreter works on the VM's own fields.  The fields are listed once,
+ * so that saving and loading cannot disagree. */
+#define AGENT_ARRAYS(X) X(r) X(conf) X(prov_head)
+#define AGENT_SCALARS(X)                                                       \
+    X(pc) X(sp) X(fp) X(flags) X(fl_kind) X(fl_x) X(fl_y) X(fl_res) X(energy) \
+    X(energy_net_in) X(timer_start) X(last_conf) X(stack_lo) X(stack_hi)
+
 static void agent_save(flux_vm *vm, uint32_t slot) {
     agent *a = &vm->agents[slot];
-    memcpy(a->r, vm->r, sizeof a->r);
-    memcpy(a->conf, vm->conf, sizeof a->conf);
-    a->pc = vm->pc; a->sp = vm->sp; a->fp = vm->fp;
-    a->flags = vm->flags; a->fl_kind = vm->fl_kind; a->fl_x = vm->fl_x; a->fl_y = vm->fl_y; a->fl_res = vm->fl_res;
-    a->energy = vm->energy; a->energy_net_in = vm->energy_net_in;
-    a->timer_start = vm->timer_start;
-    memcpy(a->prov_head, vm->prov_head, sizeof a->prov_head);
-    a->last_conf = vm->last_conf;
-    a->stack_lo = vm->stack_lo; a->stack_hi = vm->stack_hi;
+#define SAVE_ARRAY(f) memcpy(a->f, vm->f, sizeof a->f);
+#define SAVE_SCALAR(f) a->f = vm->f;
+    AGENT_ARRAYS(SAVE_ARRAY)
+    AGENT_SCALARS(SAVE_SCALAR)
+#undef SAVE_ARRAY
+#undef SAVE_SCALAR
 }
 
 static void agent_load(flux_vm *vm, uint32_t slot) {
     const agent *a = &vm->agents[slot];
-    memcpy(vm->r, a->r, sizeof vm->r);
-    memcpy(vm->conf, a->conf, sizeof vm->conf);
-    vm->pc = a->pc; vm->sp = a->sp; vm->fp = a->fp;
-    vm->flags = a->flags; vm->fl_kind = a->fl_kind; vm->fl_x = a->fl_x; vm->fl_y = a->fl_y; vm->fl_res = a->fl_res;
-    vm->energy = a->energy; vm->energy_net_in = a->energy_net_in;
-    vm->timer_start = a->timer_start;
-    memcpy(vm->prov_head, a->prov_head, sizeof vm->prov_head);
-    vm->last_conf = a->last_conf;
-    vm->stack_lo = a->stack_lo; vm->stack_hi = a->stack_hi;
+#define LOAD_ARRAY(f) memcpy(vm->f, a->f, sizeof vm->f);
+#define LOAD_SCALAR(f) vm->f = a->f;
+    AGENT_ARRAYS(LOAD_ARRAY)
+    AGENT_SCALARS(LOAD_SCALAR)
+#undef LOAD_ARRAY
+#undef LOAD_SCALAR
     vm->cur = slot;
 }
 
