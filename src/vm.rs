@@ -550,8 +550,8 @@ impl Vm {
         Ok(())
     }
 
-    /// Takes the trace records produced since the last call; `first_index`
-    /// is ignored (records carry their own index: the cycle count).
+    /// Takes the trace records produced since the last call (records carry
+    /// their own index: the cycle count).
     pub fn take_trace(&mut self) -> Vec<crate::tracer::TraceRecord> {
         let mut len = 0usize;
         let p = unsafe { ffi::flux_vm_trace_data(self.ptr(), &mut len) };
