@@ -12,13 +12,20 @@
   7. reverse-stepi vs stepi at the end of a recording of fib(30) (~21 M instructions).
   8. tracing in the stub: gdb `continue` over loop.fasm with `monitor trace on` vs
      without, and the time `monitor trace save` then takes for the 100,000-record ring.
+  9. recording memory: a loop that draws a random number every other instruction
+     (rng_loop.fasm) vs the same loop without (plain_loop.fasm): `run --record` file
+     size and peak RSS, `serve --record` history bytes and peak RSS, per million
+     instructions; and serve --record --record-limit 64MiB of pages_loop.fasm (200 M
+     instructions writing 128 distinct pages over and over) against its limit.
+
+`bench.py --only memory` measures 9 alone.
 
 Every figure is the best (and the median) of --runs runs, FLUX and peer runs
 interleaved so that a busy machine slows both alike.  The goals are printed
 beside the ratios; nothing here fails because of a timing, only when a
 measurement cannot be taken (a tool missing, a wrong result, a timeout).
 
-Usage: bench.py --stub PATH [--runs N] [--steps N] [--out FILE]
+Usage: bench.py --stub PATH [--runs N] [--steps N] [--out FILE] [--only memory]
 """
 import argparse
 import os
@@ -46,6 +53,13 @@ LOOP_EXIT = 91
 LOOP_BREAKPOINTS = [0x100 + i for i in range(10)]  # the NOPs of `never`
 LOOP_WATCH = 0x9000                                  # a word nothing writes
 HITS_FASM = os.path.join(BENCHES, "hits.fasm")
+RNG_LOOP = os.path.join(BENCHES, "rng_loop.fasm")      # 10,000,002 instructions
+PLAIN_LOOP = os.path.join(BENCHES, "plain_loop.fasm")  # 10,000,002 instructions
+PAGES_LOOP = os.path.join(BENCHES, "pages_loop.fasm")  # 200,000,002 instructions
+RNG_LOOP_HALT = 0x0C     # rng_loop.fasm's HALT
+PLAIN_LOOP_HALT = 0x0E   # plain_loop.fasm's HALT
+PAGES_LOOP_HALT = 0x1F   # pages_loop.fasm's HALT
+PAGES_LIMIT = 64 << 20   # --record-limit for pages_loop.fasm
 HITS_ADDR = 0x6                                      # `hot`: executed 20,000 times
 
 # Time limits (seconds) for each external command.
@@ -383,6 +397,89 @@ def bench_reverse_stepi(stub, runs, steps):
     return back, fwd, history_bytes_per_million(status)
 
 
+# ---- 9. recording memory ------------------------------------------------------
+
+def wait_rusage(proc, what):
+    """Waits for `proc` (started without a `timeout` wrapper) and returns
+    (exit status, peak RSS in bytes); kills it after T_PROC seconds."""
+    timer = threading.Timer(T_PROC, proc.kill)
+    timer.start()
+    try:
+        _, status, ru = os.wait4(proc.pid, 0)
+    finally:
+        timer.cancel()
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    if proc.returncode < 0:
+        raise BenchError(f"{what}: killed (signal {-proc.returncode})")
+    return proc.returncode, ru.ru_maxrss * 1024
+
+
+def run_record_memory(stub, program, path):
+    """`run PROGRAM --record PATH`: (file bytes, peak RSS bytes)."""
+    p = subprocess.Popen([stub, "run", program, "--record", path], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    rc, rss = wait_rusage(p, f"run --record {program}")
+    if rc != 0:
+        raise BenchError(f"run --record {program}: exit status {rc}: {p.stderr.read().decode(errors='replace')}")
+    return os.path.getsize(path), rss
+
+
+def serve_record_memory(stub, program, halt, extra=()):
+    """gdb `continue` to `halt` under `serve --record`: (instructions, history bytes, peak RSS bytes, status line)."""
+    srv = Server([stub, "serve", program, "--listen", "127.0.0.1:0", "--once", "--record", *extra],
+                 r"flux-gdbstub: listening on 127\.0\.0\.1:(\d+)")
+    try:
+        args = ["-ex", f"target remote 127.0.0.1:{srv.port}", "-ex", f"break *{halt:#x}", "-ex", "continue",
+                "-ex", "monitor record status", "-ex", "kill"]
+        p = subprocess.run(gdb_base() + args, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                           stdin=subprocess.DEVNULL, timeout=T_PROC + 10)
+        out = p.stdout.decode(errors="replace")
+        _, rss = wait_rusage(srv.proc, f"serve --record {program}")
+    finally:
+        srv.stop()
+    status = next((l for l in out.splitlines() if l.startswith("recording:")), "")
+    instr, _, size, _ = history_bytes_per_million(status)
+    return instr, size, rss, status
+
+
+def bench_record_memory(stub, tmp):
+    """Recording memory and file size, RNG loop vs plain loop, and a page-writing loop under a limit."""
+    res = {}
+    for name, prog, halt in (("rng", RNG_LOOP, RNG_LOOP_HALT), ("plain", PLAIN_LOOP, PLAIN_LOOP_HALT)):
+        size, rss = run_record_memory(stub, prog, os.path.join(tmp, f"{name}.replay"))
+        instr, hist, srss, _ = serve_record_memory(stub, prog, halt)
+        res[name] = dict(file=size, run_rss=rss, instr=instr, hist=hist, serve_rss=srss)
+    instr, hist, srss, status = serve_record_memory(stub, PAGES_LOOP, PAGES_LOOP_HALT,
+                                                    ["--record-limit", str(PAGES_LIMIT)])
+    res["pages"] = dict(instr=instr, hist=hist, serve_rss=srss, status=status)
+    return res
+
+
+def memory_rows(res):
+    mb = lambda b: f"{b / (1 << 20):.1f} MiB"
+    per_m = lambda b, r: b / (r["instr"] / 1e6)
+    rng, plain = res["rng"], res["plain"]
+    rows = []
+    for label, key, fmt in (("file bytes / M instr.", "file", lambda b: f"{b:.0f} B"),
+                            ("peak RSS", "run_rss", mb)):
+        a, b = per_m(rng[key], rng), per_m(plain[key], plain)
+        if key == "run_rss":
+            a, b = rng[key], plain[key]
+        rows.append((f"run --record rng vs plain loop: {label}", fmt(a), fmt(b), f"{a / b:.2f}x", "-", "<= 2x", "yes" if a <= 2 * b else "NO"))
+    for label, key, fmt in (("history bytes / M instr.", "hist", lambda b: f"{b:.0f} B"),
+                            ("peak RSS", "serve_rss", mb)):
+        a, b = per_m(rng[key], rng), per_m(plain[key], plain)
+        if key == "serve_rss":
+            a, b = rng[key], plain[key]
+        rows.append((f"serve --record rng vs plain loop: {label}", fmt(a), fmt(b), f"{a / b:.2f}x", "-", "<= 2x", "yes" if a <= 2 * b else "NO"))
+    pg = res["pages"]
+    rows.append(("serve --record pages_loop, limit 64 MiB: history", mb(pg["hist"]), mb(PAGES_LIMIT),
+                 f"{pg['hist'] / PAGES_LIMIT:.2f}x", "-", "<= 1x", "yes" if pg["hist"] <= PAGES_LIMIT else "NO"))
+    rows.append(("  (info) its peak RSS", mb(pg["serve_rss"]), "-", "-", "-", "-", "-"))
+    notes = [f"       recording memory: rng_loop/plain_loop {rng['instr']} instructions; files {rng['file']} vs {plain['file']} bytes;"
+             f" histories {rng['hist']} vs {plain['hist']} bytes; pages_loop {pg['instr']} instructions: {pg['status']}"]
+    return rows, notes
+
+
 # ---- 3. stepi rate ------------------------------------------------------------
 
 def build_native(tmp):
@@ -484,6 +581,7 @@ def main():
     ap.add_argument("--runs", type=int, default=7, help="runs of each measurement (best and median reported)")
     ap.add_argument("--steps", type=int, default=2000, help="stepi count per gdb session")
     ap.add_argument("--out", help="also write the table to this file")
+    ap.add_argument("--only", choices=["memory"], help="measure only this (9: recording memory)")
     a = ap.parse_args()
     if a.runs < 1 or a.steps < 1:
         ap.error("--runs and --steps must be at least 1")
@@ -492,24 +590,38 @@ def main():
             raise BenchError(f"{tool} not found (scripts/setup.sh installs it)")
 
     tmp = tempfile.mkdtemp(prefix="flux-bench-")
+    if a.only == "memory":
+        try:
+            log("9/9 recording memory: rng_loop vs plain_loop; pages_loop under --record-limit")
+            mem_rows, mem_notes = memory_rows(bench_record_memory(a.stub, tmp))
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
+        text = "\n".join(table(mem_rows) + [""] + mem_notes) + "\n"
+        sys.stdout.write(text)
+        if a.out:
+            with open(a.out, "w") as f:
+                f.write(text)
+        return 0
     try:
-        log(f"1/8 fib(30): flux-gdbstub run vs lua5.4, {a.runs} runs each")
+        log(f"1/9 fib(30): flux-gdbstub run vs lua5.4, {a.runs} runs each")
         fib_flux, fib_lua = bench_fib(a.stub, a.runs)
-        log(f"2/8 gdb continue over loop.fasm (10 breakpoints + 1 watchpoint) vs plain run, {a.runs} runs each")
+        log(f"2/9 gdb continue over loop.fasm (10 breakpoints + 1 watchpoint) vs plain run, {a.runs} runs each")
         c_armed, c_plain, c_bare, c_sessions = bench_continue(a.stub, a.runs)
-        log(f"3/8 stepi {a.steps}: gdb+flux-gdbstub vs gdb+gdbserver, {a.runs} runs each")
+        log(f"3/9 stepi {a.steps}: gdb+flux-gdbstub vs gdb+gdbserver, {a.runs} runs each")
         s_flux, s_native, s_fp, s_np = bench_stepi(a.stub, a.runs, a.steps, tmp)
-        log("4/8 a conditional breakpoint hit 20,000 times: stub-side (monitor break) vs gdb-side (break if)")
+        log(f"4/9 a conditional breakpoint hit 20,000 times: stub-side (monitor break) vs gdb-side (break if)")
         h_stub, h_gdb = bench_cond_hits(a.stub, a.runs)
-        log("5/8 gdb continue over loop.fasm with 5 stub-side conditional breakpoints + 2 watch-if vs plain run")
+        log(f"5/9 gdb continue over loop.fasm with 5 stub-side conditional breakpoints + 2 watch-if vs plain run")
         f_armed, f_plain = bench_flux_hooks(a.stub, a.runs)
-        log("6/8 recording: run --record vs run (fib30); gdb continue with serve --record vs without (loop.fasm)")
+        log(f"6/9 recording: run --record vs run (fib30); gdb continue with serve --record vs without (loop.fasm)")
         rr_rec, rr_plain, rr_size = bench_record_run(a.stub, a.runs, tmp)
         rc_rec, rc_plain, rc_hist = bench_record_continue(a.stub, a.runs)
-        log(f"7/8 reverse-stepi {a.steps // 10} vs stepi {a.steps // 10} at the end of a fib(30) recording")
+        log(f"7/9 reverse-stepi {a.steps // 10} vs stepi {a.steps // 10} at the end of a fib(30) recording")
         rs_back, rs_fwd, rs_hist = bench_reverse_stepi(a.stub, a.runs, max(1, a.steps // 10))
-        log("8/8 gdb continue over loop.fasm with monitor trace on vs without")
+        log(f"8/9 gdb continue over loop.fasm with monitor trace on vs without")
         t_on, t_off, t_save = bench_trace_continue(a.stub, a.runs, tmp)
+        log("9/9 recording memory: rng_loop vs plain_loop; pages_loop under --record-limit")
+        mem_rows, mem_notes = memory_rows(bench_record_memory(a.stub, tmp))
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 
@@ -559,6 +671,7 @@ def main():
         ("continue loop.fasm: trace on vs off", ms(t_on), ms(t_off),
          f"{r_tr:.2f}x", f"{r_tr_med:.2f}x", "<= 3x", ok(r_tr <= 3.0)),
         ("  (info) then monitor trace save, 100k records", ms(t_save), "-", "-", "-", "-", "-"),
+        *mem_rows,
     ]
     lines = [f"FLUX benchmarks: best of {a.runs} runs (median in brackets); ratios are FLUX / peer; "
              f"'met' judges the best-of-{a.runs} ratio", ""]
@@ -575,6 +688,7 @@ def main():
         f"       recording: fib(30) replay file {rr_size} bytes; loop.fasm history {rc_hist[0]} instructions,"
         f" {rc_hist[1]} checkpoints, {rc_hist[2]} bytes = {rc_hist[3]:.0f} bytes per million instructions;"
         f" fib(30) history {rs_hist[0]} instructions, {rs_hist[2]} bytes = {rs_hist[3]:.0f} bytes per million",
+        *mem_notes,
         "       reverse-stepi ratio: time per reverse step / time per forward step (stepi back over the same steps)",
         f"       machine: {os.cpu_count()} CPUs, load average {' '.join('%.2f' % x for x in os.getloadavg())}",
     ]
