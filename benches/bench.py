@@ -399,46 +399,35 @@ def bench_reverse_stepi(stub, runs, steps):
 
 # ---- 9. recording memory ------------------------------------------------------
 
-def wait_rusage(proc, what):
-    """Waits for `proc` (started without a `timeout` wrapper) and returns
-    (exit status, peak RSS in bytes); kills it after T_PROC seconds."""
-    timer = threading.Timer(T_PROC, proc.kill)
-    timer.start()
-    try:
-        _, status, ru = os.wait4(proc.pid, 0)
-    finally:
-        timer.cancel()
-    proc.returncode = os.waitstatus_to_exitcode(status)
-    if proc.returncode < 0:
-        raise BenchError(f"{what}: killed (signal {-proc.returncode})")
-    return proc.returncode, ru.ru_maxrss * 1024
-
-
 def run_record_memory(stub, program, path):
-    """`run PROGRAM --record PATH`: (file bytes, peak RSS bytes)."""
-    p = subprocess.Popen([stub, "run", program, "--record", path], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    rc, rss = wait_rusage(p, f"run --record {program}")
-    if rc != 0:
-        raise BenchError(f"run --record {program}: exit status {rc}: {p.stderr.read().decode(errors='replace')}")
-    return os.path.getsize(path), rss
+    """`run PROGRAM --record PATH`: (file bytes, peak RSS bytes), the RSS from
+    GNU time (Python's own would count: a child's peak includes its parent's
+    memory from before the exec)."""
+    p = subprocess.run(["/usr/bin/time", "-f", "RESULT rss_kb=%M", stub, "run", program, "--record", path],
+                       stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, timeout=T_PROC)
+    err = p.stderr.decode(errors="replace")
+    if p.returncode != 0:
+        raise BenchError(f"run --record {program}: exit status {p.returncode}: {err}")
+    return os.path.getsize(path), int(result(err, "rss_kb")) * 1024
 
 
 def serve_record_memory(stub, program, halt, extra=()):
-    """gdb `continue` to `halt` under `serve --record`: (instructions, history bytes, peak RSS bytes, status line)."""
+    """gdb `continue` to `halt` under `serve --record`: (instructions, history
+    bytes, peak RSS bytes, status line); the stub's VmHWM is read while it serves."""
     srv = Server([stub, "serve", program, "--listen", "127.0.0.1:0", "--once", "--record", *extra],
                  r"flux-gdbstub: listening on 127\.0\.0\.1:(\d+)")
     try:
+        hwm = (f"print('RESULT hwm_kb=' + [l for l in open('/proc/{srv.proc.pid}/status')"
+               f" if l.startswith('VmHWM')][0].split()[1])")
         args = ["-ex", f"target remote 127.0.0.1:{srv.port}", "-ex", f"break *{halt:#x}", "-ex", "continue",
-                "-ex", "monitor record status", "-ex", "kill"]
-        p = subprocess.run(gdb_base() + args, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                           stdin=subprocess.DEVNULL, timeout=T_PROC + 10)
-        out = p.stdout.decode(errors="replace")
-        _, rss = wait_rusage(srv.proc, f"serve --record {program}")
+                "-ex", "monitor record status", *py(hwm), "-ex", "kill"]
+        out = gdb_session(args, f"serve --record {program}", any_status=True)
+        srv.wait()
     finally:
         srv.stop()
     status = next((l for l in out.splitlines() if l.startswith("recording:")), "")
     instr, _, size, _ = history_bytes_per_million(status)
-    return instr, size, rss, status
+    return instr, size, int(result(out, "hwm_kb")) * 1024, status
 
 
 def bench_record_memory(stub, tmp):
@@ -585,7 +574,7 @@ def main():
     a = ap.parse_args()
     if a.runs < 1 or a.steps < 1:
         ap.error("--runs and --steps must be at least 1")
-    for tool in ("gdb", "gdbserver", "lua5.4", "gcc", "timeout"):
+    for tool in ("gdb", "gdbserver", "lua5.4", "gcc", "timeout", "/usr/bin/time"):
         if not shutil.which(tool):
             raise BenchError(f"{tool} not found (scripts/setup.sh installs it)")
 

@@ -83,9 +83,8 @@ fn run_once(vm: &mut Vm, exit: u8, record: bool) -> (Duration, u64) {
     loop {
         let stop = match &mut history {
             Some(h) => {
-                let cycles = vm.regs().cycles;
                 let stop = vm.run(h.run_budget(u64::MAX));
-                h.after_run(vm, &stop, cycles);
+                h.after_run(vm, &stop);
                 stop
             }
             None => vm.run(u64::MAX),

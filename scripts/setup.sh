@@ -15,6 +15,7 @@ have_cmd gdbserver    || need+=(gdbserver)      # bench: stepi rate against a na
 have_cmd lua5.4       || need+=(lua5.4)         # bench: fib(30) peer
 have_cmd capnp        || need+=(capnproto)      # runtime_tracing's build script
 have_cmd python3      || need+=(python3)
+[ -x /usr/bin/time ]  || need+=(time)           # bench: peak RSS of a run
 have_cmd cc           || need+=(gcc)
 
 if [ ${#need[@]} -gt 0 ]; then

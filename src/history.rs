@@ -15,13 +15,24 @@
 //! Instruction indices count instructions retired since the recording began
 //! (gdb may write `cycles`, so they are not the VM's cycle count).
 //!
+//! Nothing is logged per instruction: the RNG's state and the scheduler's
+//! (`sched_rng`) are part of the machine state, so the values RNG_NEXT draws
+//! and the agent switches follow from a checkpoint.  Which agent ran an
+//! instruction is found by re-executing from the checkpoint before it with
+//! the VM's input log on ([`History::reverse_step_agent`]).
+//!
+//! Memory is bounded by [`History::limit`] (`--record-limit`): past it, every
+//! other old checkpoint is dropped (going far back then re-runs more), and
+//! when that is not enough (the debugger's changes alone fill it) the oldest
+//! part of the history goes: the history then begins later ([`History::begin`]).
+//!
 //! What gdb changes while stopped (registers, memory) becomes a *patch*: a
 //! checkpoint at that index that re-execution starts from, kept for the
 //! replay file.  A change made while back in the past ends the history there
 //! (the future it had no longer follows from it).
 use std::sync::Arc;
 
-use crate::vm::{InputEvent, InputKind, Stop, StopKind, Vm, VmConfig, VmError, PAGES, PAGE_SIZE};
+use crate::vm::{InputKind, Stop, StopKind, Vm, VmConfig, VmError, PAGES, PAGE_SIZE};
 
 /// Instructions between two checkpoints: going back one instruction re-runs
 /// at most this many (about 0.1 ms).
@@ -29,6 +40,36 @@ pub const CHECKPOINT_INTERVAL: u64 = 1 << 15;
 /// Past this many checkpoints, every other old one is dropped: memory stays
 /// bounded and going far back costs more re-execution.
 pub const MAX_CHECKPOINTS: usize = 4096;
+/// The history's memory bound unless told otherwise (`--record-limit`).
+pub const DEFAULT_LIMIT: u64 = 256 << 20;
+/// The smallest bound accepted: a few checkpoints of the whole memory.
+pub const MIN_LIMIT: u64 = 1 << 20;
+
+/// Reads a size: bytes, or a number with K, M or G (KiB, MiB, GiB: powers of
+/// 1024; `KB`, `KiB`, ... are read alike).
+pub fn parse_size(text: &str) -> Result<u64, String> {
+    let t = text.trim();
+    let digits = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
+    let (num, unit) = t.split_at(digits);
+    let n: u64 = num.parse().map_err(|_| format!("'{text}' is not a size (bytes, or a number with K, M or G)"))?;
+    let shift = match unit.trim().to_ascii_uppercase().as_str() {
+        "" | "B" => 0,
+        "K" | "KB" | "KIB" => 10,
+        "M" | "MB" | "MIB" => 20,
+        "G" | "GB" | "GIB" => 30,
+        _ => return Err(format!("'{text}' is not a size (bytes, or a number with K, M or G)")),
+    };
+    n.checked_mul(1 << shift).ok_or_else(|| format!("'{text}' is too large"))
+}
+
+/// [`parse_size`] for the history's bound: at least [`MIN_LIMIT`].
+pub fn parse_limit(text: &str) -> Result<u64, String> {
+    let n = parse_size(text)?;
+    if n < MIN_LIMIT {
+        return Err(format!("{n} bytes is below the smallest record limit, {MIN_LIMIT} bytes (1M)"));
+    }
+    Ok(n)
+}
 
 pub type Page = Arc<[u8; PAGE_SIZE]>;
 
@@ -71,9 +112,11 @@ pub struct Checkpoint {
     pub index: u64,
     pub state: StateChunks,
     pub pages: Arc<[Page]>,
-    /// Made because gdb changed the state here: never dropped, and written
-    /// to replay files.
+    /// Made because gdb changed the state here: never thinned out, and
+    /// written to replay files.
     pub patch: Option<Patch>,
+    /// Bytes this checkpoint added when it was made (fine checkpoints' cost).
+    own_bytes: u64,
 }
 
 /// What gdb changed at one index: the whole machine state after the change
@@ -100,9 +143,6 @@ pub struct History {
     now: u64,
     /// The furthest index reached: [start, end] can be visited.
     end: u64,
-    /// The values the program drew (RNG), in order; here an event's `cycle`
-    /// holds its history index.  Replay files get theirs by re-executing.
-    pub inputs: Vec<InputEvent>,
     /// Memory as of the last checkpoint made or restored: the VM's dirty map
     /// (plus `extra_dirty`) says which pages differ from it.
     base_pages: Arc<[Page]>,
@@ -122,9 +162,24 @@ pub struct History {
     /// Bytes of page and state data held by checkpoints (each shared page
     /// or chunk counted once).
     page_bytes: u64,
-    /// The agent running where the recording began (the scheduler's switches
-    /// after that are `inputs` of kind Sched).
-    start_agent: u32,
+    /// Bytes held by patches (their state and pages, apart from the checkpoints').
+    patch_bytes: u64,
+    /// Bytes held by the fine checkpoints.
+    fine_bytes: u64,
+    /// The bound on [`Self::memory_bytes`].
+    limit: u64,
+    /// Thinnings the bound forced, and the instructions dropped from the start.
+    limit_thinnings: u64,
+}
+
+/// The bytes of a checkpoint's tables (page and state chunk pointers).
+fn table_bytes(c: &Checkpoint) -> u64 {
+    (c.state.len() * std::mem::size_of::<Arc<[u8]>>() + c.pages.len() * std::mem::size_of::<Page>() + std::mem::size_of::<Checkpoint>())
+        as u64
+}
+
+fn patch_size(p: &Patch) -> u64 {
+    (p.state.len() + p.pages.len() * (PAGE_SIZE + std::mem::size_of::<(usize, Page)>())) as u64
 }
 
 fn page_of(mem: &[u8], p: usize) -> Page {
@@ -155,29 +210,77 @@ impl History {
     pub fn start(vm: &mut Vm) -> Result<History, VmError> {
         let pages: Arc<[Page]> = (0..PAGES).map(|p| page_of(vm.memory_view(), p)).collect();
         vm.take_dirty_pages();
-        vm.log_inputs(true);
+        // nothing is logged: the RNG and the scheduler follow from the state
+        vm.log_inputs(false);
         let shadow = Vm::new(VmConfig { energy: 0, seed: 0 })?;
         let (state, state_bytes) = chunk_state(&vm.save_state(), None);
-        let first = Checkpoint { index: 0, state, pages: pages.clone(), patch: None };
+        let first = Checkpoint { index: 0, state, pages: pages.clone(), patch: None, own_bytes: 0 };
         Ok(History {
             checkpoints: vec![first],
             now: 0,
             end: 0,
-            inputs: Vec::new(),
             base_pages: pages,
             extra_dirty: [false; PAGES],
             debugger_pages: [false; PAGES],
             debugger_changed: false,
             ending: None,
-            start_agent: vm.current_agent(),
             shadow,
             fine: Vec::new(),
             shadow_pages: None,
             shadow_extra: [false; PAGES],
             page_bytes: (PAGES * PAGE_SIZE) as u64 + state_bytes,
+            patch_bytes: 0,
+            fine_bytes: 0,
+            limit: DEFAULT_LIMIT,
+            limit_thinnings: 0,
         })
     }
 
+    /// The bound on [`Self::memory_bytes`] (at least [`MIN_LIMIT`]); a
+    /// history already over it is thinned at once.
+    pub fn set_limit(&mut self, bytes: u64) {
+        self.limit = bytes.max(MIN_LIMIT);
+        self.enforce_limit();
+    }
+
+    pub fn limit(&self) -> u64 {
+        self.limit
+    }
+
+    /// The first instruction index the history still holds (0 unless the
+    /// bound made it drop its oldest part).
+    pub fn begin(&self) -> u64 {
+        self.checkpoints[0].index
+    }
+
+    /// The most instructions going to an index re-runs: the widest gap
+    /// between two checkpoints (or to the end).
+    pub fn widest_gap(&self) -> u64 {
+        let mut widest = 0;
+        let mut last = self.begin();
+        for c in self.checkpoints.iter().skip(1).map(|c| c.index).chain([self.end]) {
+            widest = widest.max(c.saturating_sub(last));
+            last = c;
+        }
+        widest
+    }
+
+    /// `monitor record status`'s words on the bound: the limit, and what it
+    /// made the history drop.
+    pub fn limit_status(&self) -> String {
+        let mut s = format!("limit {} bytes", self.limit);
+        if self.limit_thinnings > 0 {
+            s += &format!(
+                "; over it {} times: checkpoints thinned (going back re-runs up to {} instructions)",
+                self.limit_thinnings,
+                self.widest_gap()
+            );
+        }
+        if self.begin() > 0 {
+            s += &format!("; instructions before {} dropped", self.begin());
+        }
+        s
+    }
     pub fn now(&self) -> u64 {
         self.now
     }
@@ -199,14 +302,10 @@ impl History {
         &self.checkpoints
     }
 
-    /// Bytes the history holds: machine states, page tables, page data, inputs.
+    /// Bytes the history holds: machine states, page tables, page data,
+    /// patches, the fine checkpoints `goto` keeps.
     pub fn memory_bytes(&self) -> u64 {
-        let per = |c: &Checkpoint| {
-            ((c.state.len() + c.pages.len()) * std::mem::size_of::<Page>() + std::mem::size_of::<Checkpoint>()) as u64
-        };
-        self.checkpoints.iter().map(per).sum::<u64>()
-            + self.page_bytes
-            + (self.inputs.len() * std::mem::size_of::<InputEvent>()) as u64
+        self.checkpoints.iter().map(table_bytes).sum::<u64>() + self.page_bytes + self.patch_bytes + self.fine_bytes
     }
 
     /// How many instructions the next run may take: up to the next
@@ -267,14 +366,14 @@ impl History {
     fn truncate_after(&mut self, index: u64) {
         self.checkpoints.retain(|c| c.index <= index);
         self.fine.retain(|c| c.index <= index);
-        self.inputs.retain(|e| e.cycle < index);
+        self.fine_bytes = self.fine.iter().map(|c| c.own_bytes).sum();
         self.end = index;
         self.ending = None;
+        self.recount();
     }
 
     /// After the VM ran (`stop` is what `Vm::run` returned, from index `now`).
-    pub fn after_run(&mut self, vm: &mut Vm, stop: &Stop, cycles_before: u64) {
-        let before = self.now;
+    pub fn after_run(&mut self, vm: &mut Vm, stop: &Stop) {
         self.now += stop.executed;
         if stop.executed > 0 && self.now <= self.end {
             // replaying onto a change gdb made while recording: make it again
@@ -288,15 +387,7 @@ impl History {
                 }
             }
         }
-        let (inputs, _lost) = vm.take_inputs();
         if self.now > self.end {
-            let end_before = self.end;
-            for mut e in inputs {
-                e.cycle = before + e.cycle.wrapping_sub(cycles_before);
-                if e.cycle >= end_before {
-                    self.inputs.push(e);
-                }
-            }
             self.end = self.now;
             self.ending = None;
         }
@@ -339,15 +430,71 @@ impl History {
             // a cached state at this index is from before gdb's change
             let now = self.now;
             self.fine.retain(|c| c.index < now);
+            self.fine_bytes = self.fine.iter().map(|c| c.own_bytes).sum();
         }
-        let cp = Checkpoint { index: self.now, state, pages, patch };
+        if let Some(p) = &patch {
+            self.patch_bytes += patch_size(p);
+        }
+        let cp = Checkpoint { index: self.now, state, pages, patch, own_bytes: 0 };
         match self.checkpoints.binary_search_by_key(&cp.index, |c| c.index) {
-            Ok(i) => self.checkpoints[i] = cp,
+            Ok(i) => {
+                if let Some(p) = &self.checkpoints[i].patch {
+                    self.patch_bytes -= patch_size(p).min(self.patch_bytes);
+                }
+                self.checkpoints[i] = cp
+            }
             Err(i) => self.checkpoints.insert(i, cp),
         }
         if self.checkpoints.len() > MAX_CHECKPOINTS {
             self.thin();
         }
+        self.enforce_limit();
+    }
+
+    /// Keeps [`Self::memory_bytes`] under the limit: the fine checkpoints go
+    /// first, then every other old checkpoint (again and again), and when
+    /// nothing is left to thin, the oldest quarter of the history.
+    fn enforce_limit(&mut self) {
+        if self.memory_bytes() <= self.limit {
+            return;
+        }
+        self.fine.clear();
+        self.fine_bytes = 0;
+        let mut counted = false;
+        while self.memory_bytes() > self.limit && self.checkpoints.len() > 1 {
+            if !counted {
+                counted = true;
+                self.limit_thinnings += 1;
+                if self.limit_thinnings == 1 {
+                    log::warn!(
+                        "recording: the history reached its limit of {} bytes at instruction {}: older checkpoints are thinned out",
+                        self.limit,
+                        self.now
+                    );
+                }
+            }
+            let before = self.checkpoints.len();
+            self.thin();
+            if self.checkpoints.len() == before {
+                self.drop_oldest();
+            }
+        }
+    }
+
+    /// Drops the oldest quarter of the checkpoints (at least one, never the
+    /// newest): the history begins at the first one kept.  A patch there is
+    /// part of the start state from then on.
+    fn drop_oldest(&mut self) {
+        let n = (self.checkpoints.len() / 4).clamp(1, self.checkpoints.len() - 1);
+        self.checkpoints.drain(..n);
+        if let Some(p) = self.checkpoints[0].patch.take() {
+            self.patch_bytes -= patch_size(&p).min(self.patch_bytes);
+        }
+        let begin = self.begin();
+        self.fine.retain(|c| c.index >= begin);
+        self.fine_bytes = self.fine.iter().map(|c| c.own_bytes).sum();
+        log::warn!("recording: the history is over its limit of {} bytes: instructions before {begin} dropped", self.limit);
+        self.recount();
     }
 
     /// Drops every other checkpoint of the older half (never the first one
@@ -360,22 +507,37 @@ impl History {
             i += 1;
             keep
         });
-        // recount the pages and state chunks still referenced
+        self.recount();
+    }
+
+    /// Recounts the pages and state chunks the checkpoints still reference
+    /// (each once).  Neighbours share most of theirs: only the ones that
+    /// differ from the checkpoint before need a look.
+    fn recount(&mut self) {
         let mut seen = std::collections::HashSet::new();
         let mut bytes = 0u64;
+        let mut prev: Option<&Checkpoint> = None;
         for c in &self.checkpoints {
-            for p in c.pages.iter() {
-                if seen.insert(Arc::as_ptr(p) as *const u8 as usize) {
+            for (p, page) in c.pages.iter().enumerate() {
+                if prev.is_some_and(|q| Arc::ptr_eq(&q.pages[p], page)) {
+                    continue;
+                }
+                if seen.insert(Arc::as_ptr(page) as *const u8 as usize) {
                     bytes += PAGE_SIZE as u64;
                 }
             }
-            for k in c.state.iter() {
-                if seen.insert(Arc::as_ptr(k) as *const u8 as usize) {
-                    bytes += k.len() as u64;
+            for (k, chunk) in c.state.iter().enumerate() {
+                if prev.is_some_and(|q| q.state.get(k).is_some_and(|o| Arc::ptr_eq(o, chunk))) {
+                    continue;
+                }
+                if seen.insert(Arc::as_ptr(chunk) as *const u8 as usize) {
+                    bytes += chunk.len() as u64;
                 }
             }
+            prev = Some(c);
         }
         self.page_bytes = bytes;
+        self.patch_bytes = self.checkpoints.iter().filter_map(|c| c.patch.as_ref()).map(patch_size).sum();
     }
 
     fn checkpoint_at_or_before(&self, index: u64) -> &Checkpoint {
@@ -409,7 +571,7 @@ impl History {
     /// end).  Breakpoints and watchpoints do not stop it: the re-execution
     /// runs on a VM without them.
     pub fn goto(&mut self, vm: &mut Vm, index: u64) -> Result<(), VmError> {
-        let index = index.min(self.end);
+        let index = index.clamp(self.begin(), self.end);
         let cp = self.checkpoint_at_or_before(index).clone();
         self.restore_shadow(&cp)?;
         let mut at = cp.index;
@@ -422,23 +584,31 @@ impl History {
             at += FINE_INTERVAL;
             let dirty = self.shadow.take_dirty_pages();
             let mut next = pages.to_vec();
+            let mut own = 0u64;
             for p in (0..PAGES).filter(|&p| dirty[p]) {
                 let mut page = [0u8; PAGE_SIZE];
                 let _ = self.shadow.read_mem((p * PAGE_SIZE) as u32, &mut page);
                 next[p] = Arc::new(page);
+                own += PAGE_SIZE as u64;
             }
             pages = next.into();
             self.shadow_pages = Some(pages.clone());
-            let (state, _) = chunk_state(&self.shadow.save_state(), Some(&cp.state));
-            let fine = Checkpoint { index: at, state, pages: pages.clone(), patch: None };
+            let (state, new_bytes) = chunk_state(&self.shadow.save_state(), Some(&cp.state));
+            let mut fine = Checkpoint { index: at, state, pages: pages.clone(), patch: None, own_bytes: 0 };
+            fine.own_bytes = own + new_bytes + table_bytes(&fine);
+            self.fine_bytes += fine.own_bytes;
             let k = self.fine.partition_point(|c| c.index < at);
             if self.fine.get(k).is_some_and(|c| c.index == at) {
+                self.fine_bytes -= self.fine[k].own_bytes;
                 self.fine[k] = fine;
             } else {
                 self.fine.insert(k, fine);
             }
             if self.fine.len() > FINE_KEEP {
-                self.fine.pop(); // the furthest ahead: stepping back needs it least
+                // the furthest ahead: stepping back needs it least
+                if let Some(c) = self.fine.pop() {
+                    self.fine_bytes -= c.own_bytes;
+                }
             }
         }
         // fewer than asked only where the history ended (a fault or halt)
@@ -464,52 +634,69 @@ impl History {
         Ok(())
     }
 
-    /// gdb made agent `to` the running one (scheduler-locking) at the
-    /// current index, after `before_resume` made that a patch: a switch for
-    /// [`Self::agent_at`] to know.
-    pub fn note_select(&mut self, from: u32, to: u32) {
-        self.inputs.push(InputEvent { cycle: self.now, pc: 0, kind: InputKind::Sched, value: (to & 0xFF) as u64 | ((from & 0xFF) as u64) << 8 });
-    }
-
-    /// The switch that began the turn instruction `index` belongs to: its
-    /// index and the agent that ran (the recording's first agent before any).
-    fn turn_of(&self, index: u64) -> (u64, u32) {
-        self.inputs
-            .iter()
-            .rev()
-            .find(|e| e.kind == InputKind::Sched && e.cycle <= index)
-            .map_or((0, self.start_agent), |e| (e.cycle, (e.value & 0xFF) as u32))
+    /// The turns in instructions [from, to) of the history, where `from` is
+    /// a checkpoint's index: (first instruction, agent) each, oldest first.
+    /// Derived by re-executing on the shadow VM with its input log on (the
+    /// switches follow from the state; a checkpoint's state says who runs).
+    fn turns(&mut self, cp: &Checkpoint, to: u64) -> Result<Vec<(u64, u32)>, VmError> {
+        self.restore_shadow(cp)?;
+        let mut turns = vec![(cp.index, self.shadow.current_agent())];
+        self.shadow.log_inputs(true);
+        let mut at = cp.index;
+        while at < to {
+            let cycles = self.shadow.regs().cycles;
+            // at most one switch per instruction: the VM's log holds a run's
+            let ran = Self::run_shadow(&mut self.shadow, (to - at).min(CHECKPOINT_INTERVAL), None);
+            for e in self.shadow.take_inputs().0.into_iter().filter(|e| e.kind == InputKind::Sched) {
+                let index = at + e.cycle.wrapping_sub(cycles);
+                if index < to {
+                    turns.push((index, (e.value & 0xFF) as u32));
+                }
+            }
+            if ran == 0 {
+                break;
+            }
+            at += ran;
+        }
+        self.shadow.log_inputs(false);
+        Ok(turns)
     }
 
     /// The agent that ran instruction `index` of the history.
-    pub fn agent_at(&self, index: u64) -> u32 {
-        self.turn_of(index).1
+    pub fn agent_at(&mut self, index: u64) -> Result<u32, VmError> {
+        let cp = self.checkpoint_at_or_before(index).clone();
+        let turns = self.turns(&cp, index + 1)?;
+        Ok(turns.last().map_or(0, |t| t.1))
     }
 
     /// Goes back to the last instruction agent `agent` ran before now,
     /// across the other agents' turns in between (a plain step back when it
     /// ran none).  `None` at the start of the history.
     pub fn reverse_step_agent(&mut self, vm: &mut Vm, agent: u32) -> Result<Option<u64>, VmError> {
-        if self.now == 0 {
+        if self.now <= self.begin() {
             return Ok(None);
         }
-        let mut i = self.now - 1;
-        loop {
-            let (start, who) = self.turn_of(i);
-            if who == agent {
-                self.goto(vm, i)?;
-                return Ok(Some(i));
+        let mut hi = self.now;
+        while hi > self.begin() {
+            let cp = self.checkpoint_at_or_before(hi - 1).clone();
+            let turns = self.turns(&cp, hi)?;
+            // the latest turn of `agent` in [cp.index, hi): its last instruction
+            let mut end = hi;
+            for &(start, who) in turns.iter().rev() {
+                if who == agent && start < end {
+                    self.goto(vm, end - 1)?;
+                    return Ok(Some(end - 1));
+                }
+                end = end.min(start);
             }
-            if start == 0 {
-                return self.reverse_step(vm);
-            }
-            i = start - 1;
+            hi = cp.index;
         }
+        self.reverse_step(vm)
     }
 
     /// Goes back one instruction; `None` at the start of the history.
     pub fn reverse_step(&mut self, vm: &mut Vm) -> Result<Option<u64>, VmError> {
-        if self.now == 0 {
+        if self.now <= self.begin() {
             return Ok(None);
         }
         self.goto(vm, self.now - 1)?;
@@ -526,8 +713,8 @@ impl History {
         let target = self.now;
         let mut hi = target;
         loop {
-            if hi == 0 {
-                self.goto(vm, 0)?;
+            if hi <= self.begin() {
+                self.goto(vm, self.begin())?;
                 return Ok(ReverseStop::Begin);
             }
             let cp = self.checkpoint_at_or_before(hi - 1).clone();
@@ -592,7 +779,7 @@ impl History {
     pub fn trace_records(&mut self, from: u64, to: u64) -> Result<Vec<crate::tracer::TraceRecord>, VmError> {
         let to = to.min(self.end);
         let mut out = Vec::new();
-        let mut at = from;
+        let mut at = from.max(self.begin());
         while at < to {
             let i = self.checkpoints.partition_point(|c| c.index <= at).saturating_sub(1);
             let cp = self.checkpoints[i].clone();
@@ -663,10 +850,9 @@ mod tests {
     fn record_to_end(vm: &mut Vm) -> History {
         let mut h = History::start(vm).unwrap();
         loop {
-            let cycles = vm.regs().cycles;
             let stop = vm.run(h.run_budget(u64::MAX));
             vm.take_output();
-            h.after_run(vm, &stop, cycles);
+            h.after_run(vm, &stop);
             if matches!(stop.kind, StopKind::Halted { .. }) {
                 return h;
             }
@@ -700,10 +886,9 @@ mod tests {
             }
             // forward by replaying
             let from = h.now();
-            let cycles = vm.regs().cycles;
             let stop = vm.run(h.run_budget(5000));
             vm.take_output();
-            h.after_run(&mut vm, &stop, cycles);
+            h.after_run(&mut vm, &stop);
             assert_eq!(state_digest(&vm), straight(from + stop.executed), "replay forward from {from}");
         }
     }
@@ -715,9 +900,8 @@ mod tests {
         let mut vm = fib_vm();
         let mut h = History::start(&mut vm).unwrap();
         let run = |vm: &mut Vm, h: &mut History, n: u64| {
-            let cycles = vm.regs().cycles;
             let stop = vm.run(h.run_budget(n));
-            h.after_run(vm, &stop, cycles);
+            h.after_run(vm, &stop);
         };
         run(&mut vm, &mut h, 1000);
         vm.write_mem(0x9000, &[1, 2, 3, 4]).unwrap();

@@ -85,6 +85,10 @@ enum Command {
         /// Record from the first instruction, so that gdb can go backwards
         #[arg(long)]
         record: bool,
+        /// The most memory a recording's history takes (bytes, or K, M, G; at least 1M): past it,
+        /// old checkpoints are thinned out, then the oldest part of the history is dropped
+        #[arg(long, value_name = "SIZE", value_parser = cuda_flux_debugger::history::parse_limit, default_value = "256M")]
+        record_limit: u64,
         /// Serve a recorded run from a replay file (`run --record`, `monitor replay save`)
         #[arg(long, value_name = "PATH", conflicts_with = "record")]
         replay: Option<PathBuf>,
@@ -107,6 +111,10 @@ enum Command {
         /// Record the run to a replay file (`serve --replay PATH` debugs it)
         #[arg(long, value_name = "PATH", conflicts_with_all = ["trace", "profile", "apoptosis_warn"])]
         record: Option<PathBuf>,
+        /// The largest replay file --record writes (bytes, or K, M, G; at least 1M): past it,
+        /// digests are kept further apart
+        #[arg(long, value_name = "SIZE", value_parser = cuda_flux_debugger::history::parse_limit, default_value = "256M", requires = "record")]
+        record_limit: u64,
     },
     /// Replay files
     Replay {
@@ -162,11 +170,11 @@ fn main() -> ExitCode {
 
 fn run(cli: Cli) -> Result<ExitCode> {
     match cli.command {
-        Command::Serve { program, listen, stdio, once, record, replay, vm } => {
-            serve(program, &listen, stdio, once, record, replay, vm)
+        Command::Serve { program, listen, stdio, once, record, record_limit, replay, vm } => {
+            serve(program, &listen, stdio, once, (record, record_limit), replay, vm)
         }
-        Command::Run { program, vm, record: Some(path), .. } => run_recorded(program, vm, path),
-        Command::Run { program, vm, trace, trace_format, profile, record: None } => {
+        Command::Run { program, vm, record: Some(path), record_limit, .. } => run_recorded(program, vm, path, record_limit),
+        Command::Run { program, vm, trace, trace_format, profile, record: None, .. } => {
             run_headless(program, vm, trace.map(|p| (p, trace_format)), profile)
         }
         Command::Replay { command: ReplayCommand::Diff { expected, actual, json } } => replay_diff(&expected, &actual, json),
@@ -212,7 +220,7 @@ fn serve(
     listen: &str,
     stdio: bool,
     once: bool,
-    record: bool,
+    (record, record_limit): (bool, u64),
     replay: Option<PathBuf>,
     vm: VmArgs,
 ) -> Result<ExitCode> {
@@ -231,6 +239,7 @@ fn serve(
             };
             let config = VmConfig { energy: rec.energy, seed: rec.seed };
             let mut target = FluxTarget::new(program, config, output)?;
+            target.record_limit = record_limit;
             target.vm.set_schedule(rec.schedule);
             target.replay_from(&rec)?;
             target
@@ -239,6 +248,7 @@ fn serve(
             let path = path.context("no PROGRAM")?;
             let program = Program::load(&path)?;
             let mut target = FluxTarget::new(program, vm.config(), output)?;
+            target.record_limit = record_limit;
             target.vm.set_schedule(vm.schedule());
             if record {
                 target.record_from_start = true;
@@ -266,14 +276,24 @@ fn serve(
     Ok(ExitCode::SUCCESS)
 }
 
-/// `run --record PATH`: the run, recorded to a replay file.
-fn run_recorded(path: PathBuf, args: VmArgs, file: PathBuf) -> Result<ExitCode> {
+/// `run --record PATH`: the run, recorded to a replay file of at most `limit` bytes.
+fn run_recorded(path: PathBuf, args: VmArgs, file: PathBuf, limit: u64) -> Result<ExitCode> {
     let program = Program::load(&path)?;
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
-    let (rec, ended) = Recording::record_run(&program.bytes, args.config(), args.schedule(), None, &mut out)?;
+    let (rec, ended) = Recording::record_run_within(&program.bytes, args.config(), args.schedule(), None, Some(limit), &mut out)?;
     out.flush()?;
     rec.save(&file)?;
+    if rec.digest_interval > replay_file::DIGEST_INTERVAL {
+        let kept = rec.events.iter().filter(|e| matches!(e, replay_file::Event::Digest { .. })).count() as u64;
+        let dropped = (rec.instructions() / replay_file::DIGEST_INTERVAL).saturating_sub(kept);
+        eprintln!(
+            "flux-gdbstub: {}: the record limit ({limit} bytes) kept a digest every {} instructions instead of {}: {dropped} digests dropped",
+            file.display(),
+            rec.digest_interval,
+            replay_file::DIGEST_INTERVAL
+        );
+    }
     let outcome = match ended.map(|s| (s.kind, s.pc)) {
         Some((StopKind::Halted { code }, _)) => Outcome::Exited(code),
         Some((StopKind::Fault { signal, reason } | StopKind::Terminated { signal, reason }, pc)) => {

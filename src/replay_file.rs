@@ -3,19 +3,26 @@
 //! A replay file is JSON Lines:
 //! 1. a header: format name and version, the program (hex) and its SHA-256,
 //!    the seed and energy budget it ran with, the size of the runtime's
-//!    machine state, how many instructions were recorded;
+//!    machine state, how many instructions were recorded, the digest interval;
 //! 2. events, in instruction order: `start` (the machine state and the pages
-//!    that differ from the program image where the recording began), `rng`
-//!    (a value RNG_NEXT drew), `digest` (a hash of registers and memory every
-//!    [`DIGEST_INTERVAL`] instructions), `sched` (the scheduler switched
-//!    from one agent to another), `patch` (what gdb changed while
-//!    stopped), `end` (how the recorded run ended, or that it was still
-//!    running);
+//!    that differ from the program image where the recording began),
+//!    `digest` (a hash of registers and memory, and one of every value the
+//!    program drew and every scheduler switch so far, every `digest_interval`
+//!    instructions: [`DIGEST_INTERVAL`] unless the file's size limit made it
+//!    longer), `patch` (what gdb changed while stopped), `end` (how the
+//!    recorded run ended, or that it was still running, with both hashes);
 //! 3. a trailer: the xxh3-64 checksum of every byte before it.
 //!
 //! Replaying re-executes the program from the `start` state, applying each
 //! patch at its index: the VM is deterministic, so that reproduces the run,
-//! and the `rng` and `digest` events check that it does.
+//! and the `digest` events check that it does.
+//!
+//! The values RNG_NEXT draws and the scheduler's switches are not listed in
+//! the file (since version 2): both generators' states are in the start
+//! state, so they follow from it; the digests' `inputs` hash checks them.
+//! [`Runner::deriving`] makes them again as `rng` and `sched` events, which
+//! `diff` uses to say where two runs part.  Version 1 files (which listed
+//! them, and whose digests do not cover them) are refused.
 use std::collections::VecDeque;
 use std::io::{BufRead, Write};
 use std::path::Path;
@@ -28,9 +35,12 @@ use crate::program::Program;
 use crate::vm::{InputKind, Schedule, Stop, StopKind, Vm, VmConfig, VmError, MEM_SIZE, PAGES, PAGE_SIZE};
 
 pub const FORMAT: &str = "flux-replay";
-pub const VERSION: u32 = 1;
-/// Instructions between two state digests.
+pub const VERSION: u32 = 2;
+/// Instructions between two state digests (unless a size limit doubled it).
 pub const DIGEST_INTERVAL: u64 = 1 << 16;
+/// The longest digest interval a file may have: a file cannot make a replay
+/// run further than this past its last check.
+pub const MAX_DIGEST_INTERVAL: u64 = 1 << 40;
 /// Events of context a divergence report shows.
 pub const CONTEXT: usize = 16;
 
@@ -42,7 +52,7 @@ pub enum ReplayError {
     Damaged { path: String, line: usize, reason: String },
     #[error("{path}: not a FLUX replay file (format '{found}')")]
     Format { path: String, found: String },
-    #[error("{path}: replay format version {found}; this flux-gdbstub reads version {VERSION}")]
+    #[error("{path}: replay format version {found}; this flux-gdbstub reads version {VERSION} (record it again)")]
     Version { path: String, found: u32 },
     #[error("{path}: checksum mismatch: the file is damaged (stored {stored}, computed {computed})")]
     Checksum { path: String, stored: String, computed: String },
@@ -73,6 +83,13 @@ struct Header {
     schedule: Schedule,
     state_size: usize,
     instructions: u64,
+    /// Instructions between two digests (absent in version 1: 65,536).
+    #[serde(default = "default_digest_interval")]
+    digest_interval: u64,
+}
+
+fn default_digest_interval() -> u64 {
+    DIGEST_INTERVAL
 }
 
 /// A page of memory in a start or patch event.
@@ -87,13 +104,17 @@ pub struct PageBytes {
 #[serde(tag = "event", rename_all = "lowercase")]
 pub enum Event {
     Start { index: u64, state: String, pages: Vec<PageBytes> },
+    /// A value RNG_NEXT drew (not in files since version 2: derived).
     Rng { index: u64, pc: u32, value: u64 },
     /// The scheduler gave the VM to agent `to` (from `from`) for `slice`
-    /// instructions; `index` is `to`'s first instruction, `pc` where it is.
+    /// instructions; `index` is `to`'s first instruction, `pc` where it is
+    /// (not in files since version 2: derived).
     Sched { index: u64, pc: u32, from: u32, to: u32, slice: u64 },
-    Digest { index: u64, pc: u32, digest: String },
+    /// `digest`: registers and memory ([`state_digest`]); `inputs`: every
+    /// value drawn and switch made from the start up to here.
+    Digest { index: u64, pc: u32, digest: String, inputs: String },
     Patch { index: u64, state: String, pages: Vec<PageBytes> },
-    End { index: u64, pc: u32, outcome: String, digest: String },
+    End { index: u64, pc: u32, outcome: String, digest: String, inputs: String },
 }
 
 impl Event {
@@ -123,10 +144,12 @@ impl Event {
             Event::Sched { index, pc, from, to, slice } => {
                 format!("switch from agent {from} to agent {to} (slice {slice}) at instruction {index}, pc 0x{pc:04X}")
             }
-            Event::Digest { index, pc, digest } => format!("digest {digest} at instruction {index}, pc 0x{pc:04X}"),
+            Event::Digest { index, pc, digest, inputs } => {
+                format!("digest {digest} at instruction {index}, pc 0x{pc:04X} (inputs {inputs})")
+            }
             Event::Patch { index, pages, .. } => format!("patch by the debugger at instruction {index} ({} pages)", pages.len()),
-            Event::End { index, pc, outcome, digest } => {
-                format!("end at instruction {index}, pc 0x{pc:04X}: {outcome}, digest {digest}")
+            Event::End { index, pc, outcome, digest, inputs } => {
+                format!("end at instruction {index}, pc 0x{pc:04X}: {outcome}, digest {digest} (inputs {inputs})")
             }
         }
     }
@@ -188,6 +211,8 @@ pub struct Recording {
     pub seed: u64,
     pub energy: i64,
     pub schedule: Schedule,
+    /// Instructions between two digest events.
+    pub digest_interval: u64,
     pub events: Vec<Event>,
 }
 
@@ -199,6 +224,11 @@ pub struct Runner {
     patches: VecDeque<(u64, Patch)>,
     pub ended: Option<Stop>,
     pending: Vec<Event>,
+    digest_interval: u64,
+    /// Make `rng` and `sched` events too (see [`Runner::deriving`]).
+    derive: bool,
+    /// The hash of the values drawn and the switches made so far.
+    inputs: xxhash_rust::xxh3::Xxh3,
 }
 
 fn page_list(pages: &[PageBytes]) -> Option<Vec<(usize, Vec<u8>)>> {
@@ -248,7 +278,28 @@ impl Runner {
             }
         }
         vm.log_inputs(true);
-        Ok(Runner { vm, index: 0, patches, ended: None, pending: Vec::new() })
+        Ok(Runner {
+            vm,
+            index: 0,
+            patches,
+            ended: None,
+            pending: Vec::new(),
+            digest_interval: rec.digest_interval,
+            derive: false,
+            inputs: xxhash_rust::xxh3::Xxh3::new(),
+        })
+    }
+
+    /// Makes this runner produce `rng` and `sched` events as well: the
+    /// values RNG_NEXT draws and the scheduler's switches, which follow from
+    /// the start state and are not in files.
+    pub fn deriving(mut self) -> Runner {
+        self.derive = true;
+        self
+    }
+
+    fn inputs_hash(&self) -> String {
+        format!("{:016x}", self.inputs.digest())
     }
 
     /// Runs at most `max` instructions (fewer at a digest point, a patch or
@@ -267,15 +318,24 @@ impl Runner {
                 out.push(Event::Patch { index: self.index, state: hex(&p.state), pages: pages_hex(&pages) });
             }
         }
-        let to_digest = DIGEST_INTERVAL - self.index % DIGEST_INTERVAL;
+        let to_digest = self.digest_interval - self.index % self.digest_interval;
         let to_patch = self.patches.front().map_or(u64::MAX, |(at, _)| at.saturating_sub(self.index).max(1));
-        let budget = max.min(to_digest).min(to_patch).max(1);
+        // no more instructions than the VM's input log holds events (a draw
+        // and a switch at most per instruction)
+        let to_log = u64::from(crate::ffi::FLUX_INPUT_LOG / 2);
+        let budget = max.min(to_digest).min(to_patch).min(to_log).max(1);
         let cycles = self.vm.regs().cycles;
         let stop = self.vm.run(budget);
         let before = self.index;
         self.index += stop.executed;
         for e in self.vm.take_inputs().0 {
             let index = before + e.cycle.wrapping_sub(cycles);
+            for v in [index, u64::from(e.pc), e.kind as u64, e.value] {
+                self.inputs.update(&v.to_le_bytes());
+            }
+            if !self.derive {
+                continue;
+            }
             out.push(match e.kind {
                 InputKind::Rng => Event::Rng { index, pc: e.pc, value: e.value },
                 InputKind::Sched => Event::Sched {
@@ -288,8 +348,8 @@ impl Runner {
             });
         }
         output.write_all(&self.vm.take_output())?;
-        if stop.executed > 0 && self.index % DIGEST_INTERVAL == 0 {
-            out.push(Event::Digest { index: self.index, pc: self.vm.pc(), digest: state_digest(&self.vm) });
+        if stop.executed > 0 && self.index % self.digest_interval == 0 {
+            out.push(Event::Digest { index: self.index, pc: self.vm.pc(), digest: state_digest(&self.vm), inputs: self.inputs_hash() });
         }
         if matches!(stop.kind, StopKind::Halted { .. } | StopKind::Fault { .. } | StopKind::Terminated { .. })
             && self.patches.front().is_none_or(|(at, _)| *at != self.index)
@@ -302,7 +362,13 @@ impl Runner {
     /// The end event: how the run ended, at `index`.
     pub fn end_event(&self) -> Event {
         let pc = self.ended.as_ref().map_or(self.vm.pc(), |s| s.pc);
-        Event::End { index: self.index, pc, outcome: outcome_text(self.ended.as_ref()), digest: state_digest(&self.vm) }
+        Event::End {
+            index: self.index,
+            pc,
+            outcome: outcome_text(self.ended.as_ref()),
+            digest: state_digest(&self.vm),
+            inputs: self.inputs_hash(),
+        }
     }
 }
 
@@ -331,16 +397,56 @@ impl Recording {
         limit: Option<u64>,
         output: &mut dyn Write,
     ) -> Result<(Recording, Option<Stop>), ReplayError> {
+        Recording::record_run_within(program, config, schedule, limit, None, output)
+    }
+
+    /// [`Self::record_run`] with the file kept under `max_bytes` when saved:
+    /// when the digests would take it over, every other one is dropped and
+    /// the interval doubles (the recording's `digest_interval` tells).
+    pub fn record_run_within(
+        program: &[u8],
+        config: VmConfig,
+        schedule: Schedule,
+        limit: Option<u64>,
+        max_bytes: Option<u64>,
+        output: &mut dyn Write,
+    ) -> Result<(Recording, Option<Stop>), ReplayError> {
         let mut vm = Vm::with_program(program, config)?;
         vm.set_schedule(schedule);
         let start = start_event(&vm, program, config, 0)?;
-        let mut rec = Recording { program: program.to_vec(), seed: config.seed, energy: config.energy, schedule, events: vec![start] };
+        let mut rec = Recording {
+            program: program.to_vec(),
+            seed: config.seed,
+            energy: config.energy,
+            schedule,
+            digest_interval: DIGEST_INTERVAL,
+            events: vec![start],
+        };
+        let line_len = |e: &Event| serde_json::to_string(e).map_or(0, |l| l.len() as u64 + 1);
+        // the header (with the largest instruction count), the start, the end
+        // event and the checksum line
+        let mut bytes = rec.header_len(u64::MAX)? + line_len(&rec.events[0]) + 256 + 32;
         let mut runner = Runner::new(&rec)?;
         let mut events = Vec::new();
         while runner.ended.is_none() && limit.is_none_or(|l| runner.index < l) {
             let max = limit.map_or(u64::MAX, |l| l - runner.index);
+            let seen = events.len();
             runner.run(max, &mut events, output).map_err(|source| ReplayError::Io { path: "<output>".into(), source })?;
+            bytes += events[seen..].iter().map(line_len).sum::<u64>();
+            while max_bytes.is_some_and(|m| bytes > m) && runner.digest_interval < MAX_DIGEST_INTERVAL {
+                let every = runner.digest_interval * 2;
+                events.retain(|e| match e {
+                    Event::Digest { index, .. } if index % every != 0 => {
+                        bytes -= line_len(e);
+                        false
+                    }
+                    _ => true,
+                });
+                runner.digest_interval = every;
+                log::info!("record: digests every {every} instructions from here, to keep the file under its limit");
+            }
         }
+        rec.digest_interval = runner.digest_interval;
         events.push(runner.end_event());
         rec.events.extend(events);
         Ok((rec, runner.ended))
@@ -348,27 +454,37 @@ impl Recording {
 
     /// The recording of a history kept by the stub: its start state, its
     /// patches, and the events of re-executing it to its end.
+    /// A history whose record limit dropped its oldest part starts where it
+    /// now begins: that is instruction 0 of the file.
     pub fn from_history(program: &Program, config: VmConfig, schedule: Schedule, history: &History) -> Result<Recording, ReplayError> {
         let first = &history.checkpoints()[0];
+        let begin = first.index;
         let mut vm = Vm::with_program(&program.bytes, config)?;
         vm.set_schedule(schedule);
         let pages: Vec<(usize, Vec<u8>)> = first.pages.iter().enumerate().map(|(p, b)| (p, b.to_vec())).collect();
         apply(&mut vm, &crate::history::state_bytes(&first.state), &pages)?;
         let start = start_event(&vm, &program.bytes, config, 0)?;
-        let mut rec =
-            Recording { program: program.bytes.clone(), seed: config.seed, energy: config.energy, schedule, events: vec![start] };
+        let mut rec = Recording {
+            program: program.bytes.clone(),
+            seed: config.seed,
+            energy: config.energy,
+            schedule,
+            digest_interval: DIGEST_INTERVAL,
+            events: vec![start],
+        };
         for cp in history.checkpoints() {
             if let Some(p) = &cp.patch {
                 let pages: Vec<(usize, Vec<u8>)> = p.pages.iter().map(|(i, b)| (*i, b.to_vec())).collect();
-                rec.events.push(Event::Patch { index: cp.index, state: hex(&p.state), pages: pages_hex(&pages) });
+                rec.events.push(Event::Patch { index: cp.index - begin, state: hex(&p.state), pages: pages_hex(&pages) });
             }
         }
         let mut runner = Runner::new(&rec)?;
         rec.events.retain(|e| matches!(e, Event::Start { .. }));
         let mut events = Vec::new();
-        while runner.ended.is_none() && runner.index < history.end() {
+        let end = history.end() - begin;
+        while runner.ended.is_none() && runner.index < end {
             runner
-                .run(history.end() - runner.index, &mut events, &mut std::io::sink())
+                .run(end - runner.index, &mut events, &mut std::io::sink())
                 .map_err(|source| ReplayError::Io { path: "<output>".into(), source })?;
         }
         events.push(runner.end_event());
@@ -392,9 +508,8 @@ impl Recording {
         self.events.last().map_or(0, |e| e.index())
     }
 
-    pub fn save(&self, path: &Path) -> Result<(), ReplayError> {
-        let io = |source| ReplayError::Io { path: path.display().to_string(), source };
-        let header = Header {
+    fn header(&self, instructions: u64) -> Result<Header, VmError> {
+        Ok(Header {
             format: FORMAT.into(),
             version: VERSION,
             program_sha256: program_hash(&self.program),
@@ -403,8 +518,19 @@ impl Recording {
             energy: self.energy,
             schedule: self.schedule,
             state_size: Vm::new(VmConfig::default())?.save_state().len(),
-            instructions: self.instructions(),
-        };
+            instructions,
+            digest_interval: self.digest_interval,
+        })
+    }
+
+    /// The length of the header line for a recording of `instructions`.
+    fn header_len(&self, instructions: u64) -> Result<u64, VmError> {
+        Ok(serde_json::to_string(&self.header(instructions)?).map_or(0, |l| l.len() as u64 + 1))
+    }
+
+    pub fn save(&self, path: &Path) -> Result<(), ReplayError> {
+        let io = |source| ReplayError::Io { path: path.display().to_string(), source };
+        let header = self.header(self.instructions())?;
         let mut body = Vec::new();
         let line = |body: &mut Vec<u8>, v: String| {
             body.extend_from_slice(v.as_bytes());
@@ -475,6 +601,9 @@ impl Recording {
         if program_hash(&program) != header.program_sha256 {
             return Err(ReplayError::ProgramHash { path: p });
         }
+        if !header.digest_interval.is_power_of_two() || !(DIGEST_INTERVAL..=MAX_DIGEST_INTERVAL).contains(&header.digest_interval) {
+            return Err(damaged(1, format!("digest interval {}: not a power of two from {DIGEST_INTERVAL} to {MAX_DIGEST_INTERVAL}", header.digest_interval)));
+        }
         let ours = Vm::new(VmConfig::default())?.save_state().len();
         if header.state_size != ours {
             return Err(ReplayError::StateSize { path: p, found: header.state_size, ours });
@@ -502,6 +631,9 @@ impl Recording {
                     }
                 }
                 _ if events.is_empty() => return Err(damaged(n, "the first event must be the start".into())),
+                Event::Rng { .. } | Event::Sched { .. } => {
+                    return Err(damaged(n, "rng and sched events are derived, not stored".into()))
+                }
                 _ => {}
             }
             events.push(e);
@@ -509,7 +641,14 @@ impl Recording {
         if !matches!(events.last(), Some(Event::End { .. })) {
             return Err(damaged(body_end, "no end event".into()));
         }
-        Ok(Recording { program, seed: header.seed, energy: header.energy, schedule: header.schedule, events })
+        Ok(Recording {
+            program,
+            seed: header.seed,
+            energy: header.energy,
+            schedule: header.schedule,
+            digest_interval: header.digest_interval,
+            events,
+        })
     }
 
     /// Checks that `program` is the one recorded.
@@ -570,6 +709,10 @@ pub struct Divergence {
 /// Events are compared in order; at the first that differs, both runs are
 /// re-executed in lockstep from the last digest they agreed on, and the first
 /// instruction after which registers or memory differ is the divergent one.
+/// `expected` and `actual` are then the first events of the two runs that
+/// differ, the derived `rng` and `sched` events included (re-executed from
+/// that digest), so that a divergence says which value or which switch
+/// parted them; `event_index` is the first event of the files that differs.
 pub fn diff(expected: &Recording, actual: &Recording) -> Result<Option<Divergence>, ReplayError> {
     let n = expected.events.len().max(actual.events.len());
     // the start events carry machine states with the seed inside: compare
@@ -599,20 +742,81 @@ pub fn diff(expected: &Recording, actual: &Recording) -> Result<Option<Divergenc
         }
         crate::gdb::monitor::instruction_at(&vm.vm, pc)
     };
-    let context = expected.events[k.saturating_sub(CONTEXT)..k].iter().map(Event::summary).collect();
+    // patches from `from` on are made again by the re-execution
+    let head = expected.events[..k].iter().filter(|e| e.index() < from || !matches!(e, Event::Patch { .. }));
+    let (shown_expected, shown_actual, context) = match derived_divergence(expected, actual, from, until)? {
+        Some((x, y, agreed)) => {
+            let context: Vec<&Event> = head.chain(agreed.iter()).collect();
+            let context = context[context.len().saturating_sub(CONTEXT)..].iter().map(|e| e.summary()).collect();
+            (show(x.as_ref()), show(y.as_ref()), context)
+        }
+        None => {
+            let context = expected.events[k.saturating_sub(CONTEXT)..k].iter().map(Event::summary).collect();
+            (show(expected.events.get(k)), show(actual.events.get(k)), context)
+        }
+    };
     Ok(Some(Divergence {
         event_index: k,
         instruction_index,
         pc,
         instruction,
-        expected: show(expected.events.get(k)),
-        actual: show(actual.events.get(k)),
+        expected: shown_expected,
+        actual: shown_actual,
         context,
         expected_seed: expected.seed,
         actual_seed: actual.seed,
         expected_program_sha256: program_hash(&expected.program),
         actual_program_sha256: program_hash(&actual.program),
     }))
+}
+
+/// The first events of the two runs in (`from`, `until`] that differ, with
+/// `rng` and `sched` events derived by re-executing both from `from`, and
+/// the events before them both agree on (up to [`CONTEXT`]); None when all
+/// agree there.
+type DerivedDivergence = (Option<Event>, Option<Event>, VecDeque<Event>);
+
+fn derived_divergence(a: &Recording, b: &Recording, from: u64, until: u64) -> Result<Option<DerivedDivergence>, ReplayError> {
+    let mut ra = Runner::new(a)?.deriving();
+    let mut rb = Runner::new(b)?.deriving();
+    let mut sink = Vec::new();
+    for r in [&mut ra, &mut rb] {
+        while r.index < from && r.ended.is_none() {
+            r.run(from - r.index, &mut sink, &mut std::io::sink()).ok();
+            sink.clear();
+        }
+    }
+    let (mut qa, mut qb) = (VecDeque::new(), VecDeque::new());
+    let mut agreed = VecDeque::new();
+    loop {
+        let mut progressed = false;
+        for (r, q) in [(&mut ra, &mut qa), (&mut rb, &mut qb)] {
+            if r.ended.is_none() && r.index < until {
+                let before = r.index;
+                r.run(until - r.index, &mut sink, &mut std::io::sink()).ok();
+                q.extend(sink.drain(..).filter(|e| !matches!(e, Event::Start { .. } | Event::End { .. })));
+                progressed |= r.index > before;
+            }
+        }
+        while let (Some(x), Some(y)) = (qa.front(), qb.front()) {
+            if x != y {
+                return Ok(Some((qa.pop_front(), qb.pop_front(), agreed)));
+            }
+            qb.pop_front();
+            agreed.extend(qa.pop_front());
+            if agreed.len() > CONTEXT {
+                agreed.pop_front();
+            }
+        }
+        if !progressed {
+            break;
+        }
+    }
+    // one run made an event the other did not
+    if qa.front().or(qb.front()).is_some() {
+        return Ok(Some((qa.pop_front(), qb.pop_front(), agreed)));
+    }
+    Ok(None)
 }
 
 /// Runs both recordings to `from`, then one instruction at a time up to

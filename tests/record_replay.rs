@@ -257,9 +257,11 @@ fn damaged_truncated_foreign_and_mismatched_replay_files_are_refused_in_one_line
     let a = record(d.path(), &p, "a.replay", "3");
     let text = std::fs::read_to_string(&a).unwrap();
     let cases: Vec<(&str, String, &str)> = vec![
-        ("flipped.replay", text.replacen("\"rng\"", "\"rnh\"", 1), "checksum mismatch"),
+        ("flipped.replay", text.replacen("\"end\"", "\"enf\"", 1), "checksum mismatch"),
         ("truncated.replay", text[..text.len() / 2].to_string(), "truncated"),
-        ("version.replay", text.replacen("\"version\":1", "\"version\":99", 1), "replay format version 99"),
+        ("version.replay", text.replacen("\"version\":2", "\"version\":99", 1), "replay format version 99; this flux-gdbstub reads version 2"),
+        // version 1 listed every value drawn: refused, not misread
+        ("version1.replay", text.replacen("\"version\":2", "\"version\":1", 1), "replay format version 1; this flux-gdbstub reads version 2 (record it again)"),
         ("foreign.replay", "{\"hello\":1}\n".to_string(), "not a FLUX replay file"),
         ("empty.replay", String::new(), "truncated"),
     ];

@@ -48,12 +48,11 @@ impl FluxTarget {
         let step_agent = plan.step;
         if plan.locked {
             if let Some(a) = plan.step.or(plan.cont) {
-                let from = self.vm.current_agent();
                 if self.vm.select_agent(a) == Some(true) {
+                    // a patch: its state says who runs from here
                     if let Some(h) = &mut self.history {
                         h.note_register_write();
                         h.before_resume(&mut self.vm);
-                        h.note_select(from, a);
                     }
                 }
             }
@@ -83,9 +82,8 @@ impl FluxTarget {
             let (stop, replayed) = match &mut self.history {
                 Some(h) => {
                     let replayed = h.replaying();
-                    let cycles = self.vm.regs().cycles;
                     let stop = self.vm.run(h.run_budget(want));
-                    h.after_run(&mut self.vm, &stop, cycles);
+                    h.after_run(&mut self.vm, &stop);
                     (stop, replayed)
                 }
                 None => (self.vm.run(want), false),

@@ -87,6 +87,8 @@ pub struct FluxTarget {
     pub history: Option<crate::history::History>,
     /// Record from the start of every run (`serve --record`).
     pub record_from_start: bool,
+    /// The bound on a recording's memory (`--record-limit`).
+    pub record_limit: u64,
     /// The replay file served (`serve --replay`): every start-over goes back to it.
     pub replay: Option<std::sync::Arc<crate::replay_file::Recording>>,
     output: Box<dyn Write + Send>,
@@ -118,6 +120,7 @@ impl FluxTarget {
             profiling: false,
             history: None,
             record_from_start: false,
+            record_limit: crate::history::DEFAULT_LIMIT,
             replay: None,
             output,
             session: extended::SessionState { exec_file, ..Default::default() },
@@ -129,7 +132,9 @@ impl FluxTarget {
 
     /// Starts recording at the current state (instruction 0 of the history).
     pub fn start_recording(&mut self) -> Result<(), VmError> {
-        self.history = Some(crate::history::History::start(&mut self.vm)?);
+        let mut h = crate::history::History::start(&mut self.vm)?;
+        h.set_limit(self.record_limit);
+        self.history = Some(h);
         Ok(())
     }
 

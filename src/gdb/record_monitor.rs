@@ -30,17 +30,19 @@ impl FluxTarget {
             },
             ["record", "status"] | ["record"] => match &self.history {
                 Some(h) => format!(
-                    "recording: instructions 0..{} recorded, now at {}{}; {} checkpoints, {} bytes",
+                    "recording: instructions {}..{} recorded, now at {}{}; {} checkpoints, {} bytes; {}",
+                    h.begin(),
                     h.end(),
                     h.now(),
                     if h.replaying() { " (replaying)" } else { "" },
                     h.checkpoint_count(),
-                    h.memory_bytes()
+                    h.memory_bytes(),
+                    h.limit_status()
                 ),
                 None => "not recording (monitor record on, or serve --record)".into(),
             },
             ["when"] => match &self.history {
-                Some(h) => format!("instruction {} of 0..{} (pc=0x{:04X})", h.now(), h.end(), self.vm.pc()),
+                Some(h) => format!("instruction {} of {}..{} (pc=0x{:04X})", h.now(), h.begin(), h.end(), self.vm.pc()),
                 None => "not recording".into(),
             },
             ["goto", n] => {
@@ -52,6 +54,9 @@ impl FluxTarget {
                 };
                 if n > h.end() {
                     return Some(format!("instruction {n} is past the end of the history ({})", h.end()));
+                }
+                if n < h.begin() {
+                    return Some(format!("instruction {n} is before the start of the history ({}): the record limit dropped it", h.begin()));
                 }
                 h.before_resume(&mut self.vm);
                 if let Err(e) = h.goto(&mut self.vm, n) {
@@ -66,7 +71,7 @@ impl FluxTarget {
                 Some(h) => match crate::replay_file::Recording::from_history(&self.program, self.vm.config(), self.vm.schedule(), h)
                     .and_then(|r| r.save(std::path::Path::new(path)))
                 {
-                    Ok(()) => format!("saved instructions 0..{} to {path}", h.end()),
+                    Ok(()) => format!("saved instructions {}..{} to {path}", h.begin(), h.end()),
                     Err(e) => format!("error: {e}"),
                 },
                 None => "not recording: nothing to save".into(),
@@ -112,9 +117,8 @@ impl FluxTarget {
             }
             h.before_resume(&mut self.vm);
             let until = patches.peek().map_or(end, |(at, _, _)| *at);
-            let cycles = self.vm.regs().cycles;
             let stop = self.vm.run(h.run_budget(until - h.now()));
-            h.after_run(&mut self.vm, &stop, cycles);
+            h.after_run(&mut self.vm, &stop);
             self.vm.take_output();
             if stop.executed == 0 && !matches!(stop.kind, StopKind::Output | StopKind::Brk | StopKind::Budget) {
                 break; // ended (a patch at this index is applied above)
