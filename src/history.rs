@@ -893,6 +893,57 @@ mod tests {
         }
     }
 
+    // Under a limit the history thins its checkpoints, and when the
+    // debugger's changes alone fill it, drops its oldest part; it stays
+    // under the limit, says so, and the rest is still exact.
+    #[test]
+    fn the_limit_thins_then_drops_the_oldest_part() {
+        let mut vm = fib_vm();
+        let mut h = History::start(&mut vm).unwrap();
+        h.set_limit(MIN_LIMIT);
+        let mut patched = 0;
+        while h.ending.is_none() {
+            let stop = vm.run(h.run_budget(1000));
+            vm.take_output();
+            h.after_run(&mut vm, &stop);
+            // a change by the debugger every 1,000 instructions: a patch each
+            if h.now() / 1000 > patched && h.ending.is_none() {
+                patched = h.now() / 1000;
+                vm.write_mem(0x9000, &patched.to_le_bytes()).unwrap();
+                h.note_memory_write(0x9000, 8);
+                h.before_resume(&mut vm);
+            }
+            assert!(h.memory_bytes() <= MIN_LIMIT, "{} bytes at {}", h.memory_bytes(), h.now());
+        }
+        assert!(h.begin() > 0, "the patches filled the limit");
+        let status = h.limit_status();
+        assert!(status.starts_with("limit 1048576 bytes; over it "), "{status}");
+        assert!(status.ends_with(&format!("; instructions before {} dropped", h.begin())), "{status}");
+        // a replay file of what is kept starts where the history begins
+        let program = crate::program::Program {
+            path: "fib.fasm".into(),
+            bytes: crate::asm::assemble(include_str!("../examples/fibonacci.fasm")).unwrap().bytes,
+            source: None,
+        };
+        let rec = crate::replay_file::Recording::from_history(&program, VmConfig::default(), Default::default(), &h).unwrap();
+        assert_eq!(rec.instructions(), h.end() - h.begin());
+        rec.verify().unwrap();
+        // back to the start of what is kept, and forward again to the end
+        let end = state_digest(&vm);
+        h.goto(&mut vm, 0).unwrap();
+        assert_eq!(h.now(), h.begin());
+        assert_eq!(h.reverse_step(&mut vm).unwrap(), None);
+        let mut b = [0u8; 8];
+        vm.read_mem(0x9000, &mut b).unwrap();
+        assert_eq!(u64::from_le_bytes(b), h.begin() / 1000, "the patch made at the start kept is in its state");
+        while h.now() < h.end() {
+            let stop = vm.run(h.run_budget(u64::MAX));
+            vm.take_output();
+            h.after_run(&mut vm, &stop);
+        }
+        assert_eq!(state_digest(&vm), end);
+    }
+
     // What gdb changes becomes part of the history: going back over it and
     // forward again makes the change again.
     #[test]

@@ -398,3 +398,142 @@ fn a_file_that_claims_more_than_its_events_cover_is_refused_quickly() {
     assert!(err.contains("digest"), "{err}");
     assert_eq!(err.lines().count(), 1, "{err}");
 }
+
+/// Reads a size out of `monitor record status`: "..., N checkpoints, B bytes; ...".
+fn status_bytes(out: &str) -> u64 {
+    let line = out.lines().find(|l| l.starts_with("recording:")).unwrap_or_else(|| panic!("no status: {out}"));
+    let before = line.split(" bytes;").next().unwrap();
+    before.rsplit(' ').next().unwrap().parse().unwrap_or_else(|_| panic!("{line}"))
+}
+
+// RNG_NEXT's values follow from the start state: a loop that draws on
+// every other instruction records a file no bigger than the same loop
+// without (both run 10,000,002 instructions).
+#[test]
+fn an_rng_loop_records_a_file_as_small_as_a_plain_loop() {
+    let dir = tempfile::tempdir().unwrap();
+    let size = |name: &str| {
+        let file = dir.path().join(format!("{name}.replay"));
+        let prog = repo().join("benches").join(format!("{name}.fasm"));
+        let (code, _, err) = flux(&["run", prog.to_str().unwrap(), "--record", file.to_str().unwrap()]);
+        assert_eq!(code, 0, "{err}");
+        let text = std::fs::read_to_string(&file).unwrap();
+        assert!(text.lines().next().unwrap().contains("\"instructions\":10000002,"), "{name}");
+        assert!(!text.contains("\"event\":\"rng\""), "{name}: values are derived, not stored");
+        text.len()
+    };
+    let (rng, plain) = (size("rng_loop"), size("plain_loop"));
+    assert!(rng <= 2 * plain, "rng loop {rng} bytes, plain loop {plain} bytes");
+    // header, start state, a digest every 65,536 instructions, end
+    assert!(rng < 100_000, "{rng} bytes");
+}
+
+/// Draws 100,000 random numbers and prints their sum.
+const DRAWS: &str = "
+        LOAD_IMM r3, 100000   ; 0x00
+        LOAD_IMM r4, 0        ; 0x06
+draw:   RNG_NEXT r1           ; 0x0C  instruction 2 + 3k draws value k
+        CADD     r4, r4, r1   ; 0x0E
+        LOOP     r3, draw     ; 0x12
+        DBG_PRINT r4          ; 0x16
+        HALT                  ; 0x18
+";
+
+// The recording holds no drawn value: replaying it (and going backwards
+// over RNG_NEXT) gives exactly the values a plain run draws.
+#[test]
+fn replaying_an_rng_heavy_recording_draws_the_same_values_both_ways() {
+    use cuda_flux_debugger::vm::{Vm, VmConfig};
+    let (d, p) = program("draws.fasm", DRAWS);
+    let file = d.path().join("draws.replay");
+    let (code, printed, err) = flux(&["run", p.to_str().unwrap(), "--seed", "9", "--record", file.to_str().unwrap()]);
+    assert_eq!(code, 0, "{err}");
+    // r1 and r4 after `n` instructions of a plain run
+    let bytes = cuda_flux_debugger::asm::assemble(DRAWS).unwrap().bytes;
+    let at = |n: u64| {
+        let mut vm = Vm::with_program(&bytes, VmConfig { seed: 9, ..VmConfig::default() }).unwrap();
+        let mut ran = 0;
+        while ran < n {
+            let s = vm.run(n - ran);
+            vm.take_output();
+            ran += s.executed;
+        }
+        let r = vm.regs();
+        (r.r[1].to_string(), r.r[4].to_string())
+    };
+    let end = 2 + 3 * 100_000; // at DBG_PRINT
+    let replay = Stub::start_replay(&file);
+    let out = gdb_batch(
+        replay.port,
+        &[
+            "break *0x16",
+            "continue",
+            "p $r4",
+            "p $r1",
+            "reverse-stepi 3", // before the last RNG_NEXT
+            "monitor when",
+            "p $r1",
+            "stepi",
+            "p $r1",
+            "monitor goto 150002", // before the draw of value 50,000
+            "maintenance flush register-cache",
+            "p $r1",
+            "stepi",
+            "p $r1",
+            "reverse-stepi",
+            "p $r1",
+            "p $r4",
+        ],
+    );
+    assert!(out.contains(&format!("instruction {} of 0..{}", end - 3, end + 2)), "{out}");
+    let want = [
+        at(end).1,
+        at(end).0,
+        at(end - 3).0,
+        at(end - 2).0,
+        at(150_002).0,
+        at(150_003).0,
+        at(150_002).0,
+        at(150_002).1,
+    ];
+    assert_eq!(values(&out), want, "{out}");
+    assert_eq!(printed.trim(), want[0], "the recorded run printed the same sum");
+    assert_ne!(want[4], want[5], "two draws differ");
+}
+
+/// Stores to the next of 128 pages on every iteration: 20,000,002 instructions
+/// that rewrite 32 KiB between two checkpoints.
+const PAGES: &str = "
+        LOAD_IMM r3, 4000000  ; 0x00
+        LOAD_IMM r2, 0x8000   ; 0x06
+body:   ADDI  r2, 256         ; 0x0C
+        ANDI  r2, 0x7FFF      ; 0x10
+        ORI   r2, 0x8000      ; 0x14
+        STORE r3, r2          ; 0x18
+        LOOP  r3, body        ; 0x1B
+        HALT                  ; 0x1F
+";
+
+// serve --record-limit: the history stays under it, says what it dropped,
+// and still goes anywhere exactly.
+#[test]
+fn the_record_limit_is_honoured_and_reported() {
+    let (_d, p) = program("pages.fasm", PAGES);
+    let stub = Stub::start(&p, &["--once", "--record", "--record-limit", "1M"]);
+    let out = gdb_batch(
+        stub.port,
+        &["break *0x1F", "continue", "monitor record status", "monitor goto 1000", "maintenance flush register-cache", "p/x $r2", "p $r3", "reverse-stepi", "monitor when"],
+    );
+    assert!(out.contains("recording: instructions 0..20000002 recorded, now at 20000002;"), "{out}");
+    let bytes = status_bytes(&out);
+    assert!(bytes <= 1 << 20, "{bytes} bytes: {out}");
+    assert!(out.contains("; limit 1048576 bytes; over it "), "{out}");
+    assert!(out.contains(" times: checkpoints thinned (going back re-runs up to "), "{out}");
+    // instruction 1000: 199 rounds of 5, then ADDI, ANDI, ORI of round 200
+    assert_eq!(values(&out), ["0xc800", (4_000_000 - 199).to_string().as_str()], "{out}");
+    assert!(out.contains("instruction 999 of 0..20000002"), "{out}");
+    // a limit below the smallest is refused in one line
+    let (code, _, err) = flux(&["serve", p.to_str().unwrap(), "--record", "--record-limit", "1000"]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("1000 bytes is below the smallest record limit, 1048576 bytes (1M)"), "{err}");
+}
