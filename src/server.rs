@@ -194,6 +194,10 @@ pub struct TcpOptions {
 /// The default of [`TcpOptions::handshake_timeout`].
 pub const DEFAULT_HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 
+/// How long a connection that arrives during a session waits for it to end
+/// before it is refused.
+pub const BUSY_GRACE: Duration = Duration::from_millis(500);
+
 /// The reply a client gets when another debugger is attached, before the
 /// connection is closed (gdb shows it: "Remote failure reply: E.another
 /// debugger is attached").
@@ -202,7 +206,8 @@ pub const BUSY_REPLY: &[u8] = b"E.another debugger is attached";
 /// Listens on `listener` and serves one gdb after another (only one session
 /// when `once`).  Connections are accepted on a thread of their own: one that
 /// arrives while a debugger is attached is answered [`BUSY_REPLY`] and closed
-/// at once, with a log line, and the attached session goes on.
+/// (after at most [`BUSY_GRACE`]), with a log line, and the attached session
+/// goes on.
 pub fn serve_tcp(target: &mut FluxTarget, listener: TcpListener, opts: TcpOptions) -> Result<(), crate::gdb::TargetError> {
     let busy = Arc::new(AtomicBool::new(false));
     let (tx, rx) = mpsc::channel::<(TcpStream, SocketAddr, Instant)>();
@@ -242,7 +247,14 @@ fn accept_loop(listener: TcpListener, busy: Arc<AtomicBool>, tx: mpsc::Sender<(T
             }
         };
         let connected = Instant::now();
-        if busy.swap(true, Ordering::SeqCst) {
+        // a debugger that detaches and the next that connects right away
+        // (a script) may cross the end of the session: it gets a moment
+        let mut free = !busy.swap(true, Ordering::SeqCst);
+        while !free && connected.elapsed() < BUSY_GRACE {
+            std::thread::sleep(Duration::from_millis(5));
+            free = !busy.swap(true, Ordering::SeqCst);
+        }
+        if !free {
             eprintln!("flux-gdbstub: refused {peer}: another debugger is attached");
             refuse(stream);
             continue;
