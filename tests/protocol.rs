@@ -215,6 +215,10 @@ fn a_malformed_command_is_an_error_and_the_session_keeps_its_state() {
     }
     // gdbstub was started afresh, with multiprocess ids as negotiated
     assert_eq!(c.ask("qC"), "QCp01.01");
+    // a refused qSupported is not what the session negotiated
+    assert_eq!(c.ask("qSupported:multiprocess-;;"), "E16");
+    assert_eq!(c.ask("m zz,4"), "E16");
+    assert_eq!(c.ask("qC"), "QCp01.01");
     assert_eq!(c.ask("m0,4"), "5b011400");
     assert!(stub.stderr().contains("refused a packet gdbstub could not take"), "{}", stub.stderr());
 }

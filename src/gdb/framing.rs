@@ -100,6 +100,9 @@ pub struct Framed<C> {
     mute: bool,
     /// Packets to replay into a fresh gdbstub (whole, framed).
     replay: VecDeque<u8>,
+    /// A packet that sets gdbstub's session state, given to gdbstub and kept
+    /// once gdbstub has taken it (when the next packet is read).
+    passed: Option<Vec<u8>>,
     /// The packets that set gdbstub's session state, last of each kind.
     state_qsupported: Option<Vec<u8>>,
     state_hg: Option<Vec<u8>>,
@@ -138,6 +141,7 @@ impl<C: Transport> Framed<C> {
             last_sent: Vec::new(),
             mute: false,
             replay: VecDeque::new(),
+            passed: None,
             state_qsupported: None,
             state_hg: None,
             state_hc: None,
@@ -277,6 +281,10 @@ impl<C: Transport> Framed<C> {
             if let Some(b) = self.pending.pop_front() {
                 return Ok(b);
             }
+            if let Some(p) = self.passed.take() {
+                // gdbstub took it without an error
+                self.keep_state(p);
+            }
             let b = self.inner.read()?;
             let Some(rx) = self.feed(b) else { continue };
             match rx {
@@ -300,27 +308,44 @@ impl<C: Transport> Framed<C> {
         }
     }
 
-    /// Keeps what gdbstub's session state depends on, for a replay.
+    /// Notes a packet gdbstub's session state depends on, for a replay.
     fn note_state(&mut self, body: &[u8]) {
         if body == b"QStartNoAckMode" {
             // gdbstub answers OK; from then on neither side acknowledges
             self.no_ack = true;
-        } else if body.starts_with(b"qSupported") {
-            self.state_qsupported = Some(body.to_vec());
-        } else if body.starts_with(b"Hg") {
-            self.state_hg = Some(body.to_vec());
-        } else if body.starts_with(b"Hc") {
-            self.state_hc = Some(body.to_vec());
+        } else if [&b"qSupported"[..], b"Hg", b"Hc"].iter().any(|p| body.starts_with(p)) {
+            self.passed = Some(body.to_vec());
         }
     }
 
+    fn keep_state(&mut self, p: Vec<u8>) {
+        let slot = if p.starts_with(b"qSupported") {
+            &mut self.state_qsupported
+        } else if p.starts_with(b"Hg") {
+            &mut self.state_hg
+        } else {
+            &mut self.state_hc
+        };
+        *slot = Some(p);
+    }
+
     /// gdbstub refused the packet it was given: drops what it had begun to
-    /// answer and answers `reply` instead.
+    /// answer and answers `reply` instead.  A refusal during a replay (it
+    /// should not happen: gdbstub took these packets before) answers
+    /// nothing, the client asked nothing, and forgets the session state.
     pub fn refuse_current(&mut self, reply: &[u8]) -> io::Result<()> {
         self.out.clear();
         self.out_sum_left = 0;
-        self.mute = false;
-        self.replay.clear();
+        self.passed = None;
+        if self.mute {
+            log::warn!("gdbstub refused the replay of the session state; starting without it");
+            self.mute = false;
+            self.replay.clear();
+            self.state_qsupported = None;
+            self.state_hg = None;
+            self.state_hc = None;
+            return Ok(());
+        }
         self.reply(reply)
     }
 
