@@ -82,6 +82,9 @@ enum Command {
         /// Exit after the first debugger session
         #[arg(long)]
         once: bool,
+        /// Drop a connection that has not sent a complete packet SECS seconds after connecting
+        #[arg(long, value_name = "SECS", default_value_t = server::DEFAULT_HANDSHAKE_TIMEOUT.as_secs_f64(), value_parser = handshake_secs)]
+        handshake_timeout: f64,
         /// Record from the first instruction, so that gdb can go backwards
         #[arg(long)]
         record: bool,
@@ -170,8 +173,9 @@ fn main() -> ExitCode {
 
 fn run(cli: Cli) -> Result<ExitCode> {
     match cli.command {
-        Command::Serve { program, listen, stdio, once, record, record_limit, replay, vm } => {
-            serve(program, &listen, stdio, once, (record, record_limit), replay, vm)
+        Command::Serve { program, listen, stdio, once, handshake_timeout, record, record_limit, replay, vm } => {
+            let tcp = server::TcpOptions { once, handshake_timeout: std::time::Duration::from_secs_f64(handshake_timeout) };
+            serve(program, &listen, stdio, tcp, (record, record_limit), replay, vm)
         }
         Command::Run { program, vm, record: Some(path), record_limit, .. } => run_recorded(program, vm, path, record_limit),
         Command::Run { program, vm, trace, trace_format, profile, record: None, .. } => {
@@ -207,6 +211,14 @@ fn run(cli: Cli) -> Result<ExitCode> {
     }
 }
 
+/// `--handshake-timeout`: seconds, more than 0 and at most a day.
+fn handshake_secs(s: &str) -> Result<f64, String> {
+    match s.parse::<f64>() {
+        Ok(v) if v > 0.0 && v <= 86400.0 => Ok(v),
+        _ => Err(format!("{s:?} is not a number of seconds in (0, 86400]")),
+    }
+}
+
 fn resolve(listen: &str) -> Result<SocketAddr> {
     listen
         .to_socket_addrs()
@@ -219,7 +231,7 @@ fn serve(
     path: Option<PathBuf>,
     listen: &str,
     stdio: bool,
-    once: bool,
+    tcp: server::TcpOptions,
     (record, record_limit): (bool, u64),
     replay: Option<PathBuf>,
     vm: VmArgs,
@@ -266,13 +278,15 @@ fn serve(
     }
     let addr = resolve(listen)?;
     if !server::is_loopback(&addr) {
-        eprintln!("flux-gdbstub: warning: listening on {addr}, which other machines can reach; anyone who connects controls the VM");
+        eprintln!(
+            "flux-gdbstub: warning: listening on {addr}, which other machines can reach: whoever connects can run the program, change its registers and memory, and write files (monitor replay save, trace save, profile save)"
+        );
     }
     let listener = TcpListener::bind(addr).with_context(|| format!("listening on {addr}"))?;
     let local = listener.local_addr()?;
     // Tests and scripts wait for this line.
     eprintln!("flux-gdbstub: listening on {local}");
-    server::serve_tcp(&mut target, listener, once)?;
+    server::serve_tcp(&mut target, listener, tcp)?;
     Ok(ExitCode::SUCCESS)
 }
 

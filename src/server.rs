@@ -1,13 +1,17 @@
 //! Serving a `FluxTarget` to gdb: over TCP (one debugger at a time, the next
 //! one welcome after a detach or a dropped connection) or over stdin/stdout.
 use std::io::{self, Read, Write};
-use std::net::{SocketAddr, TcpListener};
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{self, Receiver, TryRecvError};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use gdbstub::conn::{Connection, ConnectionExt};
-use gdbstub::stub::{DisconnectReason, GdbStub, GdbStubError};
+use gdbstub::stub::{DisconnectReason, GdbStub, GdbStubBuilder, GdbStubError};
 
 use crate::gdb::event_loop::FluxEventLoop;
+use crate::gdb::framing::{self, Framed, Transport, PACKET_SIZE};
 use crate::gdb::FluxTarget;
 
 /// How one debugging session ended.
@@ -19,22 +23,49 @@ pub enum SessionEnd {
     Killed,
     /// The connection broke (gdb went away, garbage, I/O error): the VM stays.
     ConnectionLost(String),
+    /// The connection ended before its first complete packet (a client that
+    /// sent nothing within the handshake timeout, a port probe).
+    NoPacket(String),
 }
 
 /// Runs one gdb session on `conn`.  Errors that come from the other side
-/// (a dropped connection, a malformed packet) end the session, not the server.
-pub fn run_session<C>(target: &mut FluxTarget, conn: C) -> Result<SessionEnd, crate::gdb::TargetError>
-where
-    C: ConnectionExt<Error = io::Error>,
-{
-    let stub = GdbStub::new(conn);
-    match drive::<C>(stub, target) {
+/// (a dropped connection, a malformed packet) end the session, not the
+/// server; a packet gdbstub refuses is answered `E16` and the session goes on.
+pub fn run_session<C: Transport>(target: &mut FluxTarget, conn: C) -> Result<SessionEnd, crate::gdb::TargetError> {
+    let mut framed = Framed::new(conn);
+    let result = loop {
+        let stub = match GdbStubBuilder::new(&mut framed).packet_buffer_size(PACKET_SIZE).build() {
+            Ok(stub) => stub,
+            Err(e) => break Ok(SessionEnd::ConnectionLost(format!("gdbstub: {e}"))),
+        };
+        match drive(stub, target) {
+            Err(DriveError::Refused(why)) => {
+                // gdbstub's state went with the error: a fresh one, told
+                // again what this client had negotiated
+                log::warn!("refused a packet gdbstub could not take ({why}): answered E16");
+                if let Err(e) = framed.refuse_current(framing::E_INVAL) {
+                    break Ok(SessionEnd::ConnectionLost(format!("connection: {e}")));
+                }
+                framed.begin_replay();
+            }
+            other => break end_of(other),
+        }
+    };
+    match result {
+        Ok(SessionEnd::ConnectionLost(why)) if !framed.started() => Ok(SessionEnd::NoPacket(why)),
+        other => other,
+    }
+}
+
+fn end_of(r: StubResult) -> Result<SessionEnd, crate::gdb::TargetError> {
+    match r {
         Ok(DisconnectReason::Disconnect) => Ok(SessionEnd::Detached),
         Ok(DisconnectReason::TargetExited(code)) => Ok(SessionEnd::Exited(code)),
         Ok(DisconnectReason::TargetTerminated(sig)) => Ok(SessionEnd::Terminated(sig.0)),
         Ok(DisconnectReason::Kill) => Ok(SessionEnd::Killed),
         Err(DriveError::Target(te)) => Err(te),
         Err(DriveError::Connection(e)) => Ok(SessionEnd::ConnectionLost(format!("connection: {e}"))),
+        Err(DriveError::Refused(why)) => Ok(SessionEnd::ConnectionLost(why)),
         Err(DriveError::Stub(e)) => {
             if e.is_target_error() {
                 match e.into_target_error() {
@@ -48,44 +79,57 @@ where
     }
 }
 
+type StubError = GdbStubError<crate::gdb::TargetError, io::Error>;
+
 /// Why [`drive`] gave up: what gdbstub reports, or what our event loop saw
 /// (gdbstub's error type cannot be built outside it).
 enum DriveError {
-    Stub(GdbStubError<crate::gdb::TargetError, io::Error>),
+    Stub(StubError),
+    /// gdbstub could not take a packet (a malformed command): the session
+    /// goes on with a fresh gdbstub.
+    Refused(String),
     Target(crate::gdb::TargetError),
     Connection(io::Error),
 }
 
-impl From<GdbStubError<crate::gdb::TargetError, io::Error>> for DriveError {
-    fn from(e: GdbStubError<crate::gdb::TargetError, io::Error>) -> Self {
+impl From<StubError> for DriveError {
+    fn from(e: StubError) -> Self {
         DriveError::Stub(e)
+    }
+}
+
+/// A packet gdbstub refused while stopped is the client's mistake, not the
+/// end of the session; a broken connection or a failing target is.
+fn refused_or_fatal(e: StubError) -> DriveError {
+    if e.is_target_error() || e.is_connection_error() {
+        DriveError::Stub(e)
+    } else {
+        DriveError::Refused(describe(&e))
     }
 }
 
 type StubResult = Result<DisconnectReason, DriveError>;
 
-/// gdbstub's `run_blocking` loop, with one difference: in extended mode
+/// gdbstub's `run_blocking` loop, with two differences: in extended mode
 /// (`target extended-remote`) an exit, a termination or a detach does not
-/// end the session.  gdbstub reports it to gdb and would disconnect; we go
+/// end the session (gdbstub reports it to gdb and would disconnect; we go
 /// back to reading packets instead, so gdb stays connected as with
-/// gdbserver's multi mode (`monitor` answers, `run` starts over).
-fn drive<C>(stub: GdbStub<'_, FluxTarget, C>, target: &mut FluxTarget) -> StubResult
-where
-    C: ConnectionExt<Error = io::Error>,
-{
+/// gdbserver's multi mode: `monitor` answers, `run` starts over), and the
+/// packets come through the packet layer ([`Framed`]).
+fn drive<C: Transport>(stub: GdbStub<'_, FluxTarget, &mut Framed<C>>, target: &mut FluxTarget) -> StubResult {
     use gdbstub::stub::run_blocking::{BlockingEventLoop, Event, WaitForStopReasonError};
     use gdbstub::stub::state_machine::GdbStubStateMachine;
+    type Loop<'c, C> = FluxEventLoop<&'c mut Framed<C>>;
     let mut gdb = stub.run_state_machine(target)?;
-    let mut packets = NoProcessFilter::default();
     loop {
         gdb = match gdb {
             GdbStubStateMachine::Idle(mut gdb) => {
-                let byte = match packets.next_byte(gdb.borrow_conn(), target.has_process()) {
+                let byte = match gdb.borrow_conn().next_byte(target) {
                     Ok(b) => b,
                     // gdb went away between packets: the same as a dropped connection
                     Err(e) => return Err(DriveError::Connection(e)),
                 };
-                gdb.incoming_data(target, byte)?
+                gdb.incoming_data(target, byte).map_err(refused_or_fatal)?
             }
             GdbStubStateMachine::Disconnected(gdb) => {
                 let reason = gdb.get_reason();
@@ -97,70 +141,15 @@ where
                 }
             }
             GdbStubStateMachine::CtrlCInterrupt(gdb) => {
-                let stop = FluxEventLoop::<C>::on_interrupt(target).map_err(DriveError::Target)?;
+                let stop = Loop::<C>::on_interrupt(target).map_err(DriveError::Target)?;
                 gdb.interrupt_handled(target, stop)?
             }
-            GdbStubStateMachine::Running(mut gdb) => match FluxEventLoop::<C>::wait_for_stop_reason(target, gdb.borrow_conn()) {
+            GdbStubStateMachine::Running(mut gdb) => match Loop::<C>::wait_for_stop_reason(target, gdb.borrow_conn()) {
                 Ok(Event::TargetStopped(reason)) => gdb.report_stop(target, reason)?,
                 Ok(Event::IncomingData(byte)) => gdb.incoming_data(target, byte)?,
                 Err(WaitForStopReasonError::Target(e)) => return Err(DriveError::Target(e)),
                 Err(WaitForStopReasonError::Connection(e)) => return Err(DriveError::Connection(e)),
             },
-        }
-    }
-}
-
-/// Answers gdb's thread-list queries while there is no process (extended
-/// mode, after an exit, a kill or a detach) with "no threads", as gdbserver
-/// does.  gdbstub's single-threaded targets always report their one thread,
-/// and gdb, which lists threads after every stop, exit included, would then
-/// bring back a live "process 1" that has ended.  Every other packet goes
-/// to gdbstub untouched.
-#[derive(Default)]
-struct NoProcessFilter {
-    /// Bytes read and found not to be for us, still to give to gdbstub.
-    pending: std::collections::VecDeque<u8>,
-    /// gdb and gdbstub agreed to QStartNoAckMode: answers carry no '+'.
-    no_ack: bool,
-}
-
-impl NoProcessFilter {
-    fn next_byte<C: ConnectionExt<Error = io::Error>>(&mut self, conn: &mut C, has_process: bool) -> io::Result<u8> {
-        loop {
-            if let Some(b) = self.pending.pop_front() {
-                return Ok(b);
-            }
-            let first = conn.read()?;
-            if first != b'$' {
-                return Ok(first);
-            }
-            // a whole packet: $data#xx
-            let mut packet = vec![first];
-            loop {
-                let b = conn.read()?;
-                packet.push(b);
-                if b == b'#' {
-                    packet.push(conn.read()?);
-                    packet.push(conn.read()?);
-                    break;
-                }
-                if packet.len() > 64 * 1024 {
-                    break; // not a query of ours; gdbstub judges it
-                }
-            }
-            let data = packet.get(1..packet.len().saturating_sub(3)).unwrap_or(&[]);
-            if data == b"QStartNoAckMode" {
-                self.no_ack = true;
-            }
-            if !has_process && (data == b"qfThreadInfo" || data == b"qsThreadInfo") {
-                if !self.no_ack {
-                    conn.write(b'+')?;
-                }
-                conn.write_all(b"$l#6c")?;
-                conn.flush()?;
-                continue;
-            }
-            self.pending.extend(packet);
         }
     }
 }
@@ -180,6 +169,7 @@ fn after_session(target: &mut FluxTarget, end: &SessionEnd) {
         SessionEnd::Killed => log::info!("gdb killed the program"),
         SessionEnd::Detached => log::info!("gdb detached; the VM stays where it is"),
         SessionEnd::ConnectionLost(why) => log::warn!("connection lost ({why}); the VM stays where it is"),
+        SessionEnd::NoPacket(why) => log::warn!("connection dropped before its first packet ({why})"),
     }
     if matches!(end, SessionEnd::Exited(_) | SessionEnd::Terminated(_) | SessionEnd::Killed) || target.program_ended() {
         target.start_fresh();
@@ -191,22 +181,108 @@ pub fn is_loopback(addr: &SocketAddr) -> bool {
     addr.ip().is_loopback()
 }
 
-/// Listens on `listener` and serves one gdb after another (only one when `once`).
-pub fn serve_tcp(target: &mut FluxTarget, listener: TcpListener, once: bool) -> Result<(), crate::gdb::TargetError> {
+/// How the TCP server treats its clients.
+#[derive(Debug, Clone, Copy)]
+pub struct TcpOptions {
+    /// Exit after the first session (one that sent a packet).
+    pub once: bool,
+    /// A connection that has not completed a packet this long after
+    /// connecting is dropped; after that it may stay idle for ever.
+    pub handshake_timeout: Duration,
+}
+
+/// The default of [`TcpOptions::handshake_timeout`].
+pub const DEFAULT_HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// How long a connection that arrives during a session waits for it to end
+/// before it is refused.
+pub const BUSY_GRACE: Duration = Duration::from_millis(500);
+
+/// The reply a client gets when another debugger is attached, before the
+/// connection is closed (gdb shows it: "Remote failure reply: E.another
+/// debugger is attached").
+pub const BUSY_REPLY: &[u8] = b"E.another debugger is attached";
+
+/// Listens on `listener` and serves one gdb after another (only one session
+/// when `once`).  Connections are accepted on a thread of their own: one that
+/// arrives while a debugger is attached is answered [`BUSY_REPLY`] and closed
+/// (after at most [`BUSY_GRACE`]), with a log line, and the attached session
+/// goes on.
+pub fn serve_tcp(target: &mut FluxTarget, listener: TcpListener, opts: TcpOptions) -> Result<(), crate::gdb::TargetError> {
+    let busy = Arc::new(AtomicBool::new(false));
+    let (tx, rx) = mpsc::channel::<(TcpStream, SocketAddr, Instant)>();
+    {
+        let busy = busy.clone();
+        std::thread::Builder::new()
+            .name("accept".into())
+            .spawn(move || accept_loop(listener, busy, tx))
+            .map_err(crate::gdb::TargetError::Output)?;
+    }
+    for (stream, peer, connected) in rx {
+        log::info!("debugger connected from {peer}");
+        let conn = BufferedTcp::with_deadline(stream, connected + opts.handshake_timeout, opts.handshake_timeout);
+        let end = run_session(target, conn);
+        busy.store(false, Ordering::SeqCst);
+        let end = end?;
+        match &end {
+            SessionEnd::NoPacket(why) => eprintln!("flux-gdbstub: dropped {peer}: {why}"),
+            _ => eprintln!("flux-gdbstub: session ended: {end:?}"),
+        }
+        after_session(target, &end);
+        if opts.once && !matches!(end, SessionEnd::NoPacket(_)) {
+            return Ok(());
+        }
+    }
+    Ok(())
+}
+
+fn accept_loop(listener: TcpListener, busy: Arc<AtomicBool>, tx: mpsc::Sender<(TcpStream, SocketAddr, Instant)>) {
     loop {
         let (stream, peer) = match listener.accept() {
             Ok(x) => x,
             Err(e) => {
                 log::warn!("accept failed: {e}");
+                std::thread::sleep(Duration::from_millis(50));
                 continue;
             }
         };
-        log::info!("debugger connected from {peer}");
-        let end = run_session(target, BufferedTcp::new(stream))?;
-        eprintln!("flux-gdbstub: session ended: {end:?}");
-        after_session(target, &end);
-        if once {
-            return Ok(());
+        let connected = Instant::now();
+        // a debugger that detaches and the next that connects right away
+        // (a script) may cross the end of the session: it gets a moment
+        let mut free = !busy.swap(true, Ordering::SeqCst);
+        while !free && connected.elapsed() < BUSY_GRACE {
+            std::thread::sleep(Duration::from_millis(5));
+            free = !busy.swap(true, Ordering::SeqCst);
+        }
+        if !free {
+            eprintln!("flux-gdbstub: refused {peer}: another debugger is attached");
+            refuse(stream);
+            continue;
+        }
+        if tx.send((stream, peer, connected)).is_err() {
+            return; // the server is done
+        }
+    }
+}
+
+/// Tells a client that another debugger is attached, and closes.  What it
+/// sent is read first (at most 100 ms of it), so that the close does not
+/// reset the connection before the client has read the reply.
+fn refuse(mut stream: TcpStream) {
+    // `+` acknowledges the packet the client may have sent (gdb's qSupported)
+    let mut reply = b"+$".to_vec();
+    reply.extend_from_slice(BUSY_REPLY);
+    reply.extend_from_slice(format!("#{:02x}", BUSY_REPLY.iter().fold(0u8, |a, b| a.wrapping_add(*b))).as_bytes());
+    let _ = stream.set_write_timeout(Some(Duration::from_millis(100)));
+    let _ = Write::write_all(&mut stream, &reply);
+    let _ = stream.shutdown(std::net::Shutdown::Write);
+    let _ = stream.set_read_timeout(Some(Duration::from_millis(100)));
+    let until = Instant::now() + Duration::from_millis(100);
+    let mut buf = [0u8; 4096];
+    while Instant::now() < until {
+        match Read::read(&mut stream, &mut buf) {
+            Ok(0) | Err(_) => break,
+            Ok(_) => {}
         }
     }
 }
@@ -299,6 +375,8 @@ impl ConnectionExt for StdioConnection {
     }
 }
 
+impl Transport for StdioConnection {}
+
 /// Serves one gdb over stdin/stdout.
 pub fn serve_stdio(target: &mut FluxTarget) -> Result<(), crate::gdb::TargetError> {
     let end = run_session(target, StdioConnection::new())?;
@@ -310,16 +388,51 @@ pub fn serve_stdio(target: &mut FluxTarget) -> Result<(), crate::gdb::TargetErro
 /// (gdbstub's own `TcpStream` connection makes a system call per byte, which
 /// made `stepi` through gdb several times slower than gdbserver.)
 pub struct BufferedTcp {
-    stream: std::net::TcpStream,
+    stream: TcpStream,
     out: Vec<u8>,
     buf: Box<[u8; 4096]>,
     pos: usize,
     len: usize,
+    /// Until the first complete packet: when the connection is dropped.
+    deadline: Option<(Instant, Duration)>,
 }
 
 impl BufferedTcp {
-    pub fn new(stream: std::net::TcpStream) -> BufferedTcp {
-        BufferedTcp { stream, out: Vec::with_capacity(4096), buf: Box::new([0; 4096]), pos: 0, len: 0 }
+    pub fn new(stream: TcpStream) -> BufferedTcp {
+        BufferedTcp { stream, out: Vec::with_capacity(4096), buf: Box::new([0; 4096]), pos: 0, len: 0, deadline: None }
+    }
+
+    /// A connection that must complete a packet by `deadline` (`timeout`
+    /// after it connected).
+    pub fn with_deadline(stream: TcpStream, deadline: Instant, timeout: Duration) -> BufferedTcp {
+        BufferedTcp { deadline: Some((deadline, timeout)), ..BufferedTcp::new(stream) }
+    }
+
+    fn handshake_expired(timeout: Duration) -> io::Error {
+        io::Error::new(io::ErrorKind::TimedOut, format!("no complete packet within {} s of connecting", timeout.as_secs_f64()))
+    }
+
+    /// One read from the socket, within the handshake deadline if there is one.
+    fn read_socket(&mut self) -> io::Result<usize> {
+        if let Some((deadline, timeout)) = self.deadline {
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return Err(Self::handshake_expired(timeout));
+            }
+            self.stream.set_read_timeout(Some(left))?;
+        }
+        loop {
+            match Read::read(&mut self.stream, &mut self.buf[..]) {
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) if matches!(e.kind(), io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut) => {
+                    return Err(match self.deadline {
+                        Some((_, timeout)) => Self::handshake_expired(timeout),
+                        None => e,
+                    })
+                }
+                r => return r,
+            }
+        }
     }
 
     fn send_pending(&mut self) -> io::Result<()> {
@@ -367,12 +480,7 @@ impl ConnectionExt for BufferedTcp {
         if self.pos == self.len {
             // whatever we owe gdb goes out before we wait for it
             self.send_pending()?;
-            let n = loop {
-                match Read::read(&mut self.stream, &mut self.buf[..]) {
-                    Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                    r => break r?,
-                }
-            };
+            let n = self.read_socket()?;
             self.fill(n)?;
         }
         let b = self.buf[self.pos];
@@ -392,6 +500,16 @@ impl ConnectionExt for BufferedTcp {
             Ok(n) => self.fill(n),
             Err(e) if matches!(e.kind(), io::ErrorKind::WouldBlock | io::ErrorKind::Interrupted) => Ok(None),
             Err(e) => Err(e),
+        }
+    }
+}
+
+impl Transport for BufferedTcp {
+    fn handshake_done(&mut self) {
+        if self.deadline.take().is_some() {
+            if let Err(e) = self.stream.set_read_timeout(None) {
+                log::warn!("clearing the handshake timeout: {e}");
+            }
         }
     }
 }

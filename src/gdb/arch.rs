@@ -166,14 +166,17 @@ impl Registers for FluxRegs {
         }
     }
 
+    /// A `G` packet's data: exactly the block a `g` reply sends (gdb sends
+    /// back what it got).  gdbstub starts from default registers, so a
+    /// shorter block would zero the rest: any other length is an error (the
+    /// packet layer refuses it before it gets here, see `framing::check`).
     fn gdb_deserialize(&mut self, bytes: &[u8]) -> Result<(), ()> {
+        if bytes.len() != all_ids().map(|(_, size)| size).sum::<usize>() {
+            return Err(());
+        }
         let mut at = 0usize;
         for (id, size) in all_ids() {
-            let Some(chunk) = bytes.get(at..at + size) else {
-                // gdb may send a shorter `G` packet: the rest stays as it is.
-                break;
-            };
-            self.write(id, chunk);
+            self.write(id, &bytes[at..at + size]);
             at += size;
         }
         Ok(())
@@ -209,5 +212,8 @@ mod tests {
         let mut back = FluxRegs::default();
         back.gdb_deserialize(&bytes).unwrap();
         assert_eq!(back, r);
+        assert_eq!(back.gdb_deserialize(&bytes[1..]), Err(()));
+        assert_eq!(back.gdb_deserialize(&[bytes.clone(), vec![0]].concat()), Err(()));
+        assert_eq!(back, r, "a wrong length changes nothing");
     }
 }

@@ -21,6 +21,7 @@ pub mod breakpoints;
 pub mod event_loop;
 pub mod extended;
 pub mod flux_monitor;
+pub mod framing;
 pub mod monitor;
 pub mod record_monitor;
 pub mod reverse;

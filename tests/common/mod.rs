@@ -127,6 +127,11 @@ impl Stub {
         }
     }
 
+    /// The stub's process id.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     pub fn is_running(&mut self) -> bool {
         matches!(self.child.try_wait(), Ok(None))
     }
