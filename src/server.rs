@@ -203,25 +203,30 @@ pub const BUSY_GRACE: Duration = Duration::from_millis(500);
 /// debugger is attached").
 pub const BUSY_REPLY: &[u8] = b"E.another debugger is attached";
 
+/// How many connections may wait for their first packet at once; more are
+/// closed at once, with a log line.
+pub const MAX_PENDING: usize = 16;
+
 /// Listens on `listener` and serves one gdb after another (only one session
-/// when `once`).  Connections are accepted on a thread of their own: one that
-/// arrives while a debugger is attached is answered [`BUSY_REPLY`] and closed
-/// (after at most [`BUSY_GRACE`]), with a log line, and the attached session
-/// goes on.
+/// when `once`).  Connections are accepted on a thread of their own, and each
+/// new one waits for its first complete packet on a thread of its own, for
+/// at most the handshake timeout: a client that connects and says nothing
+/// holds no one up.  A connection whose first packet arrives while a
+/// debugger is attached is answered [`BUSY_REPLY`] and closed (after at most
+/// [`BUSY_GRACE`]), with a log line, and the attached session goes on.
 pub fn serve_tcp(target: &mut FluxTarget, listener: TcpListener, opts: TcpOptions) -> Result<(), crate::gdb::TargetError> {
     let busy = Arc::new(AtomicBool::new(false));
-    let (tx, rx) = mpsc::channel::<(TcpStream, SocketAddr, Instant)>();
+    let (tx, rx) = mpsc::channel::<(TcpStream, SocketAddr, Vec<u8>)>();
     {
         let busy = busy.clone();
         std::thread::Builder::new()
             .name("accept".into())
-            .spawn(move || accept_loop(listener, busy, tx))
+            .spawn(move || accept_loop(listener, busy, tx, opts.handshake_timeout))
             .map_err(crate::gdb::TargetError::Output)?;
     }
-    for (stream, peer, connected) in rx {
+    for (stream, peer, first) in rx {
         log::info!("debugger connected from {peer}");
-        let conn = BufferedTcp::with_deadline(stream, connected + opts.handshake_timeout, opts.handshake_timeout);
-        let end = run_session(target, conn);
+        let end = run_session(target, BufferedTcp::with_first_packet(stream, &first));
         busy.store(false, Ordering::SeqCst);
         let end = end?;
         match &end {
@@ -236,7 +241,13 @@ pub fn serve_tcp(target: &mut FluxTarget, listener: TcpListener, opts: TcpOption
     Ok(())
 }
 
-fn accept_loop(listener: TcpListener, busy: Arc<AtomicBool>, tx: mpsc::Sender<(TcpStream, SocketAddr, Instant)>) {
+fn accept_loop(
+    listener: TcpListener,
+    busy: Arc<AtomicBool>,
+    tx: mpsc::Sender<(TcpStream, SocketAddr, Vec<u8>)>,
+    timeout: Duration,
+) {
+    let pending = Arc::new(std::sync::atomic::AtomicUsize::new(0));
     loop {
         let (stream, peer) = match listener.accept() {
             Ok(x) => x,
@@ -246,21 +257,85 @@ fn accept_loop(listener: TcpListener, busy: Arc<AtomicBool>, tx: mpsc::Sender<(T
                 continue;
             }
         };
-        let connected = Instant::now();
-        // a debugger that detaches and the next that connects right away
-        // (a script) may cross the end of the session: it gets a moment
-        let mut free = !busy.swap(true, Ordering::SeqCst);
-        while !free && connected.elapsed() < BUSY_GRACE {
-            std::thread::sleep(Duration::from_millis(5));
-            free = !busy.swap(true, Ordering::SeqCst);
-        }
-        if !free {
-            eprintln!("flux-gdbstub: refused {peer}: another debugger is attached");
-            refuse(stream);
+        let deadline = Instant::now() + timeout;
+        if pending.fetch_add(1, Ordering::SeqCst) >= MAX_PENDING {
+            pending.fetch_sub(1, Ordering::SeqCst);
+            eprintln!("flux-gdbstub: refused {peer}: {MAX_PENDING} connections already wait for their first packet");
             continue;
         }
-        if tx.send((stream, peer, connected)).is_err() {
-            return; // the server is done
+        let (busy, tx, waiting) = (busy.clone(), tx.clone(), pending.clone());
+        let spawned = std::thread::Builder::new().name(format!("handshake {peer}")).spawn(move || {
+            let first = read_first_packet(&stream, deadline, timeout);
+            waiting.fetch_sub(1, Ordering::SeqCst);
+            let first = match first {
+                Ok(bytes) => bytes,
+                Err(why) => {
+                    eprintln!("flux-gdbstub: dropped {peer}: {why}");
+                    return;
+                }
+            };
+            // a debugger that detaches and the next that connects right away
+            // (a script) may cross the end of the session: it gets a moment
+            let asked = Instant::now();
+            let mut free = !busy.swap(true, Ordering::SeqCst);
+            while !free && asked.elapsed() < BUSY_GRACE {
+                std::thread::sleep(Duration::from_millis(5));
+                free = !busy.swap(true, Ordering::SeqCst);
+            }
+            if !free {
+                eprintln!("flux-gdbstub: refused {peer}: another debugger is attached");
+                refuse(stream);
+            } else if let Err(mpsc::SendError((stream, ..))) = tx.send((stream, peer, first)) {
+                // the server is done
+                drop(stream);
+                busy.store(false, Ordering::SeqCst);
+            }
+        });
+        if let Err(e) = spawned {
+            pending.fetch_sub(1, Ordering::SeqCst);
+            log::warn!("no thread for {peer}'s handshake: {e}");
+        }
+    }
+}
+
+/// Reads from a new connection until its first complete packet (`$...#xx`),
+/// by `deadline`, and returns what it sent from that packet's `$` on.  Bytes
+/// before the `$` are skipped, as the packet layer skips them; a first
+/// packet longer than [`PACKET_SIZE`] ends the connection.
+fn read_first_packet(mut stream: &TcpStream, deadline: Instant, timeout: Duration) -> Result<Vec<u8>, String> {
+    let expired = || format!("no complete packet within {} s of connecting", timeout.as_secs_f64());
+    let mut got: Vec<u8> = Vec::new();
+    let mut buf = [0u8; 1024];
+    loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            return Err(expired());
+        }
+        stream.set_read_timeout(Some(left)).map_err(|e| e.to_string())?;
+        let n = match Read::read(&mut stream, &mut buf) {
+            Ok(0) => return Err("closed before its first packet".into()),
+            Ok(n) => n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) if matches!(e.kind(), io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut) => return Err(expired()),
+            Err(e) => return Err(e.to_string()),
+        };
+        for &b in &buf[..n] {
+            if got.is_empty() && b != b'$' {
+                continue;
+            }
+            if b == b'$' && got.iter().all(|&c| c != b'#') {
+                got.clear(); // a `$` inside a packet starts a new one
+            }
+            got.push(b);
+        }
+        if let Some(hash) = got.iter().position(|&c| c == b'#') {
+            if got.len() >= hash + 3 {
+                stream.set_read_timeout(None).map_err(|e| e.to_string())?;
+                return Ok(got);
+            }
+        }
+        if got.len() > PACKET_SIZE {
+            return Err(format!("first packet longer than {PACKET_SIZE} bytes"));
         }
     }
 }
@@ -393,43 +468,29 @@ pub struct BufferedTcp {
     buf: Box<[u8; 4096]>,
     pos: usize,
     len: usize,
-    /// Until the first complete packet: when the connection is dropped.
-    deadline: Option<(Instant, Duration)>,
 }
 
 impl BufferedTcp {
     pub fn new(stream: TcpStream) -> BufferedTcp {
-        BufferedTcp { stream, out: Vec::with_capacity(4096), buf: Box::new([0; 4096]), pos: 0, len: 0, deadline: None }
+        BufferedTcp { stream, out: Vec::with_capacity(4096), buf: Box::new([0; 4096]), pos: 0, len: 0 }
     }
 
-    /// A connection that must complete a packet by `deadline` (`timeout`
-    /// after it connected).
-    pub fn with_deadline(stream: TcpStream, deadline: Instant, timeout: Duration) -> BufferedTcp {
-        BufferedTcp { deadline: Some((deadline, timeout)), ..BufferedTcp::new(stream) }
+    /// A connection whose first bytes were read already ([`read_first_packet`]):
+    /// they are read again from here first.  More than the buffer holds is
+    /// cut (the packet layer then refuses the packet as too long).
+    pub fn with_first_packet(stream: TcpStream, first: &[u8]) -> BufferedTcp {
+        let mut conn = BufferedTcp::new(stream);
+        let n = first.len().min(conn.buf.len());
+        conn.buf[..n].copy_from_slice(&first[..n]);
+        conn.len = n;
+        conn
     }
 
-    fn handshake_expired(timeout: Duration) -> io::Error {
-        io::Error::new(io::ErrorKind::TimedOut, format!("no complete packet within {} s of connecting", timeout.as_secs_f64()))
-    }
-
-    /// One read from the socket, within the handshake deadline if there is one.
+    /// One read from the socket.
     fn read_socket(&mut self) -> io::Result<usize> {
-        if let Some((deadline, timeout)) = self.deadline {
-            let left = deadline.saturating_duration_since(Instant::now());
-            if left.is_zero() {
-                return Err(Self::handshake_expired(timeout));
-            }
-            self.stream.set_read_timeout(Some(left))?;
-        }
         loop {
             match Read::read(&mut self.stream, &mut self.buf[..]) {
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                Err(e) if matches!(e.kind(), io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut) => {
-                    return Err(match self.deadline {
-                        Some((_, timeout)) => Self::handshake_expired(timeout),
-                        None => e,
-                    })
-                }
                 r => return r,
             }
         }
@@ -504,12 +565,4 @@ impl ConnectionExt for BufferedTcp {
     }
 }
 
-impl Transport for BufferedTcp {
-    fn handshake_done(&mut self) {
-        if self.deadline.take().is_some() {
-            if let Err(e) = self.stream.set_read_timeout(None) {
-                log::warn!("clearing the handshake timeout: {e}");
-            }
-        }
-    }
-}
+impl Transport for BufferedTcp {}

@@ -316,10 +316,11 @@ fn an_idle_connection_is_dropped_after_the_handshake_timeout_and_the_next_is_ser
             std::thread::sleep(Duration::from_millis(200));
         }
     });
-    // meanwhile a second client is told the stub is busy
+    // meanwhile a client that speaks is served: the silent one holds no one up
     let mut second = Rsp::connect(stub.port);
-    assert!(String::from_utf8_lossy(&second.until_eof()).contains("E.another debugger is attached"));
+    assert_eq!(second.ask("m0,1"), "5b");
     assert_eq!(idle.until_eof(), b"", "dropped without a reply");
+    drop(second);
     let waited = start.elapsed();
     assert!(waited >= Duration::from_millis(900), "dropped after {waited:?}");
     t.join().unwrap();
@@ -385,4 +386,25 @@ fn the_listen_warning_says_what_a_client_can_do() {
         text.contains("warning: listening on 0.0.0.0:0, which other machines can reach: whoever connects can run the program, change its registers and memory, and write files (monitor replay save, trace save, profile save)"),
         "{text}"
     );
+}
+
+#[test]
+fn silent_connections_wait_apart_and_past_the_limit_are_closed() {
+    let stub = fib_stub(&["--handshake-timeout", "30"]);
+    // 16 connections that say nothing: each waits on its own, none holds the stub
+    let silent: Vec<TcpStream> = (0..16).map(|_| TcpStream::connect(("127.0.0.1", stub.port)).expect("connect")).collect();
+    // the 17th waiting one is closed at once, with a log line
+    let mut extra = Rsp::connect(stub.port);
+    assert_eq!(extra.until_eof(), b"", "closed without a reply");
+    stub.wait_for_stderr("connections already wait for their first packet");
+    assert!(stub.stderr().contains("flux-gdbstub: refused 127.0.0.1:"), "{}", stub.stderr());
+    // one that closes frees its place, and a debugger that speaks is served
+    drop(silent);
+    let start = Instant::now();
+    while stub.stderr().matches("closed before its first packet").count() < 16 {
+        assert!(start.elapsed() < Duration::from_secs(60), "{}", stub.stderr());
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    let mut c = Rsp::connect(stub.port);
+    assert_eq!(c.ask("m0,1"), "5b");
 }
