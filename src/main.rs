@@ -88,6 +88,9 @@ enum Command {
         /// Serve a recorded run from a replay file (`run --record`, `monitor replay save`)
         #[arg(long, value_name = "PATH", conflicts_with = "record")]
         replay: Option<PathBuf>,
+        /// The only directory `monitor ... save PATH` writes into (default: the current directory)
+        #[arg(long, value_name = "DIR", default_value = ".")]
+        save_dir: PathBuf,
         #[command(flatten)]
         vm: VmArgs,
     },
@@ -162,8 +165,8 @@ fn main() -> ExitCode {
 
 fn run(cli: Cli) -> Result<ExitCode> {
     match cli.command {
-        Command::Serve { program, listen, stdio, once, record, replay, vm } => {
-            serve(program, &listen, stdio, once, record, replay, vm)
+        Command::Serve { program, listen, stdio, once, record, replay, save_dir, vm } => {
+            serve(program, &listen, stdio, once, record, replay, &save_dir, vm)
         }
         Command::Run { program, vm, record: Some(path), .. } => run_recorded(program, vm, path),
         Command::Run { program, vm, trace, trace_format, profile, record: None } => {
@@ -207,6 +210,7 @@ fn resolve(listen: &str) -> Result<SocketAddr> {
         .with_context(|| format!("--listen {listen}: no address"))
 }
 
+#[allow(clippy::too_many_arguments)] // serve's options, as clap gives them
 fn serve(
     path: Option<PathBuf>,
     listen: &str,
@@ -214,8 +218,11 @@ fn serve(
     once: bool,
     record: bool,
     replay: Option<PathBuf>,
+    save_dir: &std::path::Path,
     vm: VmArgs,
 ) -> Result<ExitCode> {
+    let save_dir = std::sync::Arc::new(cuda_flux_debugger::save_path::SaveDir::open(save_dir)?);
+    log::info!("monitor ... save PATH writes inside {}", save_dir.root().display());
     // With --stdio, stdout is the protocol: the program's output goes to stderr.
     let output: Box<dyn Write + Send> = if stdio { Box::new(std::io::stderr()) } else { Box::new(std::io::stdout()) };
     let mut target = match &replay {
@@ -250,13 +257,17 @@ fn serve(
     if let Some(level) = vm.apoptosis_warn {
         target.set_apoptosis_warning(level)?;
     }
+    let root = save_dir.root().display().to_string();
+    target.save_dir = Some(save_dir);
     if stdio {
         server::serve_stdio(&mut target)?;
         return Ok(ExitCode::SUCCESS);
     }
     let addr = resolve(listen)?;
     if !server::is_loopback(&addr) {
-        eprintln!("flux-gdbstub: warning: listening on {addr}, which other machines can reach; anyone who connects controls the VM");
+        eprintln!(
+            "flux-gdbstub: warning: listening on {addr}, which other machines can reach; anyone who connects can run and change the VM and write files in {root}"
+        );
     }
     let listener = TcpListener::bind(addr).with_context(|| format!("listening on {addr}"))?;
     let local = listener.local_addr()?;

@@ -394,6 +394,14 @@ impl Recording {
 
     pub fn save(&self, path: &Path) -> Result<(), ReplayError> {
         let io = |source| ReplayError::Io { path: path.display().to_string(), source };
+        let body = self.to_bytes()?;
+        let mut f = std::fs::File::create(path).map_err(io)?;
+        f.write_all(&body).map_err(io)?;
+        f.flush().map_err(io)
+    }
+
+    /// The replay file's bytes (what [`Recording::save`] writes).
+    pub fn to_bytes(&self) -> Result<Vec<u8>, ReplayError> {
         let header = Header {
             format: FORMAT.into(),
             version: VERSION,
@@ -416,9 +424,7 @@ impl Recording {
         }
         let sum = xxhash_rust::xxh3::xxh3_64(&body);
         line(&mut body, format!("{{\"checksum\":\"{sum:016x}\"}}"));
-        let mut f = std::fs::File::create(path).map_err(io)?;
-        f.write_all(&body).map_err(io)?;
-        f.flush().map_err(io)
+        Ok(body)
     }
 
     /// Reads and checks a replay file: format, version, checksum, program

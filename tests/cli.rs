@@ -149,5 +149,14 @@ fn serve_listens_on_loopback_and_warns_for_other_addresses() {
     }
     let _ = child.kill();
     let _ = child.wait();
-    assert!(err.contains("warning: listening on 0.0.0.0:"), "{err}");
+    let cwd = std::fs::canonicalize(std::env::current_dir().unwrap()).unwrap();
+    let warning = err.lines().find(|l| l.contains("warning")).unwrap_or_default();
+    assert!(warning.starts_with("flux-gdbstub: warning: listening on 0.0.0.0:"), "{err}");
+    assert!(
+        warning.ends_with(&format!(
+            ", which other machines can reach; anyone who connects can run and change the VM and write files in {}",
+            cwd.display()
+        )),
+        "{err}"
+    );
 }
