@@ -9,7 +9,7 @@ use anyhow::{bail, Context, Result};
 use clap::{Args, Parser, Subcommand};
 
 use cuda_flux_debugger::gdb::FluxTarget;
-use cuda_flux_debugger::program::Program;
+use cuda_flux_debugger::program::{Program, ProgramError};
 use cuda_flux_debugger::condition::{CmpOp, Condition, Operand, Value};
 use cuda_flux_debugger::debugger::{DebugEvent, Debugger, WatchPurpose};
 use cuda_flux_debugger::vm::{Outcome, SchedKind, Schedule, StopKind, Vm, VmConfig, DEFAULT_ENERGY, DEFAULT_SLICE};
@@ -174,7 +174,16 @@ fn run(cli: Cli) -> Result<ExitCode> {
         }
         Command::Replay { command: ReplayCommand::Diff { expected, actual, json } } => replay_diff(&expected, &actual, json),
         Command::Asm { input, output, elf } => {
-            let text = std::fs::read_to_string(&input).with_context(|| format!("reading {}", input.display()))?;
+            // the same reading rules as `run` (regular files, UTF-8): an
+            // assembly error exits 1, anything else 2
+            let text = match Program::read_source(&input) {
+                Ok(text) => text,
+                Err(ProgramError::Assembly { error, .. }) => {
+                    eprintln!("{}:{error}", input.display());
+                    return Ok(ExitCode::from(1));
+                }
+                Err(e) => return Err(e.into()),
+            };
             match asm::assemble(&text) {
                 Ok(a) => {
                     let bytes = if elf { cuda_flux_debugger::elf::write(&a, &input)? } else { a.bytes };

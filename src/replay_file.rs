@@ -38,6 +38,8 @@ pub const CONTEXT: usize = 16;
 pub enum ReplayError {
     #[error("{path}: {source}")]
     Io { path: String, source: std::io::Error },
+    #[error("{path}: {error}")]
+    Read { path: String, error: crate::program::ReadError },
     #[error("{path}:{line}: {reason}")]
     Damaged { path: String, line: usize, reason: String },
     #[error("{path}: not a FLUX replay file (format '{found}')")]
@@ -431,7 +433,8 @@ impl Recording {
     /// hash, machine state size, each event's fields.
     pub fn load(path: &Path) -> Result<Recording, ReplayError> {
         let p = path.display().to_string();
-        let data = std::fs::read(path).map_err(|source| ReplayError::Io { path: p.clone(), source })?;
+        // a regular file only (a FIFO or a device is refused before it is read)
+        let data = crate::program::read_regular(path, u64::MAX).map_err(|error| ReplayError::Read { path: p.clone(), error })?;
         Recording::parse(&data, &p)
     }
 
