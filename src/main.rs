@@ -429,7 +429,32 @@ fn run_headless(path: PathBuf, args: VmArgs, trace: Option<(PathBuf, TraceFormat
     Ok(ExitCode::from(status as u8))
 }
 
+/// Set by SIGINT while `explore` runs.
+static INTERRUPTED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+extern "C" fn on_sigint(_: libc::c_int) {
+    // only an atomic store: async-signal-safe
+    INTERRUPTED.store(true, std::sync::atomic::Ordering::Relaxed);
+}
+
+/// The first Ctrl-C sets [`INTERRUPTED`]; a second one ends the process as usual.
+fn catch_sigint() -> Result<()> {
+    // SAFETY: a zeroed sigaction is a valid "no flags, empty mask" value; the
+    // handler only stores to an atomic, which is async-signal-safe.
+    unsafe {
+        let mut action: libc::sigaction = std::mem::zeroed();
+        action.sa_sigaction = on_sigint as extern "C" fn(libc::c_int) as libc::sighandler_t;
+        action.sa_flags = libc::SA_RESETHAND | libc::SA_RESTART;
+        libc::sigemptyset(&mut action.sa_mask);
+        if libc::sigaction(libc::SIGINT, &action, std::ptr::null_mut()) != 0 {
+            return Err(std::io::Error::last_os_error()).context("catching SIGINT");
+        }
+    }
+    Ok(())
+}
+
 /// `explore PROGRAM --seeds A..B`: one run per seed, grouped by outcome.
+/// Ctrl-C ends it early: the classes of the runs finished so far, exit 130.
 fn explore(path: PathBuf, seeds: std::ops::Range<u64>, schedule: Schedule, energy: i64, jobs: Option<u32>) -> Result<ExitCode> {
     use std::io::IsTerminal;
     use std::sync::atomic::{AtomicU64, Ordering};
@@ -442,6 +467,7 @@ fn explore(path: PathBuf, seeds: std::ops::Range<u64>, schedule: Schedule, energ
     let start = std::time::Instant::now();
     let last = AtomicU64::new(0);
     let progress = |done: u64| {
+        log::debug!("explore: {done}/{total} runs done");
         if !tty {
             return;
         }
@@ -451,14 +477,22 @@ fn explore(path: PathBuf, seeds: std::ops::Range<u64>, schedule: Schedule, energ
             eprint!("\rexplore: {done}/{total} runs");
         }
     };
-    let classes = cuda_flux_debugger::explore::explore(&program.bytes, energy, schedule, seeds, jobs, &progress)?;
+    catch_sigint()?;
+    log::info!("explore: {total} runs on {jobs} threads");
+    let found = cuda_flux_debugger::explore::explore(&program.bytes, energy, schedule, seeds, jobs, &progress, &INTERRUPTED)?;
     if tty {
         eprint!("\r\x1b[K");
     }
-    for c in &classes {
+    let classes = &found.classes;
+    for c in classes {
         println!("{:>8} run{} (first seed {}): {}", c.count, if c.count == 1 { " " } else { "s" }, c.first_seed, c.outcome.summary());
     }
-    println!("{total} runs, {} distinct outcome{}", classes.len(), if classes.len() == 1 { "" } else { "s" });
-    log::info!("explore: {total} runs on {jobs} threads in {:.2} s", start.elapsed().as_secs_f64());
+    let distinct = format!("{} distinct outcome{}", classes.len(), if classes.len() == 1 { "" } else { "s" });
+    log::info!("explore: {} runs on {jobs} threads in {:.2} s", found.runs, start.elapsed().as_secs_f64());
+    if found.stopped {
+        println!("interrupted: {} of {total} runs, {distinct}", found.runs);
+        return Ok(ExitCode::from(130));
+    }
+    println!("{total} runs, {distinct}");
     Ok(ExitCode::from(if classes.len() == 1 { 0 } else { 1 }))
 }
