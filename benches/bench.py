@@ -355,12 +355,12 @@ def bench_record_continue(stub, runs):
 
 def bench_trace_continue(stub, runs, tmp):
     traced, plain, saves = [], [], []
-    ring = os.path.join(tmp, "ring.txt")
     timer = py("import time; t1 = time.perf_counter()")
     for _ in range(runs):
-        after = [*timer, "-ex", f"monitor trace save {ring}",
+        # the stub writes only inside its save directory
+        after = [*timer, "-ex", "monitor trace save ring.txt",
                  *py("print('RESULT save=%.6f' % (time.perf_counter() - t1))")]
-        secs, _, out = gdb_continue_to(stub, LOOP_FASM, LOOP_HALT, [], setup=["monitor trace on"], after=after)
+        secs, _, out = gdb_continue_to(stub, LOOP_FASM, LOOP_HALT, ["--save-dir", tmp], setup=["monitor trace on"], after=after)
         if "saved 100000 records" not in out:
             raise BenchError(f"monitor trace save: unexpected session:\n{out}")
         traced.append(secs)

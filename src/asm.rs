@@ -71,6 +71,34 @@ fn err(line: usize, col: usize, message: impl Into<String>) -> AsmError {
     AsmError { line, col, message: message.into() }
 }
 
+/// The longest source text an error quotes whole (in characters).
+const QUOTE_MAX: usize = 40;
+
+/// Source text as an error quotes it: whole when short, else its first
+/// characters and its length, so that an error stays one short line.
+pub fn quote(text: &str) -> String {
+    let n = text.chars().count();
+    if n <= QUOTE_MAX {
+        return format!("'{text}'");
+    }
+    let head: String = text.chars().take(QUOTE_MAX - 8).collect();
+    format!("'{head}...' ({n} characters)")
+}
+
+/// The text of an assembly source file: it must be UTF-8 (the first
+/// invalid byte is an error at its line and column).  `asm` and every
+/// command that loads a `.fasm` program read sources through this.
+pub fn source_text(bytes: &[u8]) -> Result<&str, AsmError> {
+    std::str::from_utf8(bytes).map_err(|e| {
+        let good = &bytes[..e.valid_up_to()];
+        let line_start = good.iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1);
+        let line = good.iter().filter(|&&b| b == b'\n').count() + 1;
+        // the prefix is valid UTF-8: count its characters
+        let col = String::from_utf8_lossy(&good[line_start..]).chars().count() + 1;
+        err(line, col, format!("invalid UTF-8 (byte 0x{:02X}): sources are UTF-8 text", bytes[e.valid_up_to()]))
+    })
+}
+
 fn parse_number(text: &str) -> Option<i64> {
     let t = text.replace('_', "");
     let (digits, radix) = if let Some(h) = t.strip_prefix("0x").or_else(|| t.strip_prefix("0X")) {
@@ -113,15 +141,15 @@ fn lex(line_no: usize, s: &str) -> Result<Vec<Token>, AsmError> {
             continue;
         }
         if c == '"' || c == '\'' {
-            let quote = c;
+            let delim = c;
             let mut bytes = Vec::new();
             let mut j = i + 1;
             loop {
                 let Some(&d) = chars.get(j) else {
-                    return Err(err(line_no, col, format!("unterminated {} literal", if quote == '"' { "string" } else { "character" })));
+                    return Err(err(line_no, col, format!("unterminated {} literal", if delim == '"' { "string" } else { "character" })));
                 };
                 j += 1;
-                if d == quote {
+                if d == delim {
                     break;
                 }
                 let d = if d == '\\' {
@@ -144,9 +172,9 @@ fn lex(line_no: usize, s: &str) -> Result<Vec<Token>, AsmError> {
                 bytes.extend_from_slice(d.encode_utf8(&mut buf).as_bytes());
             }
             let text: String = chars[i..j].iter().collect();
-            if quote == '\'' {
+            if delim == '\'' {
                 if bytes.len() != 1 {
-                    return Err(err(line_no, col, format!("character literal {text} must be one byte")));
+                    return Err(err(line_no, col, format!("character literal {} must be one byte", quote(&text))));
                 }
                 out.push(Token { tok: Tok::Num(bytes[0] as i64), col, text });
             } else {
@@ -166,7 +194,7 @@ fn lex(line_no: usize, s: &str) -> Result<Vec<Token>, AsmError> {
                     Some(v) => Tok::Num(v),
                     // a listing's address column, such as 000B
                     None if is_listing_address(&text) => Tok::Ident(text.clone()),
-                    None => return Err(err(line_no, col, format!("bad number '{text}'"))),
+                    None => return Err(err(line_no, col, format!("bad number {}", quote(&text)))),
                 }
             } else {
                 Tok::Ident(text.clone())
@@ -260,7 +288,7 @@ fn parse_args(line: usize, toks: &[Token]) -> Result<Vec<ArgAt>, AsmError> {
                 }
                 (Arg::Value(Expr::Label { name: name.clone(), offset }), used)
             }
-            _ => return Err(err(line, start.col, format!("expected an operand, found '{}'", start.text))),
+            _ => return Err(err(line, start.col, format!("expected an operand, found {}", quote(&start.text)))),
         };
         let text = toks[i..i + used].iter().map(|t| t.text.as_str()).collect::<Vec<_>>().join("");
         args.push(ArgAt { arg, col: start.col, text });
@@ -273,7 +301,7 @@ fn parse_args(line: usize, toks: &[Token]) -> Result<Vec<ArgAt>, AsmError> {
                 }
                 i += 1;
             }
-            Some(t) => return Err(err(line, t.col, format!("expected ',' between operands, found '{}'", t.text))),
+            Some(t) => return Err(err(line, t.col, format!("expected ',' between operands, found {}", quote(&t.text)))),
         }
     }
     Ok(args)
@@ -318,13 +346,13 @@ pub fn assemble(src: &str) -> Result<Assembled, AsmError> {
             match (toks.get(i), toks.get(i + 1)) {
                 (Some(Token { tok: Tok::Ident(name), col, .. }), Some(Token { tok: Tok::Colon, .. })) => {
                     if register_number(name).is_some() || isa::by_mnemonic(name).is_some() || directive_width(name).is_some() {
-                        return Err(err(line, *col, format!("'{name}' cannot be a label: it is a register, mnemonic or directive")));
+                        return Err(err(line, *col, format!("{} cannot be a label: it is a register, mnemonic or directive", quote(name))));
                     }
                     if is_listing_address(name) {
-                        return Err(err(line, *col, format!("'{name}' cannot be a label: it reads as a listing address")));
+                        return Err(err(line, *col, format!("{} cannot be a label: it reads as a listing address", quote(name))));
                     }
                     if let Some(prev) = label_lines.get(name) {
-                        return Err(err(line, *col, format!("label '{name}' is already defined on line {prev}")));
+                        return Err(err(line, *col, format!("label {} is already defined on line {prev}", quote(name))));
                     }
                     labels.insert(name.clone(), addr as u32);
                     label_lines.insert(name.clone(), line);
@@ -335,7 +363,7 @@ pub fn assemble(src: &str) -> Result<Assembled, AsmError> {
         }
         let Some(head) = toks.get(i) else { continue };
         let Tok::Ident(word) = &head.tok else {
-            return Err(err(line, head.col, format!("expected a mnemonic or directive, found '{}'", head.text)));
+            return Err(err(line, head.col, format!("expected a mnemonic or directive, found {}", quote(&head.text))));
         };
         let args = parse_args(line, &toks[i + 1..])?;
         let item = if let Some(width) = directive_width(word) {
@@ -344,7 +372,7 @@ pub fn assemble(src: &str) -> Result<Assembled, AsmError> {
             }
             for a in &args {
                 if let Arg::Reg(_) = a.arg {
-                    return Err(err(line, a.col, format!("{word} takes values, not registers ('{}')", a.text)));
+                    return Err(err(line, a.col, format!("{word} takes values, not registers ({})", quote(&a.text))));
                 }
             }
             Item::Data { width, args }
@@ -359,7 +387,7 @@ pub fn assemble(src: &str) -> Result<Assembled, AsmError> {
         } else if let Some(op) = isa::by_mnemonic(word) {
             Item::Insn { op, args }
         } else {
-            return Err(err(line, head.col, format!("unknown mnemonic '{word}'")));
+            return Err(err(line, head.col, format!("unknown mnemonic {}", quote(word))));
         };
         let size = match &item {
             Item::Insn { op, .. } => op.len(),
@@ -379,9 +407,9 @@ pub fn assemble(src: &str) -> Result<Assembled, AsmError> {
             Arg::Value(Expr::Num(v)) => Ok(*v),
             Arg::Value(Expr::Label { name, offset }) => match labels.get(name) {
                 Some(&v) => Ok(v as i64 + offset),
-                None => Err(err(line, a.col, format!("unknown label '{name}'"))),
+                None => Err(err(line, a.col, format!("unknown label {}", quote(name)))),
             },
-            Arg::Reg(_) => Err(err(line, a.col, format!("expected a value, found register '{}'", a.text))),
+            Arg::Reg(_) => Err(err(line, a.col, format!("expected a value, found register {}", quote(&a.text)))),
             Arg::Str(_) => Err(err(line, a.col, "expected a value, found a string")),
         }
     };
@@ -390,7 +418,7 @@ pub fn assemble(src: &str) -> Result<Assembled, AsmError> {
         let min = -(1i64 << (bits - 1));
         let max = (1i64 << bits) - 1;
         if v < min || v > max {
-            return Err(err(line, a.col, format!("{} = {v} does not fit in {bits} bits", a.text)));
+            return Err(err(line, a.col, format!("{} = {v} does not fit in {bits} bits", quote(&a.text))));
         }
         Ok((v as u64 & ((1u64 << bits) - 1)) as u32)
     };
@@ -429,7 +457,7 @@ pub fn assemble(src: &str) -> Result<Assembled, AsmError> {
                     match kind {
                         Operand::Reg => match a.arg {
                             Arg::Reg(n) => bytes.push(n as u8),
-                            _ => return Err(err(s.line, a.col, format!("{} expects a register here (r0-r15), found '{}'", op.mnemonic, a.text))),
+                            _ => return Err(err(s.line, a.col, format!("{} expects a register here (r0-r15), found {}", op.mnemonic, quote(&a.text)))),
                         },
                         Operand::Imm8 | Operand::Imm16 | Operand::Imm32 => {
                             let n = match kind { Operand::Imm8 => 1, Operand::Imm16 => 2, _ => 4 };
@@ -462,6 +490,23 @@ fn mode_help(op: &OpcodeInfo) -> String {
 mod tests {
     use super::*;
     use crate::disasm;
+
+    #[test]
+    fn invalid_utf8_is_an_error_at_its_line_and_column() {
+        assert_eq!(source_text(b"NOP\n").unwrap(), "NOP\n");
+        let e = source_text(b"NOP\n  HALT ; \xc3\xa9t\xe9\n").unwrap_err();
+        assert_eq!(e.to_string(), "2:12: invalid UTF-8 (byte 0xE9): sources are UTF-8 text");
+        assert_eq!(source_text(b"\xff").unwrap_err().to_string(), "1:1: invalid UTF-8 (byte 0xFF): sources are UTF-8 text");
+    }
+
+    #[test]
+    fn errors_quote_long_text_in_short() {
+        assert_eq!(quote("ADDD"), "'ADDD'");
+        assert_eq!(quote(&"x".repeat(40)), format!("'{}'", "x".repeat(40)));
+        assert_eq!(quote(&"é".repeat(41)), format!("'{}...' (41 characters)", "é".repeat(32)));
+        let e = assemble(&format!("JMP {}\n", "a".repeat(100_000))).unwrap_err().to_string();
+        assert_eq!(e, format!("1:5: unknown label '{}...' (100000 characters)", "a".repeat(32)));
+    }
 
     #[test]
     fn labels_and_data() {

@@ -29,11 +29,12 @@
 //!   step's `Asm`, and its FLUX events are `TraceLogEvent` events (their JSON).
 use std::collections::{BTreeMap, HashMap};
 use std::fs;
+use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use runtime_tracing::{
-    EventLogKind, FunctionId, Line, NonStreamingTraceWriter, TraceEventsFileFormat, TraceWriter, TypeKind,
-    ValueRecord, NONE_TYPE_ID, NONE_VALUE,
+    EventLogKind, FunctionId, Line, NonStreamingTraceWriter, TraceEventsFileFormat, TraceLowLevelEvent, TraceMetadata,
+    TraceWriter, TypeKind, ValueRecord, NONE_TYPE_ID, NONE_VALUE,
 };
 
 use crate::disasm;
@@ -47,6 +48,8 @@ pub enum CodeTracerError {
     Io { path: PathBuf, error: std::io::Error },
     #[error("writing {path}: {message}")]
     Write { path: PathBuf, message: String },
+    #[error(transparent)]
+    SavePath(#[from] crate::save_path::PathError),
 }
 
 /// The names of the files in a trace directory.
@@ -58,11 +61,17 @@ pub const TRACE_FILES_DIR: &str = "files";
 /// Where the source a trace's steps point into lives inside the trace directory:
 /// `DIR/files/` plus the path without its root.
 pub fn copied_source_path(dir: &Path, source_path: &Path) -> PathBuf {
+    dir.join(copied_source_relative_path(source_path))
+}
+
+/// [`copied_source_path`] inside the trace directory: `files/` plus the path
+/// without its root.
+pub fn copied_source_relative_path(source_path: &Path) -> PathBuf {
     let relative: PathBuf = source_path
         .components()
         .filter(|c| matches!(c, std::path::Component::Normal(_)))
         .collect();
-    dir.join(TRACE_FILES_DIR).join(relative)
+    Path::new(TRACE_FILES_DIR).join(relative)
 }
 
 /// The source the steps point into: its path as recorded, its text, where each
@@ -129,37 +138,68 @@ fn flux_event_text(event: &FluxEvent) -> String {
     serde_json::to_string(event).unwrap_or_else(|_| format!("{event:?}"))
 }
 
-fn write_err(path: &Path, error: Box<dyn std::error::Error>) -> CodeTracerError {
-    CodeTracerError::Write { path: path.to_path_buf(), message: error.to_string() }
-}
-
 /// Writes `records`, an execution of `program`, as a CodeTracer trace in `dir`
 /// (created if need be; files already there are overwritten).
 pub fn write_codetracer(dir: &Path, program: &Program, records: &[TraceRecord]) -> Result<(), CodeTracerError> {
-    let io = |path: &Path| {
-        let path = path.to_path_buf();
-        move |error| CodeTracerError::Io { path, error }
+    let create = |relative: &Path| {
+        let path = dir.join(relative);
+        let io = |error| CodeTracerError::Io { path: path.clone(), error };
+        if let Some(parent) = path.parent() {
+            fs::create_dir_all(parent).map_err(io)?;
+        }
+        fs::File::create(&path).map_err(io)
     };
-    let source = SourceMap::new(program);
-    let copy = copied_source_path(dir, &source.path);
-    fs::create_dir_all(copy.parent().unwrap_or(dir)).map_err(io(dir))?;
-    fs::write(&copy, &source.text).map_err(io(&copy))?;
+    write_codetracer_with(dir, program, records, &create)
+}
 
+/// [`write_codetracer`] with the files made by `create(relative)`, which
+/// creates (or truncates) the file at `relative` inside the trace directory,
+/// with the directories before it (`monitor trace save` makes them inside
+/// the save directory only).  `dir` names the directory in messages.
+pub fn write_codetracer_with(
+    dir: &Path,
+    program: &Program,
+    records: &[TraceRecord],
+    create: &dyn Fn(&Path) -> Result<fs::File, CodeTracerError>,
+) -> Result<(), CodeTracerError> {
+    let source = SourceMap::new(program);
     let mut writer = NonStreamingTraceWriter::new(&program.path.display().to_string(), &[]);
     writer.set_format(TraceEventsFileFormat::Json);
-    let events_path = dir.join(TRACE_EVENTS_FILE);
-    let metadata_path = dir.join(TRACE_METADATA_FILE);
-    let paths_path = dir.join(TRACE_PATHS_FILE);
-    TraceWriter::begin_writing_trace_metadata(&mut writer, &metadata_path).map_err(|e| write_err(&metadata_path, e))?;
-    TraceWriter::begin_writing_trace_events(&mut writer, &events_path).map_err(|e| write_err(&events_path, e))?;
-    TraceWriter::begin_writing_trace_paths(&mut writer, &paths_path).map_err(|e| write_err(&paths_path, e))?;
-
     record_events(&mut writer, &source, &program.bytes, records);
 
-    TraceWriter::finish_writing_trace_metadata(&mut writer).map_err(|e| write_err(&metadata_path, e))?;
-    TraceWriter::finish_writing_trace_events(&mut writer).map_err(|e| write_err(&events_path, e))?;
-    TraceWriter::finish_writing_trace_paths(&mut writer).map_err(|e| write_err(&paths_path, e))?;
+    // What runtime_tracing's finish_writing_trace_* write, to files made here.
+    let workdir = std::env::current_dir().map_err(|error| CodeTracerError::Io { path: PathBuf::from("."), error })?;
+    let metadata = TraceMetadata { workdir, program: program.path.display().to_string(), args: Vec::new() };
+    let paths: Vec<&PathBuf> = writer
+        .events
+        .iter()
+        .filter_map(|e| match e {
+            TraceLowLevelEvent::Path(p) => Some(p),
+            _ => None,
+        })
+        .collect();
+    let json_err = |e: serde_json::Error| e.to_string();
+    write_file(dir, Path::new(TRACE_METADATA_FILE), create, |w| serde_json::to_writer(w, &metadata).map_err(json_err))?;
+    write_file(dir, Path::new(TRACE_EVENTS_FILE), create, |w| serde_json::to_writer(w, &writer.events).map_err(json_err))?;
+    write_file(dir, Path::new(TRACE_PATHS_FILE), create, |w| serde_json::to_writer(w, &paths).map_err(json_err))?;
+    let copy = copied_source_relative_path(&source.path);
+    write_file(dir, &copy, create, |w| w.write_all(source.text.as_bytes()).map_err(|e| e.to_string()))?;
     Ok(())
+}
+
+/// Makes `relative` with `create` and fills it with `fill`.
+fn write_file(
+    dir: &Path,
+    relative: &Path,
+    create: &dyn Fn(&Path) -> Result<fs::File, CodeTracerError>,
+    fill: impl FnOnce(&mut dyn Write) -> Result<(), String>,
+) -> Result<(), CodeTracerError> {
+    let path = dir.join(relative);
+    let file = create(relative)?;
+    let mut w = std::io::BufWriter::new(file);
+    fill(&mut w)
+        .and_then(|()| w.flush().map_err(|e| e.to_string()))
+        .map_err(|message| CodeTracerError::Write { path, message })
 }
 
 fn record_events(writer: &mut NonStreamingTraceWriter, source: &SourceMap, bytes: &[u8], records: &[TraceRecord]) {

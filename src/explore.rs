@@ -5,13 +5,13 @@
 //! that produces each (`flux-gdbstub run --sched chaos --seed N` replays it,
 //! `run --record` records it for gdb).
 use std::collections::BTreeMap;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Mutex;
 
-use crate::vm::{Outcome, Schedule, Vm, VmConfig, VmError};
+use crate::vm::{Outcome, Schedule, StopKind, Vm, VmConfig, VmError};
 
 /// How one run ended: what groups runs into outcome classes.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct RunOutcome {
     /// The process exit status `run` gives: the HALT code, or 128 + signal.
     pub status: i32,
@@ -43,23 +43,57 @@ pub struct Class {
     pub first_seed: u64,
 }
 
+/// Instructions a run goes on for between two looks at the stop flag.
+const SLICE: u64 = 1 << 20;
+
 /// Runs `program` once with `seed` (the RNG's and the chaos scheduler's).
 pub fn run_seed(program: &[u8], energy: i64, schedule: Schedule, seed: u64) -> Result<RunOutcome, VmError> {
+    let never = AtomicBool::new(false);
+    run_seed_until(program, energy, schedule, seed, &never).map(|o| o.unwrap_or_default())
+}
+
+/// [`run_seed`], given up (None) once `stop` is set; the flag is looked at
+/// every 2^20 instructions.
+fn run_seed_until(program: &[u8], energy: i64, schedule: Schedule, seed: u64, stop: &AtomicBool) -> Result<Option<RunOutcome>, VmError> {
     let mut vm = Vm::with_program(program, VmConfig { energy, seed })?;
     vm.set_schedule(schedule);
     let mut output = Vec::new();
-    // writing into a Vec cannot fail
-    let outcome = vm.run_to_end(&mut output).unwrap_or(Outcome::Exited(0));
+    let outcome = loop {
+        if stop.load(Ordering::Relaxed) {
+            return Ok(None);
+        }
+        let s = vm.run(SLICE);
+        output.extend(vm.take_output());
+        match s.kind {
+            StopKind::Halted { code } => break Outcome::Exited(code),
+            StopKind::Fault { signal, reason } | StopKind::Terminated { signal, reason } => {
+                break Outcome::Signalled { signal, pc: s.pc, reason }
+            }
+            _ => continue,
+        }
+    };
     let fault = match &outcome {
         Outcome::Exited(_) => None,
         Outcome::Signalled { signal, pc, reason } => Some(format!("{signal} at 0x{pc:04X}: {reason}")),
     };
-    Ok(RunOutcome { status: outcome.exit_status(), output, fault })
+    Ok(Some(RunOutcome { status: outcome.exit_status(), output, fault }))
+}
+
+/// What [`explore`] found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Exploration {
+    /// Most frequent first (ties: lowest first seed).
+    pub classes: Vec<Class>,
+    /// Runs finished (all of them unless stopped).
+    pub runs: u64,
+    /// `stop` was set before every seed had run.
+    pub stopped: bool,
 }
 
 /// Runs every seed of `seeds` on `jobs` threads; `progress(done)` is called
-/// now and then from the workers.  Classes come most frequent first (ties:
-/// lowest first seed).
+/// after each run, from the workers.  Setting `stop` ends it early (runs
+/// under way are given up within 2^20 instructions): the classes are then
+/// those of the runs finished.
 pub fn explore(
     program: &[u8],
     energy: i64,
@@ -67,7 +101,8 @@ pub fn explore(
     seeds: std::ops::Range<u64>,
     jobs: usize,
     progress: &(dyn Fn(u64) + Sync),
-) -> Result<Vec<Class>, VmError> {
+    stop: &AtomicBool,
+) -> Result<Exploration, VmError> {
     let next = AtomicU64::new(seeds.start);
     let done = AtomicU64::new(0);
     let classes: Mutex<BTreeMap<RunOutcome, (u64, u64)>> = Mutex::new(BTreeMap::new());
@@ -81,12 +116,13 @@ pub fn explore(
                     if seed >= seeds.end || seed < seeds.start {
                         break;
                     }
-                    match run_seed(program, energy, schedule, seed) {
-                        Ok(o) => {
+                    match run_seed_until(program, energy, schedule, seed, stop) {
+                        Ok(Some(o)) => {
                             let e = local.entry(o).or_insert((0, seed));
                             e.0 += 1;
                             e.1 = e.1.min(seed);
                         }
+                        Ok(None) => break,
                         Err(err) => {
                             *error.lock().unwrap_or_else(|p| p.into_inner()) = Some(err);
                             next.store(seeds.end, Ordering::Relaxed);
@@ -114,7 +150,8 @@ pub fn explore(
         .map(|(outcome, (count, first_seed))| Class { outcome, count, first_seed })
         .collect();
     out.sort_by(|a, b| b.count.cmp(&a.count).then(a.first_seed.cmp(&b.first_seed)));
-    Ok(out)
+    let runs = done.into_inner();
+    Ok(Exploration { classes: out, runs, stopped: runs < seeds.end - seeds.start })
 }
 
 /// Parses `A..B` (B excluded) or `A..=B` (B included).
@@ -139,6 +176,20 @@ pub fn parse_seeds(s: &str) -> Result<std::ops::Range<u64>, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_stop_flag_ends_it_with_the_runs_finished() {
+        // HALT: every run ends at once
+        let sched = Schedule { kind: crate::vm::SchedKind::Chaos, slice: 100 };
+        let all = explore(&[0x0B], 1000, sched, 0..50, 2, &|_| {}, &AtomicBool::new(false)).unwrap();
+        assert_eq!((all.runs, all.stopped, all.classes.len(), all.classes[0].count), (50, false, 1, 50));
+        let stopped = explore(&[0x0B], 1000, sched, 0..50, 2, &|_| {}, &AtomicBool::new(true)).unwrap();
+        assert_eq!(stopped, Exploration { classes: Vec::new(), runs: 0, stopped: true });
+        // stopped after the 10th run: the classes count exactly the runs finished
+        let stop = AtomicBool::new(false);
+        let part = explore(&[0x0B], 1000, sched, 0..50, 1, &|done| stop.store(done >= 10, Ordering::Relaxed), &stop).unwrap();
+        assert_eq!((part.runs, part.stopped, part.classes[0].count, part.classes[0].first_seed), (10, true, 10, 0));
+    }
 
     #[test]
     fn seed_ranges() {

@@ -9,6 +9,7 @@
 //! - [`gdb`]: the GDB remote-serial-protocol target (gdbstub), one module per extension.
 //! - [`server`]: serving that target over TCP or stdio.
 //! - [`explore`]: one run per scheduler seed, grouped by outcome (races).
+//! - [`save_path`]: where files written on a debugger's request may go.
 pub mod asm;
 pub mod codetracer;
 pub mod condition;
@@ -27,6 +28,7 @@ pub mod provenance;
 pub mod history;
 pub mod replay;
 pub mod replay_file;
+pub mod save_path;
 pub mod server;
 pub mod trace_format;
 pub mod tracer;

@@ -9,7 +9,7 @@ use anyhow::{bail, Context, Result};
 use clap::{Args, Parser, Subcommand};
 
 use cuda_flux_debugger::gdb::FluxTarget;
-use cuda_flux_debugger::program::Program;
+use cuda_flux_debugger::program::{Program, ProgramError};
 use cuda_flux_debugger::condition::{CmpOp, Condition, Operand, Value};
 use cuda_flux_debugger::debugger::{DebugEvent, Debugger, WatchPurpose};
 use cuda_flux_debugger::vm::{Outcome, SchedKind, Schedule, StopKind, Vm, VmConfig, DEFAULT_ENERGY, DEFAULT_SLICE};
@@ -95,6 +95,9 @@ enum Command {
         /// Serve a recorded run from a replay file (`run --record`, `monitor replay save`)
         #[arg(long, value_name = "PATH", conflicts_with = "record")]
         replay: Option<PathBuf>,
+        /// The only directory `monitor ... save PATH` writes into (default: the current directory)
+        #[arg(long, value_name = "DIR", default_value = ".")]
+        save_dir: PathBuf,
         #[command(flatten)]
         vm: VmArgs,
     },
@@ -173,9 +176,9 @@ fn main() -> ExitCode {
 
 fn run(cli: Cli) -> Result<ExitCode> {
     match cli.command {
-        Command::Serve { program, listen, stdio, once, handshake_timeout, record, record_limit, replay, vm } => {
+        Command::Serve { program, listen, stdio, once, handshake_timeout, record, record_limit, replay, save_dir, vm } => {
             let tcp = server::TcpOptions { once, handshake_timeout: std::time::Duration::from_secs_f64(handshake_timeout) };
-            serve(program, &listen, stdio, tcp, (record, record_limit), replay, vm)
+            serve(program, &listen, stdio, tcp, (record, record_limit), replay, &save_dir, vm)
         }
         Command::Run { program, vm, record: Some(path), record_limit, .. } => run_recorded(program, vm, path, record_limit),
         Command::Run { program, vm, trace, trace_format, profile, record: None, .. } => {
@@ -183,7 +186,16 @@ fn run(cli: Cli) -> Result<ExitCode> {
         }
         Command::Replay { command: ReplayCommand::Diff { expected, actual, json } } => replay_diff(&expected, &actual, json),
         Command::Asm { input, output, elf } => {
-            let text = std::fs::read_to_string(&input).with_context(|| format!("reading {}", input.display()))?;
+            // the same reading rules as `run` (regular files, UTF-8): an
+            // assembly error exits 1, anything else 2
+            let text = match Program::read_source(&input) {
+                Ok(text) => text,
+                Err(ProgramError::Assembly { error, .. }) => {
+                    eprintln!("{}:{error}", input.display());
+                    return Ok(ExitCode::from(1));
+                }
+                Err(e) => return Err(e.into()),
+            };
             match asm::assemble(&text) {
                 Ok(a) => {
                     let bytes = if elf { cuda_flux_debugger::elf::write(&a, &input)? } else { a.bytes };
@@ -227,6 +239,7 @@ fn resolve(listen: &str) -> Result<SocketAddr> {
         .with_context(|| format!("--listen {listen}: no address"))
 }
 
+#[allow(clippy::too_many_arguments)] // serve's options, as clap gives them
 fn serve(
     path: Option<PathBuf>,
     listen: &str,
@@ -234,8 +247,11 @@ fn serve(
     tcp: server::TcpOptions,
     (record, record_limit): (bool, u64),
     replay: Option<PathBuf>,
+    save_dir: &std::path::Path,
     vm: VmArgs,
 ) -> Result<ExitCode> {
+    let save_dir = std::sync::Arc::new(cuda_flux_debugger::save_path::SaveDir::open(save_dir)?);
+    log::info!("monitor ... save PATH writes inside {}", save_dir.root().display());
     // With --stdio, stdout is the protocol: the program's output goes to stderr.
     let output: Box<dyn Write + Send> = if stdio { Box::new(std::io::stderr()) } else { Box::new(std::io::stdout()) };
     let mut target = match &replay {
@@ -272,6 +288,8 @@ fn serve(
     if let Some(level) = vm.apoptosis_warn {
         target.set_apoptosis_warning(level)?;
     }
+    let root = save_dir.root().display().to_string();
+    target.save_dir = Some(save_dir);
     if stdio {
         server::serve_stdio(&mut target)?;
         return Ok(ExitCode::SUCCESS);
@@ -279,7 +297,7 @@ fn serve(
     let addr = resolve(listen)?;
     if !server::is_loopback(&addr) {
         eprintln!(
-            "flux-gdbstub: warning: listening on {addr}, which other machines can reach: whoever connects can run the program, change its registers and memory, and write files (monitor replay save, trace save, profile save)"
+            "flux-gdbstub: warning: listening on {addr}, which other machines can reach; anyone who connects can run and change the VM and write files in {root}"
         );
     }
     let listener = TcpListener::bind(addr).with_context(|| format!("listening on {addr}"))?;
@@ -443,7 +461,32 @@ fn run_headless(path: PathBuf, args: VmArgs, trace: Option<(PathBuf, TraceFormat
     Ok(ExitCode::from(status as u8))
 }
 
+/// Set by SIGINT while `explore` runs.
+static INTERRUPTED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+extern "C" fn on_sigint(_: libc::c_int) {
+    // only an atomic store: async-signal-safe
+    INTERRUPTED.store(true, std::sync::atomic::Ordering::Relaxed);
+}
+
+/// The first Ctrl-C sets [`INTERRUPTED`]; a second one ends the process as usual.
+fn catch_sigint() -> Result<()> {
+    // SAFETY: a zeroed sigaction is a valid "no flags, empty mask" value; the
+    // handler only stores to an atomic, which is async-signal-safe.
+    unsafe {
+        let mut action: libc::sigaction = std::mem::zeroed();
+        action.sa_sigaction = on_sigint as extern "C" fn(libc::c_int) as libc::sighandler_t;
+        action.sa_flags = libc::SA_RESETHAND | libc::SA_RESTART;
+        libc::sigemptyset(&mut action.sa_mask);
+        if libc::sigaction(libc::SIGINT, &action, std::ptr::null_mut()) != 0 {
+            return Err(std::io::Error::last_os_error()).context("catching SIGINT");
+        }
+    }
+    Ok(())
+}
+
 /// `explore PROGRAM --seeds A..B`: one run per seed, grouped by outcome.
+/// Ctrl-C ends it early: the classes of the runs finished so far, exit 130.
 fn explore(path: PathBuf, seeds: std::ops::Range<u64>, schedule: Schedule, energy: i64, jobs: Option<u32>) -> Result<ExitCode> {
     use std::io::IsTerminal;
     use std::sync::atomic::{AtomicU64, Ordering};
@@ -456,6 +499,7 @@ fn explore(path: PathBuf, seeds: std::ops::Range<u64>, schedule: Schedule, energ
     let start = std::time::Instant::now();
     let last = AtomicU64::new(0);
     let progress = |done: u64| {
+        log::debug!("explore: {done}/{total} runs done");
         if !tty {
             return;
         }
@@ -465,14 +509,22 @@ fn explore(path: PathBuf, seeds: std::ops::Range<u64>, schedule: Schedule, energ
             eprint!("\rexplore: {done}/{total} runs");
         }
     };
-    let classes = cuda_flux_debugger::explore::explore(&program.bytes, energy, schedule, seeds, jobs, &progress)?;
+    catch_sigint()?;
+    log::info!("explore: {total} runs on {jobs} threads");
+    let found = cuda_flux_debugger::explore::explore(&program.bytes, energy, schedule, seeds, jobs, &progress, &INTERRUPTED)?;
     if tty {
         eprint!("\r\x1b[K");
     }
-    for c in &classes {
+    let classes = &found.classes;
+    for c in classes {
         println!("{:>8} run{} (first seed {}): {}", c.count, if c.count == 1 { " " } else { "s" }, c.first_seed, c.outcome.summary());
     }
-    println!("{total} runs, {} distinct outcome{}", classes.len(), if classes.len() == 1 { "" } else { "s" });
-    log::info!("explore: {total} runs on {jobs} threads in {:.2} s", start.elapsed().as_secs_f64());
+    let distinct = format!("{} distinct outcome{}", classes.len(), if classes.len() == 1 { "" } else { "s" });
+    log::info!("explore: {} runs on {jobs} threads in {:.2} s", found.runs, start.elapsed().as_secs_f64());
+    if found.stopped {
+        println!("interrupted: {} of {total} runs, {distinct}", found.runs);
+        return Ok(ExitCode::from(130));
+    }
+    println!("{total} runs, {distinct}");
     Ok(ExitCode::from(if classes.len() == 1 { 0 } else { 1 }))
 }

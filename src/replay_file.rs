@@ -48,6 +48,8 @@ pub const CONTEXT: usize = 16;
 pub enum ReplayError {
     #[error("{path}: {source}")]
     Io { path: String, source: std::io::Error },
+    #[error("{path}: {error}")]
+    Read { path: String, error: crate::program::ReadError },
     #[error("{path}:{line}: {reason}")]
     Damaged { path: String, line: usize, reason: String },
     #[error("{path}: not a FLUX replay file (format '{found}')")]
@@ -543,6 +545,14 @@ impl Recording {
 
     pub fn save(&self, path: &Path) -> Result<(), ReplayError> {
         let io = |source| ReplayError::Io { path: path.display().to_string(), source };
+        let body = self.to_bytes()?;
+        let mut f = std::fs::File::create(path).map_err(io)?;
+        f.write_all(&body).map_err(io)?;
+        f.flush().map_err(io)
+    }
+
+    /// The replay file's bytes (what [`Recording::save`] writes).
+    pub fn to_bytes(&self) -> Result<Vec<u8>, ReplayError> {
         let header = self.header(self.instructions())?;
         let mut body = Vec::new();
         let line = |body: &mut Vec<u8>, v: String| {
@@ -555,16 +565,15 @@ impl Recording {
         }
         let sum = xxhash_rust::xxh3::xxh3_64(&body);
         line(&mut body, format!("{{\"checksum\":\"{sum:016x}\"}}"));
-        let mut f = std::fs::File::create(path).map_err(io)?;
-        f.write_all(&body).map_err(io)?;
-        f.flush().map_err(io)
+        Ok(body)
     }
 
     /// Reads and checks a replay file: format, version, checksum, program
     /// hash, machine state size, each event's fields.
     pub fn load(path: &Path) -> Result<Recording, ReplayError> {
         let p = path.display().to_string();
-        let data = std::fs::read(path).map_err(|source| ReplayError::Io { path: p.clone(), source })?;
+        // a regular file only (a FIFO or a device is refused before it is read)
+        let data = crate::program::read_regular(path, u64::MAX).map_err(|error| ReplayError::Read { path: p.clone(), error })?;
         Recording::parse(&data, &p)
     }
 

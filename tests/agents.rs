@@ -254,6 +254,84 @@ fn explore_groups_faults_by_signal_and_reason() {
     assert!(out.ends_with("20 runs, 2 distinct outcomes\n"), "{out}");
 }
 
+/// `explore ARGS` with RUST_LOG=debug; once its stderr shows `ready`, a
+/// SIGINT; returns (exit status, stdout).
+fn explore_interrupted(args: &[&str], ready: &str) -> (i32, String) {
+    use std::process::{Command, Stdio};
+    use std::time::Instant;
+    let mut child = Command::new(stub_bin())
+        .arg("explore")
+        .args(args)
+        .env("RUST_LOG", "debug")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let out = std::thread::spawn(move || std::io::read_to_string(stdout).unwrap());
+    let stderr = child.stderr.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        use std::io::BufRead;
+        for line in std::io::BufReader::new(stderr).lines().map_while(Result::ok) {
+            let _ = tx.send(line);
+        }
+    });
+    let start = Instant::now();
+    loop {
+        let line = rx.recv_timeout(TIMEOUT.saturating_sub(start.elapsed()));
+        let Ok(line) = line else {
+            let _ = child.kill();
+            panic!("explore never printed {ready:?}");
+        };
+        if line.contains(ready) {
+            break;
+        }
+    }
+    // SAFETY: a plain kill(2) of our own child, which has not been waited for.
+    assert_eq!(unsafe { libc::kill(child.id() as libc::pid_t, libc::SIGINT) }, 0);
+    let status = loop {
+        if let Some(s) = child.try_wait().unwrap() {
+            break s;
+        }
+        if start.elapsed() > TIMEOUT {
+            let _ = child.kill();
+            panic!("explore did not end after SIGINT");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    };
+    (status.code().unwrap_or(-1), out.join().unwrap())
+}
+
+#[test]
+fn explore_stopped_by_ctrl_c_reports_the_runs_finished_and_exits_130() {
+    // each run: 2,000,000 jumps, then the energy is gone
+    let (_d, p) = program("spin.fasm", "spin: JMP spin\n");
+    let p = p.to_str().unwrap();
+    let (code, out) = explore_interrupted(&[p, "--seeds", "0..1000000", "--energy", "2000000", "--jobs", "1"], "3/1000000 runs done");
+    assert_eq!(code, 130, "{out}");
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(lines.len(), 2, "{out}");
+    let runs: u64 = lines[1]
+        .strip_prefix("interrupted: ")
+        .and_then(|l| l.strip_suffix(" of 1000000 runs, 1 distinct outcome"))
+        .unwrap_or_else(|| panic!("{out}"))
+        .parse()
+        .unwrap();
+    assert!(runs >= 3, "{out}");
+    assert_eq!(
+        lines[0],
+        format!(
+            "{runs:>8} runs (first seed 0): exit 152 (SIGXCPU at 0x0000: apoptosis: energy exhausted at 0x0000 (JMP needs more than the 0 left)); output 0 lines: "
+        )
+    );
+
+    // a run under way is given up: no run finished, no class
+    let (code, out) = explore_interrupted(&[p, "--seeds", "0..10", "--energy", "1000000000000", "--jobs", "1"], "explore: 10 runs on 1 threads");
+    assert_eq!((code, out.as_str()), (130, "interrupted: 0 of 10 runs, 0 distinct outcomes\n"));
+}
+
 #[test]
 fn a_recorded_chaos_run_replays_to_the_same_interleaving() {
     let dir = tempfile::tempdir().unwrap();

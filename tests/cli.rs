@@ -115,7 +115,7 @@ fn bad_program_files_get_one_clear_line() {
         (empty.clone(), "the file is empty"),
         (big.clone(), "65537 bytes of bytecode do not fit in 64 KiB of memory"),
         (dir.path().join("missing.bin"), "No such file or directory"),
-        (garbage.clone(), "1:1: unexpected character"),
+        (garbage.clone(), "1:1: invalid UTF-8 (byte 0xFF): sources are UTF-8 text"),
     ] {
         let (code, _, err) = flux(&["run", path.to_str().unwrap()]);
         assert_eq!(code, 2, "{err}");
@@ -149,5 +149,107 @@ fn serve_listens_on_loopback_and_warns_for_other_addresses() {
     }
     let _ = child.kill();
     let _ = child.wait();
-    assert!(err.contains("warning: listening on 0.0.0.0:"), "{err}");
+    let cwd = std::fs::canonicalize(std::env::current_dir().unwrap()).unwrap();
+    let warning = err.lines().find(|l| l.contains("warning")).unwrap_or_default();
+    assert!(warning.starts_with("flux-gdbstub: warning: listening on 0.0.0.0:"), "{err}");
+    assert!(
+        warning.ends_with(&format!(
+            ", which other machines can reach; anyone who connects can run and change the VM and write files in {}",
+            cwd.display()
+        )),
+        "{err}"
+    );
+}
+
+#[test]
+fn devices_and_fifos_are_refused_as_inputs_before_anything_is_read() {
+    let dir = tempfile::tempdir().unwrap();
+    let fifo = dir.path().join("prog.bin");
+    let fifo_fasm = dir.path().join("prog.fasm");
+    for f in [&fifo, &fifo_fasm] {
+        assert!(Command::new("mkfifo").arg(f).status().unwrap().success());
+    }
+    let (fifo, fifo_fasm) = (fifo.to_str().unwrap(), fifo_fasm.to_str().unwrap());
+    let out = dir.path().join("out.bin");
+    let out = out.to_str().unwrap();
+    let zero = "flux-gdbstub: /dev/zero: a character device, not a regular file\n".to_string();
+    let fifo_msg = format!("flux-gdbstub: {fifo}: a FIFO, not a regular file\n");
+    let cases: Vec<(Vec<&str>, String)> = vec![
+        // /dev/zero used to be read until memory ran out
+        (vec!["run", "/dev/zero"], zero.clone()),
+        (vec!["disasm", "/dev/zero"], zero.clone()),
+        (vec!["asm", "/dev/zero", "-o", out], zero.clone()),
+        (vec!["serve", "/dev/zero", "--listen", "127.0.0.1:0"], zero.clone()),
+        // a FIFO with no writer used to block
+        (vec!["run", fifo], fifo_msg.clone()),
+        (vec!["run", fifo_fasm], format!("flux-gdbstub: {fifo_fasm}: a FIFO, not a regular file\n")),
+        (vec!["asm", fifo_fasm, "-o", out], format!("flux-gdbstub: {fifo_fasm}: a FIFO, not a regular file\n")),
+        (vec!["serve", "--replay", fifo, "--listen", "127.0.0.1:0"], fifo_msg.clone()),
+        (vec!["replay", "diff", fifo, fifo], fifo_msg.clone()),
+        (vec!["explore", fifo, "--seeds", "0..2"], fifo_msg.clone()),
+    ];
+    for (args, msg) in cases {
+        let (code, stdout, err) = flux(&args);
+        assert_eq!((code, stdout.as_str(), err.as_str()), (2, "", msg.as_str()), "{args:?}");
+    }
+    assert!(!std::path::Path::new(out).exists());
+}
+
+#[test]
+fn program_files_are_size_checked_before_reading() {
+    let dir = tempfile::tempdir().unwrap();
+    // sparse files: their size is read, not their bytes
+    let big_src = dir.path().join("big.fasm");
+    std::fs::File::create(&big_src).unwrap().set_len(17 << 20).unwrap();
+    let big_elf = dir.path().join("big.elf");
+    let mut f = std::fs::File::create(&big_elf).unwrap();
+    std::io::Write::write_all(&mut f, b"\x7fELF").unwrap();
+    f.set_len(17 << 20).unwrap();
+    let big_bin = dir.path().join("big.bin");
+    std::fs::File::create(&big_bin).unwrap().set_len(1 << 30).unwrap();
+    for (p, msg) in [
+        (&big_src, "17825792 bytes, more than the 16777216 read at most"),
+        (&big_elf, "17825792 bytes, more than the 16777216 read at most"),
+        (&big_bin, "1073741824 bytes of bytecode do not fit in 64 KiB of memory"),
+    ] {
+        let p = p.to_str().unwrap();
+        let (code, _, err) = flux(&["run", p]);
+        assert_eq!((code, err), (2, format!("flux-gdbstub: {p}: {msg}\n")));
+    }
+}
+
+#[test]
+fn a_huge_token_gives_a_short_error_line() {
+    let (_d, p) = program("big.fasm", &format!("start:  NOP\n        LOAD_IMM r1, {}\n", "9".repeat(5_000_000)));
+    let p = p.to_str().unwrap();
+    let msg = format!("{p}:2:22: bad number '99999999999999999999999999999999...' (5000000 characters)\n");
+    assert_eq!(flux(&["run", p]), (2, String::new(), format!("flux-gdbstub: {msg}")));
+    assert_eq!(flux(&["asm", p, "-o", "/dev/null"]), (1, String::new(), msg));
+    let (_d, p) = program("big.fasm", &format!("{} r1\n", "X".repeat(1_000_000)));
+    let p = p.to_str().unwrap();
+    let msg = format!("{p}:1:1: unknown mnemonic 'XXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXX...' (1000000 characters)\n");
+    assert_eq!(flux(&["asm", p, "-o", "/dev/null"]), (1, String::new(), msg));
+}
+
+#[test]
+fn invalid_utf8_is_the_same_error_for_asm_and_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let bad = dir.path().join("bad.fasm");
+    // Latin-1 in a comment
+    std::fs::write(&bad, b"start: NOP\n  HALT ; caf\xe9\n").unwrap();
+    let bad = bad.to_str().unwrap();
+    let msg = format!("{bad}:2:13: invalid UTF-8 (byte 0xE9): sources are UTF-8 text\n");
+    let out = dir.path().join("bad.bin");
+    assert_eq!(flux(&["asm", bad, "-o", out.to_str().unwrap()]), (1, String::new(), msg.clone()));
+    assert!(!out.exists());
+    assert_eq!(flux(&["run", bad]), (2, String::new(), format!("flux-gdbstub: {msg}")));
+    let (code, _, err) = flux(&["serve", bad, "--listen", "127.0.0.1:0"]);
+    assert_eq!((code, err), (2, format!("flux-gdbstub: {msg}")));
+    // the same comment in UTF-8: both accept it
+    let good = dir.path().join("good.fasm");
+    std::fs::write(&good, "start: NOP\n  HALT ; café\n").unwrap();
+    let good = good.to_str().unwrap();
+    assert_eq!(flux(&["asm", good, "-o", out.to_str().unwrap()]), (0, String::new(), String::new()));
+    assert_eq!(std::fs::read(&out).unwrap(), [0x00, 0x0B]);
+    assert_eq!(flux(&["run", good]), (0, String::new(), String::new()));
 }

@@ -307,8 +307,8 @@ fn serve_replay_moves_freely_through_a_recorded_run() {
 fn monitor_replay_save_writes_a_file_that_serve_replay_and_diff_accept() {
     let (d, p) = program("rng.fasm", RNG_PROG);
     let saved = d.path().join("saved.replay");
-    let stub = Stub::start(&p, &["--once", "--record", "--seed", "5"]);
-    let cmd = format!("monitor replay save {}", saved.display());
+    let stub = Stub::start(&p, &["--once", "--record", "--seed", "5", "--save-dir", d.path().to_str().unwrap()]);
+    let cmd = "monitor replay save saved.replay".to_string();
     let out = gdb_batch(stub.port, &["stepi 7", "set $r4 = 1000", "break *0x1C", "continue", "p $r4", cmd.as_str()]);
     assert!(out.contains("saved instructions 0.."), "{out}");
     let v = values(&out);

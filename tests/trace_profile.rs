@@ -80,8 +80,9 @@ fn profile_counts_exactly_and_writes_speedscope() {
 
 #[test]
 fn monitor_profile_and_trace_through_gdb() {
-    let stub = Stub::start(&example("fibonacci.fasm"), &["--once"]);
     let dir = tempfile::tempdir().unwrap();
+    let stub = Stub::start(&example("fibonacci.fasm"), &["--once", "--save-dir", dir.path().to_str().unwrap()]);
+    // an absolute path inside the save directory, and a relative one
     let json = dir.path().join("ring.jsonl");
     let ct = dir.path().join("ct");
     let out = gdb_batch(
@@ -95,7 +96,7 @@ fn monitor_profile_and_trace_through_gdb() {
             "monitor profile report 3",
             "monitor trace show 3",
             &format!("monitor trace save {} json", json.display()),
-            &format!("monitor trace save {} codetracer", ct.display()),
+            "monitor trace save ct codetracer",
             "monitor trace frobnicate",
             "monitor trace size 20000000",
         ],
@@ -155,8 +156,8 @@ fn the_stub_ring_equals_the_headless_trace_of_the_same_instructions() {
     let dir = tempfile::tempdir().unwrap();
     let ring = dir.path().join("ring.jsonl");
     let full = dir.path().join("full.jsonl");
-    let stub = Stub::start(&example("fibonacci.fasm"), &["--once"]);
-    let save = format!("monitor trace save {} json", ring.display());
+    let stub = Stub::start(&example("fibonacci.fasm"), &["--once", "--save-dir", dir.path().to_str().unwrap()]);
+    let save = "monitor trace save ring.jsonl json".to_string();
     let out = gdb_batch(
         stub.port,
         &["monitor trace on", "monitor trace size 50", "break *0x2D", "continue", "continue", "continue", save.as_str(), "monitor when"],

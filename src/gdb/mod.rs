@@ -102,6 +102,8 @@ pub struct FluxTarget {
     /// its selected thread, as far as the stub can tell (gdb's `bs` names
     /// "any thread" when scheduler-locking is off).
     pub(crate) regs_agent: Option<u32>,
+    /// Where `monitor ... save PATH` may write (`serve --save-dir`); none: nowhere.
+    pub save_dir: Option<std::sync::Arc<crate::save_path::SaveDir>>,
 }
 
 impl FluxTarget {
@@ -128,6 +130,7 @@ impl FluxTarget {
             plan: base::ResumePlan::default(),
             plan_signal: None,
             regs_agent: None,
+            save_dir: None,
         })
     }
 
@@ -159,6 +162,15 @@ impl FluxTarget {
                 log::warn!("recording not restarted: {e}");
                 self.history = None;
             }
+        }
+    }
+
+    /// Creates (or truncates) the file a debugger's `save PATH` names, inside
+    /// the save directory (see [`crate::save_path`]).
+    pub(crate) fn create_saved_file(&self, path: &str) -> Result<std::fs::File, String> {
+        match &self.save_dir {
+            Some(dir) => dir.create_file(path).map_err(|e| e.to_string()),
+            None => Err(format!("{path}: no save directory (serve --save-dir DIR)")),
         }
     }
 

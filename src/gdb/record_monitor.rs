@@ -7,7 +7,7 @@ pub const COMMANDS: &[(&str, &str)] = &[
     ("record on|off|status", "record the run, so that gdb can go backwards (reverse-stepi, reverse-continue)"),
     ("when", "the current instruction index in the recorded history"),
     ("goto N", "move to instruction N of the recorded history, forwards or backwards"),
-    ("replay save PATH", "write the recording to a replay file (serve --replay PATH reads it)"),
+    ("replay save PATH", "write the recording to a replay file in the save directory (serve --replay PATH reads it)"),
 ];
 
 impl FluxTarget {
@@ -68,12 +68,21 @@ impl FluxTarget {
                 )
             }
             ["replay", "save", path] => match &self.history {
-                Some(h) => match crate::replay_file::Recording::from_history(&self.program, self.vm.config(), self.vm.schedule(), h)
-                    .and_then(|r| r.save(std::path::Path::new(path)))
-                {
-                    Ok(()) => format!("saved instructions {}..{} to {path}", h.begin(), h.end()),
-                    Err(e) => format!("error: {e}"),
-                },
+                Some(h) => {
+                    let (begin, end) = (h.begin(), h.end());
+                    let bytes = match crate::replay_file::Recording::from_history(&self.program, self.vm.config(), self.vm.schedule(), h)
+                        .and_then(|r| r.to_bytes())
+                    {
+                        Ok(b) => b,
+                        Err(e) => return Some(format!("error: {e}")),
+                    };
+                    match self.create_saved_file(path).and_then(|mut f| {
+                        std::io::Write::write_all(&mut f, &bytes).map_err(|e| format!("writing {path}: {e}"))
+                    }) {
+                        Ok(()) => format!("saved instructions {begin}..{end} to {path}"),
+                        Err(e) => format!("error: {e}"),
+                    }
+                }
                 None => "not recording: nothing to save".into(),
             },
             ["record", ..] | ["goto", ..] | ["replay", ..] | ["when", ..] => {

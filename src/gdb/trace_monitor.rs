@@ -46,11 +46,11 @@ impl Default for TraceWindow {
 pub const COMMANDS: &[(&str, &str)] = &[
     ("trace on|off|clear", "record every instruction (a ring of the newest)"),
     ("trace show [N]", "the last N records (default 20)"),
-    ("trace save PATH [text|json|codetracer]", "write the ring out (default text)"),
+    ("trace save PATH [text|json|codetracer]", "write the ring out in the save directory (default text)"),
     ("trace size N", "keep the newest N records (default 100000, at most 10000000)"),
     ("profile on|off|reset", "count every instruction, per address and call path"),
     ("profile report [N]", "opcode frequency, hot paths, bottleneck analysis"),
-    ("profile save PATH", "the profile as speedscope JSON"),
+    ("profile save PATH", "the profile as speedscope JSON, in the save directory"),
 ];
 
 impl FluxTarget {
@@ -122,9 +122,12 @@ impl FluxTarget {
             },
             ["profile", "save", path] => {
                 let data = crate::profiler::profile_data(&self.vm);
-                match std::fs::write(path, crate::profile_report::speedscope_json(&data, &self.program)) {
+                let json = crate::profile_report::speedscope_json(&data, &self.program);
+                match self.create_saved_file(path).and_then(|mut f| {
+                    std::io::Write::write_all(&mut f, json.as_bytes()).map_err(|e| format!("writing {path}: {e}"))
+                }) {
                     Ok(()) => format!("saved the profile ({} instructions) to {path} (speedscope JSON)", data.total_instructions),
-                    Err(e) => format!("error: writing {path}: {e}"),
+                    Err(e) => format!("error: {e}"),
                 }
             }
             ["profile", ..] => "error: usage: monitor profile on|off|reset|report [N]|save PATH".into(),
@@ -229,17 +232,27 @@ impl FluxTarget {
     }
 
     fn trace_save(&mut self, path: &str, format: TraceFormat) -> String {
+        // refused paths are refused before the records are made
+        let Some(save_dir) = self.save_dir.clone() else {
+            return format!("error: {path}: no save directory (serve --save-dir DIR)");
+        };
+        if let Err(e) = save_dir.resolve(path) {
+            return format!("error: {e}");
+        }
         let records = self.trace_records();
         let result = match format {
-            TraceFormat::Codetracer => crate::codetracer::write_codetracer(Path::new(path), &self.program, &records).map_err(|e| e.to_string()),
-            TraceFormat::Text | TraceFormat::Json => std::fs::File::create(path).map_err(|e| e.to_string()).and_then(|f| {
+            TraceFormat::Codetracer => {
+                let create = |relative: &Path| save_dir.create_file_in(path, relative).map_err(crate::codetracer::CodeTracerError::from);
+                crate::codetracer::write_codetracer_with(Path::new(path), &self.program, &records, &create).map_err(|e| e.to_string())
+            }
+            TraceFormat::Text | TraceFormat::Json => save_dir.create_file(path).map_err(|e| e.to_string()).and_then(|f| {
                 let mut w = std::io::BufWriter::new(f);
                 let r = if format == TraceFormat::Text {
                     trace_format::write_text(&mut w, &records)
                 } else {
                     trace_format::write_json_lines(&mut w, &records)
                 };
-                r.and_then(|_| std::io::Write::flush(&mut w)).map_err(|e| e.to_string())
+                r.and_then(|_| std::io::Write::flush(&mut w)).map_err(|e| format!("writing {path}: {e}"))
             }),
         };
         match result {
@@ -248,7 +261,7 @@ impl FluxTarget {
                 let dropped = if dropped > 0 { format!("; {dropped} older records had fallen out") } else { String::new() };
                 format!("saved {} records to {path}{dropped}", records.len())
             }
-            Err(e) => format!("error: writing {path}: {e}"),
+            Err(e) => format!("error: {e}"),
         }
     }
 
