@@ -1,5 +1,6 @@
 //! cuda-flux-debugger: a debugger for FLUX bytecode.
 //!
+//! - [`agent_expr`]: gdb's agent expressions (breakpoint conditions gdb hands the stub).
 //! - [`vm`]: the FLUX runtime (runtime-c, compiled by build.rs) behind a safe wrapper.
 //! - [`isa`]: the opcode table, read from runtime-c.
 //! - [`asm`] / [`disasm`]: FLUX assembly in flux-disasm's syntax, both ways.
@@ -9,6 +10,7 @@
 //! - [`gdb`]: the GDB remote-serial-protocol target (gdbstub), one module per extension.
 //! - [`server`]: serving that target over TCP or stdio.
 //! - [`explore`]: one run per scheduler seed, grouped by outcome (races).
+pub mod agent_expr;
 pub mod asm;
 pub mod codetracer;
 pub mod condition;

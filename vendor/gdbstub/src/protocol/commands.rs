@@ -61,8 +61,6 @@ macro_rules! commands {
             pub enum Breakpoints<'a> {
                 z(BasicBreakpoint<'a>),
                 Z(BasicBreakpoint<'a>),
-                // Bytecode hasn't yet been plumbed all the way through
-                #[allow(dead_code)]
                 ZWithBytecode(BytecodeBreakpoint<'a>),
             }
 
@@ -210,8 +208,7 @@ macro_rules! commands {
                     }
 
                     if buf.strip_prefix(b"Z") {
-                        // TODO: agent bytecode currently unimplemented
-                        if true {
+                        if _breakpoint_ops.support_breakpoint_bytecode().is_none() {
                             let cmd = BasicBreakpoint::from_slice(buf.into_body())?;
                             return Some(Command::Breakpoints(ext::Breakpoints::Z(cmd)))
                         } else {

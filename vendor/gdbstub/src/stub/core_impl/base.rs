@@ -182,6 +182,13 @@ impl<T: Target, C: Connection> GdbStubImpl<T, C> {
                     {
                         res.write_str(";hwbreak+")?;
                     }
+
+                    if let Some(ops) = ops.support_breakpoint_bytecode() {
+                        res.write_str(";ConditionalBreakpoints+")?;
+                        if ops.use_breakpoint_commands() {
+                            res.write_str(";BreakpointCommands+")?;
+                        }
+                    }
                 }
 
                 if let Some(ops) = target.support_tracepoints() {

@@ -76,6 +76,58 @@ impl<T: Target, C: Connection> GdbStubImpl<T, C> {
         }
     }
 
+    /// `Z0`/`Z1` to a target with [`BreakpointBytecode`]: every one goes to
+    /// `add_breakpoint_with_bytecode`, conditions or not.  A malformed
+    /// condition or command list gets an error reply and changes nothing.
+    ///
+    /// [`BreakpointBytecode`]: crate::target::ext::breakpoints::BreakpointBytecode
+    fn handle_breakpoint_with_bytecode(
+        &mut self,
+        ops: crate::target::ext::breakpoints::BreakpointsOps<'_, T>,
+        cmd: crate::protocol::commands::breakpoint::BytecodeBreakpoint<'_>,
+    ) -> Result<HandlerStatus, Error<T::Error, C::Error>> {
+        use crate::protocol::commands::breakpoint::decode_options;
+        use crate::target::ext::breakpoints::{BreakpointType, BytecodeList};
+
+        let type_ = match cmd.base.type_ {
+            0 => BreakpointType::Software,
+            1 => BreakpointType::Hardware,
+            // watchpoints take no conditions
+            _ => return self.handle_breakpoint_common(ops, cmd.base, CmdKind::Add),
+        };
+        let addr =
+            <T::Arch as Arch>::Usize::from_be_bytes(cmd.base.addr).ok_or(Error::TargetMismatch)?;
+        let kind = BeBytes::from_be_bytes(cmd.base.kind)
+            .and_then(<T::Arch as Arch>::BreakpointKind::from_usize)
+            .ok_or(Error::TargetMismatch)?;
+        let (conds, cmds) = match cmd.options {
+            None => (&[][..], None),
+            Some(options) => match decode_options(options) {
+                Some(o) => (o.conds, o.cmds),
+                None => {
+                    warn!("malformed condition or command list in a breakpoint packet");
+                    return Err(Error::NonFatalError(22));
+                }
+            },
+        };
+        let ops = match ops.support_breakpoint_bytecode() {
+            Some(ops) => ops,
+            None => return Ok(HandlerStatus::Handled),
+        };
+        if cmds.is_some() && !ops.use_breakpoint_commands() {
+            return Err(Error::NonFatalError(22));
+        }
+        let conditions = BytecodeList { decoded: conds };
+        let commands = cmds.map(|(decoded, persist)| (BytecodeList { decoded }, persist));
+        match ops
+            .add_breakpoint_with_bytecode(type_, addr, kind, conditions, commands)
+            .handle_error()?
+        {
+            true => Ok(HandlerStatus::NeedsOk),
+            false => Err(Error::NonFatalError(22)),
+        }
+    }
+
     pub(crate) fn handle_breakpoints(
         &mut self,
         _res: &mut ResponseWriter<'_, C>,
@@ -92,8 +144,7 @@ impl<T: Target, C: Connection> GdbStubImpl<T, C> {
         let handler_status = match command {
             Breakpoints::z(cmd) => self.handle_breakpoint_common(ops, cmd, CmdKind::Remove)?,
             Breakpoints::Z(cmd) => self.handle_breakpoint_common(ops, cmd, CmdKind::Add)?,
-            // TODO: handle ZWithBytecode once agent expressions are implemented
-            _ => HandlerStatus::Handled,
+            Breakpoints::ZWithBytecode(cmd) => self.handle_breakpoint_with_bytecode(ops, cmd)?,
         };
         Ok(handler_status)
     }

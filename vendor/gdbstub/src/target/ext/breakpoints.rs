@@ -23,6 +23,13 @@ pub trait Breakpoints: Target {
     fn support_hw_watchpoint(&mut self) -> Option<HwWatchpointOps<'_, Self>> {
         None
     }
+
+    /// Support for breakpoint conditions (and, optionally, commands)
+    /// evaluated by the target: GDB's agent expressions, sent with `Z0`/`Z1`.
+    #[inline(always)]
+    fn support_breakpoint_bytecode(&mut self) -> Option<BreakpointBytecodeOps<'_, Self>> {
+        None
+    }
 }
 
 define_ext!(BreakpointsOps, Breakpoints);
@@ -134,3 +141,97 @@ pub trait HwWatchpoint: Target + Breakpoints {
 }
 
 define_ext!(HwWatchpointOps, HwWatchpoint);
+
+/// Which packet a breakpoint came from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum BreakpointType {
+    /// A software breakpoint (`Z0`).
+    Software,
+    /// A hardware breakpoint (`Z1`).
+    Hardware,
+}
+
+/// A list of agent expressions sent with a breakpoint: the `cond_list` or
+/// the `cmd_list` of a `Z0`/`Z1` packet.  Every expression in it has been
+/// checked to be well-formed hex of the length the packet gives; iterating
+/// yields the bytecode of each, in the order GDB sent them.
+///
+/// See the "Agent Expressions" appendix of the GDB manual for what the
+/// bytecode means.
+#[derive(Clone, Copy)]
+pub struct BytecodeList<'a> {
+    // the packet's text, each expression's hex decoded in place (see
+    // `protocol::commands::breakpoint::decode_bytecode_list`)
+    pub(crate) decoded: &'a [u8],
+}
+
+impl<'a> BytecodeList<'a> {
+    /// Whether the list holds no expression.
+    pub fn is_empty(&self) -> bool {
+        self.clone().next().is_none()
+    }
+}
+
+impl core::fmt::Debug for BytecodeList<'_> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_list().entries(*self).finish()
+    }
+}
+
+impl<'a> Iterator for BytecodeList<'a> {
+    type Item = &'a [u8];
+
+    fn next(&mut self) -> Option<&'a [u8]> {
+        crate::protocol::commands::breakpoint::next_bytecode(&mut self.decoded)
+    }
+}
+
+/// Nested Target Extension - breakpoint conditions and commands evaluated by
+/// the target.
+///
+/// Implementing it makes `gdbstub` advertise `ConditionalBreakpoints+` (and
+/// `BreakpointCommands+` when [`use_breakpoint_commands`] says so): GDB then
+/// compiles each breakpoint condition it can to an agent expression and
+/// sends it with the breakpoint (`set breakpoint condition-evaluation auto`,
+/// GDB's default), so that the target stops only where a condition holds.
+///
+/// Once this extension is implemented, every `Z0` and `Z1` packet comes
+/// here, with or without conditions: [`SwBreakpoint::add_sw_breakpoint`]
+/// and [`HwBreakpoint::add_hw_breakpoint`] are no longer called (removal
+/// still goes through `remove_sw_breakpoint` / `remove_hw_breakpoint`).
+///
+/// [`use_breakpoint_commands`]: BreakpointBytecode::use_breakpoint_commands
+pub trait BreakpointBytecode: Target + Breakpoints {
+    /// Insert a breakpoint with the conditions and commands GDB sent with it.
+    ///
+    /// GDB sends a breakpoint again to change its conditions: the lists given
+    /// replace whatever the breakpoint at `addr` had (an empty `conditions`
+    /// list makes it unconditional).  The target should report a hit only
+    /// when one of the conditions evaluates to nonzero, or when evaluating
+    /// one fails (GDB then evaluates it itself).  `commands` are agent
+    /// expressions to run at a hit where a condition holds (agent-style
+    /// `dprintf`), with whether they persist after GDB disconnects; they only
+    /// come when [`use_breakpoint_commands`] is true.  A breakpoint with
+    /// commands is not reported to GDB.
+    ///
+    /// Return `Ok(false)` if the operation could not be completed (for
+    /// example, bytecode the target will not run): GDB gets an error reply.
+    ///
+    /// [`use_breakpoint_commands`]: BreakpointBytecode::use_breakpoint_commands
+    fn add_breakpoint_with_bytecode(
+        &mut self,
+        type_: BreakpointType,
+        addr: <Self::Arch as Arch>::Usize,
+        kind: <Self::Arch as Arch>::BreakpointKind,
+        conditions: BytecodeList<'_>,
+        commands: Option<(BytecodeList<'_>, bool)>,
+    ) -> TargetResult<bool, Self>;
+
+    /// Whether the target runs breakpoint commands (`BreakpointCommands+`).
+    #[inline(always)]
+    fn use_breakpoint_commands(&self) -> bool {
+        false
+    }
+}
+
+define_ext!(BreakpointBytecodeOps, BreakpointBytecode);
