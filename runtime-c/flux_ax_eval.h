@@ -128,9 +128,37 @@ static inline uint32_t ax_printf(ax_out *out, const flux_view *v, const char *fm
     if (room > FLUX_AX_LINE_MAX) room = FLUX_AX_LINE_MAX;
     uint32_t next = 0;
     for (uint32_t i = 0; i < flen && fmt[i];) {
+        if (fmt[i] == '\\' && i + 1 < flen && fmt[i + 1]) {
+            /* gdb sends the format as typed: escapes are read here, as
+             * gdbserver's format_pieces reads them */
+            char c = fmt[i + 1];
+            uint32_t used = 2;
+            switch (c) {
+            case 'n': c = '\n'; break;
+            case 't': c = '\t'; break;
+            case 'r': c = '\r'; break;
+            case 'a': c = '\a'; break;
+            case 'b': c = '\b'; break;
+            case 'f': c = '\f'; break;
+            case 'v': c = '\v'; break;
+            case 'e': c = 27; break;
+            case '0': case '1': case '2': case '3': case '4': case '5': case '6': case '7': {
+                unsigned o = 0;
+                used = 1;
+                while (used < 4 && i + used < flen && fmt[i + used] >= '0' && fmt[i + used] <= '7')
+                    o = o * 8 + (unsigned)(fmt[i + used++] - '0');
+                c = (char)o;
+                break;
+            }
+            default: break; /* \\ \" \' and the rest: the character itself */
+            }
+            ax_put(out, &room, &c, 1);
+            i += used;
+            continue;
+        }
         if (fmt[i] != '%') {
             uint32_t j = i;
-            while (j < flen && fmt[j] && fmt[j] != '%') j++;
+            while (j < flen && fmt[j] && fmt[j] != '%' && fmt[j] != '\\') j++;
             ax_put(out, &room, fmt + i, j - i);
             i = j;
             continue;
@@ -334,8 +362,9 @@ static inline flux_ax_result ax_eval(const uint8_t *code, uint32_t len, const fl
             break;
         }
         case AX_END:
-            AX_NEED(1);
-            r.value = st[n - 1];
+            /* a command (printf) leaves nothing: only a condition needs a value */
+            if (!out) AX_NEED(1);
+            r.value = n ? st[n - 1] : 0;
             return r;
         case AX_DUP: AX_NEED(1); AX_PUSH(st[n - 1]); break;
         case AX_POP: AX_NEED(1); n--; break;
