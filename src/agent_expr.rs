@@ -348,4 +348,35 @@ mod tests {
         let unterminated = [0x22, 0, 0x22, 0, 0x34, 0, 0, 2, b'h', b'i', 0x27];
         assert_eq!(check(&unterminated, true).unwrap_err().kind, AxErrorKind::BadFormat);
     }
+
+    #[test]
+    fn armed_in_the_vm_replaced_and_removed() {
+        use crate::vm::{StopKind, Vm, VmConfig};
+        // r1 counts 1..10; 0x0C is the CMP_EQ of each round
+        let src = "LOAD_IMM r2, 10\ntop: INCR r1\nSTORE32 r1, 0x8000\nCMP_EQ r3, r1, r2\nJZ r3, top\nHALT\n";
+        let program = crate::asm::assemble(src).unwrap().bytes;
+        let r1_is = |v: u8| vec![0x26, 0x00, 0x21, 0x22, v, 0x13, 0x27];
+        let mut vm = Vm::with_program(&program, VmConfig::default()).unwrap();
+        // another breakpoint's bytecode before ours in the pool, removed later
+        vm.add_ax_breakpoint(7, 0x10, &[r1_is(99)], &[]).unwrap();
+        vm.add_ax_breakpoint(9, 0x0C, &[r1_is(3)], &[]).unwrap();
+        // sent again with two conditions: any of them
+        vm.add_ax_breakpoint(9, 0x0C, &[r1_is(5), r1_is(8)], &[]).unwrap();
+        assert!(vm.remove_cond_breakpoint(7));
+        let mut seen = Vec::new();
+        loop {
+            let stop = vm.run(u64::MAX);
+            match stop.kind {
+                StopKind::CondBreakpoint { id: 9 } => seen.push(vm.regs().r[1]),
+                StopKind::Halted { .. } => break,
+                other => panic!("{other:?}"),
+            }
+        }
+        assert_eq!(seen, [5, 8]);
+        // a bad expression is refused and the old one stays
+        assert!(matches!(vm.add_ax_breakpoint(9, 0x0C, &[vec![0xff]], &[]), Err(crate::vm::VmError::AgentExpr(0x0C, _))));
+        vm.reset();
+        let stop = vm.run(u64::MAX);
+        assert_eq!((stop.kind, vm.regs().r[1]), (StopKind::CondBreakpoint { id: 9 }, 5));
+    }
 }
