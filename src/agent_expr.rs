@@ -156,6 +156,45 @@ fn be(b: &[u8]) -> u64 {
     b.iter().fold(0, |v, &x| v << 8 | x as u64)
 }
 
+/// The stub's own form of a condition gdb compiled, when the bytecode is one
+/// of the straight-line shapes gdb compiles `$REG OP CONSTANT` to and both
+/// forms mean the same: `r0`-`r15` read signed (`reg; ext 32`) or `energy`
+/// (`reg 64; ext 64`), compared signed with a constant.  Such a condition is
+/// then checked by the condition-language evaluator (`flux_cond_eval`), the
+/// one `monitor break` uses; anything else runs as bytecode.
+pub fn to_comparison(code: &[u8]) -> Option<crate::condition::Comparison> {
+    use crate::condition::{CmpOp, Comparison, Operand, Value};
+    let (operand, rest) = match code {
+        [0x26, 0x00, r @ 32..=47, 0x16, 32, rest @ ..] => (Operand::Reg(r - 32), rest),
+        [0x26, 0x00, 64, 0x16, 64, rest @ ..] => (Operand::Energy, rest),
+        _ => return None,
+    };
+    let n = match rest.first()? {
+        0x22 => 1,
+        0x23 => 2,
+        0x24 => 4,
+        0x25 => 8,
+        _ => return None,
+    };
+    let mut value = be(rest.get(1..1 + n)?) as i64;
+    let mut rest = &rest[1 + n..];
+    if let [0x16, bits @ 1..=63, tail @ ..] = rest {
+        let shift = 64 - *bits as u32;
+        value = (value << shift) >> shift;
+        rest = tail;
+    }
+    let op = match rest {
+        [0x13, 0x27] => CmpOp::Eq,
+        [0x13, 0x0e, 0x27] => CmpOp::Ne,
+        [0x14, 0x27] => CmpOp::Lt,
+        [0x14, 0x0e, 0x27] => CmpOp::Ge,
+        [0x2b, 0x14, 0x27] => CmpOp::Gt,
+        [0x2b, 0x14, 0x0e, 0x27] => CmpOp::Le,
+        _ => return None,
+    };
+    Some(Comparison { operand, op, value: Value::Int(value) })
+}
+
 /// An expression in words: `r1 == 999` for the straight-line shapes gdb
 /// compiles comparisons to, else the bytecode listed (`reg 33; ext 32; ...`).
 pub fn describe(code: &[u8]) -> String {
@@ -378,5 +417,36 @@ mod tests {
         vm.reset();
         let stop = vm.run(u64::MAX);
         assert_eq!((stop.kind, vm.regs().r[1]), (StopKind::CondBreakpoint { id: 9 }, 5));
+    }
+
+    #[test]
+    fn simple_comparisons_become_the_condition_language() {
+        let c = to_comparison(R1_EQ_999).unwrap();
+        assert_eq!(c.to_string(), "r1 == 999");
+        // $energy < 5
+        assert_eq!(to_comparison(&[0x26, 0x00, 0x40, 0x16, 0x40, 0x22, 0x05, 0x14, 0x27]).unwrap().to_string(), "energy < 5");
+        // $r2 > -3 (a sign-extended constant), $r2 <= 7, $r2 != 1
+        assert_eq!(to_comparison(&[0x26, 0x00, 34, 0x16, 32, 0x22, 0xfd, 0x16, 8, 0x2b, 0x14, 0x27]).unwrap().to_string(), "r2 > -3");
+        assert_eq!(to_comparison(&[0x26, 0x00, 34, 0x16, 32, 0x22, 7, 0x2b, 0x14, 0x0e, 0x27]).unwrap().to_string(), "r2 <= 7");
+        assert_eq!(to_comparison(&[0x26, 0x00, 34, 0x16, 32, 0x22, 1, 0x13, 0x0e, 0x27]).unwrap().to_string(), "r2 != 1");
+        // the same meaning on every value: the two evaluators agree
+        let mut s = VmState::new();
+        for v in [-5, -3, -2, 0, 1, 7, 8, 999] {
+            s.registers[2] = v;
+            for code in [
+                &[0x26, 0x00, 34, 0x16, 32, 0x22, 0xfd, 0x16, 8, 0x2b, 0x14, 0x27][..],
+                &[0x26, 0x00, 34, 0x16, 32, 0x22, 7, 0x2b, 0x14, 0x0e, 0x27],
+                &[0x26, 0x00, 34, 0x16, 32, 0x22, 1, 0x13, 0x0e, 0x27],
+                &[0x26, 0x00, 34, 0x16, 32, 0x22, 7, 0x14, 0x0e, 0x27],
+            ] {
+                let c = to_comparison(code).unwrap();
+                let cond = crate::condition::Condition::single(c.operand, c.op, c.value);
+                assert_eq!(s.satisfies(&cond), s.eval_agent(code).unwrap() != 0, "{c} with r2 = {v}");
+            }
+        }
+        // unsigned, memory, two comparisons: left to the bytecode evaluator
+        assert!(to_comparison(&[0x26, 0x00, 33, 0x22, 3, 0x13, 0x27]).is_none());
+        assert!(to_comparison(&[0x24, 0, 0, 0xff, 0xf8, 0x19, 0x16, 32, 0x22, 20, 0x13, 0x27]).is_none());
+        assert!(to_comparison(&[0x26, 0x00, 33, 0x16, 32, 0x22, 3, 0x13, 0x27, 0x27]).is_none());
     }
 }

@@ -83,12 +83,33 @@ impl FluxTarget {
                 self.vm.remove_cond_breakpoint(id);
             }
         } else {
-            if let Err(e) = self.vm.add_ax_breakpoint(id, addr, &code.conditions, &code.commands) {
-                log::warn!("{e}");
-                return false;
-            }
+            // comparisons of a register with a constant run as the stub's own
+            // conditions; the rest (and every command) as bytecode
+            let simple: Option<Vec<_>> = code.conditions.iter().map(|c| crate::agent_expr::to_comparison(c)).collect();
+            let how = match simple.filter(|s| code.commands.is_empty() && s.len() <= crate::condition::MAX_COMPARISONS) {
+                Some(cmps) => {
+                    let cond = crate::condition::Condition { groups: cmps.into_iter().map(|c| vec![c]).collect() };
+                    self.vm.remove_cond_breakpoint(id);
+                    if let Err(e) = self.vm.add_cond_breakpoint(id, addr, Some(&cond)) {
+                        // (the slot was just freed: not expected) no breakpoint rather than an unconditional one
+                        log::warn!("{e}");
+                        self.gdb_bytecode.remove(&(addr, hw));
+                        if hw { self.hw_breakpoints.remove(&addr) } else { self.sw_breakpoints.remove(&addr) };
+                        self.sync_breakpoint(addr);
+                        return false;
+                    }
+                    format!("as the stub's condition {cond}")
+                }
+                None => {
+                    if let Err(e) = self.vm.add_ax_breakpoint(id, addr, &code.conditions, &code.commands) {
+                        log::warn!("{e}");
+                        return false;
+                    }
+                    "as bytecode".to_string()
+                }
+            };
             log::info!(
-                "breakpoint at 0x{addr:04X}: condition {}{}",
+                "breakpoint at 0x{addr:04X}: condition {}{} ({how})",
                 describe_list(&code.conditions),
                 if code.commands.is_empty() { String::new() } else { format!(", {} command(s)", code.commands.len()) }
             );
