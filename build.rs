@@ -6,7 +6,7 @@ use std::path::PathBuf;
 
 fn main() {
     let sources = ["runtime-c/flux_vm.c", "runtime-c/flux_cond.c"];
-    let headers = ["runtime-c/flux_vm.h", "runtime-c/flux_opcodes.h", "runtime-c/flux_cond_eval.h"];
+    let headers = ["runtime-c/flux_vm.h", "runtime-c/flux_opcodes.h", "runtime-c/flux_cond_eval.h", "runtime-c/flux_ax_eval.h"];
     for f in sources.iter().chain(headers.iter()) {
         println!("cargo:rerun-if-changed={f}");
     }

@@ -5,7 +5,11 @@
   2. gdb `continue` to the end of benches/loop.fasm with 10 breakpoints and 1 write
      watchpoint armed but never hit vs a plain `flux-gdbstub run benches/loop.fasm`.
   3. `stepi N` through gdb: gdb + flux-gdbstub vs gdb + gdbserver on a native C loop.
-  4. a conditional breakpoint hit 20,000 times: stub-side vs gdb-side.
+  4. a conditional breakpoint hit 20,000 times: gdb's `break *ADDR if $r1 == 999`
+     sent to the stub as an agent expression (CLI, and gdb/MI's `-break-insert -c`)
+     vs the stub's own `monitor break ADDR if r1 == 999`; and gdb evaluating the
+     same condition itself (`set breakpoint condition-evaluation host`, gdb's
+     only way before the stub took agent expressions) vs the agent expression.
   5. gdb `continue` with 5 stub-side conditional breakpoints and 2 watch-if vs plain run.
   6. recording: `run --record` vs `run` on fib(30); gdb `continue` over loop.fasm
      with `serve --record` vs without (and the history's bytes per million instructions).
@@ -267,19 +271,34 @@ def gdb_cond_continue(stub, program, setup):
 
 
 def bench_cond_hits(stub, runs):
-    stub_side, gdb_side = [], []
+    """(monitor break, agent expression from the CLI, from gdb/MI, gdb-side) seconds."""
+    stub_side, agent, agent_mi, gdb_side = [], [], [], []
+    cli = [f"break *{HITS_ADDR:#x} if $r1 == 999"]
+    mi = [f"interpreter-exec mi \"-break-insert -c \\\"$r1 == 999\\\" *{HITS_ADDR:#x}\""]
+    # once, not timed: the condition does go to the stub, from both
+    for setup in (cli, mi):
+        _, code, out = gdb_cond_continue(stub, HITS_FASM, ["set debug remote 1", *setup])
+        if code != "0" or f"Z0,{HITS_ADDR:x},1;X" not in out:
+            raise BenchError(f"the condition did not reach the stub as an agent expression:\n{out}")
     for _ in range(runs):
         secs, code, out = gdb_cond_continue(stub, HITS_FASM, [f"monitor break {HITS_ADDR:#x} if r1 == 999"])
         if code != "0" or "breakpoint 1 at" not in out:
             raise BenchError(f"stub-side conditional breakpoint: unexpected session:\n{out}")
         stub_side.append(secs)
+        # gdb hands the condition to the stub (ConditionalBreakpoints+): it is
+        # evaluated in the VM's loop, as monitor break's is
+        for setup, sink in ((cli, agent), (mi, agent_mi)):
+            secs, code, out = gdb_cond_continue(stub, HITS_FASM, setup)
+            if code != "0":
+                raise BenchError(f"agent-expression conditional breakpoint: unexpected session:\n{out}")
+            sink.append(secs)
     # gdb-side: every hit is a stop, a register read and a resume over the socket
     for _ in range(max(1, runs // 3)):
-        secs, code, out = gdb_cond_continue(stub, HITS_FASM, [f"break *{HITS_ADDR:#x} if $r1 == 999"])
+        secs, code, out = gdb_cond_continue(stub, HITS_FASM, ["set breakpoint condition-evaluation host", *cli])
         if code != "0":
             raise BenchError(f"gdb-side conditional breakpoint: unexpected session:\n{out}")
         gdb_side.append(secs)
-    return stub_side, gdb_side
+    return stub_side, agent, agent_mi, gdb_side
 
 
 # ---- 5. continue with 5 stub-side conditional breakpoints and 2 watch-if ------
@@ -598,9 +617,10 @@ def main():
         c_armed, c_plain, c_bare, c_sessions = bench_continue(a.stub, a.runs)
         log(f"3/9 stepi {a.steps}: gdb+flux-gdbstub vs gdb+gdbserver, {a.runs} runs each")
         s_flux, s_native, s_fp, s_np = bench_stepi(a.stub, a.runs, a.steps, tmp)
-        log(f"4/9 a conditional breakpoint hit 20,000 times: stub-side (monitor break) vs gdb-side (break if)")
-        h_stub, h_gdb = bench_cond_hits(a.stub, a.runs)
-        log(f"5/9 gdb continue over loop.fasm with 5 stub-side conditional breakpoints + 2 watch-if vs plain run")
+        log("4/9 a conditional breakpoint hit 20,000 times: break if (agent expression; CLI and MI) vs monitor break,"
+            " and gdb-side (condition-evaluation host) vs agent expression")
+        h_stub, h_agent, h_agent_mi, h_gdb = bench_cond_hits(a.stub, a.runs)
+        log("5/9 gdb continue over loop.fasm with 5 stub-side conditional breakpoints + 2 watch-if vs plain run")
         f_armed, f_plain = bench_flux_hooks(a.stub, a.runs)
         log(f"6/9 recording: run --record vs run (fib30); gdb continue with serve --record vs without (loop.fasm)")
         rr_rec, rr_plain, rr_size = bench_record_run(a.stub, a.runs, tmp)
@@ -623,8 +643,12 @@ def main():
     r_cont_med = statistics.median(c_armed) / statistics.median(c_plain)
     r_bare = min(c_bare) / min(c_plain)
     r_bare_med = statistics.median(c_bare) / statistics.median(c_plain)
-    r_hits = min(h_gdb) / min(h_stub)
-    r_hits_med = statistics.median(h_gdb) / statistics.median(h_stub)
+    r_agent = min(h_agent) / min(h_stub)
+    r_agent_med = statistics.median(h_agent) / statistics.median(h_stub)
+    r_agent_mi = min(h_agent_mi) / min(h_stub)
+    r_agent_mi_med = statistics.median(h_agent_mi) / statistics.median(h_stub)
+    r_hits = min(h_gdb) / min(h_agent)
+    r_hits_med = statistics.median(h_gdb) / statistics.median(h_agent)
     r_flux = min(f_armed) / min(f_plain)
     r_flux_med = statistics.median(f_armed) / statistics.median(f_plain)
     r_step = max(s_flux) / max(s_native)
@@ -647,7 +671,11 @@ def main():
          f"{r_bare:.2f}x", f"{r_bare_med:.2f}x", "-", "-"),
         (f"stepi {a.steps}: flux-gdbstub vs gdbserver", rate(s_flux), rate(s_native),
          f"{r_step:.2f}x", f"{r_step_med:.2f}x", ">= 1x", ok(r_step >= 1.0)),
-        ("20k cond. hits: stub-side vs gdb-side", ms(h_stub), ms(h_gdb),
+        ("20k cond. hits: break if (agent expr.) vs monitor break", ms(h_agent), ms(h_stub),
+         f"{r_agent:.2f}x", f"{r_agent_med:.2f}x", "<= 2x", ok(r_agent <= 2.0)),
+        ("  the same through gdb/MI -break-insert -c", ms(h_agent_mi), ms(h_stub),
+         f"{r_agent_mi:.2f}x", f"{r_agent_mi_med:.2f}x", "<= 2x", ok(r_agent_mi <= 2.0)),
+        ("  gdb-side (host evals) vs agent expression", ms(h_agent), ms(h_gdb),
          f"{r_hits:.0f}x faster", f"{r_hits_med:.0f}x faster", ">= 50x faster", ok(r_hits >= 50.0)),
         ("continue, 5 cond bp + 2 watch-if, vs run", ms(f_armed), ms(f_plain),
          f"{r_flux:.2f}x", f"{r_flux_med:.2f}x", "<= 1.5x", ok(r_flux <= 1.5)),
@@ -670,8 +698,9 @@ def main():
         f"notes: loop.fasm runs ~120 M instructions; the continue figure is the time of gdb's `continue`"
         f" command alone (whole gdb sessions took best {min(c_sessions) * 1e3:.0f} ms, median"
         f" {statistics.median(c_sessions) * 1e3:.0f} ms).",
-        "       20k cond. hits: FLUX is `monitor break 0x6 if r1 == 999` (checked in the VM), the peer gdb's own"
-        " `break *0x6 if $r1 == 999` (a stop and a round trip per hit); the ratio is peer / FLUX.",
+        "       20k cond. hits: `break *0x6 if $r1 == 999` reaches the stub as an agent expression and is checked"
+        " in the VM, as `monitor break 0x6 if r1 == 999` is; with `set breakpoint condition-evaluation host`"
+        " gdb evaluates it itself (a stop and a round trip per hit; the ratio there is host / agent).",
         f"       remote packets per stepi: flux-gdbstub {s_fp[0]:.1f} ({s_fp[1]});"
         f" gdbserver {s_np[0]:.1f} ({s_np[1]})",
         f"       recording: fib(30) replay file {rr_size} bytes; loop.fasm history {rc_hist[0]} instructions,"

@@ -2,7 +2,9 @@
 //! no gdb and no process start-up in the way: `Vm::run` over fib30.fasm and
 //! loop.fasm with nothing armed, with 10 breakpoints in the VM's bitmap that
 //! are never hit, with one write watchpoint on a word nothing writes, and with
-//! both; with stub-side conditions, tracing, profiling, and recording.  `cargo bench --bench vm` (FLUX_BENCH_RUNS=N, default 7); best and
+//! both; with stub-side conditions, tracing, profiling, and recording; and the
+//! cost of one hit of a breakpoint whose condition is false, in the stub's
+//! condition language and as gdb's agent expression.  `cargo bench --bench vm` (FLUX_BENCH_RUNS=N, default 7); best and
 //! median of N runs; nothing is asserted about the times.
 use std::time::{Duration, Instant};
 
@@ -181,4 +183,53 @@ fn main() {
             );
         }
     }
+    cond_hits(runs);
+}
+
+/// A breakpoint on a hot address whose condition never holds: what one hit
+/// costs with the stub's condition language (`monitor break 0x6 if r1 == 999`)
+/// and with gdb's agent expression for `$r1 == 999` (what `break *0x6 if
+/// $r1 == 999` sends), both checked inside the VM's loop.
+fn cond_hits(runs: usize) {
+    const HITS: u32 = 5_000_000;
+    let src = format!("LOAD_IMM r2, {HITS}\nhot: DECR r2\nJNZ r2, hot\nHALT\n");
+    let program = asm::assemble(&src).expect("assembles").bytes;
+    // reg 33 (r1); ext 32; const16 999; equal; end
+    let gdb_r1_eq_999 = vec![0x26, 0x00, 0x21, 0x16, 0x20, 0x23, 0x03, 0xe7, 0x13, 0x27];
+    // gdb's simple comparisons are armed as the condition language too (see
+    // agent_expr::to_comparison); this times the bytecode interpreter, which
+    // runs every other condition
+    let settings = ["no breakpoint", "monitor break", "agent bytecode"];
+    let mut vms: Vec<Vm> = (0..settings.len())
+        .map(|i| {
+            let mut vm = Vm::with_program(&program, VmConfig::default()).expect("VM");
+            match i {
+                1 => vm.add_cond_breakpoint(1, 0x6, Some(&Condition::parse("r1 == 999").expect("condition"))).expect("arm"),
+                2 => vm.add_ax_breakpoint(0x8000_0006, 0x6, &[gdb_r1_eq_999.clone()], &[]).expect("arm"),
+                _ => {}
+            }
+            vm
+        })
+        .collect();
+    let mut times = vec![Vec::new(); settings.len()];
+    for _ in 0..runs {
+        for (i, vm) in vms.iter_mut().enumerate() {
+            vm.reset();
+            let t0 = Instant::now();
+            let stop = vm.run(u64::MAX);
+            times[i].push(t0.elapsed().as_secs_f64());
+            assert!(matches!(stop.kind, StopKind::Halted { .. }), "{:?}", stop.kind);
+        }
+    }
+    println!("\n{HITS} hits of a breakpoint whose condition is false, best of {runs} (median)");
+    let best: Vec<f64> = times.iter_mut().map(|t| {
+        t.sort_by(|a, b| a.partial_cmp(b).unwrap());
+        t[0]
+    }).collect();
+    for (i, name) in settings.iter().enumerate() {
+        let t = &times[i];
+        let per_hit = if i == 0 { String::new() } else { format!("  {:.1} ns per hit", (t[0] - best[0]) / HITS as f64 * 1e9) };
+        println!("{:<18} {:>8.1} ms {:>8.1} ms{per_hit}", name, t[0] * 1e3, t[t.len() / 2] * 1e3);
+    }
+    println!("agent bytecode / monitor break: {:.2}x (whole runs)", best[2] / best[1]);
 }

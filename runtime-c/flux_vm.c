@@ -15,6 +15,7 @@
  * the loop. */
 #ifndef FLUX_VM_MULTI_PASS
 #include "flux_vm.h"
+#include "flux_ax_eval.h"
 #include "flux_cond_eval.h"
 
 #include <math.h>
@@ -47,10 +48,18 @@ typedef struct watchpoint {
  * checked (instead of stopping, as a gdb watchpoint would). */
 #define WATCH_TRIGGER 4u
 
+enum { COND_NONE, COND_EXPR, COND_AX };
+
+/* A breakpoint checked inside the loop: a stub-side one (`monitor break`,
+ * its condition compiled from the condition language) or one of gdb's with
+ * conditions and commands as agent expressions (kept in vm->ax_pool as
+ * [length low, length high, bytecode...] each). */
 typedef struct cond_breakpoint {
     uint32_t id, addr;
-    int has_cond;
+    int has_cond;                /* COND_NONE, COND_EXPR (cond), COND_AX (ax_off/ax_len) */
     flux_cond cond;
+    uint32_t ax_off, ax_len;     /* the conditions: any of them holds */
+    uint32_t cmd_off, cmd_len;   /* commands run where a condition holds, instead of stopping */
 } cond_breakpoint;
 
 typedef struct watch_cond {
@@ -208,6 +217,11 @@ struct flux_vm {
     uint64_t condbp_map[FLUX_MEM_SIZE / 64];
     cond_breakpoint condbps[FLUX_MAX_COND_BREAKPOINTS];
     uint32_t ncondbp;
+    uint8_t ax_pool[FLUX_AX_POOL];   /* the agent expressions of gdb's breakpoints */
+    uint32_t ax_pool_len;
+    flux_ax_result ax_last;          /* why the last agent-expression breakpoint stopped */
+    uint8_t ax_out[FLUX_AX_OUT_CAP]; /* text from breakpoint commands (dprintf) */
+    uint32_t ax_out_len;
     /* watch-if conditions: checked after every instruction while any exist */
     watch_cond wconds[FLUX_MAX_WATCH_CONDS];
     uint32_t nwcond;
@@ -608,6 +622,8 @@ void flux_vm_view(const flux_vm *vm, flux_view *out) {
     out->energy = vm->energy;
     out->cycles = vm->cycles;
     out->last_conf = vm->last_conf;
+    out->fp = vm->fp;
+    out->flags = flags_now(vm);
 }
 
 static void condbp_rebuild_map(flux_vm *vm, uint32_t addr) {
@@ -623,11 +639,133 @@ int flux_vm_add_cond_breakpoint(flux_vm *vm, uint32_t id, uint32_t addr, const f
     if (addr >= FLUX_MEM_SIZE || vm->ncondbp >= FLUX_MAX_COND_BREAKPOINTS) return -1;
     if (cond && cond->n > FLUX_COND_MAX) return -1;
     cond_breakpoint *b = &vm->condbps[vm->ncondbp++];
+    memset(b, 0, sizeof *b);
     b->id = id;
     b->addr = addr;
-    b->has_cond = cond != NULL;
+    b->has_cond = cond ? COND_EXPR : COND_NONE;
     if (cond) b->cond = *cond;
     condbp_rebuild_map(vm, addr);
+    return 0;
+}
+
+/* Gives back the pool bytes [off, off + len): the pool stays packed. */
+static void ax_pool_release(flux_vm *vm, uint32_t off, uint32_t len) {
+    if (!len) return;
+    memmove(vm->ax_pool + off, vm->ax_pool + off + len, vm->ax_pool_len - off - len);
+    vm->ax_pool_len -= len;
+    for (uint32_t i = 0; i < vm->ncondbp; i++) {
+        cond_breakpoint *b = &vm->condbps[i];
+        if (b->ax_len && b->ax_off > off) b->ax_off -= len;
+        if (b->cmd_len && b->cmd_off > off) b->cmd_off -= len;
+    }
+}
+
+/* Whether list (see flux_vm_add_ax_breakpoint) is well-formed, each bytecode passing flux_ax_check. */
+static int ax_list_ok(const uint8_t *list, uint32_t len, int allow_printf) {
+    for (uint32_t at = 0; at < len;) {
+        if (len - at < 2) return 0;
+        uint32_t n = list[at] | (uint32_t)list[at + 1] << 8;
+        if (n > len - at - 2 || ax_check(list + at + 2, n, allow_printf).status != FLUX_AX_OK) return 0;
+        at += 2 + n;
+    }
+    return 1;
+}
+
+int flux_vm_add_ax_breakpoint(flux_vm *vm, uint32_t id, uint32_t addr, const uint8_t *conds, uint32_t conds_len,
+                              const uint8_t *cmds, uint32_t cmds_len) {
+    if (addr >= FLUX_MEM_SIZE) return -1;
+    if ((conds_len && !conds) || (cmds_len && !cmds)) return -2;
+    if (!ax_list_ok(conds, conds_len, 0) || !ax_list_ok(cmds, cmds_len, 1)) return -2;
+    /* room once the breakpoint it replaces is gone */
+    uint32_t freed = 0, exists = 0;
+    for (uint32_t i = 0; i < vm->ncondbp; i++)
+        if (vm->condbps[i].id == id) {
+            exists = 1;
+            freed = vm->condbps[i].ax_len + vm->condbps[i].cmd_len;
+        }
+    if (!exists && vm->ncondbp >= FLUX_MAX_COND_BREAKPOINTS) return -1;
+    if ((uint64_t)vm->ax_pool_len - freed + conds_len + cmds_len > FLUX_AX_POOL) return -1;
+    if (exists) flux_vm_remove_cond_breakpoint(vm, id);
+    cond_breakpoint *b = &vm->condbps[vm->ncondbp++];
+    memset(b, 0, sizeof *b);
+    b->id = id;
+    b->addr = addr;
+    b->has_cond = conds_len ? COND_AX : COND_NONE;
+    b->ax_off = vm->ax_pool_len;
+    b->ax_len = conds_len;
+    if (conds_len) memcpy(vm->ax_pool + vm->ax_pool_len, conds, conds_len);
+    vm->ax_pool_len += conds_len;
+    b->cmd_off = vm->ax_pool_len;
+    b->cmd_len = cmds_len;
+    if (cmds_len) memcpy(vm->ax_pool + vm->ax_pool_len, cmds, cmds_len);
+    vm->ax_pool_len += cmds_len;
+    condbp_rebuild_map(vm, addr);
+    return 0;
+}
+
+flux_ax_result flux_vm_ax_last(const flux_vm *vm) { return vm->ax_last; }
+
+const uint8_t *flux_vm_ax_output(const flux_vm *vm, size_t *len) {
+    *len = vm->ax_out_len;
+    return vm->ax_out;
+}
+
+void flux_vm_clear_ax_output(flux_vm *vm) { vm->ax_out_len = 0; }
+
+/* Whether any of b's agent-expression conditions holds; one that cannot be
+ * evaluated counts as holding (gdb then evaluates it itself, as with
+ * gdbserver), and vm->ax_last says why. */
+static inline int ax_conds_hold(flux_vm *vm, const cond_breakpoint *b, const flux_view *v) {
+    const uint8_t *list = vm->ax_pool + b->ax_off;
+    for (uint32_t at = 0; at + 2 <= b->ax_len;) {
+        uint32_t n = list[at] | (uint32_t)list[at + 1] << 8;
+        flux_ax_result r = ax_eval(list + at + 2, n, v, NULL);
+        if (r.status != FLUX_AX_OK || r.value) {
+            vm->ax_last = r;
+            return 1;
+        }
+        at += 2 + n;
+    }
+    return 0;
+}
+
+/* Runs b's commands (agent printf); an error in one stops there. */
+static inline int ax_run_commands(flux_vm *vm, const cond_breakpoint *b, const flux_view *v) {
+    const uint8_t *list = vm->ax_pool + b->cmd_off;
+    ax_out out = {vm->ax_out, FLUX_AX_OUT_CAP, vm->ax_out_len};
+    for (uint32_t at = 0; at + 2 <= b->cmd_len;) {
+        uint32_t n = list[at] | (uint32_t)list[at + 1] << 8;
+        flux_ax_result r = ax_eval(list + at + 2, n, v, &out);
+        vm->ax_out_len = out.len;
+        if (r.status != FLUX_AX_OK) {
+            vm->ax_last = r;
+            return 0;
+        }
+        at += 2 + n;
+    }
+    return 1;
+}
+
+/* The one hook through which the loop checks every breakpoint with a
+ * condition at pc, stub-side and gdb's alike.  0: go on; 1: stop at
+ * breakpoint *id; 2: stop first so that the host takes the commands' text. */
+static inline int condbp_check(flux_vm *vm, uint32_t pc, const flux_view *v, uint32_t *id) {
+    for (uint32_t i = 0; i < vm->ncondbp; i++) {
+        const cond_breakpoint *b = &vm->condbps[i];
+        if (b->addr == pc && b->cmd_len && FLUX_AX_OUT_CAP - vm->ax_out_len < FLUX_AX_OUT_CAP / 2) return 2;
+    }
+    for (uint32_t i = 0; i < vm->ncondbp; i++) {
+        const cond_breakpoint *b = &vm->condbps[i];
+        if (b->addr != pc) continue;
+        vm->ax_last = (flux_ax_result){FLUX_AX_OK, 0, 0, 0};
+        int holds = b->has_cond == COND_AX     ? ax_conds_hold(vm, b, v)
+                    : b->has_cond == COND_EXPR ? flux_cond_eval_inline(&b->cond, v)
+                                               : 1;
+        if (!holds) continue;
+        if (b->cmd_len && vm->ax_last.status == FLUX_AX_OK && ax_run_commands(vm, b, v)) continue;
+        *id = b->id;
+        return 1;
+    }
     return 0;
 }
 
@@ -635,8 +773,13 @@ int flux_vm_remove_cond_breakpoint(flux_vm *vm, uint32_t id) {
     for (uint32_t i = 0; i < vm->ncondbp; i++) {
         if (vm->condbps[i].id != id) continue;
         uint32_t addr = vm->condbps[i].addr;
+        uint32_t ax_off = vm->condbps[i].ax_off, ax_len = vm->condbps[i].ax_len;
+        uint32_t cmd_off = vm->condbps[i].cmd_off, cmd_len = vm->condbps[i].cmd_len;
         memmove(&vm->condbps[i], &vm->condbps[i + 1], (vm->ncondbp - i - 1) * sizeof vm->condbps[0]);
         vm->ncondbp--;
+        /* commands after conditions: release the later block first */
+        ax_pool_release(vm, cmd_off, cmd_len);
+        ax_pool_release(vm, ax_off, ax_len);
         condbp_rebuild_map(vm, addr);
         return 0;
     }
@@ -1947,16 +2090,13 @@ check_stop:
     if (UNLIKELY(pc >= FLUX_MEM_SIZE)) goto pc_outside; /* ran off the end of memory */
     if (UNLIKELY((vm->breakpoints[pc >> 6] >> (pc & 63)) & 1)) STOP(FLUX_STOP_BREAKPOINT);
     if ((vm->condbp_map[pc >> 6] >> (pc & 63)) & 1) {
-        /* stub-side breakpoints: their conditions are checked here, at VM speed */
+        /* breakpoints with conditions (stub-side and gdb's agent
+         * expressions): checked here, at VM speed */
         flux_view v;
         VIEW(v);
-        for (uint32_t i = 0; i < vm->ncondbp; i++) {
-            const cond_breakpoint *b = &vm->condbps[i];
-            if (b->addr == pc && (!b->has_cond || flux_cond_eval_inline(&b->cond, &v))) {
-                st.cond_id = b->id;
-                STOP(FLUX_STOP_COND_BREAKPOINT);
-            }
-        }
+        int c = condbp_check(vm, pc, &v, &st.cond_id);
+        if (c == 1) STOP(FLUX_STOP_COND_BREAKPOINT);
+        if (c == 2) STOP(FLUX_STOP_OUTPUT); /* resumed here, the check is made again */
     }
 fetch_checked:
     op = vm->mem[pc];

@@ -196,10 +196,61 @@ typedef struct flux_view {
     int64_t energy;
     uint64_t cycles;
     float last_conf;         /* the confidence of the last result */
+    uint32_t fp, flags;      /* for agent expressions (ebp, eflags) */
 } flux_view;
 
 /* 1 when the condition holds, 0 when not (an empty condition holds). */
 int flux_cond_eval(const flux_cond *cond, const flux_view *view);
+
+/* ---- agent expressions ------------------------------------------------------ */
+
+/* gdb's bytecode (the "Agent Expressions" appendix of the gdb manual), as gdb
+ * sends breakpoint conditions (Z0/Z1 with ConditionalBreakpoints+) and
+ * agent-style dprintf commands.  Values are 64-bit; `reg N` reads the
+ * registers of the carrier description (src/gdb/target.xml), zero-extended
+ * as gdbserver does: 4 esp = sp, 5 ebp = fp, 8 eip = pc, 9 eflags = flags,
+ * 32-47 r0-r15, 48-63 conf0-conf15 (their IEEE single bits), 64 energy,
+ * 65 cycles; the other i386 registers are unavailable.  ref8/16/32/64 read
+ * memory (little-endian).  Evaluation is bounded: FLUX_AX_STACK values,
+ * FLUX_AX_MAX_STEPS bytecodes. */
+#define FLUX_AX_MAX_LEN 2048u
+#define FLUX_AX_STACK 64u
+#define FLUX_AX_MAX_STEPS 4096u
+#define FLUX_AX_POOL 32768u        /* bytes of bytecode all breakpoints hold at once */
+#define FLUX_AX_OUT_CAP 8192u      /* dprintf text not yet taken by the host */
+#define FLUX_AX_LINE_MAX 1024u     /* at most this much text from one printf */
+
+typedef enum flux_ax_status {
+    FLUX_AX_OK = 0,
+    FLUX_AX_EMPTY,          /* no bytecode, or too long (check) */
+    FLUX_AX_BAD_OPCODE,     /* a byte that is no agent-expression opcode (check) */
+    FLUX_AX_TRUNCATED,      /* an operand runs past the end (check) */
+    FLUX_AX_BAD_JUMP,       /* goto/if_goto outside the expression or into an operand (check) */
+    FLUX_AX_BAD_FORMAT,     /* printf's format string is not NUL-terminated (check) */
+    FLUX_AX_NO_END,         /* ran off the end without `end` */
+    FLUX_AX_STACK_OVERFLOW,
+    FLUX_AX_STACK_UNDERFLOW,
+    FLUX_AX_STEP_LIMIT,     /* more than FLUX_AX_MAX_STEPS bytecodes ran */
+    FLUX_AX_BAD_REGISTER,   /* `reg` of a register the VM does not have */
+    FLUX_AX_BAD_MEMORY,     /* a ref outside memory (addr holds the address) */
+    FLUX_AX_DIV_ZERO,
+    FLUX_AX_UNSUPPORTED     /* an opcode this evaluator does not run (floats, trace, state variables, printf in a condition) */
+} flux_ax_status;
+
+typedef struct flux_ax_result {
+    uint32_t status;        /* flux_ax_status */
+    uint32_t at;            /* offset of the bytecode at fault */
+    uint64_t value;         /* FLUX_AX_OK: the value `end` returned */
+    uint64_t addr;          /* FLUX_AX_BAD_MEMORY: the address; FLUX_AX_BAD_REGISTER: the register */
+} flux_ax_result;
+
+/* Checks bytecode before it is armed: every byte is an opcode with its
+ * operands inside the expression, every jump lands on an opcode.
+ * allow_printf: commands may hold printf, conditions not. */
+flux_ax_result flux_ax_check(const uint8_t *code, uint32_t len, int allow_printf);
+
+/* Evaluates an expression on a view (printf is FLUX_AX_UNSUPPORTED here). */
+flux_ax_result flux_ax_eval(const uint8_t *code, uint32_t len, const flux_view *view);
 
 /* ---- the VM ------------------------------------------------------------- */
 
@@ -259,6 +310,22 @@ void flux_vm_clear_output(flux_vm *vm);
  * full. */
 int flux_vm_add_cond_breakpoint(flux_vm *vm, uint32_t id, uint32_t addr, const flux_cond *cond);
 int flux_vm_remove_cond_breakpoint(flux_vm *vm, uint32_t id);
+
+/* gdb's breakpoint with conditions and commands as agent expressions: stop
+ * before addr when one of the conditions is nonzero or fails to evaluate
+ * (no conditions: always); with commands, run them there instead of
+ * stopping (their printf text goes to flux_vm_ax_output).  Each list is a
+ * series of [length low byte, length high byte, bytecode...].  Arming an id
+ * that exists replaces it.  0; -1 when addr is outside memory or the table
+ * or pool is full; -2 when a bytecode fails flux_ax_check (nothing changes). */
+int flux_vm_add_ax_breakpoint(flux_vm *vm, uint32_t id, uint32_t addr, const uint8_t *conds, uint32_t conds_len,
+                              const uint8_t *cmds, uint32_t cmds_len);
+/* Why the last stop at an agent-expression breakpoint stopped: OK, or the
+ * error that made its condition stop it. */
+flux_ax_result flux_vm_ax_last(const flux_vm *vm);
+/* Text from breakpoint commands (dprintf) not yet taken by the host. */
+const uint8_t *flux_vm_ax_output(const flux_vm *vm, size_t *len);
+void flux_vm_clear_ax_output(flux_vm *vm);
 
 /* watch-if: stop after the instruction that makes cond true (once: then
  * forget it).  While any exist the VM checks them after every instruction. */

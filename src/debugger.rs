@@ -23,6 +23,7 @@ pub struct VmState {
     pub energy: i64,
     pub cycles: u64,
     pub sp: u32,
+    pub fp: u32,
     pub flags: u32,
     /// Memory, when the snapshot carries it (memory conditions read it).
     pub memory: Vec<u8>,
@@ -49,6 +50,7 @@ impl VmState {
             energy: crate::vm::DEFAULT_ENERGY,
             cycles: 0,
             sp: crate::vm::STACK_TOP,
+            fp: crate::vm::STACK_TOP,
             flags: 0,
             memory: Vec::new(),
             trust: Vec::new(),
@@ -69,6 +71,7 @@ impl VmState {
             energy: r.energy,
             cycles: r.cycles,
             sp: r.sp,
+            fp: r.fp,
             flags: r.flags,
             memory,
             trust: (0..ffi::FLUX_NUM_AGENTS).map(|a| vm.trust(a)).collect(),
@@ -78,7 +81,21 @@ impl VmState {
     /// Evaluates `cond` on this snapshot with the runtime's evaluator.
     pub fn satisfies(&self, cond: &Condition) -> bool {
         let raw = cond.to_raw();
-        let view = ffi::flux_view {
+        let view = self.view();
+        // SAFETY: the view's pointers describe live slices of `self` of the
+        // lengths flux_view documents; the evaluator only reads them.
+        unsafe { ffi::flux_cond_eval(&raw, &view) != 0 }
+    }
+
+    /// Evaluates one of gdb's agent expressions on this snapshot with the
+    /// runtime's evaluator (the one the VM runs for gdb's conditions).
+    pub fn eval_agent(&self, code: &[u8]) -> Result<u64, crate::agent_expr::AxError> {
+        crate::agent_expr::eval_on(code, &self.view())
+    }
+
+    /// The snapshot as the runtime's evaluators read it (borrows `self`).
+    fn view(&self) -> ffi::flux_view {
+        ffi::flux_view {
             r: self.registers.as_ptr(),
             conf: self.confidences.as_ptr(),
             mem: if self.memory.is_empty() { std::ptr::null() } else { self.memory.as_ptr() },
@@ -89,10 +106,9 @@ impl VmState {
             energy: self.energy,
             cycles: self.cycles,
             last_conf: self.confidence,
-        };
-        // SAFETY: the view's pointers describe live slices of `self` of the
-        // lengths flux_view documents; the evaluator only reads them.
-        unsafe { ffi::flux_cond_eval(&raw, &view) != 0 }
+            fp: self.fp,
+            flags: self.flags,
+        }
     }
 }
 

@@ -725,6 +725,7 @@ impl History {
             while at < hi {
                 let stop = vm.run(hi - at);
                 vm.take_output();
+                vm.take_ax_output(); // gdb's dprintf does not print while going back
                 let after = at + stop.executed;
                 match &stop.kind {
                     StopKind::Watchpoint { .. } if is_stop(&stop) => {
@@ -754,6 +755,7 @@ impl History {
                     // resumed is passed over by the VM itself): step one on
                     let s = vm.run(1);
                     vm.take_output();
+                    vm.take_ax_output();
                     at += s.executed;
                     if s.executed == 0 {
                         break;

@@ -1,5 +1,6 @@
 //! cuda-flux-debugger: a debugger for FLUX bytecode.
 //!
+//! - [`agent_expr`]: gdb's agent expressions (breakpoint conditions gdb hands the stub).
 //! - [`vm`]: the FLUX runtime (runtime-c, compiled by build.rs) behind a safe wrapper.
 //! - [`isa`]: the opcode table, read from runtime-c.
 //! - [`asm`] / [`disasm`]: FLUX assembly in flux-disasm's syntax, both ways.
@@ -10,6 +11,7 @@
 //! - [`server`]: serving that target over TCP or stdio.
 //! - [`explore`]: one run per scheduler seed, grouped by outcome (races).
 //! - [`save_path`]: where files written on a debugger's request may go.
+pub mod agent_expr;
 pub mod asm;
 pub mod codetracer;
 pub mod condition;

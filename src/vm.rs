@@ -280,6 +280,8 @@ pub enum VmError {
     OutOfMemory,
     #[error("cannot arm breakpoint at 0x{0:X}: outside memory, or all {max} stub-side breakpoints in use", max = ffi::FLUX_MAX_COND_BREAKPOINTS)]
     CondBreakpoint(u32),
+    #[error("breakpoint at 0x{0:X}: bad agent expression: {1}")]
+    AgentExpr(u32, crate::agent_expr::AxError),
     #[error("cannot arm the condition: all {max} watch-if conditions in use", max = ffi::FLUX_MAX_WATCH_CONDS)]
     WatchCondition,
     #[error("out of memory for the trace or profile buffers")]
@@ -478,6 +480,43 @@ impl Vm {
             return Err(VmError::CondBreakpoint(addr));
         }
         Ok(())
+    }
+
+    /// Arms one of gdb's breakpoints with its conditions and commands as
+    /// agent expressions: stop before `addr` when a condition is nonzero or
+    /// cannot be evaluated (no conditions: always); with commands, run them
+    /// there instead of stopping.  Arming `id` again replaces it.
+    pub fn add_ax_breakpoint(&mut self, id: u32, addr: u32, conds: &[Vec<u8>], cmds: &[Vec<u8>]) -> Result<(), VmError> {
+        for code in conds {
+            crate::agent_expr::check(code, false).map_err(|e| VmError::AgentExpr(addr, e))?;
+        }
+        for code in cmds {
+            crate::agent_expr::check(code, true).map_err(|e| VmError::AgentExpr(addr, e))?;
+        }
+        let (c, m) = (crate::agent_expr::pack(conds), crate::agent_expr::pack(cmds));
+        // SAFETY: both lists are live for the call, with their lengths.
+        let rc = unsafe {
+            ffi::flux_vm_add_ax_breakpoint(self.ptr(), id, addr, c.as_ptr(), c.len() as u32, m.as_ptr(), m.len() as u32)
+        };
+        match rc {
+            0 => Ok(()),
+            _ => Err(VmError::CondBreakpoint(addr)),
+        }
+    }
+
+    /// Why the last stop at an agent-expression breakpoint stopped: Ok when a
+    /// condition held, or the error evaluating it.
+    pub fn ax_last(&self) -> Result<(), crate::agent_expr::AxError> {
+        crate::agent_expr::last_result(unsafe { ffi::flux_vm_ax_last(self.ptr()) })
+    }
+
+    /// Takes the text breakpoint commands (agent-style dprintf) printed.
+    pub fn take_ax_output(&mut self) -> Vec<u8> {
+        let mut len = 0usize;
+        let p = unsafe { ffi::flux_vm_ax_output(self.ptr(), &mut len) };
+        let out = if len == 0 { Vec::new() } else { unsafe { std::slice::from_raw_parts(p, len) }.to_vec() };
+        unsafe { ffi::flux_vm_clear_ax_output(self.ptr()) };
+        out
     }
 
     pub fn remove_cond_breakpoint(&mut self, id: u32) -> bool {

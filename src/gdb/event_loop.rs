@@ -25,10 +25,65 @@ pub enum FluxEventLoop<C> {
 
 type StopReason = MultiThreadStopReason<u32>;
 
+/// What the run loop asks of gdb's connection while the VM runs.
+pub trait LoopIo {
+    /// Whether gdb has sent something (Ctrl-C, a packet).
+    fn incoming(&mut self) -> bool;
+    /// Text for gdb's console (agent-style dprintf): `O` packets, which gdb
+    /// prints while the target keeps running.
+    fn console(&mut self, text: &[u8]);
+}
+
+impl<F: FnMut() -> bool> LoopIo for F {
+    fn incoming(&mut self) -> bool {
+        self()
+    }
+
+    fn console(&mut self, text: &[u8]) {
+        log::info!("dprintf: {}", String::from_utf8_lossy(text).trim_end());
+    }
+}
+
+/// gdb's connection as the run loop sees it.
+struct ConnIo<'a, C: ConnectionExt> {
+    conn: &'a mut C,
+}
+
+impl<C: ConnectionExt> LoopIo for ConnIo<'_, C> {
+    fn incoming(&mut self) -> bool {
+        // A connection error counts as "something came in": the read then
+        // reports it, and the server keeps the VM for the next gdb.
+        self.conn.peek().map(|b| b.is_some()).unwrap_or(true)
+    }
+
+    fn console(&mut self, text: &[u8]) {
+        for chunk in text.chunks(512) {
+            if write_console_packet(self.conn, chunk).is_err() {
+                log::warn!("dprintf text not sent to gdb: the connection failed");
+                return;
+            }
+        }
+    }
+}
+
+/// `$O<hex>#<checksum>`: console output gdb prints while the target runs.
+fn write_console_packet<C: ConnectionExt>(conn: &mut C, text: &[u8]) -> Result<(), C::Error> {
+    let mut body = Vec::with_capacity(1 + 2 * text.len());
+    body.push(b'O');
+    for b in text {
+        body.extend_from_slice(format!("{b:02x}").as_bytes());
+    }
+    let sum = body.iter().fold(0u8, |s, b| s.wrapping_add(*b));
+    conn.write(b'$')?;
+    conn.write_all(&body)?;
+    conn.write_all(format!("#{sum:02x}").as_bytes())?;
+    conn.flush()
+}
+
 impl FluxTarget {
     /// Runs as gdb asked until there is a stop to report; `incoming` is asked
     /// between slices whether gdb has sent something.
-    pub fn run_until_stop(&mut self, mut incoming: impl FnMut() -> bool) -> Result<Option<StopReason>, TargetError> {
+    pub fn run_until_stop(&mut self, mut io: impl LoopIo) -> Result<Option<StopReason>, TargetError> {
         if let Some(sig) = self.take_pending_signal() {
             if matches!(sig, Signal::Ill | Signal::Segv | Signal::Fpe | Signal::Abrt | Signal::Xcpu) && !self.vm.finished() {
                 // FLUX programs have no signal handlers: delivering one ends the program.
@@ -61,7 +116,7 @@ impl FluxTarget {
         if let Some(h) = &mut self.history {
             h.before_resume(&mut self.vm);
         }
-        let result = self.run_loop(step, step_agent, &mut incoming);
+        let result = self.run_loop(step, step_agent, &mut io);
         if plan.locked {
             // a locked run that kept an agent past its slice went where
             // re-execution would not: what it left is a change of the debugger's
@@ -74,7 +129,7 @@ impl FluxTarget {
         result
     }
 
-    fn run_loop(&mut self, step: bool, step_agent: Option<u32>, incoming: &mut impl FnMut() -> bool) -> Result<Option<StopReason>, TargetError> {
+    fn run_loop(&mut self, step: bool, step_agent: Option<u32>, io: &mut impl LoopIo) -> Result<Option<StopReason>, TargetError> {
         let mut executed = 0u64;
         let mut polls = 0u32;
         loop {
@@ -89,6 +144,10 @@ impl FluxTarget {
                 None => (self.vm.run(want), false),
             };
             executed += stop.executed;
+            let console = self.vm.take_ax_output();
+            if !console.is_empty() {
+                io.console(&console);
+            }
             if replayed {
                 // this output was shown when the history was recorded
                 self.vm.take_output();
@@ -101,7 +160,7 @@ impl FluxTarget {
             if step && !stepped && stop.executed >= 1 && matches!(stop.kind, StopKind::Budget | StopKind::Output | StopKind::TraceFull) {
                 executed = 0;
                 polls += 1;
-                if polls % 4096 == 0 && incoming() {
+                if polls % 4096 == 0 && io.incoming() {
                     return Ok(None);
                 }
                 continue;
@@ -112,7 +171,7 @@ impl FluxTarget {
                 }
                 StopKind::Output | StopKind::TraceFull => continue,
                 StopKind::Budget => {
-                    if incoming() {
+                    if io.incoming() {
                         return Ok(None);
                     }
                     continue;
@@ -173,6 +232,13 @@ impl FluxTarget {
                 kind: if *write { WatchKind::Write } else { WatchKind::Read },
                 addr: *addr,
             },
+            // one of gdb's breakpoints whose condition held (or could not be evaluated)
+            StopKind::CondBreakpoint { id } if super::breakpoints::gdb_bp_of(*id).is_some() => {
+                match super::breakpoints::gdb_bp_of(*id) {
+                    Some((_, true)) => MultiThreadStopReason::HwBreak(t),
+                    _ => MultiThreadStopReason::SwBreak(t),
+                }
+            }
             StopKind::Brk | StopKind::CondBreakpoint { .. } | StopKind::WatchCondition { .. } | StopKind::TrustFail | StopKind::Blocked => {
                 self.signal_stop(stop.agent, GdbSignal::SIGTRAP)
             }
@@ -276,11 +342,7 @@ impl<C: ConnectionExt> BlockingEventLoop for FluxEventLoop<C> {
         target: &mut FluxTarget,
         conn: &mut C,
     ) -> Result<Event<StopReason>, WaitForStopReasonError<TargetError, <C as Connection>::Error>> {
-        // A connection error counts as "something came in": the read below then
-        // reports it, and the server keeps the VM for the next gdb.
-        let got = target
-            .run_until_stop(|| conn.peek().map(|b| b.is_some()).unwrap_or(true))
-            .map_err(WaitForStopReasonError::Target)?;
+        let got = target.run_until_stop(ConnIo { conn: &mut *conn }).map_err(WaitForStopReasonError::Target)?;
         match got {
             Some(reason) => Ok(Event::TargetStopped(reason)),
             None => {

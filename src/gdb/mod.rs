@@ -77,6 +77,8 @@ pub struct FluxTarget {
     pending_signal: Option<Signal>,
     pub(crate) sw_breakpoints: BTreeSet<u32>,
     pub(crate) hw_breakpoints: BTreeSet<u32>,
+    /// gdb's breakpoints with conditions or commands (agent expressions).
+    pub(crate) gdb_bytecode: breakpoints::GdbBytecodeMap,
     pub(crate) last_stop: Option<LastStop>,
     /// Stub-side breakpoints and watch conditions (armed in the VM).
     pub debugger: Debugger,
@@ -117,6 +119,7 @@ impl FluxTarget {
             pending_signal: None,
             sw_breakpoints: BTreeSet::new(),
             hw_breakpoints: BTreeSet::new(),
+            gdb_bytecode: Default::default(),
             last_stop: None,
             debugger: Debugger::new(),
             trace: trace_monitor::TraceWindow::default(),
@@ -227,6 +230,17 @@ impl FluxTarget {
             }
             StopKind::Fault { signal, reason } => format!("{signal} at 0x{:04X}: {insn}: {reason}", stop.pc),
             StopKind::Terminated { signal, reason } => format!("terminated by {signal}: {reason}"),
+            StopKind::CondBreakpoint { id } if breakpoints::gdb_bp_of(*id).is_some() => {
+                let key = breakpoints::gdb_bp_of(*id).unwrap_or_default();
+                let conds = self.gdb_bytecode.get(&key).map(|c| breakpoints::describe_list(&c.conditions)).unwrap_or_default();
+                match self.vm.ax_last() {
+                    Ok(()) => format!("breakpoint at 0x{:04X}: gdb's condition {conds} held (evaluated by the stub): {insn}", stop.pc),
+                    Err(e) => format!(
+                        "breakpoint at 0x{:04X}: gdb's condition {conds} could not be evaluated by the stub ({e}), so gdb evaluates it: {insn}",
+                        stop.pc
+                    ),
+                }
+            }
             StopKind::CondBreakpoint { .. } | StopKind::WatchCondition { .. } | StopKind::TrustFail => {
                 match self.debugger.event_for(stop, &self.vm) {
                     Some(event) => {
