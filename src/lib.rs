@@ -1,40 +1,30 @@
 //! cuda-flux-debugger: a debugger for FLUX bytecode.
 //!
-//! - [`agent_expr`]: gdb's agent expressions (breakpoint conditions gdb hands the stub).
-//! - [`vm`]: the FLUX runtime (runtime-c, compiled by build.rs) behind a safe wrapper.
-//! - [`isa`]: the opcode table, read from runtime-c.
-//! - [`asm`] / [`disasm`]: FLUX assembly in flux-disasm's syntax, both ways.
-//! - [`program`]: loading a program file (assembly, an ELF from `asm --elf`, or raw bytecode).
-//! - [`debuginfo`] / [`elf`]: functions, line table and call-frame information
-//!   as DWARF, in an ELF32 i386 executable for stock gdb.
-//! - [`gdb`]: the GDB remote-serial-protocol target (gdbstub), one module per extension.
-//! - [`server`]: serving that target over TCP or stdio.
-//! - [`explore`]: one run per scheduler seed, grouped by outcome (races).
-//! - [`save_path`]: where files written on a debugger's request may go.
-pub mod agent_expr;
-pub mod asm;
-pub mod codetracer;
-pub mod condition;
-pub mod debugger;
-pub mod debuginfo;
-pub mod disasm;
-pub mod elf;
-pub mod explore;
-mod ffi;
-pub mod gdb;
-pub mod isa;
-pub mod profile_report;
-pub mod profiler;
+//! Four layers, each importing only those below it (docs/ARCHITECTURE.md):
+//! - [`runtime`]: the FLUX runtime (runtime-c, compiled by build.rs) behind a
+//!   safe wrapper ([`vm`]), the opcode table ([`isa`]), conditions and
+//!   gdb's agent expressions evaluated in the VM;
+//! - [`program`]: assembly and disassembly, ELF and DWARF, loading program files;
+//! - [`analysis`]: breakpoints, history and replay files, traces, profiles,
+//!   exploration: what a debugger does to a running program;
+//! - [`frontend`]: the GDB remote-serial-protocol target and its server
+//!   (the CLI is src/main.rs).
+//!
+//! The modules keep their earlier paths (`cuda_flux_debugger::vm`,
+//! `::tracer`, `::replay`, ...) as re-exports.
+pub mod analysis;
+pub mod frontend;
 pub mod program;
-pub mod provenance;
-pub mod history;
-pub mod replay;
-pub mod replay_file;
-pub mod save_path;
-pub mod server;
-pub mod trace_format;
-pub mod tracer;
-pub mod vm;
+pub mod runtime;
+
+pub use analysis::{codetracer, debugger, explore, history, profile_report, profiler, provenance, trace_format, tracer};
+/// The seed's snapshot diff, under its earlier name.
+pub use analysis::snapshot_diff as replay;
+/// Replay files, under their earlier name.
+pub use analysis::recording as replay_file;
+pub use frontend::{gdb, server};
+pub use program::{asm, debuginfo, disasm, elf, save_path};
+pub use runtime::{agent_expr, condition, isa, vm};
 
 pub use debugger::{BreakCondition, Breakpoint, DebugEvent, Debugger, MemWidth, VmState};
 pub use tracer::TraceRecord;

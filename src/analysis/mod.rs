@@ -1,0 +1,18 @@
+//! Layer 3, analysis: what a debugger does to a running program, whatever
+//! front-end asks: stub-side breakpoints ([`debugger`]), reverse execution
+//! ([`history`]), replay files ([`recording`]), traces ([`tracer`],
+//! [`trace_format`], [`codetracer`]), profiles ([`profiler`],
+//! [`profile_report`]), confidence provenance, exploring schedules, and the
+//! seed's snapshot diff ([`snapshot_diff`]).  Imports the runtime and
+//! programs, never a front-end.
+pub mod codetracer;
+pub mod debugger;
+pub mod explore;
+pub mod history;
+pub mod profile_report;
+pub mod profiler;
+pub mod provenance;
+pub mod recording;
+pub mod snapshot_diff;
+pub mod trace_format;
+pub mod tracer;

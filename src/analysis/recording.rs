@@ -1,0 +1,964 @@
+//! Replay files: a recorded run on disk, and the first divergence between two.
+//!
+//! A replay file is JSON Lines:
+//! 1. a header: format name and version, the program (hex) and its SHA-256,
+//!    the seed and energy budget it ran with, the size of the runtime's
+//!    machine state, how many instructions were recorded, the digest interval;
+//! 2. events, in instruction order: `start` (the machine state and the pages
+//!    that differ from the program image where the recording began),
+//!    `digest` (a hash of registers and memory, and one of every value the
+//!    program drew and every scheduler switch so far, every `digest_interval`
+//!    instructions: [`DIGEST_INTERVAL`] unless the file's size limit made it
+//!    longer), `patch` (what gdb changed while stopped), `end` (how the
+//!    recorded run ended, or that it was still running, with both hashes);
+//! 3. a trailer: the xxh3-64 checksum of every byte before it.
+//!
+//! Replaying re-executes the program from the `start` state, applying each
+//! patch at its index: the VM is deterministic, so that reproduces the run,
+//! and the `digest` events check that it does.
+//!
+//! The values RNG_NEXT draws and the scheduler's switches are not listed in
+//! the file (since version 2): both generators' states are in the start
+//! state, so they follow from it; the digests' `inputs` hash checks them.
+//! [`Runner::deriving`] makes them again as `rng` and `sched` events, which
+//! `diff` uses to say where two runs part.  Version 1 files (which listed
+//! them, and whose digests do not cover them) are refused.
+use std::collections::VecDeque;
+use std::io::{BufRead, Write};
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+use sha2::{Digest as _, Sha256};
+
+use crate::analysis::history::{History, Patch};
+use crate::program::load::Program;
+use crate::runtime::vm::{InputKind, Schedule, Stop, StopKind, Vm, VmConfig, VmError, MEM_SIZE, PAGES, PAGE_SIZE};
+
+pub const FORMAT: &str = "flux-replay";
+pub const VERSION: u32 = 2;
+/// Instructions between two state digests (unless a size limit doubled it).
+pub const DIGEST_INTERVAL: u64 = 1 << 16;
+/// The longest digest interval a file may have: a file cannot make a replay
+/// run further than this past its last check.
+pub const MAX_DIGEST_INTERVAL: u64 = 1 << 40;
+/// Events of context a divergence report shows.
+pub const CONTEXT: usize = 16;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ReplayError {
+    #[error("{path}: {source}")]
+    Io { path: String, source: std::io::Error },
+    #[error("{path}: {error}")]
+    Read { path: String, error: crate::program::load::ReadError },
+    #[error("{path}:{line}: {reason}")]
+    Damaged { path: String, line: usize, reason: String },
+    #[error("{path}: not a FLUX replay file (format '{found}')")]
+    Format { path: String, found: String },
+    #[error("{path}: replay format version {found}; this flux-gdbstub reads version {VERSION} (record it again)")]
+    Version { path: String, found: u32 },
+    #[error("{path}: checksum mismatch: the file is damaged (stored {stored}, computed {computed})")]
+    Checksum { path: String, stored: String, computed: String },
+    #[error("{path}: truncated: no checksum line at the end")]
+    Truncated { path: String },
+    #[error("{path}: the program in the file does not match its hash")]
+    ProgramHash { path: String },
+    #[error("{path}: recorded with a runtime whose machine state is {found} bytes (this one: {ours}): record it again")]
+    StateSize { path: String, found: usize, ours: usize },
+    #[error("the program {given} is not the one recorded in {path} (sha256 {recorded})")]
+    ProgramMismatch { path: String, given: String, recorded: String },
+    #[error("replaying does not reproduce the recording: event {event_index} differs (recorded {expected}, replayed {actual})")]
+    Diverged { event_index: usize, expected: String, actual: String },
+    #[error(transparent)]
+    Vm(#[from] VmError),
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+struct Header {
+    format: String,
+    version: u32,
+    program_sha256: String,
+    program: String,
+    seed: u64,
+    energy: i64,
+    /// The scheduler (absent in files from before agents: round-robin).
+    #[serde(default)]
+    schedule: Schedule,
+    state_size: usize,
+    instructions: u64,
+    /// Instructions between two digests (absent in version 1: 65,536).
+    #[serde(default = "default_digest_interval")]
+    digest_interval: u64,
+}
+
+fn default_digest_interval() -> u64 {
+    DIGEST_INTERVAL
+}
+
+/// A page of memory in a start or patch event.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PageBytes {
+    pub page: usize,
+    pub bytes: String,
+}
+
+/// One event of a recording.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "event", rename_all = "lowercase")]
+pub enum Event {
+    Start { index: u64, state: String, pages: Vec<PageBytes> },
+    /// A value RNG_NEXT drew (not in files since version 2: derived).
+    Rng { index: u64, pc: u32, value: u64 },
+    /// The scheduler gave the VM to agent `to` (from `from`) for `slice`
+    /// instructions; `index` is `to`'s first instruction, `pc` where it is
+    /// (not in files since version 2: derived).
+    Sched { index: u64, pc: u32, from: u32, to: u32, slice: u64 },
+    /// `digest`: registers and memory ([`state_digest`]); `inputs`: every
+    /// value drawn and switch made from the start up to here.
+    Digest { index: u64, pc: u32, digest: String, inputs: String },
+    Patch { index: u64, state: String, pages: Vec<PageBytes> },
+    End { index: u64, pc: u32, outcome: String, digest: String, inputs: String },
+}
+
+impl Event {
+    pub fn index(&self) -> u64 {
+        match self {
+            Event::Start { index, .. }
+            | Event::Rng { index, .. }
+            | Event::Sched { index, .. }
+            | Event::Digest { index, .. }
+            | Event::Patch { index, .. }
+            | Event::End { index, .. } => *index,
+        }
+    }
+
+    pub fn pc(&self) -> Option<u32> {
+        match self {
+            Event::Rng { pc, .. } | Event::Sched { pc, .. } | Event::Digest { pc, .. } | Event::End { pc, .. } => Some(*pc),
+            _ => None,
+        }
+    }
+
+    /// One line for humans (patches and starts without their bytes).
+    pub fn summary(&self) -> String {
+        match self {
+            Event::Start { index, pages, .. } => format!("start at instruction {index} ({} pages differ from the program)", pages.len()),
+            Event::Rng { index, pc, value } => format!("rng {value:#010x} at instruction {index}, pc 0x{pc:04X}"),
+            Event::Sched { index, pc, from, to, slice } => {
+                format!("switch from agent {from} to agent {to} (slice {slice}) at instruction {index}, pc 0x{pc:04X}")
+            }
+            Event::Digest { index, pc, digest, inputs } => {
+                format!("digest {digest} at instruction {index}, pc 0x{pc:04X} (inputs {inputs})")
+            }
+            Event::Patch { index, pages, .. } => format!("patch by the debugger at instruction {index} ({} pages)", pages.len()),
+            Event::End { index, pc, outcome, digest, inputs } => {
+                format!("end at instruction {index}, pc 0x{pc:04X}: {outcome}, digest {digest} (inputs {inputs})")
+            }
+        }
+    }
+}
+
+fn hex(bytes: &[u8]) -> String {
+    let mut s = String::with_capacity(bytes.len() * 2);
+    for b in bytes {
+        s.push_str(&format!("{b:02x}"));
+    }
+    s
+}
+
+fn unhex(s: &str) -> Option<Vec<u8>> {
+    if s.len() % 2 != 0 {
+        return None;
+    }
+    (0..s.len()).step_by(2).map(|i| s.get(i..i + 2).and_then(|h| u8::from_str_radix(h, 16).ok())).collect()
+}
+
+pub fn program_hash(program: &[u8]) -> String {
+    hex(&Sha256::digest(program))
+}
+
+/// The digest of what a program can see: registers, confidences, flags,
+/// energy, cycles and memory (not the RNG's hidden state: two seeds agree
+/// until a value is drawn).
+pub fn state_digest(vm: &Vm) -> String {
+    let r = vm.regs();
+    let mut h = xxhash_rust::xxh3::Xxh3::new();
+    for v in r.r {
+        h.update(&v.to_le_bytes());
+    }
+    for c in r.conf {
+        h.update(&c.to_bits().to_le_bytes());
+    }
+    for v in [r.pc, r.sp, r.fp, r.flags] {
+        h.update(&v.to_le_bytes());
+    }
+    h.update(&r.energy.to_le_bytes());
+    h.update(&r.cycles.to_le_bytes());
+    h.update(vm.memory_view());
+    format!("{:016x}", h.digest())
+}
+
+fn outcome_text(stop: Option<&Stop>) -> String {
+    match stop.map(|s| &s.kind) {
+        Some(StopKind::Halted { code }) => format!("exited with code {code}"),
+        Some(StopKind::Fault { signal, reason }) => format!("{signal}: {reason}"),
+        Some(StopKind::Terminated { signal, reason }) => format!("terminated by {signal}: {reason}"),
+        _ => "still running when the recording ended".into(),
+    }
+}
+
+/// A recorded run.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Recording {
+    pub program: Vec<u8>,
+    pub seed: u64,
+    pub energy: i64,
+    pub schedule: Schedule,
+    /// Instructions between two digest events.
+    pub digest_interval: u64,
+    pub events: Vec<Event>,
+}
+
+/// Runs a recording's program from its start event, applying its patches,
+/// and produces the events the run makes.
+pub struct Runner {
+    pub vm: Vm,
+    pub index: u64,
+    patches: VecDeque<(u64, Patch)>,
+    pub ended: Option<Stop>,
+    pending: Vec<Event>,
+    digest_interval: u64,
+    /// Make `rng` and `sched` events too (see [`Runner::deriving`]).
+    derive: bool,
+    /// The hash of the values drawn and the switches made so far.
+    inputs: u64,
+}
+
+fn page_list(pages: &[PageBytes]) -> Option<Vec<(usize, Vec<u8>)>> {
+    pages
+        .iter()
+        .map(|p| {
+            let bytes = unhex(&p.bytes)?;
+            (p.page < PAGES && bytes.len() == PAGE_SIZE).then_some((p.page, bytes))
+        })
+        .collect()
+}
+
+fn apply(vm: &mut Vm, state: &[u8], pages: &[(usize, Vec<u8>)]) -> Result<(), VmError> {
+    vm.load_state(state)?;
+    for (p, bytes) in pages {
+        vm.write_mem((p * PAGE_SIZE) as u32, bytes)?;
+    }
+    Ok(())
+}
+
+impl Runner {
+    /// A VM at the recording's start (the file was validated by `load`).
+    pub fn new(rec: &Recording) -> Result<Runner, ReplayError> {
+        let mut vm = Vm::with_program(&rec.program, VmConfig { energy: rec.energy, seed: rec.seed })?;
+        vm.set_schedule(rec.schedule);
+        let mut patches = VecDeque::new();
+        for e in &rec.events {
+            match e {
+                Event::Start { state, pages, .. } => {
+                    let state = unhex(state).unwrap_or_default();
+                    apply(&mut vm, &state, &page_list(pages).unwrap_or_default())?;
+                }
+                Event::Patch { index, state, pages } => {
+                    let state: std::sync::Arc<[u8]> = unhex(state).unwrap_or_default().into();
+                    let pages = page_list(pages)
+                        .unwrap_or_default()
+                        .into_iter()
+                        .map(|(p, b)| {
+                            let mut page = [0u8; PAGE_SIZE];
+                            page.copy_from_slice(&b);
+                            (p, std::sync::Arc::new(page))
+                        })
+                        .collect();
+                    patches.push_back((*index, Patch { state, pages }));
+                }
+                _ => {}
+            }
+        }
+        vm.log_inputs(true);
+        Ok(Runner {
+            vm,
+            index: 0,
+            patches,
+            ended: None,
+            pending: Vec::new(),
+            digest_interval: rec.digest_interval,
+            derive: false,
+            inputs: 0,
+        })
+    }
+
+    /// Makes this runner produce `rng` and `sched` events as well: the
+    /// values RNG_NEXT draws and the scheduler's switches, which follow from
+    /// the start state and are not in files.
+    pub fn deriving(mut self) -> Runner {
+        self.derive = true;
+        self
+    }
+
+    fn inputs_hash(&self) -> String {
+        format!("{:016x}", self.inputs)
+    }
+
+    /// Runs at most `max` instructions (fewer at a digest point, a patch or
+    /// the end); events go to `out`.  Program output goes to `output`.
+    pub fn run(&mut self, max: u64, out: &mut Vec<Event>, output: &mut dyn Write) -> std::io::Result<()> {
+        out.append(&mut self.pending);
+        if self.ended.is_some() {
+            return Ok(());
+        }
+        if let Some((at, _)) = self.patches.front() {
+            if *at == self.index {
+                let (_, p) = self.patches.pop_front().expect("front exists");
+                let pages: Vec<(usize, Vec<u8>)> = p.pages.iter().map(|(i, b)| (*i, b.to_vec())).collect();
+                // validated when loaded: a wrong size cannot get here
+                let _ = apply(&mut self.vm, &p.state, &pages);
+                out.push(Event::Patch { index: self.index, state: hex(&p.state), pages: pages_hex(&pages) });
+            }
+        }
+        let to_digest = self.digest_interval - self.index % self.digest_interval;
+        let to_patch = self.patches.front().map_or(u64::MAX, |(at, _)| at.saturating_sub(self.index).max(1));
+        // no more instructions than the VM's input log holds events (a draw
+        // and a switch at most per instruction)
+        let to_log = u64::from(crate::runtime::ffi::FLUX_INPUT_LOG / 2);
+        let budget = max.min(to_digest).min(to_patch).min(to_log).max(1);
+        let cycles = self.vm.regs().cycles;
+        let stop = self.vm.run(budget);
+        let before = self.index;
+        self.index += stop.executed;
+        let inputs = self.vm.take_inputs().0;
+        for e in &inputs {
+            let index = before + e.cycle.wrapping_sub(cycles);
+            self.inputs = fold_input(self.inputs, index, e);
+        }
+        for e in inputs.into_iter().filter(|_| self.derive) {
+            let index = before + e.cycle.wrapping_sub(cycles);
+            out.push(match e.kind {
+                InputKind::Rng => Event::Rng { index, pc: e.pc, value: e.value },
+                InputKind::Sched => Event::Sched {
+                    index,
+                    pc: e.pc,
+                    from: ((e.value >> 8) & 0xFF) as u32,
+                    to: (e.value & 0xFF) as u32,
+                    slice: e.value >> 32,
+                },
+            });
+        }
+        output.write_all(&self.vm.take_output())?;
+        if stop.executed > 0 && self.index % self.digest_interval == 0 {
+            out.push(Event::Digest { index: self.index, pc: self.vm.pc(), digest: state_digest(&self.vm), inputs: self.inputs_hash() });
+        }
+        if matches!(stop.kind, StopKind::Halted { .. } | StopKind::Fault { .. } | StopKind::Terminated { .. })
+            && self.patches.front().is_none_or(|(at, _)| *at != self.index)
+        {
+            self.ended = Some(stop);
+        }
+        Ok(())
+    }
+
+    /// The end event: how the run ended, at `index`.
+    pub fn end_event(&self) -> Event {
+        let pc = self.ended.as_ref().map_or(self.vm.pc(), |s| s.pc);
+        Event::End {
+            index: self.index,
+            pc,
+            outcome: outcome_text(self.ended.as_ref()),
+            digest: state_digest(&self.vm),
+            inputs: self.inputs_hash(),
+        }
+    }
+}
+
+/// Folds an input event (at history index `index`) into the running hash of
+/// a run's inputs: a multiply-rotate mix per field, cheap enough for one
+/// event per instruction.
+fn fold_input(mut h: u64, index: u64, e: &crate::runtime::vm::InputEvent) -> u64 {
+    let kind = match e.kind {
+        InputKind::Rng => 1,
+        InputKind::Sched => 2,
+    };
+    for v in [index, u64::from(e.pc) | kind << 32, e.value] {
+        h = (h ^ v).wrapping_mul(0x9E37_79B9_7F4A_7C15).rotate_left(31);
+    }
+    h
+}
+
+fn pages_hex(pages: &[(usize, Vec<u8>)]) -> Vec<PageBytes> {
+    pages.iter().map(|(p, b)| PageBytes { page: *p, bytes: hex(b) }).collect()
+}
+
+/// The start event of a run that begins where the program is loaded.
+fn start_event(vm: &Vm, program: &[u8], config: VmConfig, index: u64) -> Result<Event, VmError> {
+    let image = Vm::with_program(program, config)?.memory();
+    let mem = vm.memory_view();
+    let pages = (0..PAGES)
+        .filter(|&p| mem[p * PAGE_SIZE..(p + 1) * PAGE_SIZE] != image[p * PAGE_SIZE..(p + 1) * PAGE_SIZE])
+        .map(|p| (p, mem[p * PAGE_SIZE..(p + 1) * PAGE_SIZE].to_vec()))
+        .collect::<Vec<_>>();
+    Ok(Event::Start { index, state: hex(&vm.save_state()), pages: pages_hex(&pages) })
+}
+
+impl Recording {
+    /// Runs `program` from its start to its end (or `limit` instructions),
+    /// recording; its output goes to `output`.
+    pub fn record_run(
+        program: &[u8],
+        config: VmConfig,
+        schedule: Schedule,
+        limit: Option<u64>,
+        output: &mut dyn Write,
+    ) -> Result<(Recording, Option<Stop>), ReplayError> {
+        Recording::record_run_within(program, config, schedule, limit, None, output)
+    }
+
+    /// [`Self::record_run`] with the file kept under `max_bytes` when saved:
+    /// when the digests would take it over, every other one is dropped and
+    /// the interval doubles (the recording's `digest_interval` tells).
+    pub fn record_run_within(
+        program: &[u8],
+        config: VmConfig,
+        schedule: Schedule,
+        limit: Option<u64>,
+        max_bytes: Option<u64>,
+        output: &mut dyn Write,
+    ) -> Result<(Recording, Option<Stop>), ReplayError> {
+        let mut vm = Vm::with_program(program, config)?;
+        vm.set_schedule(schedule);
+        let start = start_event(&vm, program, config, 0)?;
+        let mut rec = Recording {
+            program: program.to_vec(),
+            seed: config.seed,
+            energy: config.energy,
+            schedule,
+            digest_interval: DIGEST_INTERVAL,
+            events: vec![start],
+        };
+        let line_len = |e: &Event| serde_json::to_string(e).map_or(0, |l| l.len() as u64 + 1);
+        // the header (with the largest instruction count), the start, the end
+        // event and the checksum line
+        let mut bytes = rec.header_len(u64::MAX)? + line_len(&rec.events[0]) + 256 + 32;
+        let mut runner = Runner::new(&rec)?;
+        let mut events = Vec::new();
+        while runner.ended.is_none() && limit.is_none_or(|l| runner.index < l) {
+            let max = limit.map_or(u64::MAX, |l| l - runner.index);
+            let seen = events.len();
+            runner.run(max, &mut events, output).map_err(|source| ReplayError::Io { path: "<output>".into(), source })?;
+            bytes += events[seen..].iter().map(line_len).sum::<u64>();
+            while max_bytes.is_some_and(|m| bytes > m) && runner.digest_interval < MAX_DIGEST_INTERVAL {
+                let every = runner.digest_interval * 2;
+                events.retain(|e| match e {
+                    Event::Digest { index, .. } if index % every != 0 => {
+                        bytes -= line_len(e);
+                        false
+                    }
+                    _ => true,
+                });
+                runner.digest_interval = every;
+                log::info!("record: digests every {every} instructions from here, to keep the file under its limit");
+            }
+        }
+        rec.digest_interval = runner.digest_interval;
+        events.push(runner.end_event());
+        rec.events.extend(events);
+        Ok((rec, runner.ended))
+    }
+
+    /// The recording of a history kept by the stub: its start state, its
+    /// patches, and the events of re-executing it to its end.
+    /// A history whose record limit dropped its oldest part starts where it
+    /// now begins: that is instruction 0 of the file.
+    pub fn from_history(program: &Program, config: VmConfig, schedule: Schedule, history: &History) -> Result<Recording, ReplayError> {
+        let first = &history.checkpoints()[0];
+        let begin = first.index;
+        let mut vm = Vm::with_program(&program.bytes, config)?;
+        vm.set_schedule(schedule);
+        let pages: Vec<(usize, Vec<u8>)> = first.pages.iter().enumerate().map(|(p, b)| (p, b.to_vec())).collect();
+        apply(&mut vm, &crate::analysis::history::state_bytes(&first.state), &pages)?;
+        let start = start_event(&vm, &program.bytes, config, 0)?;
+        let mut rec = Recording {
+            program: program.bytes.clone(),
+            seed: config.seed,
+            energy: config.energy,
+            schedule,
+            digest_interval: DIGEST_INTERVAL,
+            events: vec![start],
+        };
+        for cp in history.checkpoints() {
+            if let Some(p) = &cp.patch {
+                let pages: Vec<(usize, Vec<u8>)> = p.pages.iter().map(|(i, b)| (*i, b.to_vec())).collect();
+                rec.events.push(Event::Patch { index: cp.index - begin, state: hex(&p.state), pages: pages_hex(&pages) });
+            }
+        }
+        let mut runner = Runner::new(&rec)?;
+        rec.events.retain(|e| matches!(e, Event::Start { .. }));
+        let mut events = Vec::new();
+        let end = history.end() - begin;
+        while runner.ended.is_none() && runner.index < end {
+            runner
+                .run(end - runner.index, &mut events, &mut std::io::sink())
+                .map_err(|source| ReplayError::Io { path: "<output>".into(), source })?;
+        }
+        events.push(runner.end_event());
+        rec.events.extend(events);
+        Ok(rec)
+    }
+
+    /// What gdb changed during the recording: (index, machine state, pages).
+    pub fn patches(&self) -> Vec<(u64, Vec<u8>, Vec<(usize, Vec<u8>)>)> {
+        self.events
+            .iter()
+            .filter_map(|e| match e {
+                Event::Patch { index, state, pages } => Some((*index, unhex(state)?, page_list(pages)?)),
+                _ => None,
+            })
+            .collect()
+    }
+
+    /// Instructions recorded.
+    pub fn instructions(&self) -> u64 {
+        self.events.last().map_or(0, |e| e.index())
+    }
+
+    fn header(&self, instructions: u64) -> Result<Header, VmError> {
+        Ok(Header {
+            format: FORMAT.into(),
+            version: VERSION,
+            program_sha256: program_hash(&self.program),
+            program: hex(&self.program),
+            seed: self.seed,
+            energy: self.energy,
+            schedule: self.schedule,
+            state_size: Vm::new(VmConfig::default())?.save_state().len(),
+            instructions,
+            digest_interval: self.digest_interval,
+        })
+    }
+
+    /// The length of the header line for a recording of `instructions`.
+    fn header_len(&self, instructions: u64) -> Result<u64, VmError> {
+        Ok(serde_json::to_string(&self.header(instructions)?).map_or(0, |l| l.len() as u64 + 1))
+    }
+
+    pub fn save(&self, path: &Path) -> Result<(), ReplayError> {
+        let io = |source| ReplayError::Io { path: path.display().to_string(), source };
+        let body = self.to_bytes()?;
+        let mut f = std::fs::File::create(path).map_err(io)?;
+        f.write_all(&body).map_err(io)?;
+        f.flush().map_err(io)
+    }
+
+    /// The replay file's bytes (what [`Recording::save`] writes).
+    pub fn to_bytes(&self) -> Result<Vec<u8>, ReplayError> {
+        let header = self.header(self.instructions())?;
+        let mut body = Vec::new();
+        let line = |body: &mut Vec<u8>, v: String| {
+            body.extend_from_slice(v.as_bytes());
+            body.push(b'\n');
+        };
+        line(&mut body, serde_json::to_string(&header).expect("plain data serializes"));
+        for e in &self.events {
+            line(&mut body, serde_json::to_string(e).expect("plain data serializes"));
+        }
+        let sum = xxhash_rust::xxh3::xxh3_64(&body);
+        line(&mut body, format!("{{\"checksum\":\"{sum:016x}\"}}"));
+        Ok(body)
+    }
+
+    /// Reads and checks a replay file: format, version, checksum, program
+    /// hash, machine state size, each event's fields.
+    pub fn load(path: &Path) -> Result<Recording, ReplayError> {
+        let p = path.display().to_string();
+        // a regular file only (a FIFO or a device is refused before it is read)
+        let data = crate::program::load::read_regular(path, u64::MAX).map_err(|error| ReplayError::Read { path: p.clone(), error })?;
+        Recording::parse(&data, &p)
+    }
+
+    /// Checks and reads the bytes of a replay file (`name` is for messages).
+    pub fn parse(data: &[u8], name: &str) -> Result<Recording, ReplayError> {
+        let p = name.to_string();
+        let damaged = |line: usize, reason: String| ReplayError::Damaged { path: p.clone(), line, reason };
+        if data.is_empty() {
+            return Err(ReplayError::Truncated { path: p });
+        }
+        // the header first: a wrong format or version is told as such
+        let first = data.split(|&b| b == b'\n').next().unwrap_or_default();
+        let hv: serde_json::Value = serde_json::from_slice(first).map_err(|_| ReplayError::Format {
+            path: p.clone(),
+            found: String::from_utf8_lossy(&first[..first.len().min(20)]).into_owned(),
+        })?;
+        let format = hv.get("format").and_then(|f| f.as_str()).unwrap_or("").to_owned();
+        if format != FORMAT {
+            return Err(ReplayError::Format { path: p, found: format });
+        }
+        let version = hv.get("version").and_then(|v| v.as_u64()).unwrap_or(0);
+        if version != u64::from(VERSION) {
+            return Err(ReplayError::Version { path: p, found: version.min(u64::from(u32::MAX)) as u32 });
+        }
+        // the checksum line is the last one; it covers every byte before it
+        let body_end = match data.strip_suffix(b"\n").and_then(|d| d.iter().rposition(|&b| b == b'\n')) {
+            Some(i) => i + 1,
+            None => return Err(ReplayError::Truncated { path: p }),
+        };
+        let stored = serde_json::from_slice::<serde_json::Value>(&data[body_end..])
+            .ok()
+            .and_then(|v| v.get("checksum").and_then(|c| c.as_str()).map(str::to_owned));
+        let Some(stored) = stored else {
+            return Err(ReplayError::Truncated { path: p });
+        };
+        let computed = format!("{:016x}", xxhash_rust::xxh3::xxh3_64(&data[..body_end]));
+        if stored != computed {
+            return Err(ReplayError::Checksum { path: p, stored, computed });
+        }
+        let mut lines = data[..body_end].lines().enumerate();
+        lines.next();
+        let header: Header = serde_json::from_value(hv).map_err(|e| damaged(1, format!("header: {e}")))?;
+        let program = unhex(&header.program).ok_or_else(|| damaged(1, "program: not hex".into()))?;
+        if program.len() > MEM_SIZE as usize {
+            return Err(damaged(1, format!("program of {} bytes is larger than memory", program.len())));
+        }
+        if program_hash(&program) != header.program_sha256 {
+            return Err(ReplayError::ProgramHash { path: p });
+        }
+        if !header.digest_interval.is_power_of_two() || !(DIGEST_INTERVAL..=MAX_DIGEST_INTERVAL).contains(&header.digest_interval) {
+            return Err(damaged(1, format!("digest interval {}: not a power of two from {DIGEST_INTERVAL} to {MAX_DIGEST_INTERVAL}", header.digest_interval)));
+        }
+        let ours = Vm::new(VmConfig::default())?.save_state().len();
+        if header.state_size != ours {
+            return Err(ReplayError::StateSize { path: p, found: header.state_size, ours });
+        }
+        let mut events = Vec::new();
+        let mut last_index = 0u64;
+        for (i, l) in lines {
+            let n = i + 1;
+            let l = l.map_err(|e| damaged(n, e.to_string()))?;
+            let e: Event = serde_json::from_str(&l).map_err(|e| damaged(n, format!("event: {e}")))?;
+            if e.index() < last_index {
+                return Err(damaged(n, format!("event at instruction {} after one at {last_index}", e.index())));
+            }
+            last_index = e.index();
+            match &e {
+                Event::Start { state, pages, .. } | Event::Patch { state, pages, .. } => {
+                    if unhex(state).map(|s| s.len()) != Some(ours) {
+                        return Err(damaged(n, "machine state: wrong size or not hex".into()));
+                    }
+                    if page_list(pages).is_none() {
+                        return Err(damaged(n, "a page is not 256 hex bytes or lies outside memory".into()));
+                    }
+                    if matches!(e, Event::Start { .. }) != events.is_empty() {
+                        return Err(damaged(n, "the start event must come first, once".into()));
+                    }
+                }
+                _ if events.is_empty() => return Err(damaged(n, "the first event must be the start".into())),
+                Event::Rng { .. } | Event::Sched { .. } => {
+                    return Err(damaged(n, "rng and sched events are derived, not stored".into()))
+                }
+                _ => {}
+            }
+            events.push(e);
+        }
+        if !matches!(events.last(), Some(Event::End { .. })) {
+            return Err(damaged(body_end, "no end event".into()));
+        }
+        Ok(Recording {
+            program,
+            seed: header.seed,
+            energy: header.energy,
+            schedule: header.schedule,
+            digest_interval: header.digest_interval,
+            events,
+        })
+    }
+
+    /// Checks that `program` is the one recorded.
+    pub fn check_program(&self, path: &Path, given: &str, program: &[u8]) -> Result<(), ReplayError> {
+        if program != self.program.as_slice() {
+            return Err(ReplayError::ProgramMismatch {
+                path: path.display().to_string(),
+                given: given.into(),
+                recorded: program_hash(&self.program),
+            });
+        }
+        Ok(())
+    }
+
+    /// Re-executes the recording and checks that it makes the same events.
+    /// Events are compared as they come, so a file cannot make this run
+    /// further than its own events (a digest every 65,536 instructions) reach.
+    pub fn verify(&self) -> Result<(), ReplayError> {
+        let mut runner = Runner::new(self)?;
+        let end = self.instructions();
+        let mut events: Vec<Event> = self.events.iter().filter(|e| matches!(e, Event::Start { .. })).cloned().collect();
+        let show = |e: Option<&Event>| e.map_or("nothing".to_string(), Event::summary);
+        while runner.ended.is_none() && runner.index < end {
+            let checked = events.len();
+            runner.run(end - runner.index, &mut events, &mut std::io::sink()).map_err(|source| ReplayError::Io { path: "<output>".into(), source })?;
+            if let Some(k) = (checked..events.len()).find(|&k| self.events.get(k) != events.get(k)) {
+                return Err(ReplayError::Diverged { event_index: k, expected: show(self.events.get(k)), actual: show(events.get(k)) });
+            }
+        }
+        events.push(runner.end_event());
+        if let Some(k) = (0..self.events.len().max(events.len())).find(|&k| self.events.get(k) != events.get(k)) {
+            return Err(ReplayError::Diverged { event_index: k, expected: show(self.events.get(k)), actual: show(events.get(k)) });
+        }
+        Ok(())
+    }
+}
+
+/// Where two recordings stop agreeing.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Divergence {
+    pub event_index: usize,
+    pub instruction_index: u64,
+    pub pc: u32,
+    /// The instruction there, disassembled.
+    pub instruction: String,
+    pub expected: String,
+    pub actual: String,
+    /// The last events both agree on (up to [`CONTEXT`]).
+    pub context: Vec<String>,
+    pub expected_seed: u64,
+    pub actual_seed: u64,
+    pub expected_program_sha256: String,
+    pub actual_program_sha256: String,
+}
+
+/// The first divergence of `actual` from `expected`, or None when they agree.
+///
+/// Events are compared in order; at the first that differs, both runs are
+/// re-executed in lockstep from the last digest they agreed on, and the first
+/// instruction after which registers or memory differ is the divergent one.
+/// `expected` and `actual` are then the first events of the two runs that
+/// differ, the derived `rng` and `sched` events included (re-executed from
+/// that digest), so that a divergence says which value or which switch
+/// parted them; `event_index` is the first event of the files that differs.
+pub fn diff(expected: &Recording, actual: &Recording) -> Result<Option<Divergence>, ReplayError> {
+    let n = expected.events.len().max(actual.events.len());
+    // the start events carry machine states with the seed inside: compare
+    // what the program can see instead (done by the lockstep below)
+    let same = |k: usize| match (expected.events.get(k), actual.events.get(k)) {
+        (Some(Event::Start { .. }), Some(Event::Start { .. })) => true,
+        (a, b) => a == b,
+    };
+    let Some(k) = (0..n).find(|&k| !same(k)) else {
+        return Ok(None);
+    };
+    let show = |e: Option<&Event>| e.map_or("nothing (the recording ends before)".to_string(), Event::summary);
+    let from = expected.events[..k]
+        .iter()
+        .rev()
+        .find_map(|e| if let Event::Digest { index, .. } = e { Some(*index) } else { None })
+        .unwrap_or(0);
+    let until = [expected.events.get(k), actual.events.get(k)].iter().flatten().map(|e| e.index()).min().unwrap_or(from);
+    let limit = expected.instructions().max(actual.instructions());
+    let (instruction_index, pc) = lockstep(expected, actual, from, until, limit)?;
+    let instruction = {
+        let mut vm = Runner::new(expected)?;
+        let mut sink = Vec::new();
+        while vm.index < instruction_index && vm.ended.is_none() {
+            vm.run(instruction_index - vm.index, &mut sink, &mut std::io::sink()).ok();
+            sink.clear();
+        }
+        crate::frontend::gdb::monitor::instruction_at(&vm.vm, pc)
+    };
+    // patches from `from` on are made again by the re-execution
+    let head = expected.events[..k].iter().filter(|e| e.index() < from || !matches!(e, Event::Patch { .. }));
+    let (shown_expected, shown_actual, context) = match derived_divergence(expected, actual, from, until)? {
+        Some((x, y, agreed)) => {
+            let context: Vec<&Event> = head.chain(agreed.iter()).collect();
+            let context = context[context.len().saturating_sub(CONTEXT)..].iter().map(|e| e.summary()).collect();
+            (show(x.as_ref()), show(y.as_ref()), context)
+        }
+        None => {
+            let context = expected.events[k.saturating_sub(CONTEXT)..k].iter().map(Event::summary).collect();
+            (show(expected.events.get(k)), show(actual.events.get(k)), context)
+        }
+    };
+    Ok(Some(Divergence {
+        event_index: k,
+        instruction_index,
+        pc,
+        instruction,
+        expected: shown_expected,
+        actual: shown_actual,
+        context,
+        expected_seed: expected.seed,
+        actual_seed: actual.seed,
+        expected_program_sha256: program_hash(&expected.program),
+        actual_program_sha256: program_hash(&actual.program),
+    }))
+}
+
+/// The first events of the two runs in (`from`, `until`] that differ, with
+/// `rng` and `sched` events derived by re-executing both from `from`, and
+/// the events before them both agree on (up to [`CONTEXT`]); None when all
+/// agree there.
+type DerivedDivergence = (Option<Event>, Option<Event>, VecDeque<Event>);
+
+fn derived_divergence(a: &Recording, b: &Recording, from: u64, until: u64) -> Result<Option<DerivedDivergence>, ReplayError> {
+    let mut ra = Runner::new(a)?.deriving();
+    let mut rb = Runner::new(b)?.deriving();
+    let mut sink = Vec::new();
+    for r in [&mut ra, &mut rb] {
+        while r.index < from && r.ended.is_none() {
+            r.run(from - r.index, &mut sink, &mut std::io::sink()).ok();
+            sink.clear();
+        }
+    }
+    let (mut qa, mut qb) = (VecDeque::new(), VecDeque::new());
+    let mut agreed = VecDeque::new();
+    loop {
+        let mut progressed = false;
+        for (r, q) in [(&mut ra, &mut qa), (&mut rb, &mut qb)] {
+            if r.ended.is_none() && r.index < until {
+                let before = r.index;
+                r.run(until - r.index, &mut sink, &mut std::io::sink()).ok();
+                q.extend(sink.drain(..).filter(|e| !matches!(e, Event::Start { .. } | Event::End { .. })));
+                progressed |= r.index > before;
+            }
+        }
+        while let (Some(x), Some(y)) = (qa.front(), qb.front()) {
+            if x != y {
+                return Ok(Some((qa.pop_front(), qb.pop_front(), agreed)));
+            }
+            qb.pop_front();
+            agreed.extend(qa.pop_front());
+            if agreed.len() > CONTEXT {
+                agreed.pop_front();
+            }
+        }
+        if !progressed {
+            break;
+        }
+    }
+    // one run made an event the other did not
+    if qa.front().or(qb.front()).is_some() {
+        return Ok(Some((qa.pop_front(), qb.pop_front(), agreed)));
+    }
+    Ok(None)
+}
+
+/// Runs both recordings to `from`, then one instruction at a time up to
+/// `limit`: the index and pc of the first instruction after which they
+/// differ (or `until` and the pc there when they never do).
+fn lockstep(a: &Recording, b: &Recording, from: u64, until: u64, limit: u64) -> Result<(u64, u32), ReplayError> {
+    let mut ra = Runner::new(a)?;
+    let mut rb = Runner::new(b)?;
+    let mut sink = Vec::new();
+    for r in [&mut ra, &mut rb] {
+        while r.index < from && r.ended.is_none() {
+            r.run(from - r.index, &mut sink, &mut std::io::sink()).ok();
+            sink.clear();
+        }
+    }
+    // memory may differ from the start (two programs): an instruction
+    // diverges when it changes how the two differ.  Only the pages the
+    // instruction wrote need a look.
+    let page = |r: &Runner, p: usize| {
+        let mut b = [0u8; PAGE_SIZE];
+        let _ = r.vm.read_mem((p * PAGE_SIZE) as u32, &mut b);
+        b
+    };
+    let xor_page = |ra: &Runner, rb: &Runner, p: usize| -> [u8; PAGE_SIZE] {
+        let (x, y) = (page(ra, p), page(rb, p));
+        std::array::from_fn(|i| x[i] ^ y[i])
+    };
+    let base: Vec<[u8; PAGE_SIZE]> = (0..PAGES).map(|p| xor_page(&ra, &rb, p)).collect();
+    let regs = |r: &Runner| {
+        let x = r.vm.regs();
+        (x.r, x.conf.map(f32::to_bits), x.pc, x.sp, x.fp, x.flags, x.energy, x.cycles)
+    };
+    if regs(&ra) != regs(&rb) {
+        return Ok((ra.index, ra.vm.pc()));
+    }
+    ra.vm.take_dirty_pages();
+    rb.vm.take_dirty_pages();
+    // no further than the recordings reach: two programs that never end and
+    // never part would otherwise keep this going
+    while ra.ended.is_none() && rb.ended.is_none() && ra.index < limit {
+        let (index, pc) = (ra.index, ra.vm.pc());
+        ra.run(1, &mut sink, &mut std::io::sink()).ok();
+        rb.run(1, &mut sink, &mut std::io::sink()).ok();
+        sink.clear();
+        let (da, db) = (ra.vm.take_dirty_pages(), rb.vm.take_dirty_pages());
+        let memory_differs = (0..PAGES).any(|p| (da[p] || db[p]) && xor_page(&ra, &rb, p) != base[p]);
+        if memory_differs || regs(&ra) != regs(&rb) || ra.index != rb.index || ra.ended.is_some() != rb.ended.is_some() {
+            return Ok((index, pc));
+        }
+        if ra.index == index {
+            break; // no progress: both stopped the same way
+        }
+    }
+    Ok((until, ra.vm.pc()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::runtime::vm::Schedule;
+
+    fn small_recording() -> Vec<u8> {
+        let program = crate::program::asm::assemble("LOAD_IMM r3, 3\nd: RNG_NEXT r1\nLOOP r3, d\nHALT\n").unwrap().bytes;
+        let (rec, _) = Recording::record_run(&program, VmConfig::default(), Schedule::default(), None, &mut std::io::sink()).unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("r.replay");
+        rec.save(&path).unwrap();
+        std::fs::read(&path).unwrap()
+    }
+
+    // A size limit keeps the file under it by keeping digests further
+    // apart; the file still loads and replays exactly.
+    #[test]
+    fn a_size_limit_spaces_the_digests_out() {
+        let program = crate::program::asm::assemble("LOAD_IMM r3, 1000000\nd: RNG_NEXT r1\nLOOP r3, d\nHALT\n").unwrap().bytes;
+        let record = |max| Recording::record_run_within(&program, VmConfig::default(), Schedule::default(), None, max, &mut std::io::sink());
+        let (free, _) = record(None).unwrap();
+        assert_eq!(free.digest_interval, DIGEST_INTERVAL);
+        assert_eq!(free.events.iter().filter(|e| matches!(e, Event::Digest { .. })).count(), 30); // 2,000,002 instructions
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("free.replay");
+        free.save(&path).unwrap();
+        let full = std::fs::metadata(&path).unwrap().len();
+        let limit = full - 1000;
+        let (rec, _) = record(Some(limit)).unwrap();
+        assert_eq!(rec.digest_interval, 2 * DIGEST_INTERVAL, "1,000 bytes fewer: every other digest kept");
+        assert_eq!(rec.events.iter().filter(|e| matches!(e, Event::Digest { .. })).count(), 15);
+        let path = dir.path().join("limited.replay");
+        rec.save(&path).unwrap();
+        assert!(std::fs::metadata(&path).unwrap().len() <= limit);
+        let loaded = Recording::load(&path).unwrap();
+        assert_eq!(loaded, rec);
+        loaded.verify().unwrap();
+        // the end agrees with the unlimited recording's: same values drawn
+        assert_eq!(rec.events.last(), free.events.last());
+    }
+
+    // Found nothing yet, and must stay so: every truncation and a spread of
+    // single-byte changes of a good file is refused with an error (the
+    // checksum catches the changes), or loads and verifies; never a panic.
+    #[test]
+    fn damaged_files_give_errors_not_panics() {
+        let good = small_recording();
+        let rec = Recording::parse(&good, "good").unwrap();
+        rec.verify().unwrap();
+        let cuts = (0..good.len()).step_by(61).chain(good.len().saturating_sub(200)..good.len());
+        for n in cuts {
+            assert!(Recording::parse(&good[..n], "cut").is_err() || n + 1 >= good.len(), "a file cut at {n} loaded");
+        }
+        for i in (0..good.len()).step_by(97) {
+            for b in [0u8, b'0', b'"', b'\n', 0xFF] {
+                let mut bad = good.clone();
+                if bad[i] == b {
+                    continue;
+                }
+                bad[i] = b;
+                if let Ok(r) = Recording::parse(&bad, "bad") {
+                    let _ = r.verify();
+                }
+            }
+        }
+    }
+}

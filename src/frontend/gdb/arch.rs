@@ -1,0 +1,219 @@
+//! How gdb sees the FLUX machine: an i386 carrier description (the only
+//! architecture stock x86-64 gdb accepts) plus the FLUX registers.
+//!
+//! Register numbers follow target.xml: 0–31 are the i386 core registers
+//! (only esp, ebp, eip and eflags carry FLUX state: sp, fp, pc and the Z S C O
+//! flags), 32–47 are r0–r15, 48–63 conf0–conf15, 64 energy, 65 cycles.
+use std::num::NonZeroUsize;
+
+use gdbstub::arch::{Arch, RegId, Registers};
+use gdbstub_arch::x86::reg::id::X86CoreRegId;
+
+use crate::runtime::vm::{self, NUM_REGS};
+
+/// The carrier description served through qXfer:features:read.
+pub const TARGET_XML: &str = include_str!("target.xml");
+
+/// The i386 core registers, in description order, with their sizes.
+const CORE_SIZES: [usize; 32] = [
+    4, 4, 4, 4, 4, 4, 4, 4, // eax ecx edx ebx esp ebp esi edi
+    4, 4, // eip eflags
+    4, 4, 4, 4, 4, 4, // cs ss ds es fs gs
+    10, 10, 10, 10, 10, 10, 10, 10, // st0-st7
+    4, 4, 4, 4, 4, 4, 4, 4, // fctrl fstat ftag fiseg fioff foseg fooff fop
+];
+const FIRST_R: usize = 32;
+const FIRST_CONF: usize = FIRST_R + NUM_REGS;
+const ENERGY: usize = FIRST_CONF + NUM_REGS;
+const CYCLES: usize = ENERGY + 1;
+
+pub enum FluxArch {}
+
+impl Arch for FluxArch {
+    type Usize = u32;
+    type Registers = FluxRegs;
+    type BreakpointKind = usize;
+    type RegId = FluxRegId;
+
+    fn target_description_xml() -> Option<&'static str> {
+        Some(TARGET_XML)
+    }
+}
+
+/// One register as gdb numbers it.
+#[derive(Debug, Clone, Copy)]
+pub enum FluxRegId {
+    /// An i386 core register (gdbstub_arch's naming).
+    Core(X86CoreRegId),
+    /// The i386 core slot `n` that FLUX has no register for.
+    Unavailable { n: usize },
+    R(u8),
+    Conf(u8),
+    Energy,
+    Cycles,
+}
+
+impl RegId for FluxRegId {
+    fn from_raw_id(id: usize) -> Option<(Self, Option<NonZeroUsize>)> {
+        let (reg, size) = match id {
+            4 => (FluxRegId::Core(X86CoreRegId::Esp), 4),
+            5 => (FluxRegId::Core(X86CoreRegId::Ebp), 4),
+            8 => (FluxRegId::Core(X86CoreRegId::Eip), 4),
+            9 => (FluxRegId::Core(X86CoreRegId::Eflags), 4),
+            n if n < FIRST_R => (FluxRegId::Unavailable { n }, CORE_SIZES[n]),
+            n if n < FIRST_CONF => (FluxRegId::R((n - FIRST_R) as u8), 4),
+            n if n < ENERGY => (FluxRegId::Conf((n - FIRST_CONF) as u8), 4),
+            ENERGY => (FluxRegId::Energy, 8),
+            CYCLES => (FluxRegId::Cycles, 8),
+            _ => return None,
+        };
+        Some((reg, NonZeroUsize::new(size)))
+    }
+}
+
+/// The register file as gdb's `g` packet carries it.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct FluxRegs {
+    pub pc: u32,
+    pub sp: u32,
+    pub fp: u32,
+    pub flags: u32,
+    pub r: [i32; NUM_REGS],
+    pub conf: [f32; NUM_REGS],
+    pub energy: i64,
+    pub cycles: u64,
+}
+
+impl FluxRegs {
+    pub fn from_vm(r: &vm::Regs) -> FluxRegs {
+        FluxRegs {
+            pc: r.pc,
+            sp: r.sp,
+            fp: r.fp,
+            flags: r.flags,
+            r: r.r,
+            conf: r.conf,
+            energy: r.energy,
+            cycles: r.cycles,
+        }
+    }
+
+    pub fn to_vm(&self) -> vm::Regs {
+        vm::Regs {
+            r: self.r,
+            conf: self.conf,
+            pc: self.pc,
+            sp: self.sp,
+            fp: self.fp,
+            flags: self.flags & (vm::FLAG_C | vm::FLAG_Z | vm::FLAG_S | vm::FLAG_O),
+            energy: self.energy,
+            cycles: self.cycles,
+        }
+    }
+
+    /// The bytes of one register, little-endian; empty when it is unavailable.
+    pub fn read(&self, id: FluxRegId) -> Vec<u8> {
+        match id {
+            FluxRegId::Core(X86CoreRegId::Esp) => self.sp.to_le_bytes().to_vec(),
+            FluxRegId::Core(X86CoreRegId::Ebp) => self.fp.to_le_bytes().to_vec(),
+            FluxRegId::Core(X86CoreRegId::Eip) => self.pc.to_le_bytes().to_vec(),
+            FluxRegId::Core(X86CoreRegId::Eflags) => self.flags.to_le_bytes().to_vec(),
+            FluxRegId::Core(_) | FluxRegId::Unavailable { .. } => Vec::new(),
+            FluxRegId::R(n) => self.r[n as usize].to_le_bytes().to_vec(),
+            FluxRegId::Conf(n) => self.conf[n as usize].to_le_bytes().to_vec(),
+            FluxRegId::Energy => self.energy.to_le_bytes().to_vec(),
+            FluxRegId::Cycles => self.cycles.to_le_bytes().to_vec(),
+        }
+    }
+
+    /// Writes one register; false when it is unavailable or `val` has the wrong size.
+    pub fn write(&mut self, id: FluxRegId, val: &[u8]) -> bool {
+        let u32_of = |v: &[u8]| v.try_into().ok().map(u32::from_le_bytes);
+        let u64_of = |v: &[u8]| v.try_into().ok().map(u64::from_le_bytes);
+        match id {
+            FluxRegId::Core(X86CoreRegId::Esp) => u32_of(val).map(|v| self.sp = v).is_some(),
+            FluxRegId::Core(X86CoreRegId::Ebp) => u32_of(val).map(|v| self.fp = v).is_some(),
+            FluxRegId::Core(X86CoreRegId::Eip) => u32_of(val).map(|v| self.pc = v).is_some(),
+            FluxRegId::Core(X86CoreRegId::Eflags) => u32_of(val).map(|v| self.flags = v).is_some(),
+            FluxRegId::Core(_) | FluxRegId::Unavailable { .. } => false,
+            FluxRegId::R(n) => u32_of(val).map(|v| self.r[n as usize] = v as i32).is_some(),
+            FluxRegId::Conf(n) => u32_of(val).map(|v| self.conf[n as usize] = f32::from_bits(v)).is_some(),
+            FluxRegId::Energy => u64_of(val).map(|v| self.energy = v as i64).is_some(),
+            FluxRegId::Cycles => u64_of(val).map(|v| self.cycles = v).is_some(),
+        }
+    }
+}
+
+fn all_ids() -> impl Iterator<Item = (FluxRegId, usize)> {
+    (0..=CYCLES).filter_map(|n| FluxRegId::from_raw_id(n).map(|(id, size)| (id, size.map_or(0, |s| s.get()))))
+}
+
+impl Registers for FluxRegs {
+    type ProgramCounter = u32;
+
+    fn pc(&self) -> u32 {
+        self.pc
+    }
+
+    fn gdb_serialize(&self, mut write_byte: impl FnMut(Option<u8>)) {
+        for (id, size) in all_ids() {
+            let bytes = self.read(id);
+            if bytes.is_empty() {
+                (0..size).for_each(|_| write_byte(None));
+            } else {
+                bytes.into_iter().for_each(|b| write_byte(Some(b)));
+            }
+        }
+    }
+
+    /// A `G` packet's data: exactly the block a `g` reply sends (gdb sends
+    /// back what it got).  gdbstub starts from default registers, so a
+    /// shorter block would zero the rest: any other length is an error (the
+    /// packet layer refuses it before it gets here, see `framing::check`).
+    fn gdb_deserialize(&mut self, bytes: &[u8]) -> Result<(), ()> {
+        if bytes.len() != all_ids().map(|(_, size)| size).sum::<usize>() {
+            return Err(());
+        }
+        let mut at = 0usize;
+        for (id, size) in all_ids() {
+            self.write(id, &bytes[at..at + size]);
+            at += size;
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn description_and_numbering_agree() {
+        let names: Vec<&str> = TARGET_XML
+            .lines()
+            .filter_map(|l| l.trim().strip_prefix("<reg name=\""))
+            .map(|l| &l[..l.find('"').unwrap()])
+            .collect();
+        assert_eq!(names.len(), CYCLES + 1);
+        assert_eq!(names[4], "esp");
+        assert_eq!(names[8], "eip");
+        assert_eq!(names[FIRST_R], "r0");
+        assert_eq!(names[FIRST_CONF + 15], "conf15");
+        assert_eq!(names[ENERGY], "energy");
+        assert_eq!(names[CYCLES], "cycles");
+    }
+
+    #[test]
+    fn g_packet_round_trip() {
+        let mut r = FluxRegs { pc: 0x12, sp: 0xFFFC, r: [7; NUM_REGS], energy: -3, cycles: 9, ..Default::default() };
+        r.conf[3] = 0.25;
+        let mut bytes = Vec::new();
+        r.gdb_serialize(|b| bytes.push(b.unwrap_or(0)));
+        let mut back = FluxRegs::default();
+        back.gdb_deserialize(&bytes).unwrap();
+        assert_eq!(back, r);
+        assert_eq!(back.gdb_deserialize(&bytes[1..]), Err(()));
+        assert_eq!(back.gdb_deserialize(&[bytes.clone(), vec![0]].concat()), Err(()));
+        assert_eq!(back, r, "a wrong length changes nothing");
+    }
+}

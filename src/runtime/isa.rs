@@ -1,0 +1,157 @@
+//! The FLUX opcode table, read from runtime-c through the bindings.
+//!
+//! runtime-c/flux_opcodes.h is the one definition; this module only exposes it
+//! to Rust (the assembler, the disassembler, the stub's `monitor isa json`).
+use std::collections::HashMap;
+use std::ffi::CStr;
+use std::sync::OnceLock;
+
+use crate::runtime::ffi;
+
+/// How an instruction's operand bytes are laid out after the opcode byte.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Mode {
+    None,
+    R,
+    RR,
+    RRR,
+    RI16,
+    I16,
+    I8,
+    RI8,
+    RRI8,
+    RRRI8,
+    I32,
+    RI32,
+}
+
+/// One operand slot of a mode.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Operand {
+    Reg,
+    Imm8,
+    Imm16,
+    Imm32,
+}
+
+impl Mode {
+    fn from_raw(raw: u8) -> Mode {
+        match raw as u32 {
+            ffi::FLUX_MODE_R => Mode::R,
+            ffi::FLUX_MODE_RR => Mode::RR,
+            ffi::FLUX_MODE_RRR => Mode::RRR,
+            ffi::FLUX_MODE_RI16 => Mode::RI16,
+            ffi::FLUX_MODE_I16 => Mode::I16,
+            ffi::FLUX_MODE_I8 => Mode::I8,
+            ffi::FLUX_MODE_RI8 => Mode::RI8,
+            ffi::FLUX_MODE_RRI8 => Mode::RRI8,
+            ffi::FLUX_MODE_RRRI8 => Mode::RRRI8,
+            ffi::FLUX_MODE_I32 => Mode::I32,
+            ffi::FLUX_MODE_RI32 => Mode::RI32,
+            _ => Mode::None,
+        }
+    }
+
+    /// The operands in encoding order.
+    pub fn operands(self) -> &'static [Operand] {
+        use Operand::*;
+        match self {
+            Mode::None => &[],
+            Mode::R => &[Reg],
+            Mode::RR => &[Reg, Reg],
+            Mode::RRR => &[Reg, Reg, Reg],
+            Mode::RI16 => &[Reg, Imm16],
+            Mode::I16 => &[Imm16],
+            Mode::I8 => &[Imm8],
+            Mode::RI8 => &[Reg, Imm8],
+            Mode::RRI8 => &[Reg, Reg, Imm8],
+            Mode::RRRI8 => &[Reg, Reg, Reg, Imm8],
+            Mode::I32 => &[Imm32],
+            Mode::RI32 => &[Reg, Imm32],
+        }
+    }
+}
+
+/// What the table says of one opcode.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct OpcodeInfo {
+    pub code: u8,
+    pub mnemonic: &'static str,
+    #[serde(skip)]
+    pub mode: Mode,
+    #[serde(rename = "mode")]
+    pub mode_name: &'static str,
+    pub operand_bytes: u8,
+    pub category: &'static str,
+    pub energy: u8,
+    pub implemented: bool,
+}
+
+impl OpcodeInfo {
+    /// Bytes of the whole instruction, opcode included.
+    pub fn len(&self) -> usize {
+        1 + self.operand_bytes as usize
+    }
+}
+
+struct Table {
+    by_code: Vec<Option<OpcodeInfo>>,
+    by_name: HashMap<&'static str, u8>,
+}
+
+fn static_str(p: *const std::os::raw::c_char) -> &'static str {
+    // SAFETY: runtime-c returns pointers to string literals (static storage).
+    unsafe { CStr::from_ptr(p) }.to_str().unwrap_or("?")
+}
+
+fn table() -> &'static Table {
+    static TABLE: OnceLock<Table> = OnceLock::new();
+    TABLE.get_or_init(|| {
+        let mut by_code = Vec::with_capacity(256);
+        let mut by_name = HashMap::new();
+        for code in 0..=255u8 {
+            // SAFETY: flux_opcode_info_of accepts every byte and returns a
+            // pointer into a static table.
+            let raw = unsafe { &*ffi::flux_opcode_info_of(code) };
+            if raw.mnemonic.is_null() {
+                by_code.push(None);
+                continue;
+            }
+            let info = OpcodeInfo {
+                code,
+                mnemonic: static_str(raw.mnemonic),
+                mode: Mode::from_raw(raw.mode),
+                mode_name: static_str(unsafe { ffi::flux_mode_name(raw.mode) }),
+                operand_bytes: raw.operand_bytes,
+                category: static_str(unsafe { ffi::flux_category_name(raw.category) }),
+                energy: raw.energy,
+                implemented: raw.implemented != 0,
+            };
+            by_name.insert(info.mnemonic, code);
+            by_code.push(Some(info));
+        }
+        Table { by_code, by_name }
+    })
+}
+
+/// The opcode with this byte, or None for 0xF7–0xFF.
+pub fn opcode(code: u8) -> Option<&'static OpcodeInfo> {
+    table().by_code[code as usize].as_ref()
+}
+
+/// Looks a mnemonic up, case-insensitively.
+pub fn by_mnemonic(name: &str) -> Option<&'static OpcodeInfo> {
+    let upper = name.to_ascii_uppercase();
+    table().by_name.get(upper.as_str()).and_then(|&c| opcode(c))
+}
+
+/// Every opcode, in code order.
+pub fn all() -> impl Iterator<Item = &'static OpcodeInfo> {
+    table().by_code.iter().flatten()
+}
+
+/// The table as JSON (for `monitor isa json` and the gdb extension).
+pub fn to_json() -> String {
+    let ops: Vec<&OpcodeInfo> = all().collect();
+    serde_json::to_string(&ops).unwrap_or_else(|_| "[]".into())
+}

@@ -1,0 +1,9 @@
+//! Layer 1, the runtime and its safe face: the C VM (runtime-c, compiled by
+//! build.rs) behind [`vm`], its opcode table ([`isa`]), the stub's condition
+//! language ([`condition`]) and gdb's agent expressions ([`agent_expr`]),
+//! both evaluated inside the VM.  Imports nothing above it.
+pub mod agent_expr;
+pub mod condition;
+pub(crate) mod ffi;
+pub mod isa;
+pub mod vm;
