@@ -8,7 +8,7 @@
 //! median of N runs; nothing is asserted about the times.
 use std::time::{Duration, Instant};
 
-use cuda_flux_debugger::asm;
+use cuda_flux_debugger::{asm, disasm};
 use cuda_flux_debugger::condition::Condition;
 use cuda_flux_debugger::debugger::{BreakCondition, Breakpoint, Debugger, WatchPurpose};
 use cuda_flux_debugger::history::History;
@@ -47,6 +47,11 @@ struct Hooks {
     /// Recording (crate::history: checkpoints every 32,768 instructions), as
     /// `serve --record` and `monitor trace on` do.
     record: bool,
+}
+
+thread_local! {
+    /// The disassembly of trace records, kept across runs (as a session keeps it).
+    static TEXTS: std::cell::RefCell<disasm::TextCache> = Default::default();
 }
 
 /// How trace records leave the VM in the "trace" settings.
@@ -98,7 +103,7 @@ fn run_once(vm: &mut Vm, exit: u8, record: bool) -> (Duration, u64) {
             }
             StopKind::TraceFull => {
                 if PARSE_TRACE.load(std::sync::atomic::Ordering::Relaxed) {
-                    std::hint::black_box(vm.take_trace());
+                    TEXTS.with(|texts| std::hint::black_box(disasm::take_trace(vm, &mut texts.borrow_mut())));
                 } else {
                     std::hint::black_box(vm.discard_trace());
                 }

@@ -386,6 +386,7 @@ fn run_headless(path: PathBuf, args: VmArgs, trace: Option<(PathBuf, TraceFormat
         _ => None,
     };
     let mut kept = Vec::new();
+    let mut texts = disasm::TextCache::default();
     if trace.is_some() {
         vm.set_tracing(true)?;
     }
@@ -396,7 +397,7 @@ fn run_headless(path: PathBuf, args: VmArgs, trace: Option<(PathBuf, TraceFormat
     // to the record of the instruction that caused it.
     let mut drain = |vm: &mut Vm, event: Option<FluxEvent>| -> Result<()> {
         let Some((p, format)) = &trace else { return Ok(()) };
-        let mut records = vm.take_trace();
+        let mut records = disasm::take_trace(vm, &mut texts);
         if let (Some(e), Some(last)) = (event, records.last_mut()) {
             last.events.push(e);
         }

@@ -139,6 +139,8 @@ pub enum ReverseStop {
 /// The recorded history of one run.
 pub struct History {
     checkpoints: Vec<Checkpoint>,
+    /// The disassembly of the shadow's trace records, kept between calls.
+    texts: crate::program::disasm::TextCache,
     /// The index the VM is at.
     now: u64,
     /// The furthest index reached: [start, end] can be visited.
@@ -216,6 +218,7 @@ impl History {
         let (state, state_bytes) = chunk_state(&vm.save_state(), None);
         let first = Checkpoint { index: 0, state, pages: pages.clone(), patch: None, own_bytes: 0 };
         Ok(History {
+            texts: Default::default(),
             checkpoints: vec![first],
             now: 0,
             end: 0,
@@ -778,7 +781,7 @@ impl History {
     /// The trace records of instructions [from, to) of the history, made by
     /// re-executing them on a VM with tracing on (segment by segment, so
     /// that gdb's changes are made again where they were made).
-    pub fn trace_records(&mut self, from: u64, to: u64) -> Result<Vec<crate::analysis::tracer::TraceRecord>, VmError> {
+    pub fn trace_records(&mut self, from: u64, to: u64) -> Result<Vec<crate::runtime::records::TraceRecord>, VmError> {
         let to = to.min(self.end);
         let mut out = Vec::new();
         let mut at = from.max(self.begin());
@@ -792,7 +795,7 @@ impl History {
                 break;
             }
             self.shadow.set_tracing(true)?;
-            let traced = Self::run_shadow(&mut self.shadow, seg_end - at, Some(&mut out));
+            let traced = Self::run_shadow(&mut self.shadow, seg_end - at, Some((&mut out, &mut self.texts)));
             self.shadow.set_tracing(false)?;
             self.shadow.discard_trace();
             if traced < seg_end - at {
@@ -805,14 +808,18 @@ impl History {
 
     /// Runs the shadow VM `n` instructions (or until the program ends),
     /// collecting trace records into `records` when given; returns how many ran.
-    fn run_shadow(shadow: &mut Vm, n: u64, mut records: Option<&mut Vec<crate::analysis::tracer::TraceRecord>>) -> u64 {
+    fn run_shadow(
+        shadow: &mut Vm,
+        n: u64,
+        mut records: Option<(&mut Vec<crate::runtime::records::TraceRecord>, &mut crate::program::disasm::TextCache)>,
+    ) -> u64 {
         let mut ran = 0;
         while ran < n {
             let stop = shadow.run(n - ran);
             ran += stop.executed;
             shadow.take_output();
-            if let Some(r) = records.as_deref_mut() {
-                r.extend(shadow.take_trace());
+            if let Some((r, texts)) = records.as_mut() {
+                r.extend(crate::program::disasm::take_trace(shadow, texts));
             }
             let goes_on = matches!(stop.kind, StopKind::Budget | StopKind::Output | StopKind::Brk | StopKind::TraceFull);
             if !goes_on || (stop.executed == 0 && !matches!(stop.kind, StopKind::Output | StopKind::TraceFull)) {

@@ -14,5 +14,6 @@ pub mod profiler;
 pub mod provenance;
 pub mod recording;
 pub mod snapshot_diff;
+pub mod trace_buffer;
 pub mod trace_format;
 pub mod tracer;

@@ -6,27 +6,7 @@ use std::fmt;
 use crate::analysis::debugger::Debugger;
 use crate::runtime::isa;
 
-/// A call-path node as the runtime counts it: node 0 is the program's entry,
-/// each other node a function entered by CALL from its parent's path.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct CallNode {
-    pub parent: u32,
-    pub func: u32,
-    /// Instructions executed with exactly this call path.
-    pub self_count: u64,
-    /// Times the path was entered.
-    pub calls: u64,
-}
-
-/// Exact counts from the runtime's profiler (`Vm::profile_counts`).
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct ProfileCounts {
-    /// Instructions executed at each address.
-    pub pc_count: Vec<u64>,
-    /// Energy charged at each address.
-    pub pc_energy: Vec<u64>,
-    pub nodes: Vec<CallNode>,
-}
+pub use crate::runtime::records::{CallNode, ProfileCounts};
 
 /// The runtime's counts as the report and speedscope writers take them.
 pub fn profile_data(vm: &crate::runtime::vm::Vm) -> crate::analysis::profile_report::ProfileData {

@@ -762,7 +762,7 @@ pub fn diff(expected: &Recording, actual: &Recording) -> Result<Option<Divergenc
             vm.run(instruction_index - vm.index, &mut sink, &mut std::io::sink()).ok();
             sink.clear();
         }
-        crate::frontend::gdb::monitor::instruction_at(&vm.vm, pc)
+        crate::program::disasm::instruction_at(&vm.vm, pc)
     };
     // patches from `from` on are made again by the re-execution
     let head = expected.events[..k].iter().filter(|e| e.index() < from || !matches!(e, Event::Patch { .. }));

@@ -11,7 +11,11 @@
 //! columns (with at least one space after a longer one), operands joined by
 //! ", ", registers as rN for any byte, immediates as 0x%X, and `DB 0x%02X` for
 //! a byte that starts no complete instruction.
+use std::sync::Arc;
+
 use crate::runtime::isa::{self, OpcodeInfo, Operand};
+use crate::runtime::records::TraceRecord;
+use crate::runtime::vm::Vm;
 
 /// One decoded instruction.
 #[derive(Debug, Clone, PartialEq)]
@@ -137,6 +141,66 @@ pub fn listing(bytes: &[u8]) -> String {
         s.push('\n');
     }
     s
+}
+
+
+/// The instruction at `addr` in listing form, or a note when there is none
+/// (what `monitor why`, trace records and replay diffs show).
+pub fn instruction_at(vm: &Vm, addr: u32) -> String {
+    instruction_in(vm.memory_view(), addr)
+}
+
+/// [`instruction_at`] over a copy of memory.
+pub fn instruction_in(mem: &[u8], addr: u32) -> String {
+    let Some(bytes) = mem.get(addr as usize..).filter(|b| !b.is_empty()) else {
+        return "(outside memory)".into();
+    };
+    decode(&bytes[..bytes.len().min(6)], addr).map(|d| d.text()).unwrap_or_default()
+}
+
+/// The disassembly of each address, made once while the bytes there stay
+/// the same (a trace visits the same few addresses millions of times).
+#[derive(Default)]
+pub struct TextCache {
+    slots: Vec<Option<(u64, Arc<str>)>>,
+}
+
+impl TextCache {
+    pub fn text(&mut self, mem: &[u8], pc: u32) -> Arc<str> {
+        let Some(bytes) = mem.get(pc as usize..) else { return Arc::from("") };
+        // the key: up to 6 instruction bytes and how many there are
+        let n = bytes.len().min(6);
+        let key = bytes[..n].iter().rev().fold(n as u64, |k, &b| k << 8 | u64::from(b));
+        if self.slots.is_empty() {
+            self.slots = vec![None; mem.len()];
+        }
+        match &mut self.slots[pc as usize] {
+            Some((k, text)) if *k == key => text.clone(),
+            slot => {
+                let text: Arc<str> = instruction_in(mem, pc).into();
+                *slot = Some((key, text.clone()));
+                text
+            }
+        }
+    }
+}
+
+
+impl TextCache {
+    /// Fills in the disassembly of records parsed by the runtime, from
+    /// memory as it is now.
+    pub fn fill(&mut self, mem: &[u8], records: &mut [TraceRecord]) {
+        for r in records {
+            r.text = self.text(mem, r.pc);
+        }
+    }
+}
+
+/// The trace records the VM made since the last call, with their disassembly.
+pub fn take_trace(vm: &mut Vm, texts: &mut TextCache) -> Vec<TraceRecord> {
+    let mut records = vm.take_trace();
+    texts.fill(vm.memory_view(), &mut records);
+    records
 }
 
 #[cfg(test)]

@@ -312,7 +312,7 @@ fn decompile(code: &[u8]) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::analysis::debugger::VmState;
+    use crate::runtime::vm_state::VmState;
 
     // gdb 13's bytecode for `$r1 == 999` (i386 carrier: r1 is register 33)
     const R1_EQ_999: &[u8] = &[0x26, 0x00, 0x21, 0x16, 0x20, 0x23, 0x03, 0xe7, 0x13, 0x27];

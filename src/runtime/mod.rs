@@ -6,4 +6,6 @@ pub mod agent_expr;
 pub mod condition;
 pub(crate) mod ffi;
 pub mod isa;
+pub mod records;
 pub mod vm;
+pub mod vm_state;

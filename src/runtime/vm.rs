@@ -307,8 +307,6 @@ impl Default for VmConfig {
 pub struct Vm {
     raw: NonNull<ffi::flux_vm>,
     config: VmConfig,
-    /// The disassembly trace records carry, kept between `take_trace` calls.
-    trace_texts: Option<Box<crate::analysis::tracer::TextCache>>,
     schedule: Schedule,
 }
 
@@ -321,7 +319,7 @@ impl Vm {
         // SAFETY: cfg outlives the call; a null return is handled.
         let raw = unsafe { ffi::flux_vm_new(&cfg) };
         let raw = NonNull::new(raw).ok_or(VmError::OutOfMemory)?;
-        Ok(Vm { raw, config, trace_texts: None, schedule: Schedule::default() })
+        Ok(Vm { raw, config, schedule: Schedule::default() })
     }
 
     /// A VM with `program` loaded at 0 and reset.
@@ -590,18 +588,16 @@ impl Vm {
     }
 
     /// Takes the trace records produced since the last call (records carry
-    /// their own index: the cycle count).
-    pub fn take_trace(&mut self) -> Vec<crate::analysis::tracer::TraceRecord> {
+    /// their own index: the cycle count), without their disassembly
+    /// (`program::disasm::take_trace` adds it).
+    pub fn take_trace(&mut self) -> Vec<crate::runtime::records::TraceRecord> {
         let mut len = 0usize;
         let p = unsafe { ffi::flux_vm_trace_data(self.ptr(), &mut len) };
         let records = if p.is_null() || len == 0 {
             Vec::new()
         } else {
-            let mut texts = self.trace_texts.take().unwrap_or_default();
             // SAFETY: runtime-c hands out its buffer and its filled length.
-            let records = crate::analysis::tracer::parse_raw(self, unsafe { std::slice::from_raw_parts(p, len) }, &mut texts);
-            self.trace_texts = Some(texts);
-            records
+            crate::runtime::records::parse_raw(unsafe { std::slice::from_raw_parts(p, len) })
         };
         unsafe { ffi::flux_vm_trace_clear(self.ptr()) };
         records
@@ -696,11 +692,11 @@ impl Vm {
     }
 
     /// The exact counts gathered so far (empty when profiling was never on).
-    pub fn profile_counts(&self) -> crate::analysis::profiler::ProfileCounts {
+    pub fn profile_counts(&self) -> crate::runtime::records::ProfileCounts {
         let counts = unsafe { ffi::flux_vm_profile_counts(self.ptr()) };
         let energy = unsafe { ffi::flux_vm_profile_energy(self.ptr()) };
         if counts.is_null() || energy.is_null() {
-            return crate::analysis::profiler::ProfileCounts::default();
+            return crate::runtime::records::ProfileCounts::default();
         }
         let n = MEM_SIZE as usize;
         // SAFETY: both arrays have FLUX_MEM_SIZE entries once profiling was on.
@@ -712,9 +708,9 @@ impl Vm {
         raw.truncate(got.min(total));
         let nodes = raw
             .iter()
-            .map(|n| crate::analysis::profiler::CallNode { parent: n.parent, func: n.func, self_count: n.self_count, calls: n.calls })
+            .map(|n| crate::runtime::records::CallNode { parent: n.parent, func: n.func, self_count: n.self_count, calls: n.calls })
             .collect();
-        crate::analysis::profiler::ProfileCounts { pc_count, pc_energy, nodes }
+        crate::runtime::records::ProfileCounts { pc_count, pc_energy, nodes }
     }
 
     /// Stop right after a failing trust check.

@@ -1,7 +1,7 @@
 //! Monitor commands about agents: `monitor agents` (each live agent's
 //! state, mailbox length, energy) and `monitor mailbox N` (agent N's queued
 //! messages).  gdb's own `info threads` shows the same agents as threads.
-use super::monitor::parse_u32;
+use super::args::parse_u32;
 use super::FluxTarget;
 use crate::runtime::isa;
 

@@ -2,7 +2,7 @@
 //! watch-if conditions, apoptosis warnings, the trust log and confidence
 //! provenance.  Conditions are parsed once (`condition`) and evaluated by the
 //! runtime inside its loop.
-use super::monitor::parse_u32;
+use super::args::parse_u32;
 use super::FluxTarget;
 use crate::runtime::condition::{Condition, Operand};
 use crate::analysis::debugger::{BreakCondition, Breakpoint, DebugEvent, WatchPurpose};

@@ -15,6 +15,7 @@
 //! - [`extended`]: `target extended-remote` (run, kill, detach as with
 //!   gdbserver's multi mode) and qXfer:exec-file for programs from ELF files.
 pub mod agents_monitor;
+pub mod args;
 pub mod arch;
 pub mod base;
 pub mod breakpoints;
@@ -208,7 +209,7 @@ impl FluxTarget {
 
     /// Records a stop for `monitor why`.
     pub(crate) fn record_stop(&mut self, stop: &Stop, signal: Option<Signal>) {
-        let insn = crate::frontend::gdb::monitor::instruction_at(&self.vm, stop.pc);
+        let insn = crate::program::disasm::instruction_at(&self.vm, stop.pc);
         let description = match &stop.kind {
             StopKind::Breakpoint => format!("breakpoint at 0x{:04X}: {insn}", stop.pc),
             StopKind::Watchpoint { addr, write, .. } => format!(

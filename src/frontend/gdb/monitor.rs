@@ -5,7 +5,7 @@ use gdbstub::target::ext::monitor_cmd::{outputln, ConsoleOutput, MonitorCmd};
 use super::FluxTarget;
 use crate::program::disasm;
 use crate::runtime::isa;
-use crate::runtime::vm::{Vm, FLAG_C, FLAG_O, FLAG_S, FLAG_Z, MEM_SIZE};
+use crate::runtime::vm::{FLAG_C, FLAG_O, FLAG_S, FLAG_Z, MEM_SIZE};
 
 /// (usage, what it does) for `monitor help`.
 pub const COMMANDS: &[(&str, &str)] = &[
@@ -17,24 +17,8 @@ pub const COMMANDS: &[(&str, &str)] = &[
     ("isa json", "the opcode table as JSON, for tools"),
 ];
 
-/// The instruction at `addr` in listing form, or a note when there is none.
-pub fn instruction_at(vm: &Vm, addr: u32) -> String {
-    let mut buf = [0u8; 6];
-    let n = (MEM_SIZE.saturating_sub(addr) as usize).min(buf.len());
-    if n == 0 || vm.read_mem(addr, &mut buf[..n]).is_err() {
-        return "(outside memory)".into();
-    }
-    disasm::decode(&buf[..n], addr).map(|d| d.text()).unwrap_or_default()
-}
-
-/// Parses a number: decimal or 0x hex.
-pub fn parse_u32(s: &str) -> Option<u32> {
-    let s = s.trim();
-    match s.strip_prefix("0x").or_else(|| s.strip_prefix("0X")) {
-        Some(h) => u32::from_str_radix(h, 16).ok(),
-        None => s.parse().ok(),
-    }
-}
+pub use super::args::parse_u32;
+use crate::program::disasm::instruction_at;
 
 /// Stops gdb did not ask for (no breakpoint, watchpoint or step of its own):
 /// stub-side conditions, BRK, faults, terminations.

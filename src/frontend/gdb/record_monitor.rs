@@ -1,6 +1,6 @@
 //! `monitor record …`, `when`, `goto N` and `replay save PATH`: the recorded
 //! history (see [`crate::analysis::history`]) from gdb.
-use super::monitor::parse_u32;
+use super::args::parse_u32;
 use super::FluxTarget;
 
 pub const COMMANDS: &[(&str, &str)] = &[

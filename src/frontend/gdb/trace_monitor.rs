@@ -11,7 +11,7 @@
 use std::collections::VecDeque;
 use std::path::Path;
 
-use super::monitor::parse_u32;
+use super::args::parse_u32;
 use super::FluxTarget;
 use crate::analysis::trace_format::{self, TraceFormat};
 use crate::analysis::tracer::{FluxEvent, TraceRecord};
