@@ -99,11 +99,13 @@ pub fn field(name: &str) -> Option<&'static Field> {
     fields().iter().find(|f| f.name == name)
 }
 
-/// Writes `value` (its low `size` bytes, little-endian) into field `name` of
-/// `state`.  Panics on an unknown name: for tests and tools that know the names.
+/// Writes `value` (its low `size` bytes, little-endian; the first 8 of a text
+/// field) into field `name` of `state`.  Panics on an unknown name: for tests
+/// and tools that know the names.
 pub fn set(state: &mut [u8], name: &str, value: u64) {
     let f = field(name).unwrap_or_else(|| panic!("no machine state field {name}"));
-    state[f.offset..f.offset + f.size].copy_from_slice(&value.to_le_bytes()[..f.size]);
+    let n = f.size.min(8);
+    state[f.offset..f.offset + n].copy_from_slice(&value.to_le_bytes()[..n]);
 }
 
 /// Writes a float into field `name` of `state`.

@@ -9,7 +9,8 @@
 //! - first byte odd: the rest are writes into the start state of a recording
 //!   of a small two-agent program (messages, RNG, chaos scheduling), each 11
 //!   bytes: a field (u16 index into runtime-c's field table,
-//!   `machine_state::fields`), then a u64 value stored in the field's size;
+//!   `machine_state::fields`), a flag byte (bit 0 clear: only the value's
+//!   low byte), then a u64 value stored in the field's size (at most 8 bytes);
 //!   with bit 15 of the index set, the low byte of the value goes to byte
 //!   (index & 0x7FFF) of the state instead.  The file is written with the
 //!   right checksum, so the crafted state reaches runtime-c's checks, and a
@@ -92,7 +93,9 @@ fuzz_target!(|data: &[u8]| {
             let f = &fields[index as usize % fields.len()];
             // w[2]: small values (0-255) more often, where most bounds lie
             let value = if w[2] & 1 == 0 { value & 0xFF } else { value };
-            state[f.offset..f.offset + f.size].copy_from_slice(&value.to_le_bytes()[..f.size.min(8)]);
+            // (the text field is longer than a value: its first 8 bytes)
+            let n = f.size.min(8);
+            state[f.offset..f.offset + n].copy_from_slice(&value.to_le_bytes()[..n]);
         }
     }
     // straight into a VM: a state runtime-c accepts must run safely
