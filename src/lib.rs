@@ -9,6 +9,7 @@
 //!   as DWARF, in an ELF32 i386 executable for stock gdb.
 //! - [`gdb`]: the GDB remote-serial-protocol target (gdbstub), one module per extension.
 //! - [`server`]: serving that target over TCP or stdio.
+//! - [`machine_state`]: the fields of a saved machine state, by name (runtime-c's table).
 //! - [`explore`]: one run per scheduler seed, grouped by outcome (races).
 //! - [`save_path`]: where files written on a debugger's request may go.
 pub mod agent_expr;
@@ -23,6 +24,7 @@ pub mod explore;
 mod ffi;
 pub mod gdb;
 pub mod isa;
+pub mod machine_state;
 pub mod profile_report;
 pub mod profiler;
 pub mod program;
