@@ -459,10 +459,7 @@ size_t flux_vm_state_size(void) { return MACHINE_BYTES; }
 
 void flux_vm_save_state(const flux_vm *vm, void *out) { memcpy(out, vm->r, MACHINE_BYTES); }
 
-void flux_vm_load_state(flux_vm *vm, const void *in) {
-    memcpy(vm->r, in, MACHINE_BYTES);
-    vm->resume_pc = UINT32_MAX;
-}
+/* flux_vm_load_state and flux_vm_check_state: after the agents (below). */
 
 void flux_vm_take_dirty_pages(flux_vm *vm, uint8_t *dirty) {
     memcpy(dirty, vm->dirty, FLUX_PAGES);
@@ -936,6 +933,296 @@ static void agent_load(flux_vm *vm, uint32_t slot) {
 }
 
 static inline int slot_live(const agent *a) { return a->id != 0 && a->state != FLUX_AGENT_ENDED; }
+
+/* ---- checking a machine state ------------------------------------------------
+ *
+ * A state may come from a file somebody else made: before the interpreter
+ * runs on it, every field must hold a value the VM itself can produce, and
+ * above all every field the interpreter turns into an array index or a
+ * memory address must keep it inside its buffer.  What the VM can produce,
+ * field by field (gdb may write pc, sp, fp, r, cycles and energy >= 0 at
+ * will, so those take any value):
+ * - confidences, trust scores, the trust threshold, instinct strengths and
+ *   message confidences lie in [0, 1] (every write clamps them), never NaN;
+ * - energies, the energy pool and reserve and the agents' budget are >= 0;
+ * - flags hold only Z S C O, fl_kind is one of FL_*; the VM state, agent
+ *   states, scheduler kind are their enums; the slice is at least 1;
+ * - a stack region lies inside [FLUX_STACK_LIMIT, FLUX_STACK_TOP], 4-byte
+ *   aligned, low below high (sp itself may be anywhere: every stack access
+ *   checks it against the region);
+ * - the running slot is 0-7 and holds an agent; slot 0 is agent 1, which
+ *   never ends; a slot never used is all zeros; ids are unique, below
+ *   next_id (2-256), id_state agrees with the slots, nlive counts the live
+ *   slots;
+ * - an agent blocked in JOIN or on a full mailbox waits on an agent id
+ *   (0-255); wait_op is an opcode byte; a mailbox holds at most
+ *   FLUX_MAILBOX_CAP messages from agent ids, its head inside the ring;
+ * - exit codes are 0-255, the termination signal is 0 or SIGXCPU and its
+ *   reason a NUL-terminated line;
+ * - provenance links name records already written (<= prov_seq); trust log
+ *   entries name agent ids and pass or fail (0 or 1). */
+
+#define ST_OFF(f) (offsetof(flux_vm, f) - offsetof(flux_vm, r))
+/* One field of the state at `in` into `dst` (any alignment). */
+#define ST_GET(dst, f)                                                             \
+    do {                                                                           \
+        _Static_assert(sizeof(dst) == sizeof(((flux_vm *)0)->f), "size of " #f);   \
+        memcpy(&(dst), (const uint8_t *)in + ST_OFF(f), sizeof(dst));              \
+    } while (0)
+
+static int refuse(char *why, size_t n, const char *fmt, ...) {
+    if (why && n) {
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(why, n, fmt, ap);
+        va_end(ap);
+    }
+    return -1;
+}
+
+static int unit_ok(float x) { return x >= 0.0f && x <= 1.0f; }   /* false for NaN */
+
+/* An agent's registers (the running agent's are the VM's fields). */
+static int check_regs(const agent *a, const char *who, uint64_t prov_seq, char *why, size_t n) {
+    for (unsigned i = 0; i < FLUX_NUM_REGS; i++) {
+        if (!unit_ok(a->conf[i])) return refuse(why, n, "%s: conf%u = %g is outside [0, 1]", who, i, (double)a->conf[i]);
+        if (a->prov_head[i] > prov_seq)
+            return refuse(why, n, "%s: provenance of r%u (%llu) is past the last record (%llu)", who, i,
+                          (unsigned long long)a->prov_head[i], (unsigned long long)prov_seq);
+    }
+    if (!unit_ok(a->last_conf)) return refuse(why, n, "%s: last_conf = %g is outside [0, 1]", who, (double)a->last_conf);
+    if (a->flags & ~(FLUX_FLAG_C | FLUX_FLAG_Z | FLUX_FLAG_S | FLUX_FLAG_O))
+        return refuse(why, n, "%s: flags 0x%X hold bits other than Z S C O", who, a->flags);
+    if (a->fl_kind > FL_SUB) return refuse(why, n, "%s: fl_kind %u is no flag computation (0-3)", who, a->fl_kind);
+    if (a->energy < 0) return refuse(why, n, "%s: energy %lld is negative", who, (long long)a->energy);
+    if (a->stack_lo < FLUX_STACK_LIMIT || a->stack_hi > FLUX_STACK_TOP || a->stack_lo >= a->stack_hi ||
+        (a->stack_lo | a->stack_hi) % 4)
+        return refuse(why, n, "%s: stack 0x%X-0x%X is not an aligned region inside 0x%X-0x%X", who, a->stack_lo,
+                      a->stack_hi, FLUX_STACK_LIMIT, FLUX_STACK_TOP);
+    return 0;
+}
+
+static int check_agent(const agent *a, uint32_t k, uint64_t prov_seq, char *why, size_t n) {
+    char who[32];
+    snprintf(who, sizeof who, "agent slot %u", k);
+    if (a->id == 0) {
+        /* a slot never used: sched_reset's zeros, padding included */
+        const uint8_t *p = (const uint8_t *)a;
+        for (size_t i = 0; i < sizeof *a; i++)
+            if (p[i]) return refuse(why, n, "%s: holds no agent (id 0) but is not empty", who);
+        return 0;
+    }
+    if (a->id >= FLUX_NUM_AGENTS) return refuse(why, n, "%s: agent id %u is outside 1-255", who, a->id);
+    if (a->state > FLUX_AGENT_ENDED) return refuse(why, n, "%s: state %u is no agent state (0-5)", who, a->state);
+    if ((a->state == FLUX_AGENT_BLOCKED_JOIN || a->state == FLUX_AGENT_BLOCKED_SEND) && a->wait_on >= FLUX_NUM_AGENTS)
+        return refuse(why, n, "%s: waits on agent %u, outside 0-255", who, a->wait_on);
+    if (a->wait_op > 0xFF) return refuse(why, n, "%s: wait_op %u is no opcode byte", who, a->wait_op);
+    if (a->retry > 1) return refuse(why, n, "%s: retry %u is not 0 or 1", who, a->retry);
+    if (a->exit_code < 0 || a->exit_code > 255) return refuse(why, n, "%s: exit code %d is outside 0-255", who, a->exit_code);
+    if (a->mail_head >= MAILBOX_CAP || a->mail_count > MAILBOX_CAP)
+        return refuse(why, n, "%s: mailbox head %u, count %u: the ring holds %u", who, a->mail_head, a->mail_count,
+                      MAILBOX_CAP);
+    for (uint32_t i = 0; i < MAILBOX_CAP; i++) {
+        const message *m = &a->mailbox[i];
+        if (!unit_ok(m->conf) || m->from >= FLUX_NUM_AGENTS)
+            return refuse(why, n, "%s: mailbox entry %u (from %u, confidence %g) is no message", who, i, m->from,
+                          (double)m->conf);
+    }
+    return check_regs(a, who, prov_seq, why, n);
+}
+
+int flux_vm_check_state(const void *in, char *why, size_t n) {
+    if (why && n) why[0] = 0;
+    uint64_t prov_seq;
+    ST_GET(prov_seq, prov_seq);
+    /* the running agent's registers, as they would be saved at a switch */
+    agent run;
+    memset(&run, 0, sizeof run);
+#define GET_FIELD(f)                                                                     \
+    _Static_assert(sizeof run.f == sizeof(((flux_vm *)0)->f), "agent field " #f);        \
+    ST_GET(run.f, f);
+    AGENT_ARRAYS(GET_FIELD)
+    AGENT_SCALARS(GET_FIELD)
+#undef GET_FIELD
+    if (check_regs(&run, "running agent", prov_seq, why, n)) return -1;
+
+    float trust[FLUX_NUM_AGENTS], trust_prev[FLUX_NUM_AGENTS], threshold;
+    ST_GET(trust, trust);
+    ST_GET(trust_prev, trust_prev);
+    ST_GET(threshold, trust_threshold);
+    for (unsigned i = 0; i < FLUX_NUM_AGENTS; i++)
+        if (!unit_ok(trust[i]) || !unit_ok(trust_prev[i]))
+            return refuse(why, n, "trust of agent %u (%g, before %g) is outside [0, 1]", i, (double)trust[i],
+                          (double)trust_prev[i]);
+    if (!unit_ok(threshold)) return refuse(why, n, "trust threshold %g is outside [0, 1]", (double)threshold);
+
+    instinct inst[INSTINCT_SLOTS];
+    ST_GET(inst, instincts);
+    for (unsigned i = 0; i < INSTINCT_SLOTS; i++)
+        if (inst[i].used > 1 || !unit_ok(inst[i].strength))
+            return refuse(why, n, "instinct %u: used %u, strength %g", i, inst[i].used, (double)inst[i].strength);
+    proposal prop[MAX_PROPOSALS];
+    ST_GET(prop, proposals);
+    for (unsigned i = 0; i < MAX_PROPOSALS; i++)
+        if (prop[i].used > 1) return refuse(why, n, "proposal %u: used %u is not 0 or 1", i, prop[i].used);
+
+    int64_t pool, reserve, budget, alarm;
+    ST_GET(pool, energy_pool);
+    ST_GET(reserve, energy_reserve);
+    ST_GET(budget, agent_budget);
+    ST_GET(alarm, energy_alarm);
+    if (pool < 0 || reserve < 0 || budget < 0)
+        return refuse(why, n, "energy pool %lld, reserve %lld, agents' budget %lld: none may be negative", (long long)pool,
+                      (long long)reserve, (long long)budget);
+    if (alarm < 0 || alarm > 0xFFFF) return refuse(why, n, "energy alarm %lld is outside 0-65535", (long long)alarm);
+
+    flux_trust_event log[FLUX_TRUST_LOG];
+    ST_GET(log, trust_log);
+    for (unsigned i = 0; i < FLUX_TRUST_LOG; i++) {
+        const flux_trust_event *e = &log[i];
+        if (e->agent >= FLUX_NUM_AGENTS || e->passed < 0 || e->passed > 1 || e->reserved || !unit_ok(e->score) ||
+            !unit_ok(e->threshold))
+            return refuse(why, n, "trust log entry %u (agent %u, passed %d, score %g, threshold %g) is no trust check", i,
+                          e->agent, e->passed, (double)e->score, (double)e->threshold);
+    }
+
+    uint32_t state;
+    int32_t exit_code, term_signal;
+    char reason[128];
+    ST_GET(state, state);
+    ST_GET(exit_code, exit_code);
+    ST_GET(term_signal, term_signal);
+    ST_GET(reason, term_reason);
+    if (state > VM_TERMINATED) return refuse(why, n, "run state %u is none of running, exhausted, halted, terminated", state);
+    if (exit_code < 0 || exit_code > 255) return refuse(why, n, "exit code %d is outside 0-255", exit_code);
+    if (term_signal != 0 && term_signal != FLUX_SIGXCPU)
+        return refuse(why, n, "termination signal %d is neither 0 nor SIGXCPU", term_signal);
+    if (!memchr(reason, 0, sizeof reason)) return refuse(why, n, "the termination reason is not NUL-terminated");
+
+    /* agents and the scheduler */
+    uint32_t cur, nlive, next_id, sched, slice;
+    uint8_t id_state[FLUX_NUM_AGENTS];
+    agent agents[FLUX_MAX_AGENTS];
+    ST_GET(cur, cur);
+    ST_GET(nlive, nlive);
+    ST_GET(next_id, next_id);
+    ST_GET(sched, sched);
+    ST_GET(slice, slice);
+    ST_GET(id_state, id_state);
+    ST_GET(agents, agents);
+    if (sched > FLUX_SCHED_CHAOS) return refuse(why, n, "scheduler %u is neither round-robin (0) nor chaos (1)", sched);
+    if (slice == 0) return refuse(why, n, "time slice 0");
+    if (cur >= FLUX_MAX_AGENTS) return refuse(why, n, "running agent slot %u is outside 0-%u", cur, FLUX_MAX_AGENTS - 1);
+    if (next_id <= FIRST_AGENT || next_id > FLUX_NUM_AGENTS)
+        return refuse(why, n, "next agent id %u is outside %u-%u", next_id, FIRST_AGENT + 1, FLUX_NUM_AGENTS);
+    uint32_t live = 0;
+    for (uint32_t k = 0; k < FLUX_MAX_AGENTS; k++) {
+        const agent *a = &agents[k];
+        if (check_agent(a, k, prov_seq, why, n)) return -1;
+        if (a->id == 0) continue;
+        if (a->id >= next_id) return refuse(why, n, "agent slot %u: id %u was never given (next id %u)", k, a->id, next_id);
+        for (uint32_t j = 0; j < k; j++)
+            if (agents[j].id == a->id) return refuse(why, n, "agent slots %u and %u both hold agent %u", j, k, a->id);
+        int alive = a->state != FLUX_AGENT_ENDED;
+        live += (uint32_t)alive;
+        if (id_state[a->id] != (alive ? 1 : 2))
+            return refuse(why, n, "agent %u (slot %u) is %s, but its id state is %u", a->id, k, alive ? "alive" : "ended",
+                          id_state[a->id]);
+    }
+    if (agents[0].id != FIRST_AGENT || agents[0].state == FLUX_AGENT_ENDED)
+        return refuse(why, n, "agent slot 0 must hold agent %u, alive (it holds %u, state %u)", FIRST_AGENT, agents[0].id,
+                      agents[0].state);
+    if (agents[cur].id == 0) return refuse(why, n, "running agent slot %u holds no agent", cur);
+    if (nlive != live) return refuse(why, n, "%u agents alive, but nlive says %u", live, nlive);
+    for (uint32_t id = 0; id < FLUX_NUM_AGENTS; id++) {
+        uint8_t s = id_state[id];
+        int given = id > 0 && id < next_id;
+        if (s > 2 || (given ? s == 0 : s != 0))
+            return refuse(why, n, "id state %u of agent %u (next id %u)", s, id, next_id);
+        if (s == 1) {
+            uint32_t k = 0;
+            while (k < FLUX_MAX_AGENTS && !(agents[k].id == id && agents[k].state != FLUX_AGENT_ENDED)) k++;
+            if (k == FLUX_MAX_AGENTS) return refuse(why, n, "agent %u is alive by its id state but in no slot", id);
+        }
+    }
+    return 0;
+}
+
+int flux_vm_load_state(flux_vm *vm, const void *in, char *why, size_t why_len) {
+    if (flux_vm_check_state(in, why, why_len)) return -1;
+    memcpy(vm->r, in, MACHINE_BYTES);
+    vm->resume_pc = UINT32_MAX;
+    vm->turn_break = 0;
+    return 0;
+}
+
+/* ---- the fields, for tools ---- */
+
+#define F(name, kind) {#name, (uint32_t)ST_OFF(name), (uint32_t)sizeof(((flux_vm *)0)->name), 1, 0, FLUX_FIELD_##kind}
+#define FA(name, kind)                                                                                            \
+    {#name, (uint32_t)ST_OFF(name), (uint32_t)sizeof(((flux_vm *)0)->name[0]),                                   \
+     (uint32_t)(sizeof(((flux_vm *)0)->name) / sizeof(((flux_vm *)0)->name[0])),                                 \
+     (uint32_t)sizeof(((flux_vm *)0)->name[0]), FLUX_FIELD_##kind}
+/* member m of the records in array `name` of type T */
+#define FR(name, T, m, kind)                                                                                      \
+    {#name "[]." #m, (uint32_t)(ST_OFF(name) + offsetof(T, m)), (uint32_t)sizeof(((T *)0)->m),                   \
+     (uint32_t)(sizeof(((flux_vm *)0)->name) / sizeof(T)), (uint32_t)sizeof(T), FLUX_FIELD_##kind}
+static const flux_state_field STATE_FIELDS[] = {
+    FA(r, INT), FA(conf, FLOAT), F(pc, UINT), F(sp, UINT), F(fp, UINT), F(flags, UINT), F(fl_kind, UINT),
+    F(fl_x, UINT), F(fl_y, UINT), F(fl_res, UINT), F(energy, INT), F(cycles, UINT), F(rng, UINT),
+    FA(trust, FLOAT), FA(trust_prev, FLOAT), F(trust_threshold, FLOAT), F(trust_failures, UINT),
+    FR(instincts, instinct, key, INT), FR(instincts, instinct, value, INT), FR(instincts, instinct, strength, FLOAT),
+    FR(instincts, instinct, used, UINT),
+    FR(proposals, proposal, value, INT), FR(proposals, proposal, quorum, UINT), FR(proposals, proposal, yes, UINT),
+    FR(proposals, proposal, no, UINT), FR(proposals, proposal, used, UINT),
+    FA(routes, UINT), F(energy_pool, INT), F(energy_reserve, INT), F(energy_net_in, INT), F(timer_start, UINT),
+    F(energy_alarm, INT), F(last_conf, FLOAT),
+    FR(trust_log, flux_trust_event, pc, UINT), FR(trust_log, flux_trust_event, agent, UINT),
+    FR(trust_log, flux_trust_event, score, FLOAT), FR(trust_log, flux_trust_event, threshold, FLOAT),
+    FR(trust_log, flux_trust_event, passed, INT), FR(trust_log, flux_trust_event, reserved, UINT),
+    FR(trust_log, flux_trust_event, cycle, UINT),
+    F(trust_log_count, UINT), F(prov_seq, UINT), FA(prov_head, UINT), F(state, UINT), F(exit_code, INT),
+    F(term_signal, INT), {"term_reason", (uint32_t)ST_OFF(term_reason), 128, 1, 0, FLUX_FIELD_TEXT},
+    F(stack_lo, UINT), F(stack_hi, UINT),
+    {"agents", (uint32_t)ST_OFF(agents), (uint32_t)sizeof(agent), FLUX_MAX_AGENTS, (uint32_t)sizeof(agent), FLUX_FIELD_AGENTS},
+    F(cur, UINT), F(nlive, UINT), F(next_id, UINT), FA(id_state, UINT), FA(id_exit, UINT), F(sched, UINT),
+    F(slice, UINT), F(sched_rng, UINT), F(slice_start, UINT), F(slice_end, UINT), F(barrier_gen, UINT),
+    F(agent_budget, INT),
+};
+#undef F
+#undef FA
+#undef FR
+#define G(name, kind) {#name, (uint32_t)offsetof(agent, name), (uint32_t)sizeof(((agent *)0)->name), 1, 0, FLUX_FIELD_##kind}
+#define GA(name, kind)                                                                                            \
+    {#name, (uint32_t)offsetof(agent, name), (uint32_t)sizeof(((agent *)0)->name[0]),                            \
+     (uint32_t)(sizeof(((agent *)0)->name) / sizeof(((agent *)0)->name[0])),                                     \
+     (uint32_t)sizeof(((agent *)0)->name[0]), FLUX_FIELD_##kind}
+#define GM(m, kind)                                                                                               \
+    {"mailbox[]." #m, (uint32_t)(offsetof(agent, mailbox) + offsetof(message, m)), (uint32_t)sizeof(((message *)0)->m), \
+     MAILBOX_CAP, (uint32_t)sizeof(message), FLUX_FIELD_##kind}
+static const flux_state_field AGENT_FIELDS[] = {
+    G(id, UINT), G(state, UINT), G(wait_on, UINT), G(wait_op, UINT), G(barrier_gen, UINT), G(retry, UINT),
+    G(exit_code, INT), G(stack_lo, UINT), G(stack_hi, UINT), GA(r, INT), GA(conf, FLOAT), G(pc, UINT), G(sp, UINT),
+    G(fp, UINT), G(flags, UINT), G(fl_kind, UINT), G(fl_x, UINT), G(fl_y, UINT), G(fl_res, UINT), G(energy, INT),
+    G(energy_net_in, INT), G(retired, UINT), G(timer_start, UINT), GA(prov_head, UINT), G(last_conf, FLOAT),
+    GM(value, INT), GM(conf, FLOAT), GM(from, UINT), G(mail_head, UINT), G(mail_count, UINT), G(subscriptions, UINT),
+};
+#undef G
+#undef GA
+#undef GM
+
+const flux_state_field *flux_vm_state_fields(size_t *n) {
+    *n = sizeof STATE_FIELDS / sizeof STATE_FIELDS[0];
+    return STATE_FIELDS;
+}
+
+const flux_state_field *flux_vm_agent_fields(size_t *n, uint32_t *agents_offset, uint32_t *agent_stride) {
+    *n = sizeof AGENT_FIELDS / sizeof AGENT_FIELDS[0];
+    *agents_offset = (uint32_t)ST_OFF(agents);
+    *agent_stride = (uint32_t)sizeof(agent);
+    return AGENT_FIELDS;
+}
+
 
 /* The slot of live agent `id`, or -1. */
 static COLD int slot_of(const flux_vm *vm, uint32_t id) {
@@ -2889,14 +3176,16 @@ dispatch:
         }
         CASE(ATP_QRY) { OPS_NONE(); vm->r[0] = sat32(energy); SETCONF(0, 1.0f, NOPAR, NOPAR); NEXT(); }
 /* An agent's energy: the running one's is the loop's local. */
+/* net_in wraps (only differences matter): unsigned arithmetic, never a signed overflow */
+#define NET_IN_ADD(lv, x) ((lv) = (int64_t)((uint64_t)(lv) + (uint64_t)(int64_t)(x)))
 #define ENERGY_OF(k) ((uint32_t)(k) == vm->cur ? energy : vm->agents[k].energy)
 #define ENERGY_MOVE(from, to, amount)                                                       \
         do {                                                                                \
             int64_t x_ = (amount);                                                          \
-            if ((uint32_t)(from) == vm->cur) { energy -= x_; vm->energy_net_in -= x_; }     \
-            else { vm->agents[from].energy -= x_; vm->agents[from].energy_net_in -= x_; }   \
-            if ((uint32_t)(to) == vm->cur) { energy += x_; vm->energy_net_in += x_; }       \
-            else { vm->agents[to].energy += x_; vm->agents[to].energy_net_in += x_; }       \
+            if ((uint32_t)(from) == vm->cur) { energy -= x_; NET_IN_ADD(vm->energy_net_in, -x_); } \
+            else { vm->agents[from].energy -= x_; NET_IN_ADD(vm->agents[from].energy_net_in, -x_); } \
+            if ((uint32_t)(to) == vm->cur) { energy += x_; NET_IN_ADD(vm->energy_net_in, x_); } \
+            else { vm->agents[to].energy += x_; NET_IN_ADD(vm->agents[to].energy_net_in, x_); } \
             if (vm->nwcond && x_ > 0) END_CHUNK_AFTER_THIS(); /* energy fell fast */        \
         } while (0)
         CASE(ATP_XFER) { /* move rd units from agent ra to agent rb (as much as ra has) */

@@ -451,7 +451,35 @@ int flux_vm_finished(const flux_vm *vm);   /* halted or terminated */
  * written since the previous checkpoint. */
 size_t flux_vm_state_size(void);
 void flux_vm_save_state(const flux_vm *vm, void *out);        /* flux_vm_state_size() bytes */
-void flux_vm_load_state(flux_vm *vm, const void *in);
+/* Loads a state saved by flux_vm_save_state, after checking every field
+ * (states come from files people share): each holds a value the VM can
+ * produce, and every index the interpreter derives from one stays inside its
+ * array.  Returns 0, or -1 when the state is refused: the VM is unchanged and
+ * `why` (when not NULL) holds one line naming the field, e.g. "running agent
+ * slot 9 is outside 0-7".  `in` needs no alignment. */
+int flux_vm_load_state(flux_vm *vm, const void *in, char *why, size_t why_len);
+/* The same checks without loading: 0, or -1 with the reason in `why`. */
+int flux_vm_check_state(const void *in, char *why, size_t why_len);
+
+/* The fields of the machine state, for tools that compare two states: field
+ * k's element i lies at offset + i * stride.  A name with "[]" is a member
+ * of an array of records (its index goes there).  Padding between fields is
+ * no field.  The agent table lists the fields of one agent; the state holds
+ * FLUX_MAX_AGENTS agents, agent k at agents_offset + k * agent_stride. */
+typedef enum flux_field_kind {
+    FLUX_FIELD_INT = 0,    /* signed integer, size bytes */
+    FLUX_FIELD_UINT,       /* unsigned integer */
+    FLUX_FIELD_FLOAT,      /* float */
+    FLUX_FIELD_TEXT,       /* a NUL-terminated string of size bytes */
+    FLUX_FIELD_AGENTS      /* the agents (see flux_vm_agent_fields) */
+} flux_field_kind;
+typedef struct flux_state_field {
+    const char *name;
+    uint32_t offset, size, count, stride;
+    uint32_t kind;         /* flux_field_kind */
+} flux_state_field;
+const flux_state_field *flux_vm_state_fields(size_t *n);
+const flux_state_field *flux_vm_agent_fields(size_t *n, uint32_t *agents_offset, uint32_t *agent_stride);
 /* Copies into dirty[FLUX_PAGES] which pages were written (1) since the last
  * call, and clears the map.  Resets and loads mark every page. */
 void flux_vm_take_dirty_pages(flux_vm *vm, uint8_t *dirty);

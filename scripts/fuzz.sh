@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Fuzzes the assembler, the disassembler, the C runtime and the condition
-# language with cargo-fuzz (libFuzzer), each target for SECONDS (default 60),
+# Fuzzes the assembler, the disassembler, the C runtime, the condition
+# language and replay files with cargo-fuzz (libFuzzer), each target for SECONDS (default 60),
 # one after another.
 #
 #   scripts/fuzz.sh [SECONDS] [TARGET...]     targets: asm disasm runtime condition replay_file (default: all)
@@ -80,7 +80,13 @@ for f in examples/fibonacci.fasm examples/confidence.fasm examples/fizzbuzz_race
   name="$(basename "$f" .fasm)"
   out="fuzz/corpus/replay_file/$name.replay"
   [ -f "$out" ] || "${asm_bin[@]}" run "$f" --seed 3 --record "$out" >/dev/null || true
+  # the same file without its checksum line (mode byte 0: the target appends the right one)
+  if [ -f "$out" ]; then { printf '\x00'; sed '$d' "$out"; } >"fuzz/corpus/replay_file/$name.body"; fi
 done
+# field writes into a recorded start state (mode byte 1; fuzz/fuzz_targets/replay_file.rs):
+# r0 (field 0) gets 9, and byte 5 of the state gets 0xFF
+printf '\x01\x00\x00\x01\x09\x00\x00\x00\x00\x00\x00\x00\x05\x80\x00\xff\x00\x00\x00\x00\x00\x00\x00' \
+  >fuzz/corpus/replay_file/fields.bin
 
 # A libFuzzer dictionary for the assembler: every mnemonic (from the opcode
 # table), the directives, registers and the punctuation of the syntax.

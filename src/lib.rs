@@ -2,7 +2,8 @@
 //!
 //! Four layers, each importing only those below it (docs/ARCHITECTURE.md):
 //! - [`runtime`]: the FLUX runtime (runtime-c, compiled by build.rs) behind a
-//!   safe wrapper ([`vm`]), the opcode table ([`isa`]), conditions and
+//!   safe wrapper ([`vm`]), the opcode table ([`isa`]), the fields of a saved
+//!   machine state ([`machine_state`]), conditions and
 //!   gdb's agent expressions evaluated in the VM;
 //! - [`program`]: assembly and disassembly, ELF and DWARF, loading program files;
 //! - [`analysis`]: breakpoints, history and replay files, traces, profiles,
@@ -24,7 +25,7 @@ pub use analysis::snapshot_diff as replay;
 pub use analysis::recording as replay_file;
 pub use frontend::{gdb, server};
 pub use program::{asm, debuginfo, disasm, elf, save_path};
-pub use runtime::{agent_expr, condition, isa, vm};
+pub use runtime::{agent_expr, condition, isa, machine_state, vm};
 
 pub use debugger::{BreakCondition, Breakpoint, DebugEvent, Debugger, MemWidth, VmState};
 pub use tracer::TraceRecord;

@@ -341,8 +341,14 @@ fn run_recorded(path: PathBuf, args: VmArgs, file: PathBuf, limit: u64) -> Resul
 
 /// `replay diff A B [--json]`.
 fn replay_diff(expected: &std::path::Path, actual: &std::path::Path, json: bool) -> Result<ExitCode> {
-    let a = Recording::load(expected)?;
-    let b = Recording::load(actual)?;
+    // each file must reproduce itself before its events say anything
+    let load = |p: &std::path::Path| -> Result<Recording> {
+        let rec = Recording::load(p)?;
+        rec.verify().with_context(|| p.display().to_string())?;
+        Ok(rec)
+    };
+    let a = load(expected)?;
+    let b = load(actual)?;
     let d = replay_file::diff(&a, &b)?;
     match (&d, json) {
         (None, true) => println!("{}", serde_json::json!({"diverged": false, "events": a.events.len()})),

@@ -537,3 +537,128 @@ fn the_record_limit_is_honoured_and_reported() {
     assert_eq!(code, 2, "{err}");
     assert!(err.contains("1000 bytes is below the smallest record limit, 1048576 bytes (1M)"), "{err}");
 }
+
+/// `file` with its start state changed by `change` (through the library, so
+/// the checksum is right): the path of the crafted file.
+fn craft(dir: &std::path::Path, file: &std::path::Path, name: &str, change: impl FnOnce(&mut [u8])) -> std::path::PathBuf {
+    use cuda_flux_debugger::replay_file::{Event, Recording};
+    let mut rec = Recording::load(file).unwrap();
+    let Some(Event::Start { state, .. }) = rec.events.first_mut() else { panic!("no start event") };
+    let mut bytes: Vec<u8> = (0..state.len()).step_by(2).map(|i| u8::from_str_radix(&state[i..i + 2], 16).unwrap()).collect();
+    change(&mut bytes);
+    *state = bytes.iter().map(|b| format!("{b:02x}")).collect();
+    let out = dir.join(name);
+    std::fs::write(&out, rec.to_bytes().unwrap()).unwrap();
+    out
+}
+
+// Replay files are shared: one with a valid checksum but a crafted machine
+// state must be refused in one line (exit 2) by everything that reads it,
+// never run (it used to die of SIGSEGV, or write past memory into r0).
+#[test]
+fn crafted_start_states_with_valid_checksums_are_refused_in_one_line() {
+    use cuda_flux_debugger::machine_state::set;
+    let (d, p) = program("rng.fasm", RNG_PROG);
+    let a = record(d.path(), &p, "a.replay", "3");
+    type Change = Box<dyn Fn(&mut [u8])>;
+    let cases: Vec<(&str, Change, &str)> = vec![
+        ("slot9.replay", Box::new(|s| set(s, "cur", 9)), "running agent slot 9 is outside 0-7"),
+        ("slotmax.replay", Box::new(|s| set(s, "cur", 0x7FFF_FFFF)), "running agent slot 2147483647 is outside 0-7"),
+        (
+            "stack.replay",
+            Box::new(|s| {
+                set(s, "stack_lo", 0);
+                set(s, "stack_hi", 0xFFFF_FFFF);
+                set(s, "sp", 0x10014);
+            }),
+            "running agent: stack 0x0-0xFFFFFFFF is not an aligned region inside 0xC000-0x10000",
+        ),
+        ("mailbox.replay", Box::new(|s| set(s, "agents[0].mail_count", 0x7FFF_FFFF)), "agent slot 0: mailbox head 0, count 2147483647"),
+        ("nlive.replay", Box::new(|s| set(s, "nlive", 0)), "1 agents alive, but nlive says 0"),
+        (
+            "join.replay",
+            Box::new(|s| {
+                set(s, "agents[0].state", 3);
+                set(s, "agents[0].wait_on", 0x7FFF_FFFF);
+            }),
+            "agent slot 0: waits on agent 2147483647, outside 0-255",
+        ),
+        ("reason.replay", Box::new(|s| set(s, "state", 7)), "run state 7 is none of"),
+        ("energy.replay", Box::new(|s| set(s, "energy", u64::MAX)), "running agent: energy -1 is negative"),
+    ];
+    for (name, change, why) in cases {
+        let f = craft(d.path(), &a, name, change);
+        let expected = format!("flux-gdbstub: {}:2: start event: machine state refused: {why}", f.display());
+        for args in [
+            vec!["serve", "--replay", f.to_str().unwrap(), "--once", "--listen", "127.0.0.1:0"],
+            vec!["serve", "--replay", f.to_str().unwrap(), "--stdio"],
+            vec!["replay", "diff", a.to_str().unwrap(), f.to_str().unwrap()],
+            vec!["replay", "diff", f.to_str().unwrap(), a.to_str().unwrap(), "--json"],
+        ] {
+            let (code, out, err) = flux(&args);
+            assert_eq!(code, 2, "{name} {args:?}: {out}{err}");
+            assert_eq!(err.lines().count(), 1, "{name}: one line: {err}");
+            assert!(err.starts_with(&expected), "{name}: {err}\nexpected: {expected}");
+            assert!(out.is_empty(), "{name}: {out}");
+        }
+    }
+    // a patch event is checked the same way (line 3: after the header and the start)
+    use cuda_flux_debugger::replay_file::{Event, Recording};
+    let mut rec = Recording::load(&a).unwrap();
+    let Some(Event::Start { state, .. }) = rec.events.first() else { panic!() };
+    let mut bytes: Vec<u8> = (0..state.len()).step_by(2).map(|i| u8::from_str_radix(&state[i..i + 2], 16).unwrap()).collect();
+    set(&mut bytes, "cur", 9);
+    let hexed: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+    rec.events.insert(1, Event::Patch { index: 0, state: hexed, pages: vec![] });
+    let f = d.path().join("patch.replay");
+    std::fs::write(&f, rec.to_bytes().unwrap()).unwrap();
+    let (code, _, err) = flux(&["serve", "--replay", f.to_str().unwrap(), "--once", "--listen", "127.0.0.1:0"]);
+    assert_eq!(code, 2, "{err}");
+    assert_eq!(err.trim_end(), format!("flux-gdbstub: {}:3: patch event: machine state refused: running agent slot 9 is outside 0-7", f.display()));
+}
+
+// `replay diff` compares the start states: two files that differ only there
+// (r4 is set before anything reads it, so both verify) diverge at event 0.
+// Before, they were reported as agreeing.
+#[test]
+fn diff_reports_start_states_that_differ_and_refuses_files_that_do_not_verify() {
+    use cuda_flux_debugger::machine_state::set;
+    let (d, p) = program("rng.fasm", RNG_PROG);
+    let a = record(d.path(), &p, "a.replay", "3");
+    let b = craft(d.path(), &a, "b.replay", |s| {
+        set(s, "r[4]", 7);
+        set(s, "r[3]", 0xFFFF_FFFF);
+    });
+    let (code, out, err) = flux(&["replay", "diff", a.to_str().unwrap(), b.to_str().unwrap()]);
+    assert_eq!(code, 1, "{out}{err}");
+    assert!(out.starts_with("first divergence: event 0, instruction 0, pc 0x0000: LOAD_IMM"), "{out}");
+    assert!(out.contains(&format!("expected ({}): start: r[3] = 0, r[4] = 0\n", a.display())), "{out}");
+    assert!(out.contains(&format!("actual   ({}): start: r[3] = -1, r[4] = 7\n", b.display())), "{out}");
+    let (code, out, _) = flux(&["replay", "diff", a.to_str().unwrap(), b.to_str().unwrap(), "--json"]);
+    assert_eq!(code, 1);
+    let v: serde_json::Value = serde_json::from_str(out.trim()).unwrap();
+    assert_eq!((v["event_index"].as_u64(), v["instruction_index"].as_u64(), v["pc"].as_u64()), (Some(0), Some(0), Some(0)));
+    assert_eq!(v["actual"], "start: r[3] = -1, r[4] = 7");
+
+    // the scheduler's slice is machine state too (one agent: no sched event shows it)
+    let c = d.path().join("c.replay");
+    let (_, _, err) = flux(&["run", p.to_str().unwrap(), "--seed", "3", "--slice", "100", "--record", c.to_str().unwrap()]);
+    assert!(c.exists(), "{err}");
+    let (code, out, err) = flux(&["replay", "diff", a.to_str().unwrap(), c.to_str().unwrap()]);
+    assert_eq!(code, 1, "{out}{err}");
+    assert!(out.contains("): start: slice = 10000\n") && out.contains("): start: slice = 100\n"), "{out}");
+
+    // two seeds: the generators differ by design, their draws are what differ
+    let s2 = record(d.path(), &p, "s2.replay", "4");
+    let (code, out, _) = flux(&["replay", "diff", a.to_str().unwrap(), s2.to_str().unwrap()]);
+    assert_eq!(code, 1);
+    assert!(out.starts_with("first divergence: event 1, instruction 2, pc 0x000C: RNG_NEXT"), "{out}");
+
+    // r9 is never written: the crafted start changes the end, and the file
+    // does not reproduce itself; diff refuses it instead of comparing
+    let bad = craft(d.path(), &a, "bad.replay", |s| set(s, "r[9]", 5));
+    let (code, out, err) = flux(&["replay", "diff", a.to_str().unwrap(), bad.to_str().unwrap()]);
+    assert_eq!(code, 2, "{out}{err}");
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(err.starts_with(&format!("flux-gdbstub: {}: replaying does not reproduce the recording: event ", bad.display())), "{err}");
+}

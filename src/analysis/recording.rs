@@ -265,6 +265,8 @@ impl Runner {
                 }
                 Event::Patch { index, state, pages } => {
                     let state: std::sync::Arc<[u8]> = unhex(state).unwrap_or_default().into();
+                    // applied later, where an error could only be dropped: checked now
+                    Vm::check_state(&state)?;
                     let pages = page_list(pages)
                         .unwrap_or_default()
                         .into_iter()
@@ -315,7 +317,7 @@ impl Runner {
             if *at == self.index {
                 let (_, p) = self.patches.pop_front().expect("front exists");
                 let pages: Vec<(usize, Vec<u8>)> = p.pages.iter().map(|(i, b)| (*i, b.to_vec())).collect();
-                // validated when loaded: a wrong size cannot get here
+                // checked by Runner::new: a refused state cannot get here
                 let _ = apply(&mut self.vm, &p.state, &pages);
                 out.push(Event::Patch { index: self.index, state: hex(&p.state), pages: pages_hex(&pages) });
             }
@@ -642,8 +644,14 @@ impl Recording {
             last_index = e.index();
             match &e {
                 Event::Start { state, pages, .. } | Event::Patch { state, pages, .. } => {
-                    if unhex(state).map(|s| s.len()) != Some(ours) {
+                    let Some(bytes) = unhex(state).filter(|s| s.len() == ours) else {
                         return Err(damaged(n, "machine state: wrong size or not hex".into()));
+                    };
+                    // runtime-c's checks, field by field: a state that would
+                    // put the interpreter outside its buffers never loads
+                    if let Err(why) = Vm::check_state(&bytes) {
+                        let what = if matches!(e, Event::Start { .. }) { "start" } else { "patch" };
+                        return Err(damaged(n, format!("{what} event: {why}")));
                     }
                     if page_list(pages).is_none() {
                         return Err(damaged(n, "a page is not 256 hex bytes or lies outside memory".into()));
@@ -728,17 +736,36 @@ pub struct Divergence {
 
 /// The first divergence of `actual` from `expected`, or None when they agree.
 ///
-/// Events are compared in order; at the first that differs, both runs are
-/// re-executed in lockstep from the last digest they agreed on, and the first
-/// instruction after which registers or memory differ is the divergent one.
-/// `expected` and `actual` are then the first events of the two runs that
-/// differ, the derived `rng` and `sched` events included (re-executed from
-/// that digest), so that a divergence says which value or which switch
-/// parted them; `event_index` is the first event of the files that differs.
+/// The start states are compared first, field by field (a difference there
+/// is a divergence at event 0).  Then events are compared in order; at the
+/// first that differs, both runs are re-executed in lockstep from the last
+/// digest they agreed on, and the first instruction after which registers or
+/// memory differ is the divergent one.  `expected` and `actual` are then the
+/// first events of the two runs that differ, the derived `rng` and `sched`
+/// events included (re-executed from that digest), so that a divergence says
+/// which value or which switch parted them; `event_index` is the first event
+/// of the files that differs.  Recordings that do not verify
+/// (`Recording::verify`) give no meaningful answer: check them first.
 pub fn diff(expected: &Recording, actual: &Recording) -> Result<Option<Divergence>, ReplayError> {
+    if let Some((exp, act)) = start_difference(expected, actual)? {
+        let start = Runner::new(expected)?;
+        let pc = start.vm.pc();
+        return Ok(Some(Divergence {
+            event_index: 0,
+            instruction_index: expected.events.first().map_or(0, Event::index),
+            pc,
+            instruction: crate::program::disasm::instruction_at(&start.vm, pc),
+            expected: exp,
+            actual: act,
+            context: Vec::new(),
+            expected_seed: expected.seed,
+            actual_seed: actual.seed,
+            expected_program_sha256: program_hash(&expected.program),
+            actual_program_sha256: program_hash(&actual.program),
+        }));
+    }
     let n = expected.events.len().max(actual.events.len());
-    // the start events carry machine states with the seed inside: compare
-    // what the program can see instead (done by the lockstep below)
+    // the start events were compared above
     let same = |k: usize| match (expected.events.get(k), actual.events.get(k)) {
         (Some(Event::Start { .. }), Some(Event::Start { .. })) => true,
         (a, b) => a == b,
@@ -839,6 +866,50 @@ fn derived_divergence(a: &Recording, b: &Recording, from: u64, until: u64) -> Re
         return Ok(Some((qa.pop_front(), qb.pop_front(), agreed)));
     }
     Ok(None)
+}
+
+/// Fields of a start difference shown (the rest are counted).
+const START_FIELDS_SHOWN: usize = 8;
+
+/// How the start events of two recordings differ, as (expected's side,
+/// actual's side): every field of the machine state, and memory as each
+/// recording changed it from its own program's image.  The generators'
+/// states (`rng`, `sched_rng`) are derived from the seed: with two seeds they
+/// differ by design, and what they draw is compared as the rng and sched events.
+fn start_difference(expected: &Recording, actual: &Recording) -> Result<Option<(String, String)>, ReplayError> {
+    let (Some(Event::Start { index: ia, state: sa, .. }), Some(Event::Start { index: ib, state: sb, .. })) =
+        (expected.events.first(), actual.events.first())
+    else {
+        return Ok(None);
+    };
+    let (a, b) = (unhex(sa).unwrap_or_default(), unhex(sb).unwrap_or_default());
+    let skip: &[&str] = if expected.seed != actual.seed { &["rng", "sched_rng"] } else { &[] };
+    let mut diffs = crate::runtime::machine_state::differences(&a, &b, skip);
+    if ia != ib {
+        diffs.insert(0, ("index".into(), ia.to_string(), ib.to_string()));
+    }
+    // memory: what each start changed in its own program's image
+    let memory = |r: &Recording| -> Result<(Vec<u8>, Vec<u8>), ReplayError> {
+        let image = Vm::with_program(&r.program, VmConfig { energy: r.energy, seed: r.seed })?.memory().to_vec();
+        Ok((Runner::new(r)?.vm.memory().to_vec(), image))
+    };
+    let ((ma, ima), (mb, imb)) = (memory(expected)?, memory(actual)?);
+    let differs: Vec<usize> = (0..ma.len()).filter(|&i| ma[i] ^ ima[i] != mb[i] ^ imb[i]).collect();
+    if let Some(&first) = differs.first() {
+        let more = if differs.len() > 1 { format!(" ({} bytes differ)", differs.len()) } else { String::new() };
+        diffs.push((format!("memory[0x{first:04X}]"), format!("0x{:02X}{more}", ma[first]), format!("0x{:02X}{more}", mb[first])));
+    }
+    if diffs.is_empty() {
+        return Ok(None);
+    }
+    let side = |pick: fn(&(String, String, String)) -> &String| {
+        let mut parts: Vec<String> = diffs.iter().take(START_FIELDS_SHOWN).map(|d| format!("{} = {}", d.0, pick(d))).collect();
+        if diffs.len() > START_FIELDS_SHOWN {
+            parts.push(format!("and {} more fields", diffs.len() - START_FIELDS_SHOWN));
+        }
+        format!("start: {}", parts.join(", "))
+    };
+    Ok(Some((side(|d| &d.1), side(|d| &d.2))))
 }
 
 /// Runs both recordings to `from`, then one instruction at a time up to

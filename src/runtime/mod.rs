@@ -6,6 +6,7 @@ pub mod agent_expr;
 pub mod condition;
 pub(crate) mod ffi;
 pub mod isa;
+pub mod machine_state;
 pub mod records;
 pub mod vm;
 pub mod vm_state;

@@ -288,6 +288,9 @@ pub enum VmError {
     HookMemory,
     #[error("a machine state of {0} bytes does not belong to this runtime")]
     StateSize(usize),
+    /// runtime-c refused a machine state: the field and why.
+    #[error("machine state refused: {0}")]
+    BadState(String),
 }
 
 /// How a VM starts.
@@ -617,16 +620,39 @@ impl Vm {
         let mut buf = vec![0u8; unsafe { ffi::flux_vm_state_size() }].into_boxed_slice();
         // SAFETY: the buffer has flux_vm_state_size() bytes.
         unsafe { ffi::flux_vm_save_state(self.ptr(), buf.as_mut_ptr().cast()) };
+        // every state the VM produces must load again (debug builds, and so
+        // the whole test suite, check that)
+        debug_assert_eq!(Self::check_state(&buf), Ok(()), "runtime-c refuses a state it saved");
         buf
     }
 
-    /// Restores a blob from `save_state` of this build; other lengths are refused.
+    /// Restores a blob from `save_state` of this build.  runtime-c checks
+    /// every field first (a blob may come from a file): a wrong length or a
+    /// field out of range is refused, and the VM is left as it was.
     pub fn load_state(&mut self, state: &[u8]) -> Result<(), VmError> {
+        Self::state_checked(state, |why, len| {
+            // SAFETY: the length was checked; `why` has `len` bytes.
+            unsafe { ffi::flux_vm_load_state(self.ptr(), state.as_ptr().cast(), why, len) }
+        })
+    }
+
+    /// Whether `load_state` would accept `state` (the same checks, no VM).
+    pub fn check_state(state: &[u8]) -> Result<(), VmError> {
+        Self::state_checked(state, |why, len| {
+            // SAFETY: the length was checked; `why` has `len` bytes.
+            unsafe { ffi::flux_vm_check_state(state.as_ptr().cast(), why, len) }
+        })
+    }
+
+    fn state_checked(state: &[u8], call: impl FnOnce(*mut std::os::raw::c_char, usize) -> i32) -> Result<(), VmError> {
         if state.len() != unsafe { ffi::flux_vm_state_size() } {
             return Err(VmError::StateSize(state.len()));
         }
-        // SAFETY: the length was checked.
-        unsafe { ffi::flux_vm_load_state(self.ptr(), state.as_ptr().cast()) };
+        let mut why = [0u8; 160];
+        if call(why.as_mut_ptr().cast(), why.len()) != 0 {
+            let end = why.iter().position(|&b| b == 0).unwrap_or(why.len());
+            return Err(VmError::BadState(String::from_utf8_lossy(&why[..end]).into_owned()));
+        }
         Ok(())
     }
 

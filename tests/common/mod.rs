@@ -39,7 +39,7 @@ pub struct Stub {
     stdout: Arc<Mutex<String>>,
 }
 
-fn pump(mut r: impl Read + Send + 'static, sink: Arc<Mutex<String>>) {
+fn pump(mut r: impl Read + Send + 'static, sink: Arc<Mutex<String>>) -> std::thread::JoinHandle<()> {
     std::thread::spawn(move || {
         let mut buf = [0u8; 4096];
         loop {
@@ -48,7 +48,7 @@ fn pump(mut r: impl Read + Send + 'static, sink: Arc<Mutex<String>>) {
                 Ok(n) => sink.lock().unwrap().push_str(&String::from_utf8_lossy(&buf[..n])),
             }
         }
-    });
+    })
 }
 
 impl Stub {
@@ -157,8 +157,7 @@ pub fn run_with_timeout(mut cmd: Command, stdin: Option<&str>) -> Output {
     }
     let out = Arc::new(Mutex::new(String::new()));
     let err = Arc::new(Mutex::new(String::new()));
-    pump(child.stdout.take().unwrap(), out.clone());
-    pump(child.stderr.take().unwrap(), err.clone());
+    let pumps = [pump(child.stdout.take().unwrap(), out.clone()), pump(child.stderr.take().unwrap(), err.clone())];
     let start = Instant::now();
     let status = loop {
         if let Some(s) = child.try_wait().expect("try_wait") {
@@ -170,8 +169,13 @@ pub fn run_with_timeout(mut cmd: Command, stdin: Option<&str>) -> Output {
         }
         std::thread::sleep(Duration::from_millis(10));
     };
-    // let the pumps drain
-    std::thread::sleep(Duration::from_millis(20));
+    // the pumps end at the pipes' end of file: then everything the command
+    // wrote is read (a fixed 20 ms wait lost output on a busy machine).  A
+    // process the command started may hold a pipe open longer: 5 s at most.
+    let drained = Instant::now();
+    while !pumps.iter().all(|p| p.is_finished()) && drained.elapsed() < Duration::from_secs(5) {
+        std::thread::sleep(Duration::from_millis(5));
+    }
     let stdout = out.lock().unwrap().clone().into_bytes();
     let stderr = err.lock().unwrap().clone().into_bytes();
     Output { status, stdout, stderr }
