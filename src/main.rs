@@ -8,15 +8,14 @@ use std::process::ExitCode;
 use anyhow::{bail, Context, Result};
 use clap::{Args, Parser, Subcommand};
 
-use cuda_flux_debugger::gdb::FluxTarget;
-use cuda_flux_debugger::program::{Program, ProgramError};
-use cuda_flux_debugger::condition::{CmpOp, Condition, Operand, Value};
-use cuda_flux_debugger::debugger::{DebugEvent, Debugger, WatchPurpose};
-use cuda_flux_debugger::vm::{Outcome, SchedKind, Schedule, StopKind, Vm, VmConfig, DEFAULT_ENERGY, DEFAULT_SLICE};
-use cuda_flux_debugger::trace_format::{self, TraceFormat};
-use cuda_flux_debugger::tracer::FluxEvent;
-use cuda_flux_debugger::replay_file::{self, Recording};
-use cuda_flux_debugger::{asm, codetracer, disasm, profile_report, profiler, server};
+use cuda_flux_debugger::analysis::debugger::DebugEvent;
+use cuda_flux_debugger::analysis::recording::{self, Recording};
+use cuda_flux_debugger::analysis::session::{Session, TraceStream};
+use cuda_flux_debugger::analysis::trace_format::TraceFormat;
+use cuda_flux_debugger::frontend::gdb::FluxTarget;
+use cuda_flux_debugger::frontend::server;
+use cuda_flux_debugger::program::{asm, disasm, Program, ProgramError};
+use cuda_flux_debugger::runtime::vm::{Outcome, SchedKind, Schedule, StopKind, VmConfig, DEFAULT_ENERGY, DEFAULT_SLICE};
 
 #[derive(Parser)]
 #[command(name = "flux-gdbstub", version, about = "A GDB stub, runner, assembler and disassembler for FLUX bytecode")]
@@ -90,7 +89,7 @@ enum Command {
         record: bool,
         /// The most memory a recording's history takes (bytes, or K, M, G; at least 1M): past it,
         /// old checkpoints are thinned out, then the oldest part of the history is dropped
-        #[arg(long, value_name = "SIZE", value_parser = cuda_flux_debugger::history::parse_limit, default_value = "256M")]
+        #[arg(long, value_name = "SIZE", value_parser = cuda_flux_debugger::analysis::history::parse_limit, default_value = "256M")]
         record_limit: u64,
         /// Serve a recorded run from a replay file (`run --record`, `monitor replay save`)
         #[arg(long, value_name = "PATH", conflicts_with = "record")]
@@ -119,7 +118,7 @@ enum Command {
         record: Option<PathBuf>,
         /// The largest replay file --record writes (bytes, or K, M, G; at least 1M): past it,
         /// digests are kept further apart
-        #[arg(long, value_name = "SIZE", value_parser = cuda_flux_debugger::history::parse_limit, default_value = "256M", requires = "record")]
+        #[arg(long, value_name = "SIZE", value_parser = cuda_flux_debugger::analysis::history::parse_limit, default_value = "256M", requires = "record")]
         record_limit: u64,
     },
     /// Replay files
@@ -145,7 +144,7 @@ enum Command {
     Explore {
         program: PathBuf,
         /// Seeds to run: A..B (B excluded) or A..=B
-        #[arg(long, value_parser = cuda_flux_debugger::explore::parse_seeds)]
+        #[arg(long, value_parser = cuda_flux_debugger::analysis::explore::parse_seeds)]
         seeds: std::ops::Range<u64>,
         /// How agents take turns (chaos: each seed is one interleaving)
         #[arg(long, value_enum, default_value_t = SchedKind::Chaos)]
@@ -198,7 +197,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
             };
             match asm::assemble(&text) {
                 Ok(a) => {
-                    let bytes = if elf { cuda_flux_debugger::elf::write(&a, &input)? } else { a.bytes };
+                    let bytes = if elf { cuda_flux_debugger::program::elf::write(&a, &input)? } else { a.bytes };
                     std::fs::write(&output, &bytes).with_context(|| format!("writing {}", output.display()))?;
                     Ok(ExitCode::SUCCESS)
                 }
@@ -212,7 +211,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
             explore(program, seeds, Schedule { kind: sched, slice }, energy, jobs)
         }
         Command::Isa => {
-            println!("{}", cuda_flux_debugger::isa::to_json());
+            println!("{}", cuda_flux_debugger::runtime::isa::to_json());
             Ok(ExitCode::SUCCESS)
         }
         Command::Disasm { file } => {
@@ -250,7 +249,7 @@ fn serve(
     save_dir: &std::path::Path,
     vm: VmArgs,
 ) -> Result<ExitCode> {
-    let save_dir = std::sync::Arc::new(cuda_flux_debugger::save_path::SaveDir::open(save_dir)?);
+    let save_dir = std::sync::Arc::new(cuda_flux_debugger::program::save_path::SaveDir::open(save_dir)?);
     log::info!("monitor ... save PATH writes inside {}", save_dir.root().display());
     // With --stdio, stdout is the protocol: the program's output goes to stderr.
     let output: Box<dyn Write + Send> = if stdio { Box::new(std::io::stderr()) } else { Box::new(std::io::stdout()) };
@@ -267,29 +266,29 @@ fn serve(
             };
             let config = VmConfig { energy: rec.energy, seed: rec.seed };
             let mut target = FluxTarget::new(program, config, output)?;
-            target.record_limit = record_limit;
-            target.vm.set_schedule(rec.schedule);
-            target.replay_from(&rec)?;
+            target.session.record_limit = record_limit;
+            target.session.vm.set_schedule(rec.schedule);
+            target.session.replay_from(&rec)?;
             target
         }
         None => {
             let path = path.context("no PROGRAM")?;
             let program = Program::load(&path)?;
             let mut target = FluxTarget::new(program, vm.config(), output)?;
-            target.record_limit = record_limit;
-            target.vm.set_schedule(vm.schedule());
+            target.session.record_limit = record_limit;
+            target.session.vm.set_schedule(vm.schedule());
             if record {
-                target.record_from_start = true;
-                target.start_recording()?;
+                target.session.record_from_start = true;
+                target.session.start_recording()?;
             }
             target
         }
     };
     if let Some(level) = vm.apoptosis_warn {
-        target.set_apoptosis_warning(level)?;
+        target.session.set_apoptosis_warning(level)?;
     }
     let root = save_dir.root().display().to_string();
-    target.save_dir = Some(save_dir);
+    target.session.save_dir = Some(save_dir);
     if stdio {
         server::serve_stdio(&mut target)?;
         return Ok(ExitCode::SUCCESS);
@@ -316,14 +315,14 @@ fn run_recorded(path: PathBuf, args: VmArgs, file: PathBuf, limit: u64) -> Resul
     let (rec, ended) = Recording::record_run_within(&program.bytes, args.config(), args.schedule(), None, Some(limit), &mut out)?;
     out.flush()?;
     rec.save(&file)?;
-    if rec.digest_interval > replay_file::DIGEST_INTERVAL {
-        let kept = rec.events.iter().filter(|e| matches!(e, replay_file::Event::Digest { .. })).count() as u64;
-        let dropped = (rec.instructions() / replay_file::DIGEST_INTERVAL).saturating_sub(kept);
+    if rec.digest_interval > recording::DIGEST_INTERVAL {
+        let kept = rec.events.iter().filter(|e| matches!(e, recording::Event::Digest { .. })).count() as u64;
+        let dropped = (rec.instructions() / recording::DIGEST_INTERVAL).saturating_sub(kept);
         eprintln!(
             "flux-gdbstub: {}: the record limit ({limit} bytes) kept a digest every {} instructions instead of {}: {dropped} digests dropped",
             file.display(),
             rec.digest_interval,
-            replay_file::DIGEST_INTERVAL
+            recording::DIGEST_INTERVAL
         );
     }
     let outcome = match ended.map(|s| (s.kind, s.pc)) {
@@ -349,7 +348,7 @@ fn replay_diff(expected: &std::path::Path, actual: &std::path::Path, json: bool)
     };
     let a = load(expected)?;
     let b = load(actual)?;
-    let d = replay_file::diff(&a, &b)?;
+    let d = recording::diff(&a, &b)?;
     match (&d, json) {
         (None, true) => println!("{}", serde_json::json!({"diverged": false, "events": a.events.len()})),
         (None, false) => println!("the recordings agree: {} events, {} instructions", a.events.len(), a.instructions()),
@@ -378,85 +377,28 @@ fn replay_diff(expected: &std::path::Path, actual: &std::path::Path, json: bool)
 
 fn run_headless(path: PathBuf, args: VmArgs, trace: Option<(PathBuf, TraceFormat)>, profile: Option<PathBuf>) -> Result<ExitCode> {
     let program = Program::load(&path)?;
-    let mut vm = Vm::with_program(&program.bytes, args.config())?;
-    vm.set_schedule(args.schedule());
-    // Text and JSON stream to the file as the VM fills its buffer; CodeTracer
-    // needs the whole run.
-    let mut trace_file = match &trace {
-        Some((p, TraceFormat::Text | TraceFormat::Json)) => {
-            Some(std::io::BufWriter::with_capacity(
-                1 << 20,
-                std::fs::File::create(p).with_context(|| format!("creating {}", p.display()))?,
-            ))
-        }
-        _ => None,
+    let mut session = Session::new(program, args.config(), Box::new(std::io::stdout()))?;
+    session.vm.set_schedule(args.schedule());
+    let mut stream = match &trace {
+        Some((p, format)) => Some(TraceStream::create(p, *format).with_context(|| format!("creating {}", p.display()))?),
+        None => None,
     };
-    let mut kept = Vec::new();
-    let mut texts = disasm::TextCache::default();
-    if trace.is_some() {
-        vm.set_tracing(true)?;
-    }
     if profile.is_some() {
-        vm.set_profiling(true)?;
+        session.set_profiling(true)?;
     }
-    // `event`: a FLUX event the stop itself is (an apoptosis warning), added
-    // to the record of the instruction that caused it.
-    let mut drain = |vm: &mut Vm, event: Option<FluxEvent>| -> Result<()> {
-        let Some((p, format)) = &trace else { return Ok(()) };
-        let mut records = disasm::take_trace(vm, &mut texts);
-        if let (Some(e), Some(last)) = (event, records.last_mut()) {
-            last.events.push(e);
-        }
-        match (format, trace_file.as_mut()) {
-            (TraceFormat::Text, Some(f)) => trace_format::write_text(f, &records),
-            (TraceFormat::Json, Some(f)) => trace_format::write_json_lines(f, &records),
-            _ => {
-                kept.extend(records);
-                Ok(())
-            }
-        }
-        .with_context(|| format!("writing {}", p.display()))
-    };
-    let mut debugger = Debugger::new();
     if let Some(level) = args.apoptosis_warn {
-        let cond = Condition::single(Operand::Energy, CmpOp::Lt, Value::Int(level));
-        debugger.add_watch_to(&mut vm, cond, WatchPurpose::ApoptosisWarning { level })?;
+        session.set_apoptosis_warning(level)?;
     }
-    let stdout = std::io::stdout();
-    let mut out = stdout.lock();
-    let outcome = loop {
-        let stop = vm.run(u64::MAX);
-        out.write_all(&vm.take_output())?;
-        let event = debugger.event_for(&stop, &vm);
-        let flux_event = match event {
-            Some(DebugEvent::ApoptosisWarning { energy, level, .. }) => Some(FluxEvent::ApoptosisWarning { energy, level }),
-            _ => None,
-        };
-        drain(&mut vm, flux_event)?;
-        match stop.kind {
-            StopKind::Halted { code } => break Outcome::Exited(code),
-            StopKind::Fault { signal, reason } | StopKind::Terminated { signal, reason } => {
-                break Outcome::Signalled { signal, pc: stop.pc, reason }
-            }
-            _ => {
-                if let Some(DebugEvent::ApoptosisWarning { pc, energy, level }) = event {
-                    out.flush()?;
-                    eprintln!("flux-gdbstub: apoptosis warning: energy {energy} left, below {level}, at 0x{pc:04X}");
-                }
-            }
+    let outcome = session.run_to_end(stream.as_mut(), &mut |event| {
+        if let DebugEvent::ApoptosisWarning { pc, energy, level } = event {
+            eprintln!("flux-gdbstub: apoptosis warning: energy {energy} left, below {level}, at 0x{pc:04X}");
         }
-    };
-    out.flush()?;
-    drop(drain);
-    if let Some(mut f) = trace_file {
-        f.flush()?;
-    }
-    if let Some((p, TraceFormat::Codetracer)) = &trace {
-        codetracer::write_codetracer(p, &program, &kept).with_context(|| format!("writing {}", p.display()))?;
+    })?;
+    if let Some(s) = stream {
+        s.finish(&session.program)?;
     }
     if let Some(p) = &profile {
-        let data = profiler::profile_data(&vm);
-        std::fs::write(p, profile_report::speedscope_json(&data, &program)).with_context(|| format!("writing {}", p.display()))?;
+        session.write_profile(p).with_context(|| format!("writing {}", p.display()))?;
     }
     if let Outcome::Signalled { signal, pc, reason } = &outcome {
         eprintln!("flux-gdbstub: {signal} at 0x{pc:04X}: {reason}");
@@ -518,7 +460,7 @@ fn explore(path: PathBuf, seeds: std::ops::Range<u64>, schedule: Schedule, energ
     };
     catch_sigint()?;
     log::info!("explore: {total} runs on {jobs} threads");
-    let found = cuda_flux_debugger::explore::explore(&program.bytes, energy, schedule, seeds, jobs, &progress, &INTERRUPTED)?;
+    let found = cuda_flux_debugger::analysis::explore::explore(&program.bytes, energy, schedule, seeds, jobs, &progress, &INTERRUPTED)?;
     if tty {
         eprint!("\r\x1b[K");
     }

@@ -27,7 +27,7 @@ impl FluxTarget {
     }
 
     fn monitor_agents(&self) -> String {
-        let agents = self.vm.agents();
+        let agents = self.session.vm.agents();
         let mut lines = vec![format!("{} agent{} alive", agents.len(), if agents.len() == 1 { "" } else { "s" })];
         for a in agents {
             let waits_in = match a.state {
@@ -51,10 +51,10 @@ impl FluxTarget {
     }
 
     fn monitor_mailbox(&self, id: u32) -> String {
-        if !self.vm.agents().iter().any(|a| a.id == id) {
+        if !self.session.vm.agents().iter().any(|a| a.id == id) {
             return format!("error: no live agent {id}");
         }
-        let msgs = self.vm.mailbox(id);
+        let msgs = self.session.vm.mailbox(id);
         if msgs.is_empty() {
             return format!("agent {id}: mailbox empty");
         }

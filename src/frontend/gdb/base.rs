@@ -44,14 +44,14 @@ pub struct ResumePlan {
 impl FluxTarget {
     fn agent_regs(&mut self, t: Tid) -> TargetResult<Regs, Self> {
         self.regs_agent = Some(t.get() as u32);
-        self.vm.agent_regs(t.get() as u32).ok_or(GdbTargetError::NonFatal)
+        self.session.vm.agent_regs(t.get() as u32).ok_or(GdbTargetError::NonFatal)
     }
 
     fn set_agent_regs(&mut self, t: Tid, regs: &Regs) -> TargetResult<(), Self> {
-        if !self.vm.set_agent_regs(t.get() as u32, regs) {
+        if !self.session.vm.set_agent_regs(t.get() as u32, regs) {
             return Err(GdbTargetError::NonFatal);
         }
-        if let Some(h) = &mut self.history {
+        if let Some(h) = &mut self.session.history {
             h.note_register_write();
         }
         Ok(())
@@ -79,13 +79,13 @@ impl MultiThreadBase for FluxTarget {
             return Err(GdbTargetError::Errno(14)); // EFAULT
         }
         let n = data.len().min((MEM_SIZE - start) as usize);
-        self.vm.read_mem(start, &mut data[..n]).map_err(|_| GdbTargetError::Errno(14))?;
+        self.session.vm.read_mem(start, &mut data[..n]).map_err(|_| GdbTargetError::Errno(14))?;
         Ok(n)
     }
 
     fn write_addrs(&mut self, start: u32, data: &[u8], _t: Tid) -> TargetResult<(), Self> {
-        self.vm.write_mem(start, data).map_err(|_| GdbTargetError::Errno(14))?;
-        if let Some(h) = &mut self.history {
+        self.session.vm.write_mem(start, data).map_err(|_| GdbTargetError::Errno(14))?;
+        if let Some(h) = &mut self.session.history {
             h.note_memory_write(start, data.len());
         }
         Ok(())
@@ -94,9 +94,9 @@ impl MultiThreadBase for FluxTarget {
     /// The live agents; a spawned agent appears, an ended one disappears.
     #[inline(always)]
     fn list_active_threads(&mut self, thread_is_active: &mut dyn FnMut(Tid)) -> Result<(), Self::Error> {
-        let agents = self.vm.agents();
+        let agents = self.session.vm.agents();
         if agents.is_empty() {
-            thread_is_active(tid(self.vm.current_agent()));
+            thread_is_active(tid(self.session.vm.current_agent()));
         }
         for a in agents {
             thread_is_active(tid(a.id));
@@ -116,7 +116,7 @@ impl MultiThreadBase for FluxTarget {
 impl ThreadExtraInfo for FluxTarget {
     /// `info threads` shows what each agent does: running, blocked on ASK from 3, ...
     fn thread_extra_info(&self, t: Tid, buf: &mut [u8]) -> Result<usize, Self::Error> {
-        let text = match self.vm.agents().into_iter().find(|a| a.id == t.get() as u32) {
+        let text = match self.session.vm.agents().into_iter().find(|a| a.id == t.get() as u32) {
             Some(a) => a.state.to_string(),
             None => "ended".into(),
         };

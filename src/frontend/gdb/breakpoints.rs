@@ -9,7 +9,6 @@
 //! is armed in the VM's table of conditional breakpoints (the one `monitor
 //! break` uses) and checked inside its loop; agent-style `dprintf` commands
 //! run there too, and their text reaches gdb's console without a stop.
-use std::collections::BTreeMap;
 
 use gdbstub::target::ext::breakpoints::{
     BreakpointBytecode, BreakpointBytecodeOps, BreakpointType, Breakpoints, BytecodeList, HwBreakpoint,
@@ -20,30 +19,7 @@ use gdbstub::target::TargetResult;
 use super::FluxTarget;
 use crate::runtime::vm::{WatchKind, MEM_SIZE};
 
-/// Ids of gdb's breakpoints in the VM's table of conditional breakpoints:
-/// this bit, the Z1 bit, the address (the stub-side ones count from 1).
-pub const GDB_BP_ID: u32 = 0x8000_0000;
-const GDB_BP_HW: u32 = 0x1_0000;
-
-/// The agent expressions gdb sent with one of its breakpoints.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct GdbBytecode {
-    pub conditions: Vec<Vec<u8>>,
-    pub commands: Vec<Vec<u8>>,
-}
-
-/// gdb's breakpoints that carry agent expressions, by (address, Z1).
-pub type GdbBytecodeMap = BTreeMap<(u32, bool), GdbBytecode>;
-
-/// The VM id of gdb's breakpoint at `addr` (Z1 when `hw`).
-pub fn gdb_bp_id(addr: u32, hw: bool) -> u32 {
-    GDB_BP_ID | if hw { GDB_BP_HW } else { 0 } | (addr & 0xFFFF)
-}
-
-/// (address, Z1) of a VM id made by [`gdb_bp_id`]; None for a stub-side one.
-pub fn gdb_bp_of(id: u32) -> Option<(u32, bool)> {
-    (id & GDB_BP_ID != 0).then_some((id & 0xFFFF, id & GDB_BP_HW != 0))
-}
+pub use crate::analysis::session::{describe_list, gdb_bp_id, gdb_bp_of, GdbBytecode, GdbBytecodeMap, GDB_BP_ID};
 
 impl Breakpoints for FluxTarget {
     fn support_sw_breakpoint(&mut self) -> Option<SwBreakpointOps<'_, Self>> {
@@ -67,9 +43,9 @@ impl FluxTarget {
     /// The VM's plain bit at `addr`: on while one of gdb's breakpoints there
     /// has no conditions (the others are in the conditional table).
     fn sync_breakpoint(&mut self, addr: u32) {
-        let plain = |set: &std::collections::BTreeSet<u32>, hw: bool| set.contains(&addr) && !self.gdb_bytecode.contains_key(&(addr, hw));
-        let on = plain(&self.sw_breakpoints, false) || plain(&self.hw_breakpoints, true);
-        self.vm.set_breakpoint(addr, on);
+        let plain = |set: &std::collections::BTreeSet<u32>, hw: bool| set.contains(&addr) && !self.session.gdb_bytecode.contains_key(&(addr, hw));
+        let on = plain(&self.session.sw_breakpoints, false) || plain(&self.session.hw_breakpoints, true);
+        self.session.vm.set_breakpoint(addr, on);
     }
 
     /// Inserts (or re-sends) one of gdb's breakpoints with its agent expressions.
@@ -79,8 +55,8 @@ impl FluxTarget {
         }
         let id = gdb_bp_id(addr, hw);
         if code.conditions.is_empty() && code.commands.is_empty() {
-            if self.gdb_bytecode.remove(&(addr, hw)).is_some() {
-                self.vm.remove_cond_breakpoint(id);
+            if self.session.gdb_bytecode.remove(&(addr, hw)).is_some() {
+                self.session.vm.remove_cond_breakpoint(id);
             }
         } else {
             // comparisons of a register with a constant run as the stub's own
@@ -89,19 +65,19 @@ impl FluxTarget {
             let how = match simple.filter(|s| code.commands.is_empty() && s.len() <= crate::runtime::condition::MAX_COMPARISONS) {
                 Some(cmps) => {
                     let cond = crate::runtime::condition::Condition { groups: cmps.into_iter().map(|c| vec![c]).collect() };
-                    self.vm.remove_cond_breakpoint(id);
-                    if let Err(e) = self.vm.add_cond_breakpoint(id, addr, Some(&cond)) {
+                    self.session.vm.remove_cond_breakpoint(id);
+                    if let Err(e) = self.session.vm.add_cond_breakpoint(id, addr, Some(&cond)) {
                         // (the slot was just freed: not expected) no breakpoint rather than an unconditional one
                         log::warn!("{e}");
-                        self.gdb_bytecode.remove(&(addr, hw));
-                        if hw { self.hw_breakpoints.remove(&addr) } else { self.sw_breakpoints.remove(&addr) };
+                        self.session.gdb_bytecode.remove(&(addr, hw));
+                        if hw { self.session.hw_breakpoints.remove(&addr) } else { self.session.sw_breakpoints.remove(&addr) };
                         self.sync_breakpoint(addr);
                         return false;
                     }
                     format!("as the stub's condition {cond}")
                 }
                 None => {
-                    if let Err(e) = self.vm.add_ax_breakpoint(id, addr, &code.conditions, &code.commands) {
+                    if let Err(e) = self.session.vm.add_ax_breakpoint(id, addr, &code.conditions, &code.commands) {
                         log::warn!("{e}");
                         return false;
                     }
@@ -113,39 +89,27 @@ impl FluxTarget {
                 describe_list(&code.conditions),
                 if code.commands.is_empty() { String::new() } else { format!(", {} command(s)", code.commands.len()) }
             );
-            self.gdb_bytecode.insert((addr, hw), code);
+            self.session.gdb_bytecode.insert((addr, hw), code);
         }
         if hw {
-            self.hw_breakpoints.insert(addr);
+            self.session.hw_breakpoints.insert(addr);
         } else {
-            self.sw_breakpoints.insert(addr);
+            self.session.sw_breakpoints.insert(addr);
         }
         self.sync_breakpoint(addr);
         true
     }
 
     fn remove_gdb_breakpoint(&mut self, addr: u32, hw: bool) -> bool {
-        let had = if hw { self.hw_breakpoints.remove(&addr) } else { self.sw_breakpoints.remove(&addr) };
-        if self.gdb_bytecode.remove(&(addr, hw)).is_some() {
-            self.vm.remove_cond_breakpoint(gdb_bp_id(addr, hw));
+        let had = if hw { self.session.hw_breakpoints.remove(&addr) } else { self.session.sw_breakpoints.remove(&addr) };
+        if self.session.gdb_bytecode.remove(&(addr, hw)).is_some() {
+            self.session.vm.remove_cond_breakpoint(gdb_bp_id(addr, hw));
         }
         self.sync_breakpoint(addr);
         had
     }
 }
 
-/// `r1 == 3 || r2 == 4`: a breakpoint's conditions in words ("any of them").
-pub fn describe_list(conditions: &[Vec<u8>]) -> String {
-    if conditions.is_empty() {
-        return "none".into();
-    }
-    let parts: Vec<String> = conditions.iter().map(|c| crate::runtime::agent_expr::describe(c)).collect();
-    if parts.len() == 1 {
-        parts[0].clone()
-    } else {
-        parts.iter().map(|p| format!("({p})")).collect::<Vec<_>>().join(" || ")
-    }
-}
 
 impl BreakpointBytecode for FluxTarget {
     fn add_breakpoint_with_bytecode(
@@ -199,10 +163,10 @@ fn kind_of(kind: GdbWatchKind) -> WatchKind {
 
 impl HwWatchpoint for FluxTarget {
     fn add_hw_watchpoint(&mut self, addr: u32, len: u32, kind: GdbWatchKind) -> TargetResult<bool, Self> {
-        Ok(self.vm.add_watchpoint(addr, len, kind_of(kind)).is_ok())
+        Ok(self.session.vm.add_watchpoint(addr, len, kind_of(kind)).is_ok())
     }
 
     fn remove_hw_watchpoint(&mut self, addr: u32, len: u32, kind: GdbWatchKind) -> TargetResult<bool, Self> {
-        Ok(self.vm.remove_watchpoint(addr, len, kind_of(kind)))
+        Ok(self.session.vm.remove_watchpoint(addr, len, kind_of(kind)))
     }
 }

@@ -85,10 +85,10 @@ impl FluxTarget {
     /// between slices whether gdb has sent something.
     pub fn run_until_stop(&mut self, mut io: impl LoopIo) -> Result<Option<StopReason>, TargetError> {
         if let Some(sig) = self.take_pending_signal() {
-            if matches!(sig, Signal::Ill | Signal::Segv | Signal::Fpe | Signal::Abrt | Signal::Xcpu) && !self.vm.finished() {
+            if matches!(sig, Signal::Ill | Signal::Segv | Signal::Fpe | Signal::Abrt | Signal::Xcpu) && !self.session.vm.finished() {
                 // FLUX programs have no signal handlers: delivering one ends the program.
                 let reason = format!("killed by {sig} delivered from the debugger");
-                let stop = Stop { kind: StopKind::Terminated { signal: sig, reason }, pc: self.vm.pc(), executed: 0, agent: self.vm.current_agent() };
+                let stop = Stop { kind: StopKind::Terminated { signal: sig, reason }, pc: self.session.vm.pc(), executed: 0, agent: self.session.vm.current_agent() };
                 self.record_stop(&stop, Some(sig));
                 return Ok(Some(MultiThreadStopReason::Terminated(to_gdb_signal(sig))));
             }
@@ -103,25 +103,25 @@ impl FluxTarget {
         let step_agent = plan.step;
         if plan.locked {
             if let Some(a) = plan.step.or(plan.cont) {
-                if self.vm.select_agent(a) == Some(true) {
+                if self.session.vm.select_agent(a) == Some(true) {
                     // a patch: its state says who runs from here
-                    if let Some(h) = &mut self.history {
+                    if let Some(h) = &mut self.session.history {
                         h.note_register_write();
-                        h.before_resume(&mut self.vm);
+                        h.before_resume(&mut self.session.vm);
                     }
                 }
             }
-            self.vm.lock_scheduler(true);
+            self.session.vm.lock_scheduler(true);
         }
-        if let Some(h) = &mut self.history {
-            h.before_resume(&mut self.vm);
+        if let Some(h) = &mut self.session.history {
+            h.before_resume(&mut self.session.vm);
         }
         let result = self.run_loop(step, step_agent, &mut io);
         if plan.locked {
             // a locked run that kept an agent past its slice went where
             // re-execution would not: what it left is a change of the debugger's
-            if self.vm.lock_scheduler(false) {
-                if let Some(h) = &mut self.history {
+            if self.session.vm.lock_scheduler(false) {
+                if let Some(h) = &mut self.session.history {
                     h.note_register_write();
                 }
             }
@@ -134,23 +134,23 @@ impl FluxTarget {
         let mut polls = 0u32;
         loop {
             let want = if step { 1 } else { SLICE };
-            let (stop, replayed) = match &mut self.history {
+            let (stop, replayed) = match &mut self.session.history {
                 Some(h) => {
                     let replayed = h.replaying();
-                    let stop = self.vm.run(h.run_budget(want));
-                    h.after_run(&mut self.vm, &stop);
+                    let stop = self.session.vm.run(h.run_budget(want));
+                    h.after_run(&mut self.session.vm, &stop);
                     (stop, replayed)
                 }
-                None => (self.vm.run(want), false),
+                None => (self.session.vm.run(want), false),
             };
             executed += stop.executed;
-            let console = self.vm.take_ax_output();
+            let console = self.session.vm.take_ax_output();
             if !console.is_empty() {
                 io.console(&console);
             }
             if replayed {
                 // this output was shown when the history was recorded
-                self.vm.take_output();
+                self.session.vm.take_output();
             } else {
                 self.flush_output()?;
             }
@@ -186,7 +186,7 @@ impl FluxTarget {
     /// The thread a stop is reported on: the agent, or while it has ended
     /// (it halted in a step) the first live one.
     fn report_agent(&self, agent: u32) -> u32 {
-        let agents = self.vm.agents();
+        let agents = self.session.vm.agents();
         if agents.iter().any(|a| a.id == agent) {
             agent
         } else {
@@ -197,7 +197,7 @@ impl FluxTarget {
     /// A program with one agent is reported as before agents existed (plain
     /// `S` packets); with more, every stop names its thread.
     fn single_agent(&self) -> bool {
-        self.vm.agents().len() <= 1
+        self.session.vm.agents().len() <= 1
     }
 
     fn signal_stop(&self, agent: u32, signal: GdbSignal) -> StopReason {
@@ -221,7 +221,7 @@ impl FluxTarget {
         let t = tid(self.report_agent(stop.agent));
         match &stop.kind {
             StopKind::Breakpoint => {
-                if self.hw_breakpoints.contains(&stop.pc) && !self.sw_breakpoints.contains(&stop.pc) {
+                if self.session.hw_breakpoints.contains(&stop.pc) && !self.session.sw_breakpoints.contains(&stop.pc) {
                     MultiThreadStopReason::HwBreak(t)
                 } else {
                     MultiThreadStopReason::SwBreak(t)
@@ -252,26 +252,26 @@ impl FluxTarget {
     /// reverse-stepi / reverse-continue over the recorded history.
     fn run_reverse(&mut self) -> Result<Option<StopReason>, TargetError> {
         let begin = MultiThreadStopReason::ReplayLog { tid: None, pos: ReplayLogPosition::Begin };
-        let agent = self.plan.step.unwrap_or_else(|| self.vm.current_agent());
-        let Some(h) = &mut self.history else {
+        let agent = self.plan.step.unwrap_or_else(|| self.session.vm.current_agent());
+        let Some(h) = &mut self.session.history else {
             // not recording: there is no history to go back into
-            let stop = Stop { kind: StopKind::Budget, pc: self.vm.pc(), executed: 0, agent: self.vm.current_agent() };
+            let stop = Stop { kind: StopKind::Budget, pc: self.session.vm.pc(), executed: 0, agent: self.session.vm.current_agent() };
             self.record_stop(&stop, None);
             self.last_stop_note("no recorded history: start recording with `monitor record on` or `serve --record`");
             return Ok(Some(begin));
         };
-        h.before_resume(&mut self.vm);
+        h.before_resume(&mut self.session.vm);
         let result = if self.exec == ExecMode::ReverseStep {
-            h.reverse_step_agent(&mut self.vm, agent)?.map(|_| None)
+            h.reverse_step_agent(&mut self.session.vm, agent)?.map(|_| None)
         } else {
             // reverse-continue re-runs stretches of the history on this VM
             // (its breakpoints armed): the profile must not count them again
-            if self.profiling {
-                self.vm.set_profiling(false)?;
+            if self.session.profiling {
+                self.session.vm.set_profiling(false)?;
             }
-            let found = h.reverse_continue(&mut self.vm, counts_in_reverse);
-            if self.profiling {
-                self.vm.set_profiling(true)?;
+            let found = h.reverse_continue(&mut self.session.vm, counts_in_reverse);
+            if self.session.profiling {
+                self.session.vm.set_profiling(true)?;
             }
             match found? {
                 ReverseStop::At { stop, .. } => Some(Some(stop)),
@@ -279,8 +279,8 @@ impl FluxTarget {
             }
         };
         // the agent reverse-stepped may wait for its turn: its own pc
-        let shown = if self.vm.agent_regs(agent).is_some() { agent } else { self.vm.current_agent() };
-        let pc = self.vm.agent_regs(shown).map_or(self.vm.pc(), |r| r.pc);
+        let shown = if self.session.vm.agent_regs(agent).is_some() { agent } else { self.session.vm.current_agent() };
+        let pc = self.session.vm.agent_regs(shown).map_or(self.session.vm.pc(), |r| r.pc);
         Ok(Some(match result {
             Some(None) => {
                 let stop = Stop { kind: StopKind::Budget, pc, executed: 0, agent: shown };
@@ -303,8 +303,8 @@ impl FluxTarget {
 
     /// The stop gdb's Ctrl-C produces.
     pub fn interrupted(&mut self) -> StopReason {
-        let agent = self.vm.current_agent();
-        let stop = Stop { kind: StopKind::Budget, pc: self.vm.pc(), executed: 0, agent };
+        let agent = self.session.vm.current_agent();
+        let stop = Stop { kind: StopKind::Budget, pc: self.session.vm.pc(), executed: 0, agent };
         self.record_stop(&stop, Some(Signal::Int));
         self.signal_stop(agent, GdbSignal::SIGINT)
     }

@@ -48,8 +48,8 @@ impl FluxTarget {
     /// in at this one place.
     pub fn start_fresh(&mut self) {
         self.restart();
-        self.session.ended = false;
-        self.session.detached = false;
+        self.process.ended = false;
+        self.process.detached = false;
     }
 
     /// Whether the stub should keep serving this gdb after `reason` ended
@@ -57,16 +57,16 @@ impl FluxTarget {
     /// detach leaves gdb connected, as gdbserver's multi mode does.
     pub fn stays_connected(&mut self, reason: gdbstub::stub::DisconnectReason) -> bool {
         use gdbstub::stub::DisconnectReason as R;
-        if !self.session.extended {
+        if !self.process.extended {
             return false;
         }
         match reason {
             R::TargetExited(_) | R::TargetTerminated(_) => {
-                self.session.ended = true;
+                self.process.ended = true;
                 true
             }
             R::Disconnect => {
-                self.session.detached = true;
+                self.process.detached = true;
                 true
             }
             R::Kill => false,
@@ -76,12 +76,12 @@ impl FluxTarget {
     /// Whether gdb has a live process to look at: not after an exit, a kill
     /// or a detach in extended mode.
     pub fn has_process(&self) -> bool {
-        !(self.session.ended || self.session.detached)
+        !(self.process.ended || self.process.detached)
     }
 
     /// After a session: whether the program must start over for the next one.
     pub fn program_ended(&self) -> bool {
-        self.session.ended || self.vm.finished()
+        self.process.ended || self.session.vm.finished()
     }
 }
 
@@ -90,12 +90,12 @@ impl ExtendedMode for FluxTarget {
         if let Some(name) = filename {
             // gdb sends `set remote exec-file`; the stub serves one program.
             let name = String::from_utf8_lossy(name);
-            let ours = [Some(self.program.path.clone()), self.session.exec_file.clone()];
+            let ours = [Some(self.session.program.path.clone()), self.process.exec_file.clone()];
             let same = ours.iter().flatten().any(|p| {
                 std::fs::canonicalize(p).ok() == std::fs::canonicalize(name.as_ref()).ok() || p.to_string_lossy() == name
             });
             if !same {
-                log::warn!("gdb asked to run {name}; this stub serves only {}", self.program.path.display());
+                log::warn!("gdb asked to run {name}; this stub serves only {}", self.session.program.path.display());
                 return Err(GdbTargetError::Errno(2)); // ENOENT
             }
         }
@@ -104,33 +104,33 @@ impl ExtendedMode for FluxTarget {
             log::warn!("FLUX programs take no arguments; ignoring {ignored:?}");
         }
         self.start_fresh();
-        self.session.started_by_run = true;
+        self.process.started_by_run = true;
         log::info!("run: the program starts over");
         Ok(PID)
     }
 
     fn attach(&mut self, pid: Pid) -> TargetResult<(), Self> {
         // Only the served program, and only while it has not ended.
-        if pid != PID || self.session.ended {
+        if pid != PID || self.process.ended {
             return Err(GdbTargetError::Errno(3)); // ESRCH
         }
-        self.session.detached = false;
-        self.session.started_by_run = false;
+        self.process.detached = false;
+        self.process.started_by_run = false;
         Ok(())
     }
 
     fn query_if_attached(&mut self, _pid: Pid) -> TargetResult<AttachKind, Self> {
-        Ok(if self.session.started_by_run { AttachKind::Run } else { AttachKind::Attach })
+        Ok(if self.process.started_by_run { AttachKind::Run } else { AttachKind::Attach })
     }
 
     fn kill(&mut self, _pid: Option<Pid>) -> TargetResult<ShouldTerminate, Self> {
-        if !self.session.extended {
+        if !self.process.extended {
             // plain `target remote`: the session ends, as it always did
             return Ok(ShouldTerminate::Yes);
         }
-        self.session.ended = true;
-        let pc = self.vm.pc();
-        let stop = Stop { kind: StopKind::Halted { code: 0 }, pc, executed: 0, agent: self.vm.current_agent() };
+        self.process.ended = true;
+        let pc = self.session.vm.pc();
+        let stop = Stop { kind: StopKind::Halted { code: 0 }, pc, executed: 0, agent: self.session.vm.current_agent() };
         self.last_stop = Some(LastStop { stop, signal: None, description: format!("killed by gdb at 0x{pc:04X}") });
         Ok(ShouldTerminate::No)
     }
@@ -142,7 +142,7 @@ impl ExtendedMode for FluxTarget {
 
     fn on_start(&mut self) -> Result<(), Self::Error> {
         log::info!("gdb asked for extended mode");
-        self.session.extended = true;
+        self.process.extended = true;
         Ok(())
     }
 
@@ -159,7 +159,7 @@ impl CurrentActivePid for FluxTarget {
 
 impl ExecFile for FluxTarget {
     fn get_exec_file(&self, _pid: Option<Pid>, offset: u64, length: usize, buf: &mut [u8]) -> TargetResult<usize, Self> {
-        let Some(path) = &self.session.exec_file else {
+        let Some(path) = &self.process.exec_file else {
             return Err(GdbTargetError::Errno(2));
         };
         let bytes = path.as_os_str().as_encoded_bytes();

@@ -562,9 +562,9 @@ fn known(target: &FluxTarget, (pid, tid): (Id, Id), all_ok: bool) -> bool {
 }
 
 fn live_threads(target: &FluxTarget) -> Vec<u64> {
-    let agents = target.vm.agents();
+    let agents = target.session.vm.agents();
     if agents.is_empty() {
-        return vec![target.vm.current_agent() as u64];
+        return vec![target.session.vm.current_agent() as u64];
     }
     agents.iter().map(|a| a.id as u64).collect()
 }
@@ -655,7 +655,7 @@ pub fn check(body: &[u8], target: &mut FluxTarget) -> Option<Vec<u8>> {
             return Some(E_FAULT.to_vec());
         }
         let mut mem = vec![0u8; len as usize];
-        if target.vm.read_mem(addr as u32, &mut mem).is_err() {
+        if target.session.vm.read_mem(addr as u32, &mut mem).is_err() {
             return Some(E_FAULT.to_vec());
         }
         return Some(format!("C{:08x}", gdb_crc32(&mem)).into_bytes());

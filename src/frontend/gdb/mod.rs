@@ -28,7 +28,6 @@ pub mod record_monitor;
 pub mod reverse;
 pub mod trace_monitor;
 
-use std::collections::BTreeSet;
 use std::io::Write;
 
 use gdbstub::target::ext::base::BaseOps;
@@ -38,9 +37,9 @@ use gdbstub::target::ext::extended_mode::ExtendedModeOps;
 use gdbstub::target::ext::monitor_cmd::MonitorCmdOps;
 use gdbstub::target::Target;
 
-use crate::analysis::debugger::{DebugEvent, Debugger};
+use crate::analysis::session::Session;
 use crate::program::load::Program;
-use crate::runtime::vm::{Signal, Stop, StopKind, Vm, VmConfig, VmError};
+use crate::runtime::vm::{Signal, Stop, StopKind, VmConfig, VmError};
 
 /// What gdb asked the VM to do next.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -68,36 +67,19 @@ pub enum TargetError {
     Output(#[from] std::io::Error),
 }
 
-/// The FLUX VM plus what the debugger keeps beside it.
+/// The gdb target: a [`Session`] plus what is gdb's own (the protocol's
+/// resume mode and pending signal, the vCont plan, the thread gdb addressed,
+/// extended mode and "the process", and the last stop in gdb's words).
 pub struct FluxTarget {
-    pub vm: Vm,
-    pub program: Program,
+    /// The program under the debugger and all that is done to it.
+    pub session: Session,
     pub(crate) exec: ExecMode,
     /// A signal gdb asked us to deliver on resume: FLUX programs have no
     /// handlers, so delivering one ends the program.
     pending_signal: Option<Signal>,
-    pub(crate) sw_breakpoints: BTreeSet<u32>,
-    pub(crate) hw_breakpoints: BTreeSet<u32>,
-    /// gdb's breakpoints with conditions or commands (agent expressions).
-    pub(crate) gdb_bytecode: breakpoints::GdbBytecodeMap,
     pub(crate) last_stop: Option<LastStop>,
-    /// Stub-side breakpoints and watch conditions (armed in the VM).
-    pub debugger: Debugger,
-    /// `monitor trace`: the newest instructions, made from the recording.
-    pub(crate) trace: trace_monitor::TraceWindow,
-    /// `monitor profile on`: the VM counts every instruction it runs.
-    pub(crate) profiling: bool,
-    /// The recorded history while recording (`--record`, `monitor record on`).
-    pub history: Option<crate::analysis::history::History>,
-    /// Record from the start of every run (`serve --record`).
-    pub record_from_start: bool,
-    /// The bound on a recording's memory (`--record-limit`).
-    pub record_limit: u64,
-    /// The replay file served (`serve --replay`): every start-over goes back to it.
-    pub replay: Option<std::sync::Arc<crate::analysis::recording::Recording>>,
-    output: Box<dyn Write + Send>,
     /// Extended mode and the program's "process" (see [`extended`]).
-    pub(crate) session: extended::SessionState,
+    pub(crate) process: extended::SessionState,
     /// What the last vCont asked of each thread (agent).
     pub(crate) plan: base::ResumePlan,
     pub(crate) plan_signal: Option<Signal>,
@@ -105,86 +87,32 @@ pub struct FluxTarget {
     /// its selected thread, as far as the stub can tell (gdb's `bs` names
     /// "any thread" when scheduler-locking is off).
     pub(crate) regs_agent: Option<u32>,
-    /// Where `monitor ... save PATH` may write (`serve --save-dir`); none: nowhere.
-    pub save_dir: Option<std::sync::Arc<crate::program::save_path::SaveDir>>,
 }
 
 impl FluxTarget {
     pub fn new(program: Program, config: VmConfig, output: Box<dyn Write + Send>) -> Result<FluxTarget, VmError> {
-        let vm = Vm::with_program(&program.bytes, config)?;
         let exec_file = program.elf_path();
         Ok(FluxTarget {
-            vm,
-            program,
+            session: Session::new(program, config, output)?,
             exec: ExecMode::Continue,
             pending_signal: None,
-            sw_breakpoints: BTreeSet::new(),
-            hw_breakpoints: BTreeSet::new(),
-            gdb_bytecode: Default::default(),
             last_stop: None,
-            debugger: Debugger::new(),
-            trace: trace_monitor::TraceWindow::default(),
-            profiling: false,
-            history: None,
-            record_from_start: false,
-            record_limit: crate::analysis::history::DEFAULT_LIMIT,
-            replay: None,
-            output,
-            session: extended::SessionState { exec_file, ..Default::default() },
+            process: extended::SessionState { exec_file, ..Default::default() },
             plan: base::ResumePlan::default(),
             plan_signal: None,
             regs_agent: None,
-            save_dir: None,
         })
-    }
-
-    /// Starts recording at the current state (instruction 0 of the history).
-    pub fn start_recording(&mut self) -> Result<(), VmError> {
-        let mut h = crate::analysis::history::History::start(&mut self.vm)?;
-        h.set_limit(self.record_limit);
-        self.history = Some(h);
-        Ok(())
     }
 
     /// Starts the program over; breakpoints and watchpoints stay.
     pub fn restart(&mut self) {
-        self.vm.reset();
         self.pending_signal = None;
         self.last_stop = None;
-        // serving a replay file: start over is its start again
-        self.freeze_trace();
-        if let Some(rec) = self.replay.clone() {
-            if let Err(e) = self.replay_from(&rec) {
-                log::warn!("replay not restarted: {e}");
-            }
-            return;
-        }
-        // a new run gets a new recording (the trace keeps what it traced)
-        self.freeze_trace();
-        if self.history.is_some() || self.record_from_start {
-            if let Err(e) = self.start_recording() {
-                log::warn!("recording not restarted: {e}");
-                self.history = None;
-            }
-        }
-    }
-
-    /// Creates (or truncates) the file a debugger's `save PATH` names, inside
-    /// the save directory (see [`crate::program::save_path`]).
-    pub(crate) fn create_saved_file(&self, path: &str) -> Result<std::fs::File, String> {
-        match &self.save_dir {
-            Some(dir) => dir.create_file(path).map_err(|e| e.to_string()),
-            None => Err(format!("{path}: no save directory (serve --save-dir DIR)")),
-        }
+        self.session.restart();
     }
 
     pub(crate) fn flush_output(&mut self) -> std::io::Result<()> {
-        let text = self.vm.take_output();
-        if !text.is_empty() {
-            self.output.write_all(&text)?;
-            self.output.flush()?;
-        }
-        Ok(())
+        self.session.flush_output()
     }
 
     pub(crate) fn set_exec(&mut self, mode: ExecMode, signal: Option<Signal>) {
@@ -209,7 +137,7 @@ impl FluxTarget {
 
     /// Records a stop for `monitor why`.
     pub(crate) fn record_stop(&mut self, stop: &Stop, signal: Option<Signal>) {
-        let insn = crate::program::disasm::instruction_at(&self.vm, stop.pc);
+        let insn = crate::program::disasm::instruction_at(&self.session.vm, stop.pc);
         let description = match &stop.kind {
             StopKind::Breakpoint => format!("breakpoint at 0x{:04X}: {insn}", stop.pc),
             StopKind::Watchpoint { addr, write, .. } => format!(
@@ -222,6 +150,7 @@ impl FluxTarget {
             StopKind::Fault { signal, reason } if reason.starts_with("deadlock") => {
                 // who waits on whom
                 let waits: Vec<String> = self
+                    .session
                     .vm
                     .agents()
                     .iter()
@@ -233,8 +162,8 @@ impl FluxTarget {
             StopKind::Terminated { signal, reason } => format!("terminated by {signal}: {reason}"),
             StopKind::CondBreakpoint { id } if breakpoints::gdb_bp_of(*id).is_some() => {
                 let key = breakpoints::gdb_bp_of(*id).unwrap_or_default();
-                let conds = self.gdb_bytecode.get(&key).map(|c| breakpoints::describe_list(&c.conditions)).unwrap_or_default();
-                match self.vm.ax_last() {
+                let conds = self.session.gdb_bytecode.get(&key).map(|c| breakpoints::describe_list(&c.conditions)).unwrap_or_default();
+                match self.session.vm.ax_last() {
                     Ok(()) => format!("breakpoint at 0x{:04X}: gdb's condition {conds} held (evaluated by the stub): {insn}", stop.pc),
                     Err(e) => format!(
                         "breakpoint at 0x{:04X}: gdb's condition {conds} could not be evaluated by the stub ({e}), so gdb evaluates it: {insn}",
@@ -243,14 +172,8 @@ impl FluxTarget {
                 }
             }
             StopKind::CondBreakpoint { .. } | StopKind::WatchCondition { .. } | StopKind::TrustFail => {
-                match self.debugger.event_for(stop, &self.vm) {
-                    Some(event) => {
-                        if let DebugEvent::ApoptosisWarning { energy, level, .. } = event {
-                            // the trace shows the warning on the instruction that caused it
-                            self.trace_event(crate::analysis::tracer::FluxEvent::ApoptosisWarning { energy, level });
-                        }
-                        self.describe_event(&event, &insn)
-                    }
+                match self.session.event_for(stop) {
+                    Some(event) => self.describe_event(&event, &insn),
                     None => format!("SIGTRAP at 0x{:04X}: {insn}", stop.pc),
                 }
             }
@@ -258,7 +181,7 @@ impl FluxTarget {
                 "agent {} at 0x{:04X} is {}; scheduler-locking keeps the other agents stopped: {insn}",
                 stop.agent,
                 stop.pc,
-                self.vm.agents().iter().find(|a| a.id == stop.agent).map_or("blocked".to_string(), |a| a.state.to_string())
+                self.session.vm.agents().iter().find(|a| a.id == stop.agent).map_or("blocked".to_string(), |a| a.state.to_string())
             ),
             StopKind::Budget | StopKind::Output | StopKind::TraceFull => match signal {
                 Some(Signal::Int) => format!("interrupted (SIGINT) at 0x{:04X}: {insn}", stop.pc),
@@ -292,7 +215,7 @@ impl Target for FluxTarget {
     /// Only for programs from an ELF file: gdb then loads its symbols and
     /// DWARF by itself.
     fn support_exec_file(&mut self) -> Option<ExecFileOps<'_, Self>> {
-        if self.session.exec_file.is_some() {
+        if self.process.exec_file.is_some() {
             Some(self)
         } else {
             None

@@ -64,8 +64,8 @@ impl FluxTarget {
                 Some(l) => l.description.clone(),
                 None => format!(
                     "not stopped by anything yet: at 0x{:04X}: {}",
-                    self.vm.pc(),
-                    instruction_at(&self.vm, self.vm.pc())
+                    self.session.vm.pc(),
+                    instruction_at(&self.session.vm, self.session.vm.pc())
                 ),
             },
             // For scripts/flux-gdb.py's stop hook: gdb reports the stub's own
@@ -79,7 +79,7 @@ impl FluxTarget {
             ["info"] => self.monitor_info(),
             ["reset"] => {
                 self.restart();
-                let r = self.vm.regs();
+                let r = self.session.vm.regs();
                 format!(
                     "reset: pc=0x{:04X} sp=0x{:X} energy={} (gdb caches registers: `maintenance flush register-cache` shows the new ones)",
                     r.pc, r.sp, r.energy
@@ -111,7 +111,7 @@ impl FluxTarget {
 
     fn monitor_disas(&self, args: &[&str]) -> String {
         const USAGE: &str = "error: usage: monitor disas [ADDR [N]] (ADDR and N decimal or 0x hex, N <= 1000)";
-        let pc = self.vm.pc();
+        let pc = self.session.vm.pc();
         let (start, count) = match args {
             [] => (pc, 8),
             [a] => match parse_u32(a) {
@@ -135,12 +135,12 @@ impl FluxTarget {
             }
             let mut buf = [0u8; 6];
             let n = ((MEM_SIZE - addr) as usize).min(6);
-            if self.vm.read_mem(addr, &mut buf[..n]).is_err() {
+            if self.session.vm.read_mem(addr, &mut buf[..n]).is_err() {
                 break;
             }
             let Some(d) = disasm::decode(&buf[..n], addr) else { break };
             let marker = if addr == pc { "=>" } else { "  " };
-            let bp = if self.vm.has_breakpoint(addr) { "*" } else { " " };
+            let bp = if self.session.vm.has_breakpoint(addr) { "*" } else { " " };
             lines.push(format!("{marker}{bp}{:04X}: {}", addr, d.text()));
             addr += d.len() as u32;
         }
@@ -148,8 +148,8 @@ impl FluxTarget {
     }
 
     fn monitor_info(&self) -> String {
-        let r = self.vm.regs();
-        let state = if self.vm.finished() {
+        let r = self.session.vm.regs();
+        let state = if self.session.vm.finished() {
             "finished"
         } else if let Some(l) = &self.last_stop {
             if matches!(l.stop.kind, crate::runtime::vm::StopKind::Fault { .. }) { "stopped by a fault" } else { "stopped" }
@@ -157,14 +157,14 @@ impl FluxTarget {
             "ready"
         };
         let regs: Vec<String> = (0..16).map(|i| format!("r{i}={} ({:.2})", r.r[i], r.conf[i])).collect();
-        let mut bps: Vec<String> = self.sw_breakpoints.union(&self.hw_breakpoints).map(|a| format!("0x{a:04X}")).collect();
+        let mut bps: Vec<String> = self.session.sw_breakpoints.union(&self.session.hw_breakpoints).map(|a| format!("0x{a:04X}")).collect();
         if bps.is_empty() {
             bps.push("none".into());
         }
         format!(
             "program: {} ({} bytes)\nstate: {state}\npc=0x{:04X} sp=0x{:X} fp=0x{:X} flags={}\nenergy={} cycles={}\n{}\n{}\nbreakpoints: {}\ntrust threshold: {:.2}",
-            self.program.path.display(),
-            self.program.bytes.len(),
+            self.session.program.path.display(),
+            self.session.program.bytes.len(),
             r.pc,
             r.sp,
             r.fp,
@@ -174,7 +174,7 @@ impl FluxTarget {
             regs[..8].join(" "),
             regs[8..].join(" "),
             bps.join(" "),
-            self.vm.trust_threshold(),
+            self.session.vm.trust_threshold(),
         )
     }
 }

@@ -12,7 +12,7 @@ impl ReverseStep<Tid> for FluxTarget {
     fn reverse_step(&mut self, t: Tid) -> Result<(), Self::Error> {
         // gdb sends `Hc0` (any thread) before `bs` unless scheduler-locking
         // is on: step back the thread it shows, the one whose registers it read
-        let live = |a: u32| self.vm.agents().iter().any(|x| x.id == a);
+        let live = |a: u32| self.session.vm.agents().iter().any(|x| x.id == a);
         let agent = self.regs_agent.filter(|&a| live(a)).unwrap_or(t.get() as u32);
         self.plan.step = Some(agent);
         self.set_exec(ExecMode::ReverseStep, None);

@@ -1,0 +1,546 @@
+//! One debugging session: a running program and everything a debugger does
+//! to it, whichever front-end asks (the gdb target holds one, `run` drives
+//! one headless): the VM and the program, the stub-side breakpoints and
+//! watch conditions, gdb's breakpoints with their agent expressions, the
+//! recorded history (reverse execution), a replay file served, the trace
+//! window, profiling, the apoptosis warning, and where files may be saved.
+use std::collections::{BTreeMap, BTreeSet};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use crate::analysis::debugger::{DebugEvent, Debugger, WatchPurpose};
+use crate::analysis::history::History;
+use crate::analysis::recording::Recording;
+use crate::analysis::trace_format::{self, TraceFormat};
+use crate::analysis::trace_window::{TraceWindow, MAX_TRACE_RING};
+use crate::program::load::Program;
+use crate::program::save_path::SaveDir;
+use crate::runtime::condition::{Condition, Operand};
+use crate::runtime::records::{FluxEvent, TraceRecord};
+use crate::runtime::vm::{Outcome, Stop, StopKind, Vm, VmConfig, VmError};
+
+/// Ids of gdb's breakpoints in the VM's table of conditional breakpoints:
+/// this bit, the Z1 bit, the address (the stub-side ones count from 1).
+pub const GDB_BP_ID: u32 = 0x8000_0000;
+const GDB_BP_HW: u32 = 0x1_0000;
+
+/// The agent expressions gdb sent with one of its breakpoints.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct GdbBytecode {
+    pub conditions: Vec<Vec<u8>>,
+    pub commands: Vec<Vec<u8>>,
+}
+
+/// gdb's breakpoints that carry agent expressions, by (address, Z1).
+pub type GdbBytecodeMap = BTreeMap<(u32, bool), GdbBytecode>;
+
+/// The VM id of gdb's breakpoint at `addr` (Z1 when `hw`).
+pub fn gdb_bp_id(addr: u32, hw: bool) -> u32 {
+    GDB_BP_ID | if hw { GDB_BP_HW } else { 0 } | (addr & 0xFFFF)
+}
+
+/// (address, Z1) of a VM id made by [`gdb_bp_id`]; None for a stub-side one.
+pub fn gdb_bp_of(id: u32) -> Option<(u32, bool)> {
+    (id & GDB_BP_ID != 0).then_some((id & 0xFFFF, id & GDB_BP_HW != 0))
+}
+
+/// `r1 == 3 || r2 == 4`: a breakpoint's conditions in words ("any of them").
+pub fn describe_list(conditions: &[Vec<u8>]) -> String {
+    if conditions.is_empty() {
+        return "none".into();
+    }
+    let parts: Vec<String> = conditions.iter().map(|c| crate::runtime::agent_expr::describe(c)).collect();
+    if parts.len() == 1 {
+        parts[0].clone()
+    } else {
+        parts.iter().map(|p| format!("({p})")).collect::<Vec<_>>().join(" || ")
+    }
+}
+
+/// A program under a debugger.
+pub struct Session {
+    pub vm: Vm,
+    pub program: Program,
+    /// Stub-side breakpoints and watch conditions (armed in the VM).
+    pub debugger: Debugger,
+    /// Breakpoints a debugger set by address (gdb's Z0 and Z1).
+    pub sw_breakpoints: BTreeSet<u32>,
+    pub hw_breakpoints: BTreeSet<u32>,
+    /// gdb's breakpoints with conditions or commands (agent expressions).
+    pub gdb_bytecode: GdbBytecodeMap,
+    /// `trace on`: the newest instructions, made from the recording.
+    pub trace: TraceWindow,
+    /// `profile on`: the VM counts every instruction it runs.
+    pub profiling: bool,
+    /// The recorded history while recording (`--record`, `record on`).
+    pub history: Option<History>,
+    /// Record from the start of every run (`serve --record`).
+    pub record_from_start: bool,
+    /// The bound on a recording's memory (`--record-limit`).
+    pub record_limit: u64,
+    /// The replay file served (`serve --replay`): every start-over goes back to it.
+    pub replay: Option<Arc<Recording>>,
+    /// Where `... save PATH` may write (`serve --save-dir`); none: nowhere.
+    pub save_dir: Option<Arc<SaveDir>>,
+    /// Where the program's output goes.
+    output: Box<dyn Write + Send>,
+}
+
+impl Session {
+    pub fn new(program: Program, config: VmConfig, output: Box<dyn Write + Send>) -> Result<Session, VmError> {
+        let vm = Vm::with_program(&program.bytes, config)?;
+        Ok(Session {
+            vm,
+            program,
+            debugger: Debugger::new(),
+            sw_breakpoints: BTreeSet::new(),
+            hw_breakpoints: BTreeSet::new(),
+            gdb_bytecode: Default::default(),
+            trace: TraceWindow::default(),
+            profiling: false,
+            history: None,
+            record_from_start: false,
+            record_limit: crate::analysis::history::DEFAULT_LIMIT,
+            replay: None,
+            save_dir: None,
+            output,
+        })
+    }
+
+    /// Starts recording at the current state (instruction 0 of the history).
+    pub fn start_recording(&mut self) -> Result<(), VmError> {
+        let mut h = History::start(&mut self.vm)?;
+        h.set_limit(self.record_limit);
+        self.history = Some(h);
+        Ok(())
+    }
+
+    /// Starts the program over; breakpoints and watchpoints stay.  Serving a
+    /// replay file, start over is its start again; otherwise a new run gets a
+    /// new recording (the trace keeps what it traced).
+    pub fn restart(&mut self) {
+        self.vm.reset();
+        self.freeze_trace();
+        if let Some(rec) = self.replay.clone() {
+            if let Err(e) = self.replay_from(&rec) {
+                log::warn!("replay not restarted: {e}");
+            }
+            return;
+        }
+        self.freeze_trace();
+        if self.history.is_some() || self.record_from_start {
+            if let Err(e) = self.start_recording() {
+                log::warn!("recording not restarted: {e}");
+                self.history = None;
+            }
+        }
+    }
+
+    /// Creates (or truncates) the file a debugger's `save PATH` names, inside
+    /// the save directory (see [`crate::program::save_path`]).
+    pub fn create_saved_file(&self, path: &str) -> Result<std::fs::File, String> {
+        match &self.save_dir {
+            Some(dir) => dir.create_file(path).map_err(|e| e.to_string()),
+            None => Err(format!("{path}: no save directory (serve --save-dir DIR)")),
+        }
+    }
+
+    /// Passes the program's output on.
+    pub fn flush_output(&mut self) -> std::io::Result<()> {
+        let text = self.vm.take_output();
+        if !text.is_empty() {
+            self.output.write_all(&text)?;
+            self.output.flush()?;
+        }
+        Ok(())
+    }
+
+    /// The stub-side event a stop is (a conditional breakpoint, a watch
+    /// condition, an apoptosis warning, a failed trust check); the trace
+    /// shows an apoptosis warning on the instruction that caused it.
+    pub fn event_for(&mut self, stop: &Stop) -> Option<DebugEvent> {
+        let event = self.debugger.event_for(stop, &self.vm)?;
+        if let DebugEvent::ApoptosisWarning { energy, level, .. } = event {
+            self.trace_event(FluxEvent::ApoptosisWarning { energy, level });
+        }
+        Some(event)
+    }
+
+    pub fn clear_apoptosis_warning(&mut self) {
+        let ids: Vec<u32> = self
+            .debugger
+            .watches()
+            .iter()
+            .filter(|w| matches!(w.purpose, WatchPurpose::ApoptosisWarning { .. }))
+            .map(|w| w.id)
+            .collect();
+        for id in ids {
+            self.debugger.remove_from(&mut self.vm, id);
+        }
+    }
+
+    /// Arms (or moves) the apoptosis warning; returns its watch id.
+    pub fn set_apoptosis_warning(&mut self, level: i64) -> Result<u32, crate::runtime::vm::VmError> {
+        self.clear_apoptosis_warning();
+        let cond = Condition::single(Operand::Energy, crate::runtime::condition::CmpOp::Lt, crate::runtime::condition::Value::Int(level));
+        self.debugger.add_watch_to(&mut self.vm, cond, WatchPurpose::ApoptosisWarning { level })
+    }
+
+    /// Loads a replay file: the VM starts where the recording started, and
+    /// the whole recorded run is in the history, so gdb can move freely
+    /// through it (values come from the file: its start state holds the RNG).
+    pub fn replay_from(&mut self, rec: &crate::analysis::recording::Recording) -> Result<(), crate::analysis::recording::ReplayError> {
+        use crate::runtime::vm::{StopKind, PAGE_SIZE};
+        rec.verify()?;
+        let runner = crate::analysis::recording::Runner::new(rec)?;
+        self.vm.set_schedule(rec.schedule);
+        self.vm.load_state(&runner.vm.save_state())?;
+        self.vm.write_mem(0, runner.vm.memory_view())?;
+        self.start_recording()?;
+        let end = rec.instructions();
+        let mut patches = rec.patches().into_iter().peekable();
+        let h = self.history.as_mut().expect("recording just started");
+        loop {
+            if let Some((at, state, pages)) = patches.peek() {
+                if *at == h.now() {
+                    self.vm.load_state(state)?;
+                    for (p, bytes) in pages {
+                        self.vm.write_mem((p * PAGE_SIZE) as u32, bytes)?;
+                        h.note_memory_write((p * PAGE_SIZE) as u32, PAGE_SIZE);
+                    }
+                    h.note_register_write();
+                    patches.next();
+                    continue;
+                }
+            }
+            if h.now() >= end {
+                break;
+            }
+            h.before_resume(&mut self.vm);
+            let until = patches.peek().map_or(end, |(at, _, _)| *at);
+            let stop = self.vm.run(h.run_budget(until - h.now()));
+            h.after_run(&mut self.vm, &stop);
+            self.vm.take_output();
+            if stop.executed == 0 && !matches!(stop.kind, StopKind::Output | StopKind::Brk | StopKind::Budget) {
+                break; // ended (a patch at this index is applied above)
+            }
+        }
+        h.before_resume(&mut self.vm);
+        h.goto(&mut self.vm, 0)?;
+        self.replay = Some(std::sync::Arc::new(rec.clone()));
+        Ok(())
+    }
+
+    /// `trace off`: keeps what was traced; drops a recording tracing started.
+    pub fn trace_off(&mut self) -> String {
+        self.freeze_trace();
+        self.trace.on = false;
+        if std::mem::take(&mut self.trace.owns_history) {
+            self.history = None;
+            self.vm.log_inputs(false);
+        }
+        format!("tracing off ({} records kept)", self.trace.frozen.len())
+    }
+
+    pub fn trace_clear(&mut self) -> String {
+        let n = self.trace_records().len();
+        self.trace.frozen.clear();
+        self.trace.events.clear();
+        self.trace.dropped = 0;
+        self.trace.start = self.history.as_ref().map_or(0, |h| h.end());
+        format!("cleared {n} records")
+    }
+
+    pub fn set_trace_size(&mut self, n: u32) -> String {
+        if n > MAX_TRACE_RING {
+            return format!("error: the trace keeps at most {MAX_TRACE_RING} records (each one is made, and held, when shown or saved)");
+        }
+        self.trace.capacity = n as usize;
+        while self.trace.frozen.len() > self.trace.capacity {
+            self.trace.frozen.pop_front();
+            self.trace.dropped += 1;
+        }
+        format!("the trace keeps the newest {n} records")
+    }
+
+    /// Exact profiling on or off (the counts stay until `profile_reset`).
+    pub fn set_profiling(&mut self, on: bool) -> Result<(), VmError> {
+        if on {
+            self.vm.set_profiling(true)?;
+        } else {
+            let _ = self.vm.set_profiling(false);
+        }
+        self.profiling = on;
+        Ok(())
+    }
+
+    /// The profile as speedscope JSON, written to `path` in the save directory.
+    pub fn save_profile(&self, path: &str) -> String {
+        let data = crate::analysis::profiler::profile_data(&self.vm);
+        let json = crate::analysis::profile_report::speedscope_json(&data, &self.program);
+        match self.create_saved_file(path).and_then(|mut f| {
+            std::io::Write::write_all(&mut f, json.as_bytes()).map_err(|e| format!("writing {path}: {e}"))
+        }) {
+            Ok(()) => format!("saved the profile ({} instructions) to {path} (speedscope JSON)", data.total_instructions),
+            Err(e) => format!("error: {e}"),
+        }
+    }
+
+    pub fn trace_on(&mut self) -> String {
+        if self.trace.on {
+            return format!("tracing is on already (ring of {} records)", self.trace.capacity);
+        }
+        if self.history.is_none() {
+            if let Err(e) = self.start_recording() {
+                return format!("error: {e}");
+            }
+            self.trace.owns_history = true;
+        }
+        self.trace.on = true;
+        self.trace.start = self.history.as_ref().map_or(0, |h| h.end());
+        format!("tracing on (ring of {} records)", self.trace.capacity)
+    }
+
+    /// The newest `capacity` records traced, oldest first, and how many
+    /// fell out before them.
+    pub fn trace_records(&mut self) -> Vec<TraceRecord> {
+        let mut records: Vec<TraceRecord> = self.trace.frozen.iter().cloned().collect();
+        if self.trace.on {
+            records.extend(self.live_trace_records());
+        }
+        let extra = records.len().saturating_sub(self.trace.capacity);
+        records.drain(..extra);
+        records
+    }
+
+    /// Records that fell out of the ring (and those `trace_records` left out).
+    pub fn trace_dropped(&self) -> u64 {
+        let live = match (&self.history, self.trace.on) {
+            (Some(h), true) => h.end().saturating_sub(self.trace.start),
+            _ => 0,
+        };
+        let total = self.trace.frozen.len() as u64 + live;
+        self.trace.dropped + total.saturating_sub(self.trace.capacity as u64)
+    }
+
+    /// The records of the traced stretch of the current recording (the newest `capacity`).
+    fn live_trace_records(&mut self) -> Vec<TraceRecord> {
+        let cap = self.trace.capacity as u64;
+        let Some(h) = &mut self.history else { return Vec::new() };
+        let end = h.end();
+        let from = self.trace.start.max(end.saturating_sub(cap));
+        let mut records = match h.trace_records(from, end) {
+            Ok(r) => r,
+            Err(e) => {
+                log::warn!("re-executing the trace window: {e}");
+                Vec::new()
+            }
+        };
+        for (index, event) in &self.trace.events {
+            if let Some(r) = index.checked_sub(from).and_then(|k| records.get_mut(k as usize)) {
+                r.events.push(*event);
+            }
+        }
+        records
+    }
+
+    /// Makes the records of the current recording's traced stretch for good
+    /// (before the recording goes away, or when tracing stops).
+    pub fn freeze_trace(&mut self) {
+        if !self.trace.on {
+            return;
+        }
+        let live = self.live_trace_records();
+        let dropped = self.trace_dropped();
+        self.trace.frozen.extend(live);
+        while self.trace.frozen.len() > self.trace.capacity {
+            self.trace.frozen.pop_front();
+        }
+        self.trace.dropped = dropped;
+        self.trace.events.clear();
+        self.trace.start = self.history.as_ref().map_or(0, |h| h.end());
+    }
+
+    /// An event the stub saw on the instruction that just retired.
+    pub fn trace_event(&mut self, event: FluxEvent) {
+        if let (true, Some(h)) = (self.trace.on, &self.history) {
+            self.trace.events.push((h.now().saturating_sub(1), event));
+        }
+    }
+
+    pub fn trace_show(&mut self, n: usize) -> String {
+        let records = self.trace_records();
+        if records.is_empty() {
+            return "no trace records (monitor trace on, then run)".into();
+        }
+        let start = records.len().saturating_sub(n);
+        let mut lines: Vec<String> = records[start..].iter().map(trace_format::text_line).collect();
+        let dropped = self.trace_dropped();
+        if dropped > 0 {
+            lines.push(format!("({dropped} older records fell out of the ring of {})", self.trace.capacity));
+        }
+        lines.join("\n")
+    }
+
+    pub fn trace_save(&mut self, path: &str, format: TraceFormat) -> String {
+        // refused paths are refused before the records are made
+        let Some(save_dir) = self.save_dir.clone() else {
+            return format!("error: {path}: no save directory (serve --save-dir DIR)");
+        };
+        if let Err(e) = save_dir.resolve(path) {
+            return format!("error: {e}");
+        }
+        let records = self.trace_records();
+        let create = || save_dir.create_file(path).map_err(|e| e.to_string());
+        let create_in = |relative: &Path| save_dir.create_file_in(path, relative).map_err(crate::analysis::codetracer::CodeTracerError::from);
+        let result = write_trace(path, format, &self.program, &records, &create, &create_in);
+        match result {
+            Ok(()) => {
+                let dropped = self.trace_dropped();
+                let dropped = if dropped > 0 { format!("; {dropped} older records had fallen out") } else { String::new() };
+                format!("saved {} records to {path}{dropped}", records.len())
+            }
+            Err(e) => format!("error: {e}"),
+        }
+    }
+
+    pub fn profile_report(&self, top: usize) -> String {
+        let data = crate::analysis::profiler::profile_data(&self.vm);
+        if data.total_instructions == 0 {
+            return "no profile yet (monitor profile on, then run)".into();
+        }
+        crate::analysis::profile_report::report(&data, &self.program, top)
+    }
+}
+
+/// Writes trace records to `path` in `format`: text and JSON Lines to the
+/// file `create` makes, CodeTracer as a directory of files `create_in` makes.
+pub fn write_trace(
+    path: &str,
+    format: TraceFormat,
+    program: &Program,
+    records: &[TraceRecord],
+    create: &dyn Fn() -> Result<std::fs::File, String>,
+    create_in: &dyn Fn(&Path) -> Result<std::fs::File, crate::analysis::codetracer::CodeTracerError>,
+) -> Result<(), String> {
+    match format {
+        TraceFormat::Codetracer => {
+            crate::analysis::codetracer::write_codetracer_with(Path::new(path), program, records, create_in).map_err(|e| e.to_string())
+        }
+        TraceFormat::Text | TraceFormat::Json => create().and_then(|f| {
+            let mut w = std::io::BufWriter::new(f);
+            let r = if format == TraceFormat::Text {
+                trace_format::write_text(&mut w, records)
+            } else {
+                trace_format::write_json_lines(&mut w, records)
+            };
+            r.and_then(|_| w.flush()).map_err(|e| format!("writing {path}: {e}"))
+        }),
+    }
+}
+
+/// What ends a headless run early (the program's own end is an [`Outcome`]).
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    #[error(transparent)]
+    Vm(#[from] VmError),
+    /// Passing the program's output on failed.
+    #[error(transparent)]
+    Output(#[from] std::io::Error),
+    #[error("writing {}: {error}", path.display())]
+    Trace { path: PathBuf, error: String },
+}
+
+/// A trace written as the program runs (`run --trace`): text and JSON Lines
+/// stream to the file each time the VM's buffer fills; CodeTracer needs the
+/// whole run, so its records are kept until [`TraceStream::finish`].
+pub struct TraceStream {
+    path: PathBuf,
+    format: TraceFormat,
+    file: Option<std::io::BufWriter<std::fs::File>>,
+    kept: Vec<TraceRecord>,
+    texts: crate::program::disasm::TextCache,
+}
+
+impl TraceStream {
+    /// Creates the file (text, JSON Lines) at once, so that a path that
+    /// cannot be written is refused before the run.
+    pub fn create(path: &Path, format: TraceFormat) -> std::io::Result<TraceStream> {
+        let file = match format {
+            TraceFormat::Text | TraceFormat::Json => Some(std::io::BufWriter::with_capacity(1 << 20, std::fs::File::create(path)?)),
+            TraceFormat::Codetracer => None,
+        };
+        Ok(TraceStream { path: path.into(), format, file, kept: Vec::new(), texts: Default::default() })
+    }
+
+    /// Takes the VM's records; `event` (an apoptosis warning the stop is)
+    /// goes on the record of the instruction that caused it.
+    fn drain(&mut self, vm: &mut Vm, event: Option<FluxEvent>) -> Result<(), RunError> {
+        let mut records = crate::program::disasm::take_trace(vm, &mut self.texts);
+        if let (Some(e), Some(last)) = (event, records.last_mut()) {
+            last.events.push(e);
+        }
+        let r = match (self.format, self.file.as_mut()) {
+            (TraceFormat::Text, Some(f)) => trace_format::write_text(f, &records),
+            (TraceFormat::Json, Some(f)) => trace_format::write_json_lines(f, &records),
+            _ => {
+                self.kept.extend(records);
+                Ok(())
+            }
+        };
+        r.map_err(|e| RunError::Trace { path: self.path.clone(), error: e.to_string() })
+    }
+
+    /// Flushes the file, or writes the CodeTracer directory.
+    pub fn finish(mut self, program: &Program) -> Result<(), RunError> {
+        let err = |error: String| RunError::Trace { path: self.path.clone(), error };
+        if let Some(f) = self.file.as_mut() {
+            f.flush().map_err(|e| err(e.to_string()))?;
+        }
+        if self.format == TraceFormat::Codetracer {
+            crate::analysis::codetracer::write_codetracer(&self.path, program, &self.kept).map_err(|e| err(e.to_string()))?;
+        }
+        Ok(())
+    }
+}
+
+impl Session {
+    /// Runs the program to its end without a debugger (`run`): its output
+    /// passed on, the trace streamed to `trace`, each apoptosis warning
+    /// handed to `on_warning` (the run goes on).
+    pub fn run_to_end(&mut self, mut trace: Option<&mut TraceStream>, on_warning: &mut dyn FnMut(&DebugEvent)) -> Result<Outcome, RunError> {
+        if trace.is_some() {
+            self.vm.set_tracing(true)?;
+        }
+        loop {
+            let stop = self.vm.run(u64::MAX);
+            self.flush_output()?;
+            let event = self.debugger.event_for(&stop, &self.vm);
+            let flux_event = match event {
+                Some(DebugEvent::ApoptosisWarning { energy, level, .. }) => Some(FluxEvent::ApoptosisWarning { energy, level }),
+                _ => None,
+            };
+            if let Some(t) = trace.as_deref_mut() {
+                t.drain(&mut self.vm, flux_event)?;
+            }
+            match stop.kind {
+                StopKind::Halted { code } => return Ok(Outcome::Exited(code)),
+                StopKind::Fault { signal, reason } | StopKind::Terminated { signal, reason } => {
+                    return Ok(Outcome::Signalled { signal, pc: stop.pc, reason })
+                }
+                _ => {
+                    if let Some(e) = &event {
+                        on_warning(e);
+                    }
+                }
+            }
+        }
+    }
+
+    /// The profile as speedscope JSON, written to `path` (`run --profile`).
+    pub fn write_profile(&self, path: &Path) -> std::io::Result<()> {
+        let data = crate::analysis::profiler::profile_data(&self.vm);
+        std::fs::write(path, crate::analysis::profile_report::speedscope_json(&data, &self.program))
+    }
+}
