@@ -129,7 +129,7 @@ impl SourceMap {
     }
 
     fn function_name(&self, pc: u32) -> String {
-        self.labels.get(&pc).cloned().unwrap_or_else(|| format!("fn_0x{pc:04X}"))
+        crate::program::names::function_name(self.labels.get(&pc).map(String::as_str), pc)
     }
 }
 
@@ -204,10 +204,10 @@ fn write_file(
 
 fn record_events(writer: &mut NonStreamingTraceWriter, source: &SourceMap, bytes: &[u8], records: &[TraceRecord]) {
     let path = source.path.as_path();
-    // The top level, as `TraceWriter::start` does it but named `main` (or the
-    // label at 0): the first function (id 0) and a call into it without a step.
+    // The top level, as `TraceWriter::start` does it but named as the entry
+    // function is everywhere (crate::program::names): the first function (id 0) and a call into it without a step.
     let main_line = records.first().map_or(source.line(0), |r| source.line(r.pc));
-    let main_name = source.labels.get(&0).cloned().unwrap_or_else(|| "main".to_string());
+    let main_name = source.function_name(0);
     let main_id = writer.ensure_function_id(&main_name, path, main_line);
     debug_assert_eq!(main_id, FunctionId(0));
     writer.register_call(main_id, vec![]);

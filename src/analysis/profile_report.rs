@@ -355,14 +355,7 @@ impl<'a> Analysis<'a> {
 }
 
 fn func_name(program: &Program, entry: u32) -> String {
-    if let Some(label) = program.source.as_ref().and_then(|(_, a)| a.label_at(entry)) {
-        return label.to_string();
-    }
-    if entry == 0 {
-        "main".into()
-    } else {
-        format!("fn_0x{entry:04X}")
-    }
+    crate::program::names::function_name_in(program.source.as_ref().map(|(_, a)| a), entry)
 }
 
 /// What to do about an expensive opcode.

@@ -134,11 +134,7 @@ pub fn functions(a: &Assembled) -> Vec<Function> {
         .enumerate()
         .map(|(k, &start)| {
             let end = starts.get(k + 1).copied().unwrap_or(code_end.max(start + 1));
-            let name = match a.label_at(start) {
-                Some(l) => l.to_string(),
-                None if start == 0 => "_start".to_string(),
-                None => format!("fn_{start:04X}"),
-            };
+            let name = crate::program::names::function_name_in(Some(a), start);
             Function { name, start, end, line: a.line_of(start).unwrap_or(0), is_entry: start == 0 }
         })
         .collect()
