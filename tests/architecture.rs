@@ -483,3 +483,32 @@ fn the_analysis_finds_paths_and_cycles() {
     edges.insert(c.clone(), BTreeSet::new());
     assert_eq!(cycles(&edges), vec![vec![a, b]]);
 }
+
+/// Every `unsafe` block, impl and fn in src/ says why it is sound: a
+/// `// SAFETY:` comment right above it (or on its line), or a `# Safety`
+/// section in the doc comment of an `unsafe fn`.
+#[test]
+fn every_unsafe_has_a_safety_comment() {
+    let mut missing = Vec::new();
+    for m in modules() {
+        let src = std::fs::read_to_string(&m.file).unwrap();
+        let lines: Vec<&str> = src.lines().collect();
+        let code: Vec<String> = strip_comments_and_strings(&src).lines().map(String::from).collect();
+        for (i, l) in code.iter().enumerate() {
+            let is_unsafe = l.split(|c: char| !is_ident(c)).any(|w| w == "unsafe");
+            if !is_unsafe {
+                continue;
+            }
+            let mut said = lines[i].contains("SAFETY:");
+            let mut k = i;
+            while k > 0 && lines[k - 1].trim_start().starts_with("//") {
+                k -= 1;
+                said |= lines[k].contains("SAFETY:") || lines[k].contains("# Safety");
+            }
+            if !said {
+                missing.push(format!("{}:{}: {}", rel(&m.file), i + 1, lines[i].trim()));
+            }
+        }
+    }
+    assert!(missing.is_empty(), "unsafe without a SAFETY comment:\n{}", missing.join("\n"));
+}

@@ -121,8 +121,10 @@ fn table() -> &'static Table {
                 code,
                 mnemonic: static_str(raw.mnemonic),
                 mode: Mode::from_raw(raw.mode),
+                // SAFETY: runtime-c returns a pointer to a static C string literal (never freed) for any mode value.
                 mode_name: static_str(unsafe { ffi::flux_mode_name(raw.mode) }),
                 operand_bytes: raw.operand_bytes,
+                // SAFETY: runtime-c returns a pointer to a static C string literal (never freed) for any category value.
                 category: static_str(unsafe { ffi::flux_category_name(raw.category) }),
                 energy: raw.energy,
                 implemented: raw.implemented != 0,

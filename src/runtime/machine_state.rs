@@ -60,8 +60,10 @@ pub fn fields() -> &'static [Field] {
     FIELDS.get_or_init(|| {
         let mut out = Vec::new();
         let mut n = 0usize;
+        // SAFETY: runtime-c returns its static field table and writes its length to `n`, a local.
         let top = table(unsafe { ffi::flux_vm_state_fields(&mut n) }, n);
         let (mut an, mut agents_offset, mut stride) = (0usize, 0u32, 0u32);
+        // SAFETY: runtime-c returns its static per-agent field table and writes its length, offset and stride to locals.
         let agent = table(unsafe { ffi::flux_vm_agent_fields(&mut an, &mut agents_offset, &mut stride) }, an);
         for f in top {
             let name = cstr(f.name);

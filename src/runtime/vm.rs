@@ -336,6 +336,10 @@ impl Vm {
         self.config
     }
 
+    /// The runtime's VM.  Every `unsafe` call below relies on this: the
+    /// pointer is non-null, came from flux_vm_new, and stays valid until
+    /// Drop frees it; `&self`/`&mut self` keep calls from racing (the VM is
+    /// `Send`, not `Sync`).
     fn ptr(&self) -> *mut ffi::flux_vm {
         self.raw.as_ptr()
     }
@@ -351,6 +355,7 @@ impl Vm {
 
     /// Back to the state right after load; breakpoints and watchpoints stay.
     pub fn reset(&mut self) {
+        // SAFETY: `self.ptr()` is live (see `Vm::ptr`); the other arguments are plain values.
         unsafe { ffi::flux_vm_reset(self.ptr()) }
     }
 
@@ -387,11 +392,13 @@ impl Vm {
 
     pub fn regs(&self) -> Regs {
         let mut r = Regs::default();
+        // SAFETY: `self.ptr()` is live (see `Vm::ptr`); `r` is a local the call fills.
         unsafe { ffi::flux_vm_get_regs(self.ptr(), &mut r) };
         r
     }
 
     pub fn set_regs(&mut self, regs: &Regs) {
+        // SAFETY: `self.ptr()` is live (see `Vm::ptr`); `regs` is a live reference the call only reads.
         unsafe { ffi::flux_vm_set_regs(self.ptr(), regs) }
     }
 
@@ -400,6 +407,7 @@ impl Vm {
     }
 
     pub fn read_mem(&self, addr: u32, buf: &mut [u8]) -> Result<(), VmError> {
+        // SAFETY: `self.ptr()` is live (see `Vm::ptr`); `buf` is writable for `buf.len()` bytes, the length passed; the runtime checks the range against its memory.
         let rc = unsafe { ffi::flux_vm_read_mem(self.ptr(), addr, buf.as_mut_ptr(), buf.len()) };
         if rc != 0 {
             return Err(VmError::OutOfRange { addr: addr as u64, len: buf.len() });
@@ -408,6 +416,7 @@ impl Vm {
     }
 
     pub fn write_mem(&mut self, addr: u32, data: &[u8]) -> Result<(), VmError> {
+        // SAFETY: `self.ptr()` is live (see `Vm::ptr`); `data` is readable for `data.len()` bytes, the length passed; the runtime checks the range against its memory.
         let rc = unsafe { ffi::flux_vm_write_mem(self.ptr(), addr, data.as_ptr(), data.len()) };
         if rc != 0 {
             return Err(VmError::OutOfRange { addr: addr as u64, len: data.len() });
@@ -434,18 +443,22 @@ impl Vm {
     }
 
     pub fn set_breakpoint(&mut self, addr: u32, enabled: bool) {
+        // SAFETY: `self.ptr()` is live (see `Vm::ptr`); the other arguments are plain values.
         unsafe { ffi::flux_vm_set_breakpoint(self.ptr(), addr, enabled as i32) }
     }
 
     pub fn has_breakpoint(&self, addr: u32) -> bool {
+        // SAFETY: `self.ptr()` is live (see `Vm::ptr`); the other arguments are plain values.
         unsafe { ffi::flux_vm_has_breakpoint(self.ptr(), addr) != 0 }
     }
 
     pub fn clear_breakpoints(&mut self) {
+        // SAFETY: `self.ptr()` is live (see `Vm::ptr`); the other arguments are plain values.
         unsafe { ffi::flux_vm_clear_breakpoints(self.ptr()) }
     }
 
     pub fn add_watchpoint(&mut self, addr: u32, len: u32, kind: WatchKind) -> Result<(), VmError> {
+        // SAFETY: `self.ptr()` is live (see `Vm::ptr`); the other arguments are plain values.
         let rc = unsafe { ffi::flux_vm_add_watchpoint(self.ptr(), addr, len, kind.raw()) };
         if rc != 0 {
             return Err(VmError::Watchpoint { addr, len });
@@ -455,18 +468,23 @@ impl Vm {
 
     /// Returns false when no such watchpoint was set.
     pub fn remove_watchpoint(&mut self, addr: u32, len: u32, kind: WatchKind) -> bool {
+        // SAFETY: `self.ptr()` is live (see `Vm::ptr`); the other arguments are plain values.
         unsafe { ffi::flux_vm_remove_watchpoint(self.ptr(), addr, len, kind.raw()) == 0 }
     }
 
     pub fn clear_watchpoints(&mut self) {
+        // SAFETY: `self.ptr()` is live (see `Vm::ptr`); the other arguments are plain values.
         unsafe { ffi::flux_vm_clear_watchpoints(self.ptr()) }
     }
 
     /// Takes the program output produced since the last call.
     pub fn take_output(&mut self) -> Vec<u8> {
         let mut len = 0usize;
+        // SAFETY: `self.ptr()` is live (see `Vm::ptr`); `len` is a local the call fills; the returned pointer is read only below.
         let p = unsafe { ffi::flux_vm_output(self.ptr(), &mut len) };
+        // SAFETY: runtime-c returned `p` with `len` valid bytes of its own buffer, which stays as it is until the next call through `&mut self`; the bytes are copied before that.
         let out = if len == 0 { Vec::new() } else { unsafe { std::slice::from_raw_parts(p, len) }.to_vec() };
+        // SAFETY: `self.ptr()` is live (see `Vm::ptr`); the other arguments are plain values.
         unsafe { ffi::flux_vm_clear_output(self.ptr()) };
         out
     }
@@ -508,25 +526,31 @@ impl Vm {
     /// Why the last stop at an agent-expression breakpoint stopped: Ok when a
     /// condition held, or the error evaluating it.
     pub fn ax_last(&self) -> Result<(), crate::runtime::agent_expr::AxError> {
+        // SAFETY: `self.ptr()` is live (see `Vm::ptr`); the other arguments are plain values.
         crate::runtime::agent_expr::last_result(unsafe { ffi::flux_vm_ax_last(self.ptr()) })
     }
 
     /// Takes the text breakpoint commands (agent-style dprintf) printed.
     pub fn take_ax_output(&mut self) -> Vec<u8> {
         let mut len = 0usize;
+        // SAFETY: `self.ptr()` is live (see `Vm::ptr`); `len` is a local the call fills; the returned pointer is read only below.
         let p = unsafe { ffi::flux_vm_ax_output(self.ptr(), &mut len) };
+        // SAFETY: runtime-c returned `p` with `len` valid bytes of its own buffer, which stays as it is until the next call through `&mut self`; the bytes are copied before that.
         let out = if len == 0 { Vec::new() } else { unsafe { std::slice::from_raw_parts(p, len) }.to_vec() };
+        // SAFETY: `self.ptr()` is live (see `Vm::ptr`); the other arguments are plain values.
         unsafe { ffi::flux_vm_clear_ax_output(self.ptr()) };
         out
     }
 
     pub fn remove_cond_breakpoint(&mut self, id: u32) -> bool {
+        // SAFETY: `self.ptr()` is live (see `Vm::ptr`); the other arguments are plain values.
         unsafe { ffi::flux_vm_remove_cond_breakpoint(self.ptr(), id) == 0 }
     }
 
     /// Arms a watch-if condition: stop after the instruction that makes it true.
     pub fn add_watch_condition(&mut self, id: u32, cond: &crate::runtime::condition::Condition, once: bool) -> Result<(), VmError> {
         let raw = cond.to_raw();
+        // SAFETY: `self.ptr()` is live (see `Vm::ptr`); `raw` is a local condition the call copies.
         let rc = unsafe { ffi::flux_vm_add_watch_cond(self.ptr(), id, &raw, once as i32) };
         if rc != 0 {
             return Err(VmError::WatchCondition);
@@ -535,6 +559,7 @@ impl Vm {
     }
 
     pub fn remove_watch_condition(&mut self, id: u32) -> bool {
+        // SAFETY: `self.ptr()` is live (see `Vm::ptr`); the other arguments are plain values.
         unsafe { ffi::flux_vm_remove_watch_cond(self.ptr(), id) == 0 }
     }
 
@@ -542,6 +567,7 @@ impl Vm {
     pub fn holds(&self, cond: &crate::runtime::condition::Condition) -> bool {
         let raw = cond.to_raw();
         let mut view = ffi::flux_view::default();
+        // SAFETY: `self.ptr()` is live (see `Vm::ptr`); `view` and `raw` are locals; the view points into the VM, which lives and is not changed (`&self`) while flux_cond_eval reads it.
         unsafe {
             ffi::flux_vm_view(self.ptr(), &mut view);
             ffi::flux_cond_eval(&raw, &view) != 0
@@ -550,12 +576,14 @@ impl Vm {
 
     /// The confidence of the last result.
     pub fn last_confidence(&self) -> f32 {
+        // SAFETY: `self.ptr()` is live (see `Vm::ptr`); the other arguments are plain values.
         unsafe { ffi::flux_vm_last_confidence(self.ptr()) }
     }
 
     /// The newest trust checks (at most 256), oldest first.
     pub fn trust_log(&self) -> Vec<TrustEvent> {
         let mut raw = vec![ffi::flux_trust_event::default(); ffi::FLUX_TRUST_LOG as usize];
+        // SAFETY: `self.ptr()` is live (see `Vm::ptr`); `raw` has `raw.len()` entries, the capacity passed; the call writes at most that many.
         let n = unsafe { ffi::flux_vm_trust_log(self.ptr(), raw.as_mut_ptr(), raw.len()) };
         raw.truncate(n);
         raw.into_iter()
@@ -566,6 +594,7 @@ impl Vm {
     /// The provenance of register `reg`'s confidence, newest first, depth-first.
     pub fn conf_trace(&self, reg: u32) -> Vec<ProvEntry> {
         let mut raw = vec![ffi::flux_prov_entry::default(); 64];
+        // SAFETY: `self.ptr()` is live (see `Vm::ptr`); `raw` has `raw.len()` entries, the capacity passed; the call writes at most that many.
         let n = unsafe { ffi::flux_vm_conf_trace(self.ptr(), reg, raw.as_mut_ptr(), raw.len()) };
         raw.truncate(n);
         raw.into_iter()
@@ -584,6 +613,7 @@ impl Vm {
 
     /// Tracing on or off (records accumulate in the VM until `take_trace`).
     pub fn set_tracing(&mut self, on: bool) -> Result<(), VmError> {
+        // SAFETY: `self.ptr()` is live (see `Vm::ptr`); the other arguments are plain values.
         if unsafe { ffi::flux_vm_set_tracing(self.ptr(), on as i32) } != 0 {
             return Err(VmError::HookMemory);
         }
@@ -595,6 +625,7 @@ impl Vm {
     /// (`program::disasm::take_trace` adds it).
     pub fn take_trace(&mut self) -> Vec<crate::runtime::records::TraceRecord> {
         let mut len = 0usize;
+        // SAFETY: `self.ptr()` is live (see `Vm::ptr`); `len` is a local the call fills.
         let p = unsafe { ffi::flux_vm_trace_data(self.ptr(), &mut len) };
         let records = if p.is_null() || len == 0 {
             Vec::new()
@@ -602,6 +633,7 @@ impl Vm {
             // SAFETY: runtime-c hands out its buffer and its filled length.
             crate::runtime::records::parse_raw(unsafe { std::slice::from_raw_parts(p, len) })
         };
+        // SAFETY: `self.ptr()` is live (see `Vm::ptr`); the other arguments are plain values.
         unsafe { ffi::flux_vm_trace_clear(self.ptr()) };
         records
     }
@@ -609,7 +641,9 @@ impl Vm {
     /// Drops the trace records produced since the last call; returns their bytes.
     pub fn discard_trace(&mut self) -> usize {
         let mut len = 0usize;
+        // SAFETY: `self.ptr()` is live (see `Vm::ptr`); `len` is a local the call fills.
         unsafe { ffi::flux_vm_trace_data(self.ptr(), &mut len) };
+        // SAFETY: `self.ptr()` is live (see `Vm::ptr`); the other arguments are plain values.
         unsafe { ffi::flux_vm_trace_clear(self.ptr()) };
         len
     }
@@ -617,6 +651,7 @@ impl Vm {
     /// The machine state a checkpoint keeps besides memory (see runtime-c's
     /// `flux_vm_save_state`): an opaque blob for `load_state`.
     pub fn save_state(&self) -> Box<[u8]> {
+        // SAFETY: a pure function of the build: no arguments, no state.
         let mut buf = vec![0u8; unsafe { ffi::flux_vm_state_size() }].into_boxed_slice();
         // SAFETY: the buffer has flux_vm_state_size() bytes.
         unsafe { ffi::flux_vm_save_state(self.ptr(), buf.as_mut_ptr().cast()) };
@@ -645,6 +680,7 @@ impl Vm {
     }
 
     fn state_checked(state: &[u8], call: impl FnOnce(*mut std::os::raw::c_char, usize) -> i32) -> Result<(), VmError> {
+        // SAFETY: a pure function of the build: no arguments, no state.
         if state.len() != unsafe { ffi::flux_vm_state_size() } {
             return Err(VmError::StateSize(state.len()));
         }
@@ -660,6 +696,7 @@ impl Vm {
     /// through `write_mem`); clears the map.
     pub fn take_dirty_pages(&mut self) -> [bool; PAGES] {
         let mut raw = [0u8; PAGES];
+        // SAFETY: `self.ptr()` is live (see `Vm::ptr`); `raw` has PAGES bytes, the size runtime-c writes (FLUX_PAGES).
         unsafe { ffi::flux_vm_take_dirty_pages(self.ptr(), raw.as_mut_ptr()) };
         raw.map(|b| b != 0)
     }
@@ -681,6 +718,7 @@ impl Vm {
 
     /// Logging of input events (RNG values) on or off; clears the log.
     pub fn log_inputs(&mut self, on: bool) {
+        // SAFETY: `self.ptr()` is live (see `Vm::ptr`); the other arguments are plain values.
         unsafe { ffi::flux_vm_log_inputs(self.ptr(), on as i32) }
     }
 
@@ -691,6 +729,7 @@ impl Vm {
         loop {
             let mut buf = [ffi::flux_input_event { cycle: 0, pc: 0, kind: 0, value: 0 }; 256];
             let mut lost = 0u32;
+            // SAFETY: `self.ptr()` is live (see `Vm::ptr`); `buf` has `buf.len()` entries, the capacity passed; `lost` is a local the call fills.
             let n = unsafe { ffi::flux_vm_take_inputs(self.ptr(), buf.as_mut_ptr(), buf.len(), &mut lost) };
             lost_total = lost_total.saturating_add(lost);
             out.extend(buf[..n].iter().map(|e| InputEvent {
@@ -707,6 +746,7 @@ impl Vm {
 
     /// Profiling on or off.
     pub fn set_profiling(&mut self, on: bool) -> Result<(), VmError> {
+        // SAFETY: `self.ptr()` is live (see `Vm::ptr`); the other arguments are plain values.
         if unsafe { ffi::flux_vm_set_profiling(self.ptr(), on as i32) } != 0 {
             return Err(VmError::HookMemory);
         }
@@ -714,12 +754,15 @@ impl Vm {
     }
 
     pub fn profile_reset(&mut self) {
+        // SAFETY: `self.ptr()` is live (see `Vm::ptr`); the other arguments are plain values.
         unsafe { ffi::flux_vm_profile_reset(self.ptr()) }
     }
 
     /// The exact counts gathered so far (empty when profiling was never on).
     pub fn profile_counts(&self) -> crate::runtime::records::ProfileCounts {
+        // SAFETY: `self.ptr()` is live (see `Vm::ptr`); only the pointer is taken here (null when profiling was never on).
         let counts = unsafe { ffi::flux_vm_profile_counts(self.ptr()) };
+        // SAFETY: `self.ptr()` is live (see `Vm::ptr`); only the pointer is taken here (null when profiling was never on).
         let energy = unsafe { ffi::flux_vm_profile_energy(self.ptr()) };
         if counts.is_null() || energy.is_null() {
             return crate::runtime::records::ProfileCounts::default();
@@ -727,9 +770,12 @@ impl Vm {
         let n = MEM_SIZE as usize;
         // SAFETY: both arrays have FLUX_MEM_SIZE entries once profiling was on.
         let pc_count = unsafe { std::slice::from_raw_parts(counts, n) }.to_vec();
+        // SAFETY: runtime-c returned `p` with `len` valid bytes of its own buffer, which stays as it is until the next call through `&mut self`; the bytes are copied before that.
         let pc_energy = unsafe { std::slice::from_raw_parts(energy, n) }.to_vec();
+        // SAFETY: `self.ptr()` is live (see `Vm::ptr`); the other arguments are plain values.
         let total = unsafe { ffi::flux_vm_profile_nodes(self.ptr(), std::ptr::null_mut(), 0) };
         let mut raw = vec![ffi::flux_prof_node::default(); total];
+        // SAFETY: `self.ptr()` is live (see `Vm::ptr`); the other arguments are plain values.
         let got = unsafe { ffi::flux_vm_profile_nodes(self.ptr(), raw.as_mut_ptr(), raw.len()) };
         raw.truncate(got.min(total));
         let nodes = raw
@@ -741,19 +787,23 @@ impl Vm {
 
     /// Stop right after a failing trust check.
     pub fn set_break_on_trust_fail(&mut self, on: bool) {
+        // SAFETY: `self.ptr()` is live (see `Vm::ptr`); the other arguments are plain values.
         unsafe { ffi::flux_vm_break_on_trust_fail(self.ptr(), on as i32) }
     }
 
     pub fn trust(&self, agent: u32) -> f32 {
+        // SAFETY: `self.ptr()` is live (see `Vm::ptr`); the other arguments are plain values.
         unsafe { ffi::flux_vm_trust(self.ptr(), agent) }
     }
 
     pub fn trust_threshold(&self) -> f32 {
+        // SAFETY: `self.ptr()` is live (see `Vm::ptr`); the other arguments are plain values.
         unsafe { ffi::flux_vm_trust_threshold(self.ptr()) }
     }
 
     /// Halted or terminated: running again only reports how it ended.
     pub fn finished(&self) -> bool {
+        // SAFETY: `self.ptr()` is live (see `Vm::ptr`); the other arguments are plain values.
         unsafe { ffi::flux_vm_finished(self.ptr()) != 0 }
     }
 
@@ -764,6 +814,7 @@ impl Vm {
             SchedKind::RoundRobin => ffi::FLUX_SCHED_ROUND_ROBIN,
             SchedKind::Chaos => ffi::FLUX_SCHED_CHAOS,
         };
+        // SAFETY: `self.ptr()` is live (see `Vm::ptr`); the other arguments are plain values.
         unsafe { ffi::flux_vm_set_schedule(self.ptr(), kind, schedule.slice) }
     }
 
@@ -773,12 +824,14 @@ impl Vm {
 
     /// The id of the agent the VM runs now.
     pub fn current_agent(&self) -> u32 {
+        // SAFETY: `self.ptr()` is live (see `Vm::ptr`); the other arguments are plain values.
         unsafe { ffi::flux_vm_current_agent(self.ptr()) }
     }
 
     /// The live agents, in id order.
     pub fn agents(&self) -> Vec<AgentInfo> {
         let mut raw = vec![ffi::flux_agent_info::default(); MAX_AGENTS];
+        // SAFETY: `self.ptr()` is live (see `Vm::ptr`); `raw` has `raw.len()` entries, the capacity passed; the call writes at most that many.
         let n = unsafe { ffi::flux_vm_agents(self.ptr(), raw.as_mut_ptr(), raw.len()) };
         raw.truncate(n.min(MAX_AGENTS));
         raw.into_iter()
@@ -806,17 +859,20 @@ impl Vm {
     /// The registers of live agent `id` (the running one's are `regs()`).
     pub fn agent_regs(&self, id: u32) -> Option<Regs> {
         let mut r = Regs::default();
+        // SAFETY: `self.ptr()` is live (see `Vm::ptr`); `r` is a local the call fills.
         (unsafe { ffi::flux_vm_agent_regs(self.ptr(), id, &mut r) } == 0).then_some(r)
     }
 
     /// Writes agent `id`'s registers; false when there is no such live agent.
     pub fn set_agent_regs(&mut self, id: u32, regs: &Regs) -> bool {
+        // SAFETY: `self.ptr()` is live (see `Vm::ptr`); `regs` is a live reference the call only reads.
         unsafe { ffi::flux_vm_set_agent_regs(self.ptr(), id, regs) == 0 }
     }
 
     /// Agent `id`'s queued messages, oldest first.
     pub fn mailbox(&self, id: u32) -> Vec<Message> {
         let mut raw = vec![ffi::flux_message::default(); MAILBOX_CAP];
+        // SAFETY: `self.ptr()` is live (see `Vm::ptr`); `raw` has `raw.len()` entries, the capacity passed; the call writes at most that many.
         let n = unsafe { ffi::flux_vm_mailbox(self.ptr(), id, raw.as_mut_ptr(), raw.len()) };
         raw.truncate(n.min(MAILBOX_CAP));
         raw.into_iter().map(|m| Message { value: m.value, conf: m.conf, from: m.from }).collect()
@@ -825,6 +881,7 @@ impl Vm {
     /// Makes agent `id` the running one (the debugger choosing): Some(true)
     /// when that changed who runs, None when there is no such agent.
     pub fn select_agent(&mut self, id: u32) -> Option<bool> {
+        // SAFETY: `self.ptr()` is live (see `Vm::ptr`); the other arguments are plain values.
         match unsafe { ffi::flux_vm_select_agent(self.ptr(), id) } {
             1 => Some(true),
             0 => Some(false),
@@ -836,6 +893,7 @@ impl Vm {
     /// True when, since the last call, a locked run kept an agent past the
     /// end of its slice (where the scheduler would have switched).
     pub fn lock_scheduler(&mut self, on: bool) -> bool {
+        // SAFETY: `self.ptr()` is live (see `Vm::ptr`); the other arguments are plain values.
         unsafe { ffi::flux_vm_lock_scheduler(self.ptr(), on as i32) != 0 }
     }
 
@@ -847,6 +905,7 @@ impl Vm {
 
 impl Drop for Vm {
     fn drop(&mut self) {
+        // SAFETY: `self.ptr()` came from flux_vm_new and is freed once, here; nothing uses it after Drop.
         unsafe { ffi::flux_vm_free(self.ptr()) }
     }
 }
@@ -858,13 +917,19 @@ pub struct Interrupter {
     raw: NonNull<ffi::flux_vm>,
 }
 
+// SAFETY: an Interrupter only calls flux_vm_interrupt, which sets an atomic
+// flag (runtime-c's `interrupt`, read by the running thread at instruction
+// boundaries) and touches nothing else: sending it to another thread is what
+// it is for.  That the VM is still alive is `interrupt`'s own contract.
 unsafe impl Send for Interrupter {}
 
 impl Interrupter {
     /// # Safety
     /// The VM this came from must still be alive.
     pub unsafe fn interrupt(&self) {
-        ffi::flux_vm_interrupt(self.raw.as_ptr())
+        // SAFETY: the caller guarantees the VM is alive; flux_vm_interrupt
+        // only stores to an atomic flag, so it may race with a running VM.
+        unsafe { ffi::flux_vm_interrupt(self.raw.as_ptr()) }
     }
 }
 
