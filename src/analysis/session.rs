@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use crate::analysis::debugger::{DebugEvent, Debugger, WatchPurpose};
-use crate::analysis::history::History;
+use crate::analysis::history::{History, ReverseStop};
 use crate::analysis::recording::Recording;
 use crate::analysis::trace_format::{self, TraceFormat};
 use crate::analysis::trace_window::{TraceWindow, MAX_TRACE_RING};
@@ -56,6 +56,28 @@ pub fn describe_list(conditions: &[Vec<u8>]) -> String {
     } else {
         parts.iter().map(|p| format!("({p})")).collect::<Vec<_>>().join(" || ")
     }
+}
+
+/// Where [`Session::run_reverse`] ended.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ReverseEnd {
+    /// Not recording: there is no history to go back into.
+    NoHistory,
+    /// One instruction back.
+    Stepped,
+    /// At a stop found going back.
+    Stopped(Stop),
+    /// The start of the history: nothing further back.
+    Begin,
+}
+
+/// The stops a reverse-continue stops at: breakpoints and watchpoints, a
+/// debugger's and the stub-side ones.
+fn counts_in_reverse(stop: &Stop) -> bool {
+    matches!(
+        stop.kind,
+        StopKind::Breakpoint | StopKind::Watchpoint { .. } | StopKind::CondBreakpoint { .. } | StopKind::WatchCondition { .. }
+    )
 }
 
 /// A program under a debugger.
@@ -154,6 +176,67 @@ impl Session {
             self.output.flush()?;
         }
         Ok(())
+    }
+
+    /// Before the VM runs again: the history notes what a debugger changed.
+    pub fn before_resume(&mut self) {
+        if let Some(h) = &mut self.history {
+            h.before_resume(&mut self.vm);
+        }
+    }
+
+    /// Runs up to `want` instructions, recorded (or re-executed from the
+    /// history while it is behind its end); hands the text of breakpoint
+    /// commands (dprintf) to `console`, then passes the program's output on,
+    /// except output re-executed from the history, which was shown when it
+    /// was recorded.
+    pub fn run_slice(&mut self, want: u64, console: &mut dyn FnMut(&[u8])) -> std::io::Result<Stop> {
+        let (stop, replayed) = match &mut self.history {
+            Some(h) => {
+                let replayed = h.replaying();
+                let stop = self.vm.run(h.run_budget(want));
+                h.after_run(&mut self.vm, &stop);
+                (stop, replayed)
+            }
+            None => (self.vm.run(want), false),
+        };
+        let text = self.vm.take_ax_output();
+        if !text.is_empty() {
+            console(&text);
+        }
+        if replayed {
+            self.vm.take_output();
+        } else {
+            self.flush_output()?;
+        }
+        Ok(stop)
+    }
+
+    /// Goes back through the recorded history: one instruction of `step`'s
+    /// agent, or (None) to the previous breakpoint, watchpoint or stub-side
+    /// stop.
+    pub fn run_reverse(&mut self, step: Option<u32>) -> Result<ReverseEnd, VmError> {
+        let Some(h) = &mut self.history else { return Ok(ReverseEnd::NoHistory) };
+        h.before_resume(&mut self.vm);
+        if let Some(agent) = step {
+            return Ok(match h.reverse_step_agent(&mut self.vm, agent)? {
+                Some(_) => ReverseEnd::Stepped,
+                None => ReverseEnd::Begin,
+            });
+        }
+        // reverse-continue re-runs stretches of the history on this VM
+        // (its breakpoints armed): the profile must not count them again
+        if self.profiling {
+            self.vm.set_profiling(false)?;
+        }
+        let found = h.reverse_continue(&mut self.vm, counts_in_reverse);
+        if self.profiling {
+            self.vm.set_profiling(true)?;
+        }
+        Ok(match found? {
+            ReverseStop::At { stop, .. } => ReverseEnd::Stopped(stop),
+            ReverseStop::Begin => ReverseEnd::Begin,
+        })
     }
 
     /// The stub-side event a stop is (a conditional breakpoint, a watch

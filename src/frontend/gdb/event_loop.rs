@@ -12,7 +12,7 @@ use gdbstub::target::ext::breakpoints::WatchKind;
 
 use super::base::{tid, to_gdb_signal};
 use super::{ExecMode, FluxTarget, TargetError};
-use crate::analysis::history::ReverseStop;
+use crate::analysis::session::ReverseEnd;
 use crate::runtime::vm::{Signal, Stop, StopKind};
 
 /// Instructions per slice of a `continue`.
@@ -113,9 +113,7 @@ impl FluxTarget {
             }
             self.session.vm.lock_scheduler(true);
         }
-        if let Some(h) = &mut self.session.history {
-            h.before_resume(&mut self.session.vm);
-        }
+        self.session.before_resume();
         let result = self.run_loop(step, step_agent, &mut io);
         if plan.locked {
             // a locked run that kept an agent past its slice went where
@@ -134,26 +132,8 @@ impl FluxTarget {
         let mut polls = 0u32;
         loop {
             let want = if step { 1 } else { SLICE };
-            let (stop, replayed) = match &mut self.session.history {
-                Some(h) => {
-                    let replayed = h.replaying();
-                    let stop = self.session.vm.run(h.run_budget(want));
-                    h.after_run(&mut self.session.vm, &stop);
-                    (stop, replayed)
-                }
-                None => (self.session.vm.run(want), false),
-            };
+            let stop = self.session.run_slice(want, &mut |text| io.console(text))?;
             executed += stop.executed;
-            let console = self.session.vm.take_ax_output();
-            if !console.is_empty() {
-                io.console(&console);
-            }
-            if replayed {
-                // this output was shown when the history was recorded
-                self.session.vm.take_output();
-            } else {
-                self.flush_output()?;
-            }
             // a step of one agent while the others may run: it is done when
             // that agent ran an instruction
             let stepped = step && executed >= 1 && step_agent.is_none_or(|a| a == stop.agent);
@@ -253,30 +233,17 @@ impl FluxTarget {
     fn run_reverse(&mut self) -> Result<Option<StopReason>, TargetError> {
         let begin = MultiThreadStopReason::ReplayLog { tid: None, pos: ReplayLogPosition::Begin };
         let agent = self.plan.step.unwrap_or_else(|| self.session.vm.current_agent());
-        let Some(h) = &mut self.session.history else {
-            // not recording: there is no history to go back into
-            let stop = Stop { kind: StopKind::Budget, pc: self.session.vm.pc(), executed: 0, agent: self.session.vm.current_agent() };
-            self.record_stop(&stop, None);
-            self.last_stop_note("no recorded history: start recording with `monitor record on` or `serve --record`");
-            return Ok(Some(begin));
-        };
-        h.before_resume(&mut self.session.vm);
-        let result = if self.exec == ExecMode::ReverseStep {
-            h.reverse_step_agent(&mut self.session.vm, agent)?.map(|_| None)
-        } else {
-            // reverse-continue re-runs stretches of the history on this VM
-            // (its breakpoints armed): the profile must not count them again
-            if self.session.profiling {
-                self.session.vm.set_profiling(false)?;
+        let step = (self.exec == ExecMode::ReverseStep).then_some(agent);
+        let result = match self.session.run_reverse(step)? {
+            ReverseEnd::NoHistory => {
+                let stop = Stop { kind: StopKind::Budget, pc: self.session.vm.pc(), executed: 0, agent: self.session.vm.current_agent() };
+                self.record_stop(&stop, None);
+                self.last_stop_note("no recorded history: start recording with `monitor record on` or `serve --record`");
+                return Ok(Some(begin));
             }
-            let found = h.reverse_continue(&mut self.session.vm, counts_in_reverse);
-            if self.session.profiling {
-                self.session.vm.set_profiling(true)?;
-            }
-            match found? {
-                ReverseStop::At { stop, .. } => Some(Some(stop)),
-                ReverseStop::Begin => None,
-            }
+            ReverseEnd::Stepped => Some(None),
+            ReverseEnd::Stopped(stop) => Some(Some(stop)),
+            ReverseEnd::Begin => None,
         };
         // the agent reverse-stepped may wait for its turn: its own pc
         let shown = if self.session.vm.agent_regs(agent).is_some() { agent } else { self.session.vm.current_agent() };
@@ -310,14 +277,6 @@ impl FluxTarget {
     }
 }
 
-/// The stops a reverse-continue stops at: gdb's breakpoints and
-/// watchpoints, stub-side breakpoints and watch conditions.
-fn counts_in_reverse(stop: &Stop) -> bool {
-    matches!(
-        stop.kind,
-        StopKind::Breakpoint | StopKind::Watchpoint { .. } | StopKind::CondBreakpoint { .. } | StopKind::WatchCondition { .. }
-    )
-}
 
 fn stop_signal(stop: &Stop) -> Option<Signal> {
     match &stop.kind {

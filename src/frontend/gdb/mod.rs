@@ -111,10 +111,6 @@ impl FluxTarget {
         self.session.restart();
     }
 
-    pub(crate) fn flush_output(&mut self) -> std::io::Result<()> {
-        self.session.flush_output()
-    }
-
     pub(crate) fn set_exec(&mut self, mode: ExecMode, signal: Option<Signal>) {
         self.exec = mode;
         self.pending_signal = signal;
