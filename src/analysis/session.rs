@@ -178,6 +178,74 @@ impl Session {
         Ok(())
     }
 
+    /// `record on`: records from here (instruction 0).
+    pub fn record_on(&mut self) -> String {
+        match &self.history {
+            Some(_) => "already recording".into(),
+            None => match self.start_recording() {
+                Ok(()) => format!("recording from here (instruction 0, pc=0x{:04X})", self.vm.pc()),
+                Err(e) => format!("error: {e}"),
+            },
+        }
+    }
+
+    /// `record off`: the history is dropped (tracing reads it: not while tracing).
+    pub fn record_off(&mut self) -> String {
+        if self.trace.on {
+            return "tracing reads the recording: monitor trace off first".into();
+        }
+        match self.history.take() {
+            Some(h) => {
+                self.vm.log_inputs(false);
+                format!("recording off: {} instructions of history dropped", h.end())
+            }
+            None => "not recording".into(),
+        }
+    }
+
+    /// Moves to instruction `n` of the recorded history, forwards or backwards.
+    pub fn goto(&mut self, n: u64) -> String {
+        let Some(h) = &mut self.history else {
+            return "not recording: nothing to go to".into();
+        };
+        if n > h.end() {
+            return format!("instruction {n} is past the end of the history ({})", h.end());
+        }
+        if n < h.begin() {
+            return format!("instruction {n} is before the start of the history ({}): the record limit dropped it", h.begin());
+        }
+        h.before_resume(&mut self.vm);
+        if let Err(e) = h.goto(&mut self.vm, n) {
+            return format!("error: {e}");
+        }
+        format!(
+            "at instruction {n}, pc=0x{:04X} (gdb caches registers: `maintenance flush register-cache` shows the new ones)",
+            self.vm.pc()
+        )
+    }
+
+    /// Writes the recording to a replay file in the save directory.
+    pub fn save_replay(&self, path: &str) -> String {
+        match &self.history {
+            Some(h) => {
+                let (begin, end) = (h.begin(), h.end());
+                let bytes = match Recording::from_history(&self.program, self.vm.config(), self.vm.schedule(), h)
+                    .and_then(|r| r.to_bytes())
+                {
+                    Ok(b) => b,
+                    Err(e) => return format!("error: {e}"),
+                };
+                match self.create_saved_file(path).and_then(|mut f| {
+                    std::io::Write::write_all(&mut f, &bytes).map_err(|e| format!("writing {path}: {e}"))
+                }) {
+                    Ok(()) => format!("saved instructions {begin}..{end} to {path}"),
+                    Err(e) => format!("error: {e}"),
+                }
+            }
+            None => "not recording: nothing to save".into(),
+        }
+    }
+
     /// Before the VM runs again: the history notes what a debugger changed.
     pub fn before_resume(&mut self) {
         if let Some(h) = &mut self.history {
