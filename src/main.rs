@@ -262,7 +262,7 @@ fn serve(
                     rec.check_program(file, &path.display().to_string(), &given.bytes)?;
                     given
                 }
-                None => Program { path: file.clone(), bytes: rec.program.clone(), source: None },
+                None => Program::from_bytes(file.clone(), rec.program.clone()),
             };
             let config = VmConfig { energy: rec.energy, seed: rec.seed };
             let mut target = FluxTarget::new(program, config, output)?;

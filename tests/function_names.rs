@@ -77,3 +77,39 @@ fn an_unlabeled_call_target_has_one_name_everywhere() {
     names.sort();
     assert_eq!(names, ["fn_0x000C", "main"]);
 }
+
+/// A program served from its ELF file: the report names its functions by
+/// the ELF's symbols, as gdb's `bt` does (the labels `start` and `fib`).
+#[test]
+fn a_program_from_an_elf_file_is_reported_with_its_symbols() {
+    let dir = tempfile::tempdir().unwrap();
+    let src = dir.path().join("fibonacci.fasm");
+    std::fs::copy(example("fibonacci.fasm"), &src).unwrap();
+    let elf = dir.path().join("fibonacci.elf");
+    let (code, _, err) = flux(&["asm", src.to_str().unwrap(), "-o", elf.to_str().unwrap(), "--elf"]);
+    assert_eq!(code, 0, "{err}");
+    let stub = Stub::start(&elf, &["--once", "--save-dir", dir.path().to_str().unwrap()]);
+    let out = gdb_batch(
+        stub.port,
+        &[
+            &format!("file {}", elf.display()),
+            "monitor profile on",
+            "break fib",
+            "continue",
+            "continue",
+            "bt",
+            "monitor profile report 3",
+            "monitor profile save fib.speedscope.json",
+        ],
+    );
+    assert!(out.contains("#0  fib () at fibonacci.fasm:10\n#1  0x0000001b in fib () at fibonacci.fasm:14\n#2  0x00000009 in start () at fibonacci.fasm:6"), "{out}");
+    assert!(out.contains("               5   71.4%              5          1  start > fib\n"), "{out}");
+    assert!(out.contains("               0    0.0%              0          1  start > fib > fib\n"), "{out}");
+    assert!(!out.contains("fn_0x"), "{out}");
+    let v: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.path().join("fib.speedscope.json")).unwrap()).unwrap();
+    let mut frames: Vec<String> =
+        v["shared"]["frames"].as_array().unwrap().iter().map(|f| f["name"].as_str().unwrap().to_string()).collect();
+    frames.sort();
+    assert_eq!(frames, ["fib", "start"]);
+}

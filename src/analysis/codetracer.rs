@@ -116,7 +116,9 @@ impl SourceMap {
                         (addr, i + 2)
                     })
                     .collect();
-                SourceMap { path, text: disasm::listing(&program.bytes), lines, labels: HashMap::new() }
+                // a program from an ELF file: its functions' symbols
+                let labels = program.symbols.iter().map(|(&a, n)| (a, n.clone())).collect();
+                SourceMap { path, text: disasm::listing(&program.bytes), lines, labels }
             }
         }
     }
@@ -304,7 +306,7 @@ mod tests {
     fn a_window_that_starts_inside_a_function_and_ends_on_a_call() {
         // Raw bytes: NOP at 0, RET at 1, NOP at 2, CALL 0x0001 at 3, HALT at 6.
         let bytes = vec![0x00, 0x0A, 0x00, 0x09, 0x01, 0x00, 0x0B];
-        let program = Program { path: PathBuf::from("/nonexistent/window.bin"), bytes, source: None };
+        let program = Program::from_bytes(PathBuf::from("/nonexistent/window.bin"), bytes);
         // RET at 1 (no call to return from), NOP at 2, CALL at 3, RET at 1 (returns),
         // then a CALL as the last record (no call event: nothing ran inside it).
         let records = vec![

@@ -929,11 +929,10 @@ mod tests {
         assert!(status.starts_with("limit 1048576 bytes; over it "), "{status}");
         assert!(status.ends_with(&format!("; instructions before {} dropped", h.begin())), "{status}");
         // a replay file of what is kept starts where the history begins
-        let program = crate::program::load::Program {
-            path: "fib.fasm".into(),
-            bytes: crate::program::asm::assemble(include_str!("../../examples/fibonacci.fasm")).unwrap().bytes,
-            source: None,
-        };
+        let program = crate::program::load::Program::from_bytes(
+            "fib.fasm".into(),
+            crate::program::asm::assemble(include_str!("../../examples/fibonacci.fasm")).unwrap().bytes,
+        );
         let rec = crate::analysis::recording::Recording::from_history(&program, VmConfig::default(), Default::default(), &h).unwrap();
         assert_eq!(rec.instructions(), h.end() - h.begin());
         rec.verify().unwrap();

@@ -355,7 +355,7 @@ impl<'a> Analysis<'a> {
 }
 
 fn func_name(program: &Program, entry: u32) -> String {
-    crate::program::names::function_name_in(program.source.as_ref().map(|(_, a)| a), entry)
+    program.function_name(entry)
 }
 
 /// What to do about an expensive opcode.
@@ -715,7 +715,7 @@ small:  MOV       r0, r1
 
     fn program(src: &str, path: &str) -> Program {
         let a = asm::assemble(src).unwrap();
-        Program { path: PathBuf::from(path), bytes: a.bytes.clone(), source: Some((src.to_string(), a)) }
+        Program { path: PathBuf::from(path), bytes: a.bytes.clone(), source: Some((src.to_string(), a)), symbols: Default::default() }
     }
 
     fn data_from(counts: &[(u32, u64)], energy_each: impl Fn(u32) -> u64, call_paths: Vec<CallPath>) -> ProfileData {
@@ -861,7 +861,7 @@ small:  MOV       r0, r1
         let src = "main: LOAD_IMM r1, 100\nLOAD_IMM r2, 7\nCALL 0x10\nHALT\ndivs: CDIV r3, r1, r2\nCMOD r4, r1, r2\nLOOP r1, 0x10\nRET\n";
         let a = asm::assemble(src).unwrap();
         assert_eq!(a.labels["divs"], 0x10);
-        let p = Program { path: PathBuf::from("div.bin"), bytes: a.bytes, source: None };
+        let p = Program::from_bytes(PathBuf::from("div.bin"), a.bytes);
         // 0x10 CDIV, 0x14 CMOD, 0x18 LOOP, 0x1C RET
         let counts = [(0x00, 1), (0x06, 1), (0x0C, 1), (0x0F, 1), (0x10, 100), (0x14, 100), (0x18, 100), (0x1C, 1)];
         let cost = |pc: u32| if pc == 0x10 || pc == 0x14 { 4 } else { 1 };

@@ -19,6 +19,18 @@ use crate::program::asm::Assembled;
 use crate::program::debuginfo::{self, DebugInfo, DebugInfoError};
 use crate::runtime::vm::MEM_SIZE;
 
+/// The functions an ELF file names (its STT_FUNC symbols), by address: the
+/// names gdb shows, so that reports on a program loaded from the ELF use
+/// them too.  A file without a symbol table names none.
+pub fn function_symbols(data: &[u8]) -> std::collections::BTreeMap<u32, String> {
+    use object::{Object as _, ObjectSymbol as _, SymbolKind};
+    let Ok(file) = ElfFile32::<Endianness>::parse(data) else { return Default::default() };
+    file.symbols()
+        .filter(|s| s.kind() == SymbolKind::Text && s.is_global())
+        .filter_map(|s| Some((u32::try_from(s.address()).ok()?, s.name().ok()?.to_string())))
+        .collect()
+}
+
 /// The ELF magic, for telling an ELF program file from raw bytecode.
 pub const MAGIC: &[u8; 4] = b"\x7fELF";
 

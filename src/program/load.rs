@@ -79,9 +79,28 @@ pub struct Program {
     pub path: PathBuf,
     pub bytes: Vec<u8>,
     pub source: Option<(String, Assembled)>,
+    /// For a program loaded from an ELF file: its functions' names by
+    /// address (empty otherwise; assembly has its labels in `source`).
+    pub symbols: std::collections::BTreeMap<u32, String>,
 }
 
 impl Program {
+    /// The one name of the function that starts at `entry` (see
+    /// [`crate::program::names`]): from the source's labels, or from an ELF
+    /// file's symbols.
+    pub fn function_name(&self, entry: u32) -> String {
+        let label = match &self.source {
+            Some((_, a)) => a.label_at(entry),
+            None => self.symbols.get(&entry).map(String::as_str),
+        };
+        crate::program::names::function_name(label, entry)
+    }
+
+    /// A program of raw bytecode, with no source and no symbols.
+    pub fn from_bytes(path: PathBuf, bytes: Vec<u8>) -> Program {
+        Program { path, bytes, source: None, symbols: Default::default() }
+    }
+
     pub fn is_assembly(path: &Path) -> bool {
         path.extension().is_some_and(|e| e.eq_ignore_ascii_case("fasm"))
     }
@@ -116,7 +135,7 @@ impl Program {
         if Program::is_assembly(path) {
             let text = Program::read_source(path)?;
             let assembled = asm::assemble(&text).map_err(|error| ProgramError::Assembly { path: path.into(), error })?;
-            return Ok(Program { path: path.into(), bytes: assembled.bytes.clone(), source: Some((text, assembled)) });
+            return Ok(Program { path: path.into(), bytes: assembled.bytes.clone(), source: Some((text, assembled)), symbols: Default::default() });
         }
         let (mut file, len) = open_regular(path).map_err(read)?;
         if len == 0 {
@@ -134,11 +153,12 @@ impl Program {
         data.extend(read_at_most(file, len, max - data.len() as u64).map_err(read)?);
         if elf {
             let bytes = crate::program::elf::load(&data).map_err(|error| ProgramError::Elf { path: path.into(), error })?;
-            return Ok(Program { path: path.into(), bytes, source: None });
+            let symbols = crate::program::elf::function_symbols(&data);
+            return Ok(Program { path: path.into(), bytes, source: None, symbols });
         }
         if data.is_empty() {
             return Err(ProgramError::Empty { path: path.into() });
         }
-        Ok(Program { path: path.into(), bytes: data, source: None })
+        Ok(Program::from_bytes(path.into(), data))
     }
 }
