@@ -299,43 +299,63 @@ static inline __attribute__((always_inline)) uint32_t flags_now(const flux_vm *v
 
 /* ---- the opcode table ---------------------------------------------------- */
 
-#define MODE_BYTES_NONE 0
-#define MODE_BYTES_R 1
-#define MODE_BYTES_RR 2
-#define MODE_BYTES_RRR 3
-#define MODE_BYTES_RI16 3
-#define MODE_BYTES_I16 2
-#define MODE_BYTES_I8 1
-#define MODE_BYTES_RI8 2
-#define MODE_BYTES_RRI8 3
-#define MODE_BYTES_RRRI8 4
-#define MODE_BYTES_I32 4
-#define MODE_BYTES_RI32 5
+/* Each mode's operand bytes, by name, for the table below. */
+enum {
+#define FLUX_X_MODE_BYTES(name, bytes) MODE_BYTES_##name = bytes,
+    FLUX_MODE_TABLE(FLUX_X_MODE_BYTES)
+#undef FLUX_X_MODE_BYTES
+};
+
+/* The codes are dense and in order: row k of the table has code k. */
+enum {
+#define FLUX_X_ROW(code, name, mode, cat, cost, impl, flow, stack) ROW_##name,
+    FLUX_OPCODE_TABLE(FLUX_X_ROW)
+#undef FLUX_X_ROW
+};
+#define FLUX_X_DENSE(code, name, mode, cat, cost, impl, flow, stack) \
+    _Static_assert(ROW_##name == code, "flux_opcodes.h: " #name " is not in code order");
+FLUX_OPCODE_TABLE(FLUX_X_DENSE)
+#undef FLUX_X_DENSE
+_Static_assert(FLUX_OPCODE_COUNT <= 256, "one opcode byte");
 
 static const flux_opcode_info OPCODES[256] = {
-#define FLUX_X_INFO(code, name, mode, cat, cost, impl) \
-    [code] = {#name, FLUX_MODE_##mode, MODE_BYTES_##mode, FLUX_CAT_##cat, cost, impl},
+#define FLUX_X_INFO(code, name, mode, cat, cost, impl, flow, stack) \
+    [code] = {#name, FLUX_MODE_##mode, MODE_BYTES_##mode, FLUX_CAT_##cat, cost, impl, FLUX_FLOW_##flow, stack},
     FLUX_OPCODE_TABLE(FLUX_X_INFO)
 #undef FLUX_X_INFO
 };
 
 static const uint8_t ENERGY_COST[256] = {
-#define FLUX_X_COST(code, name, mode, cat, cost, impl) [code] = cost,
+#define FLUX_X_COST(code, name, mode, cat, cost, impl, flow, stack) [code] = cost,
     FLUX_OPCODE_TABLE(FLUX_X_COST)
 #undef FLUX_X_COST
 };
 
 static const char *const MODE_NAMES[FLUX_MODE_COUNT] = {
-    "NONE", "R", "RR", "RRR", "RI16", "I16", "I8", "RI8", "RRI8", "RRRI8", "I32", "RI32"};
-static const uint8_t MODE_BYTES[FLUX_MODE_COUNT] = {0, 1, 2, 3, 3, 2, 1, 2, 3, 4, 4, 5};
+#define FLUX_X_MODE_NAME(name, bytes) [FLUX_MODE_##name] = #name,
+    FLUX_MODE_TABLE(FLUX_X_MODE_NAME)
+#undef FLUX_X_MODE_NAME
+};
 static const char *const CATEGORY_NAMES[FLUX_CAT_COUNT] = {
     "control", "arith", "memory", "stack", "compare", "confidence", "trust",
     "a2a", "instinct", "energy", "system", "crypto", "vector"};
+static const char *const FLOW_NAMES[FLUX_FLOW_COUNT] = {
+    [FLUX_FLOW_NEXT] = "next", [FLUX_FLOW_JUMP] = "jump", [FLUX_FLOW_BRANCH] = "branch",
+    [FLUX_FLOW_CALL] = "call", [FLUX_FLOW_RETURN] = "return", [FLUX_FLOW_END] = "end",
+    [FLUX_FLOW_TRAP] = "trap"};
 
 const flux_opcode_info *flux_opcode_info_of(uint8_t code) { return &OPCODES[code]; }
 const char *flux_mode_name(uint8_t mode) { return mode < FLUX_MODE_COUNT ? MODE_NAMES[mode] : "?"; }
 const char *flux_category_name(uint8_t c) { return c < FLUX_CAT_COUNT ? CATEGORY_NAMES[c] : "?"; }
-uint8_t flux_mode_operand_bytes(uint8_t mode) { return mode < FLUX_MODE_COUNT ? MODE_BYTES[mode] : 0; }
+const char *flux_flow_name(uint8_t f) { return f < FLUX_FLOW_COUNT ? FLOW_NAMES[f] : "?"; }
+uint8_t flux_mode_operand_bytes(uint8_t mode) {
+    static const uint8_t BYTES[FLUX_MODE_COUNT] = {
+#define FLUX_X_MODE_BYTES(name, bytes) [FLUX_MODE_##name] = bytes,
+        FLUX_MODE_TABLE(FLUX_X_MODE_BYTES)
+#undef FLUX_X_MODE_BYTES
+    };
+    return mode < FLUX_MODE_COUNT ? BYTES[mode] : 0;
+}
 
 static void watch_gran_rebuild(flux_vm *vm);
 
@@ -2304,12 +2324,10 @@ static flux_stop RUN_TURN(flux_vm *vm, uint64_t budget) {
     if (UNLIKELY(pc >= FLUX_MEM_SIZE)) goto pc_outside;
 #if FLUX_COMPUTED_GOTO
     static const void *const DISPATCH_TABLE[256] = {
-#define FLUX_X_LABEL(code, name, mode, cat, cost, impl) [code] = &&L_##name,
+#define FLUX_X_LABEL(code, name, mode, cat, cost, impl, flow, stack) [code] = &&L_##name,
         FLUX_OPCODE_TABLE(FLUX_X_LABEL)
 #undef FLUX_X_LABEL
-        [0xF7] = &&L_INVALID, [0xF8] = &&L_INVALID, [0xF9] = &&L_INVALID,
-        [0xFA] = &&L_INVALID, [0xFB] = &&L_INVALID, [0xFC] = &&L_INVALID,
-        [0xFD] = &&L_INVALID, [0xFE] = &&L_INVALID, [0xFF] = &&L_INVALID,
+        [FLUX_OPCODE_COUNT ... 255] = &&L_INVALID,   /* bytes that are no opcode */
     };
 #endif
     /* A breakpoint we stopped at does not stop us again when we resume

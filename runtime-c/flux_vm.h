@@ -53,9 +53,10 @@ extern "C" {
 /* ---- the opcode table --------------------------------------------------- */
 
 typedef enum flux_mode {
-    FLUX_MODE_NONE, FLUX_MODE_R, FLUX_MODE_RR, FLUX_MODE_RRR, FLUX_MODE_RI16,
-    FLUX_MODE_I16, FLUX_MODE_I8, FLUX_MODE_RI8, FLUX_MODE_RRI8, FLUX_MODE_RRRI8,
-    FLUX_MODE_I32, FLUX_MODE_RI32, FLUX_MODE_COUNT
+#define FLUX_X_MODE(name, bytes) FLUX_MODE_##name,
+    FLUX_MODE_TABLE(FLUX_X_MODE)
+#undef FLUX_X_MODE
+    FLUX_MODE_COUNT
 } flux_mode;
 
 typedef enum flux_category {
@@ -66,25 +67,40 @@ typedef enum flux_category {
 } flux_category;
 
 enum flux_opcode {
-#define FLUX_X_ENUM(code, name, mode, cat, cost, impl) FLUX_OP_##name = code,
+#define FLUX_X_ENUM(code, name, mode, cat, cost, impl, flow, stack) FLUX_OP_##name = code,
     FLUX_OPCODE_TABLE(FLUX_X_ENUM)
 #undef FLUX_X_ENUM
-    FLUX_OPCODE_COUNT = 0xF7
 };
 
+/* How many opcodes the table has: one `+ 1` per row. */
+enum {
+#define FLUX_X_COUNT(code, name, mode, cat, cost, impl, flow, stack) + 1
+    FLUX_OPCODE_COUNT = 0 FLUX_OPCODE_TABLE(FLUX_X_COUNT)
+#undef FLUX_X_COUNT
+};
+
+/* The FLOW column (flux_opcodes.h says what each kind means). */
+typedef enum flux_flow {
+    FLUX_FLOW_NEXT, FLUX_FLOW_JUMP, FLUX_FLOW_BRANCH, FLUX_FLOW_CALL,
+    FLUX_FLOW_RETURN, FLUX_FLOW_END, FLUX_FLOW_TRAP, FLUX_FLOW_COUNT
+} flux_flow;
+
 typedef struct flux_opcode_info {
-    const char *mnemonic;   /* NULL for bytes that are not opcodes (0xF7-0xFF) */
+    const char *mnemonic;   /* NULL for bytes that are not opcodes (FLUX_OPCODE_COUNT-0xFF) */
     uint8_t mode;           /* flux_mode */
-    uint8_t operand_bytes;
+    uint8_t operand_bytes;  /* bytes after the opcode byte, from the mode */
     uint8_t category;       /* flux_category */
     uint8_t energy;         /* base energy cost */
     uint8_t implemented;
+    uint8_t flow;           /* flux_flow */
+    int8_t stack;           /* bytes pushed minus popped; FLUX_STACK_VAR: varies */
 } flux_opcode_info;
 
 /* The entry for byte `code`; its mnemonic is NULL when `code` is no opcode. */
 const flux_opcode_info *flux_opcode_info_of(uint8_t code);
 const char *flux_mode_name(uint8_t mode);
 const char *flux_category_name(uint8_t category);
+const char *flux_flow_name(uint8_t flow);   /* "next", "jump", ... "trap" */
 uint8_t flux_mode_operand_bytes(uint8_t mode);
 
 /* ---- stops ------------------------------------------------------------ */
