@@ -6,9 +6,14 @@
  * the seed and the energy budget (no wall clock, no ambient randomness).
  *
  * flux_vm_run() executes in one tight loop until something worth reporting
- * happens: a breakpoint (a bit in a 64 Ki-bit map, never a patched byte), a
- * watched memory access, BRK, HALT, a fault, or the instruction budget the
- * caller gave it running out.
+ * happens (flux_stop_kind lists them all): a breakpoint (a bit in a 64 Ki-bit
+ * map, never a patched byte) or a conditional one whose condition holds, a
+ * watched memory access or watch-if condition, BRK, HALT, a fault, the end
+ * of the program, an output or trace buffer to drain, an interrupt, or the
+ * instruction budget the caller gave it running out.
+ *
+ * The opcode table is runtime-c/flux_opcodes.h; struct flux_vm itself is
+ * defined in flux_vm_internal.h, for the runtime's own files only.
  */
 #ifndef FLUX_VM_H
 #define FLUX_VM_H
@@ -284,16 +289,21 @@ void flux_vm_free(flux_vm *vm);
  * when the program does not fit in memory (nothing changes then). */
 int flux_vm_load(flux_vm *vm, const uint8_t *program, size_t len);
 
-/* Back to the state right after load: memory, registers, energy, RNG, trust
- * and output are reset; breakpoints and watchpoints stay. */
+/* Back to the state right after load: memory, registers, energy, RNG, trust,
+ * the FLUX state, output and the input log are reset, agent 1 runs alone
+ * with the scheduler afresh, and every page counts as written; breakpoints,
+ * watchpoints, conditions, the schedule chosen, tracing and profiling stay. */
 void flux_vm_reset(flux_vm *vm);
 
-/* Runs at most `budget` instructions.  A breakpoint at the current pc does
- * not stop the first instruction, so that resuming from a breakpoint works. */
+/* Runs at most `budget` instructions.  When the last run stopped at a
+ * breakpoint (or conditional breakpoint) at the current pc and pc was not
+ * set since, that breakpoint does not stop the first instruction, so that
+ * resuming from it works; any other breakpoint at pc stops the run at once. */
 flux_stop flux_vm_run(flux_vm *vm, uint64_t budget);
 
-/* Stops the VM's run at the next instruction boundary: safe to call from
- * another thread while flux_vm_run is executing. */
+/* Makes the VM's run stop (FLUX_STOP_BUDGET) at its next chunk boundary, at
+ * most 65536 instructions later: safe to call from another thread while
+ * flux_vm_run is executing. */
 void flux_vm_interrupt(flux_vm *vm);
 
 void flux_vm_get_regs(const flux_vm *vm, flux_regs *out);
