@@ -5,8 +5,8 @@ use std::env;
 use std::path::PathBuf;
 
 fn main() {
-    let sources = ["runtime-c/flux_vm.c", "runtime-c/flux_cond.c"];
-    let headers = ["runtime-c/flux_vm.h", "runtime-c/flux_opcodes.h", "runtime-c/flux_cond_eval.h", "runtime-c/flux_ax_eval.h"];
+    let sources = ["runtime-c/flux_vm.c", "runtime-c/flux_sched.c", "runtime-c/flux_hooks.c", "runtime-c/flux_cond.c"];
+    let headers = ["runtime-c/flux_vm.h", "runtime-c/flux_vm_internal.h", "runtime-c/flux_opcodes.h", "runtime-c/flux_cond_eval.h", "runtime-c/flux_ax_eval.h"];
     for f in sources.iter().chain(headers.iter()) {
         println!("cargo:rerun-if-changed={f}");
     }

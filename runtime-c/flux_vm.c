@@ -1,11 +1,17 @@
-/* flux_vm.c - the FLUX interpreter.
+/* flux_vm.c - the FLUX interpreter: the opcode table, the VM's life cycle,
+ * checkpoints, host access, and the dispatch loop.
  *
- * One dispatch loop (flux_vm_run) over a switch, in the manner of Lua's
- * lvm.c: the hot state (pc, sp, energy, cycles) lives in locals and is written
- * back when the loop stops.  Every instruction pays for three checks that make
- * the debugger cheap until it is used: a bit test in the breakpoint map, the
- * instruction budget, and the energy it costs.  Watchpoints cost a branch on
- * memory-touching instructions only while any are set.
+ * One dispatch loop (run_turn_single/run_turn_multi, called by flux_vm_run)
+ * over a switch, or computed gotos where the compiler has them, in the manner
+ * of Lua's lvm.c: the hot state (pc, sp, energy, the instruction count)
+ * lives in locals and is written back when the loop stops.  Between two
+ * instructions the loop tests one flag (any per-instruction hook on),
+ * counts the instruction down in its chunk, tests pc's bit in the stop map
+ * (breakpoints, conditional breakpoints, the last bytes of memory), and
+ * charges the energy the next one costs.  Watchpoints cost a branch on
+ * memory-touching instructions only while any are set.  The scheduler lives
+ * in flux_sched.c and the debugger's hooks in flux_hooks.c; what the loop
+ * needs of them on its hot path is inline in flux_vm_internal.h.
  *
  * docs/ISA.md documents what each instruction does; keep the two in step.
  */
@@ -14,9 +20,7 @@
  * FLUX_VM_MULTI_PASS is defined for that second reading, which sees only
  * the loop. */
 #ifndef FLUX_VM_MULTI_PASS
-#include "flux_vm.h"
-#include "flux_ax_eval.h"
-#include "flux_cond_eval.h"
+#include "flux_vm_internal.h"
 
 #include <math.h>
 #if defined(__SSE2__)
@@ -28,316 +32,65 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define MEM_PAD 16u             /* operand fetch past the end reads zeros */
-#define MAILBOX_CAP FLUX_MAILBOX_CAP
-#define INSTINCT_SLOTS 16u
-#define MAX_PROPOSALS 16u
-#define NUM_TOPICS 16u
-#define FIRST_AGENT 1u           /* the program's first agent: the program ends with it */
-#define KILLED_EXIT 137         /* exit code of a KILLed agent (128 + SIGKILL, as a shell says) */
-#define CHUNK 65536u            /* instructions between interrupt checks */
-
-enum vm_state { VM_RUNNING, VM_EXHAUSTED, VM_HALTED, VM_TERMINATED };
-
-typedef struct watchpoint {
-    uint32_t addr, len, kind;
-    uint32_t owner;   /* 0: gdb's; else the watch-if condition this write-trigger serves */
-} watchpoint;
-
-/* A write-trigger: writes to the range make the watch-if conditions be
- * checked (instead of stopping, as a gdb watchpoint would). */
-#define WATCH_TRIGGER 4u
-
-enum { COND_NONE, COND_EXPR, COND_AX };
-
-/* A breakpoint checked inside the loop: a stub-side one (`monitor break`,
- * its condition compiled from the condition language) or one of gdb's with
- * conditions and commands as agent expressions (kept in vm->ax_pool as
- * [length low, length high, bytecode...] each). */
-typedef struct cond_breakpoint {
-    uint32_t id, addr;
-    int has_cond;                /* COND_NONE, COND_EXPR (cond), COND_AX (ax_off/ax_len) */
-    flux_cond cond;
-    uint32_t ax_off, ax_len;     /* the conditions: any of them holds */
-    uint32_t cmd_off, cmd_len;   /* commands run where a condition holds, instead of stopping */
-} cond_breakpoint;
-
-typedef struct watch_cond {
-    uint32_t id;
-    uint8_t once;   /* removed after it fires (apoptosis warnings) */
-    uint8_t last;   /* its value after the previous instruction: it fires on false -> true */
-    uint8_t every;  /* reads something any instruction may change: check after each one */
-    flux_cond cond;
-} watch_cond;
-
-/* Confidence provenance: every write of a confidence that is not a plain
- * 1.0 -> 1.0 is recorded with the records of the confidences it was computed
- * from, so that a chain can be walked back from any register. */
-#define PROV_RING 4096u
-typedef struct prov_record {
-    uint64_t seq;          /* 1, 2, ...; 0 means "no record" */
-    uint64_t cycle;
-    uint32_t pc;
-    uint8_t insn[6];
-    uint8_t dest;
-    float before, after;
-    uint64_t parent[2];    /* seq of the sources' records, 0 for none */
-} prov_record;
-
-typedef struct message {
-    int32_t value;
-    float conf;
-    uint32_t from;
-} message;
-
-typedef struct instinct {
-    int32_t key, value;
-    float strength;
-    uint8_t used;
-} instinct;
-
-typedef struct proposal {
-    int32_t value;
-    uint32_t quorum, yes, no;
-    uint8_t used;
-} proposal;
-
-/* One agent.  While it runs, its registers live in the VM's own fields (r,
- * conf, pc, ... below), where the handlers use them; they are copied here
- * when the scheduler switches away from it (agent_save) and back
- * (agent_load), so the hot path never looks at this struct.  Everything else
- * (state, mailbox) is only ever here. */
-typedef struct agent {
-    uint32_t id;             /* 0: a slot never used */
-    uint32_t state;          /* flux_agent_state */
-    uint32_t wait_on, wait_op;
-    uint32_t barrier_gen;    /* the barrier generation it waits in */
-    uint32_t retry;          /* it blocked at pc: the stop map was checked there already */
-    int32_t exit_code;
-    uint32_t stack_lo, stack_hi;
-    /* the registers, while it does not run */
-    int32_t r[FLUX_NUM_REGS];
-    float conf[FLUX_NUM_REGS];
-    uint32_t pc, sp, fp;
-    uint32_t flags, fl_kind, fl_x, fl_y, fl_res;
-    int64_t energy, energy_net_in;
-    uint64_t retired, timer_start;
-    uint64_t prov_head[FLUX_NUM_REGS];
-    float last_conf;
-    /* its mailbox: a ring */
-    message mailbox[MAILBOX_CAP];
-    uint32_t mail_head, mail_count;
-    uint16_t subscriptions;  /* topics it is subscribed to */
-} agent;
-
-struct flux_vm {
-    uint8_t mem[FLUX_MEM_SIZE + MEM_PAD];
-
-    /* ---- the machine state: everything a checkpoint saves besides memory
-     * (flux_vm_save_state copies this block whole, from `r` to
-     * `machine_end`; a field that changes as the program runs belongs here) */
-    int32_t r[FLUX_NUM_REGS];
-    float conf[FLUX_NUM_REGS];
-    uint32_t pc, sp, fp;
-    /* Flags are computed when read: arithmetic records its operands and
-     * result (fl_*), and flags_now() derives Z S C O from them. */
-    uint32_t flags;          /* valid when fl_kind == FL_DONE */
-    uint32_t fl_kind, fl_x, fl_y, fl_res;
-    int64_t energy;
-    uint64_t cycles;
-    /* FLUX state */
-    uint64_t rng;
-    float trust[FLUX_NUM_AGENTS];
-    float trust_prev[FLUX_NUM_AGENTS];
-    float trust_threshold;
-    uint32_t trust_failures;
-    instinct instincts[INSTINCT_SLOTS];
-    proposal proposals[MAX_PROPOSALS];
-    uint8_t routes[FLUX_NUM_AGENTS];
-    int64_t energy_pool, energy_reserve, energy_net_in;
-    uint64_t timer_start;
-    int64_t energy_alarm;
-    float last_conf;            /* confidence of the last result (see CONF_RESULT) */
-    flux_trust_event trust_log[FLUX_TRUST_LOG];   /* a ring: the newest trust checks */
-    uint64_t trust_log_count;
-    uint64_t prov_seq;                             /* provenance records written so far */
-    uint64_t prov_head[FLUX_NUM_REGS];             /* each register's latest record */
-    uint32_t state;
-    int32_t exit_code;
-    int32_t term_signal;
-    char term_reason[128];
-    /* agents and the scheduler: the running agent's registers are the fields
-     * above (r ... last_conf, stack_lo/hi); see struct agent */
-    uint32_t stack_lo, stack_hi;   /* the running agent's stack region */
-    agent agents[FLUX_MAX_AGENTS]; /* slot 0 is agent 1's */
-    uint32_t cur;                  /* the running agent's slot */
-    uint32_t nlive;
-    uint32_t next_id;              /* the id the next SPAWN gives */
-    uint8_t id_state[FLUX_NUM_AGENTS];  /* 0 never alive, 1 alive, 2 ended */
-    uint8_t id_exit[FLUX_NUM_AGENTS];   /* exit codes of ended agents, for JOIN */
-    uint32_t sched, slice;         /* flux_sched_kind, slice length */
-    uint64_t sched_rng;            /* chaos: the scheduler's own generator */
-    uint64_t slice_start, slice_end;  /* cycles where the running agent's slice began and ends */
-    uint32_t barrier_gen;
-    int64_t agent_budget;          /* the energy every agent starts with */
-    char machine_end[1];
-    /* ---- end of the machine state */
-
-    /* Pages of memory written since flux_vm_take_dirty_pages (by the program
-     * or the debugger): checkpoints copy only these.  One spare entry for
-     * writes that end exactly at the last byte. */
-    uint8_t dirty[FLUX_PAGES + 1];
-    /* where the last run stopped at a breakpoint: the next run from there
-     * passes over it (UINT32_MAX: none) */
-    uint32_t resume_pc;
-    /* the nondeterministic inputs the program drew (RNG values), while logging */
-    int log_inputs;
-    flux_input_event inputs[FLUX_INPUT_LOG];
-    uint32_t ninputs;
-    uint32_t inputs_lost;
-
-    /* configuration and the loaded image, for reset */
-    int64_t energy_budget;
-    uint64_t seed;
-    uint32_t sched_cfg, slice_cfg;
-    int sched_locked;           /* gdb's scheduler-locking: no switches */
-    int lock_deviated;          /* a locked run kept an agent past its slice */
-    int turn_break;             /* end the turn at the next chunk boundary (SPAWN) */
-    uint8_t program[FLUX_MEM_SIZE];
-    size_t program_len;
-
-    /* debugger hooks */
-    uint64_t breakpoints[FLUX_MEM_SIZE / 64];
-    /* breakpoints, plus the last 5 bytes of memory where an instruction could
-     * run past the end: the addresses whose dispatch takes the slow path.  One
-     * more word, all ones, for pc = FLUX_MEM_SIZE: where a program that runs
-     * off the end of memory lands (it faults there). */
-    uint64_t stopmap[FLUX_MEM_SIZE / 64 + 1];
-    /* stub-side breakpoints: an address and a condition checked in the loop */
-    uint64_t condbp_map[FLUX_MEM_SIZE / 64];
-    cond_breakpoint condbps[FLUX_MAX_COND_BREAKPOINTS];
-    uint32_t ncondbp;
-    uint8_t ax_pool[FLUX_AX_POOL];   /* the agent expressions of gdb's breakpoints */
-    uint32_t ax_pool_len;
-    flux_ax_result ax_last;          /* why the last agent-expression breakpoint stopped */
-    uint8_t ax_out[FLUX_AX_OUT_CAP]; /* text from breakpoint commands (dprintf) */
-    uint32_t ax_out_len;
-    /* watch-if conditions: checked after every instruction while any exist */
-    watch_cond wconds[FLUX_MAX_WATCH_CONDS];
-    uint32_t nwcond;
-    uint32_t nwcond_every;      /* how many of them need checking after every instruction */
-    int64_t max_cost;           /* the largest base energy cost in the table */
-    watchpoint watch[FLUX_MAX_WATCHPOINTS];
-    uint32_t nwatch;
-    /* one byte per 16-byte granule of memory: nonzero where a watchpoint (or
-     * a watch-if write-trigger) lies, so most accesses are cleared with one load */
-    uint8_t watch_gran[FLUX_MEM_SIZE / 16];
-    atomic_int interrupt;
-
-    /* program output */
-    uint8_t out[FLUX_OUTPUT_CAP];
-    size_t out_len;
-
-    /* tracing: records of retired instructions (see flux_vm.h) */
-    int tracing;
-    int watch_any;              /* nwatch > 0 or tracing: memory writes take the slow path */
-    uint8_t *trace_buf;
-    size_t trace_cap, trace_len;
-    flux_trace_mem tmem[FLUX_TRACE_MAX_MEM];   /* writes of the instruction running */
-    uint32_t ntmem;
-    int tmem_more;
-    int32_t snap_r[FLUX_NUM_REGS];             /* registers before it */
-    float snap_conf[FLUX_NUM_REGS];
-    uint64_t snap_trust_count;
-
-    /* profiling: exact counts */
-    int profiling;
-    uint64_t *prof_count, *prof_energy;        /* FLUX_MEM_SIZE each; prof_energy holds
-                                                  only what costs beyond the table's */
-    uint64_t prof_mark;                        /* cycles when prof_cur became current */
-    uint64_t *prof_energy_out;                 /* flux_vm_profile_energy's answer */
-    flux_prof_node *prof_nodes;
-    uint32_t prof_nnodes, prof_cap, prof_cur;
-    uint32_t *prof_hash;                       /* (parent, func) -> node + 1, 2 * prof_cap slots */
-    /* A ring of confidence provenance.  Not part of checkpoints (it is large):
-     * after going back in time, records older than the ring may be gone. */
-    prov_record prov[PROV_RING];
-    int break_on_trust_fail;
-};
-
-/* ---- flags ---------------------------------------------------------------- */
-
-static inline uint32_t zs_flags(uint32_t v) {
-    return (v == 0 ? FLUX_FLAG_Z : 0) | ((v >> 31) ? FLUX_FLAG_S : 0);
-}
-static inline uint32_t add_flags(uint32_t a, uint32_t b, uint32_t res) {
-    return zs_flags(res) | (res < a ? FLUX_FLAG_C : 0) |
-           ((((a ^ res) & (b ^ res)) >> 31) ? FLUX_FLAG_O : 0);
-}
-static inline uint32_t sub_flags(uint32_t a, uint32_t b, uint32_t res) {
-    return zs_flags(res) | (a < b ? FLUX_FLAG_C : 0) |
-           ((((a ^ b) & (a ^ res)) >> 31) ? FLUX_FLAG_O : 0);
-}
-
-enum { FL_DONE, FL_ZS, FL_ADD, FL_SUB };
-
-static inline __attribute__((always_inline)) uint32_t flags_now(const flux_vm *vm) {
-    switch (vm->fl_kind) {
-    case FL_ZS: return zs_flags(vm->fl_res);
-    case FL_ADD: return add_flags(vm->fl_x, vm->fl_y, vm->fl_res);
-    case FL_SUB: return sub_flags(vm->fl_x, vm->fl_y, vm->fl_res);
-    default: return vm->flags;
-    }
-}
-
-#define SET_FLAGS(f) (vm->flags = (f), vm->fl_kind = FL_DONE)
-#define SET_ZS(v) (vm->fl_res = (uint32_t)(v), vm->fl_kind = FL_ZS)
-#define SET_ADD(x, y, v) \
-    (vm->fl_x = (uint32_t)(x), vm->fl_y = (uint32_t)(y), vm->fl_res = (uint32_t)(v), vm->fl_kind = FL_ADD)
-#define SET_SUB(x, y, v) \
-    (vm->fl_x = (uint32_t)(x), vm->fl_y = (uint32_t)(y), vm->fl_res = (uint32_t)(v), vm->fl_kind = FL_SUB)
-
 /* ---- the opcode table ---------------------------------------------------- */
 
-#define MODE_BYTES_NONE 0
-#define MODE_BYTES_R 1
-#define MODE_BYTES_RR 2
-#define MODE_BYTES_RRR 3
-#define MODE_BYTES_RI16 3
-#define MODE_BYTES_I16 2
-#define MODE_BYTES_I8 1
-#define MODE_BYTES_RI8 2
-#define MODE_BYTES_RRI8 3
-#define MODE_BYTES_RRRI8 4
-#define MODE_BYTES_I32 4
-#define MODE_BYTES_RI32 5
+/* Each mode's operand bytes, by name, for the table below. */
+enum {
+#define FLUX_X_MODE_BYTES(name, bytes) MODE_BYTES_##name = bytes,
+    FLUX_MODE_TABLE(FLUX_X_MODE_BYTES)
+#undef FLUX_X_MODE_BYTES
+};
+
+/* The codes are dense and in order: row k of the table has code k. */
+enum {
+#define FLUX_X_ROW(code, name, mode, cat, cost, impl, flow, stack) ROW_##name,
+    FLUX_OPCODE_TABLE(FLUX_X_ROW)
+#undef FLUX_X_ROW
+};
+#define FLUX_X_DENSE(code, name, mode, cat, cost, impl, flow, stack) \
+    _Static_assert(ROW_##name == code, "flux_opcodes.h: " #name " is not in code order");
+FLUX_OPCODE_TABLE(FLUX_X_DENSE)
+#undef FLUX_X_DENSE
+_Static_assert(FLUX_OPCODE_COUNT <= 256, "one opcode byte");
 
 static const flux_opcode_info OPCODES[256] = {
-#define FLUX_X_INFO(code, name, mode, cat, cost, impl) \
-    [code] = {#name, FLUX_MODE_##mode, MODE_BYTES_##mode, FLUX_CAT_##cat, cost, impl},
+#define FLUX_X_INFO(code, name, mode, cat, cost, impl, flow, stack) \
+    [code] = {#name, FLUX_MODE_##mode, MODE_BYTES_##mode, FLUX_CAT_##cat, cost, impl, FLUX_FLOW_##flow, stack},
     FLUX_OPCODE_TABLE(FLUX_X_INFO)
 #undef FLUX_X_INFO
 };
 
 static const uint8_t ENERGY_COST[256] = {
-#define FLUX_X_COST(code, name, mode, cat, cost, impl) [code] = cost,
+#define FLUX_X_COST(code, name, mode, cat, cost, impl, flow, stack) [code] = cost,
     FLUX_OPCODE_TABLE(FLUX_X_COST)
 #undef FLUX_X_COST
 };
 
 static const char *const MODE_NAMES[FLUX_MODE_COUNT] = {
-    "NONE", "R", "RR", "RRR", "RI16", "I16", "I8", "RI8", "RRI8", "RRRI8", "I32", "RI32"};
-static const uint8_t MODE_BYTES[FLUX_MODE_COUNT] = {0, 1, 2, 3, 3, 2, 1, 2, 3, 4, 4, 5};
+#define FLUX_X_MODE_NAME(name, bytes) [FLUX_MODE_##name] = #name,
+    FLUX_MODE_TABLE(FLUX_X_MODE_NAME)
+#undef FLUX_X_MODE_NAME
+};
 static const char *const CATEGORY_NAMES[FLUX_CAT_COUNT] = {
     "control", "arith", "memory", "stack", "compare", "confidence", "trust",
     "a2a", "instinct", "energy", "system", "crypto", "vector"};
+static const char *const FLOW_NAMES[FLUX_FLOW_COUNT] = {
+    [FLUX_FLOW_NEXT] = "next", [FLUX_FLOW_JUMP] = "jump", [FLUX_FLOW_BRANCH] = "branch",
+    [FLUX_FLOW_CALL] = "call", [FLUX_FLOW_RETURN] = "return", [FLUX_FLOW_END] = "end",
+    [FLUX_FLOW_TRAP] = "trap"};
 
 const flux_opcode_info *flux_opcode_info_of(uint8_t code) { return &OPCODES[code]; }
 const char *flux_mode_name(uint8_t mode) { return mode < FLUX_MODE_COUNT ? MODE_NAMES[mode] : "?"; }
 const char *flux_category_name(uint8_t c) { return c < FLUX_CAT_COUNT ? CATEGORY_NAMES[c] : "?"; }
-uint8_t flux_mode_operand_bytes(uint8_t mode) { return mode < FLUX_MODE_COUNT ? MODE_BYTES[mode] : 0; }
-
-static void watch_gran_rebuild(flux_vm *vm);
+const char *flux_flow_name(uint8_t f) { return f < FLUX_FLOW_COUNT ? FLOW_NAMES[f] : "?"; }
+uint8_t flux_mode_operand_bytes(uint8_t mode) {
+    static const uint8_t BYTES[FLUX_MODE_COUNT] = {
+#define FLUX_X_MODE_BYTES(name, bytes) [FLUX_MODE_##name] = bytes,
+        FLUX_MODE_TABLE(FLUX_X_MODE_BYTES)
+#undef FLUX_X_MODE_BYTES
+    };
+    return mode < FLUX_MODE_COUNT ? BYTES[mode] : 0;
+}
 
 /* ---- lifecycle ------------------------------------------------------------ */
 
@@ -378,38 +131,6 @@ int flux_vm_load(flux_vm *vm, const uint8_t *program, size_t len) {
     return 0;
 }
 
-static uint64_t splitmix64(uint64_t *s) {
-    uint64_t z = (*s += 0x9E3779B97F4A7C15ull);
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-    return z ^ (z >> 31);
-}
-
-/* Agent 1 alone, with the whole stack region (so that a program that never
- * spawns runs exactly as on a single-agent machine); the scheduler afresh. */
-static void sched_reset(flux_vm *vm) {
-    memset(vm->agents, 0, sizeof vm->agents);
-    memset(vm->id_state, 0, sizeof vm->id_state);
-    memset(vm->id_exit, 0, sizeof vm->id_exit);
-    vm->agents[0].id = FIRST_AGENT;
-    vm->agents[0].state = FLUX_AGENT_RUNNABLE;
-    vm->agents[0].stack_lo = FLUX_STACK_LIMIT;
-    vm->agents[0].stack_hi = FLUX_STACK_TOP;
-    vm->id_state[FIRST_AGENT] = 1;
-    vm->stack_lo = FLUX_STACK_LIMIT;
-    vm->stack_hi = FLUX_STACK_TOP;
-    vm->cur = 0;
-    vm->nlive = 1;
-    vm->next_id = FIRST_AGENT + 1;
-    vm->sched = vm->sched_cfg;
-    vm->slice = vm->slice_cfg ? vm->slice_cfg : FLUX_DEFAULT_SLICE;
-    /* its own stream, so that RNG_NEXT draws the same values under any schedule */
-    vm->sched_rng = vm->seed ^ 0x5CED5CED5CED5CEDull;
-    vm->slice_start = vm->slice_end = 0;
-    vm->barrier_gen = 0;
-    vm->agent_budget = vm->energy_budget;
-}
-
 void flux_vm_reset(flux_vm *vm) {
     memset(vm->mem, 0, sizeof vm->mem);
     memcpy(vm->mem, vm->program, vm->program_len);
@@ -444,7 +165,7 @@ void flux_vm_reset(flux_vm *vm) {
     vm->exit_code = 0;
     vm->term_signal = 0;
     vm->term_reason[0] = 0;
-    sched_reset(vm);
+    fluxi_sched_reset(vm);
     memset(vm->dirty, 1, sizeof vm->dirty);
     vm->ninputs = 0;
     vm->resume_pc = UINT32_MAX;
@@ -466,26 +187,10 @@ void flux_vm_take_dirty_pages(flux_vm *vm, uint8_t *dirty) {
     memset(vm->dirty, 0, sizeof vm->dirty);
 }
 
-/* Marks the pages of [addr, addr + n) written; n > 0 and the range lies in memory. */
-static inline void mark_dirty(flux_vm *vm, uint32_t addr, uint32_t n) {
-    uint32_t first = addr / FLUX_PAGE_SIZE, last = (addr + n - 1) / FLUX_PAGE_SIZE;
-    vm->dirty[first] = 1;
-    vm->dirty[last] = 1;
-    for (uint32_t p = first + 1; p < last; p++) vm->dirty[p] = 1;
-}
-
 void flux_vm_log_inputs(flux_vm *vm, int on) {
     vm->log_inputs = on != 0;
     vm->ninputs = 0;
     vm->inputs_lost = 0;
-}
-
-static void log_input(flux_vm *vm, uint64_t cycle, uint32_t pc, uint32_t kind, uint64_t value) {
-    if (vm->ninputs >= FLUX_INPUT_LOG) {
-        vm->inputs_lost++;
-        return;
-    }
-    vm->inputs[vm->ninputs++] = (flux_input_event){cycle, pc, kind, value};
 }
 
 size_t flux_vm_take_inputs(flux_vm *vm, flux_input_event *out, size_t max, uint32_t *lost) {
@@ -511,11 +216,6 @@ void flux_vm_get_regs(const flux_vm *vm, flux_regs *out) {
     out->cycles = vm->cycles;
 }
 
-static float clamp01(float x) {
-    if (!(x >= 0.0f)) return 0.0f;  /* also catches NaN */
-    return x > 1.0f ? 1.0f : x;
-}
-
 void flux_vm_set_regs(flux_vm *vm, const flux_regs *in) {
     if (in->pc != vm->pc) vm->resume_pc = UINT32_MAX;
     memcpy(vm->r, in->r, sizeof vm->r);
@@ -529,10 +229,6 @@ void flux_vm_set_regs(flux_vm *vm, const flux_regs *in) {
     vm->energy = in->energy < 0 ? 0 : in->energy;
     vm->cycles = in->cycles;
     if (vm->state == VM_EXHAUSTED && vm->energy > 0) vm->state = VM_RUNNING;
-}
-
-static int range_ok(uint32_t addr, size_t len) {
-    return len <= FLUX_MEM_SIZE && addr <= FLUX_MEM_SIZE - len;
 }
 
 const uint8_t *flux_vm_memory(const flux_vm *vm) { return vm->mem; }
@@ -550,330 +246,6 @@ int flux_vm_write_mem(flux_vm *vm, uint32_t addr, const uint8_t *buf, size_t len
         mark_dirty(vm, addr, (uint32_t)len);
     }
     return 0;
-}
-
-/* Addresses 0xFFFB-0xFFFF: an instruction there may not fit in memory. */
-#define GUARD_WORD (FLUX_MEM_SIZE / 64 - 1)
-#define GUARD_BITS (~0ull << 59)
-
-static void stopmap_sync(flux_vm *vm, uint32_t word) {
-    vm->stopmap[word] = vm->breakpoints[word] | vm->condbp_map[word] | (word == GUARD_WORD ? GUARD_BITS : 0);
-}
-
-void flux_vm_set_breakpoint(flux_vm *vm, uint32_t addr, int enabled) {
-    if (addr >= FLUX_MEM_SIZE) return;
-    uint64_t bit = 1ull << (addr & 63);
-    if (enabled) vm->breakpoints[addr >> 6] |= bit;
-    else vm->breakpoints[addr >> 6] &= ~bit;
-    stopmap_sync(vm, addr >> 6);
-}
-
-int flux_vm_has_breakpoint(const flux_vm *vm, uint32_t addr) {
-    return addr < FLUX_MEM_SIZE && ((vm->breakpoints[addr >> 6] >> (addr & 63)) & 1);
-}
-
-void flux_vm_clear_breakpoints(flux_vm *vm) {
-    memset(vm->breakpoints, 0, sizeof vm->breakpoints);
-    for (uint32_t w = 0; w < FLUX_MEM_SIZE / 64; w++) stopmap_sync(vm, w);
-    vm->stopmap[FLUX_MEM_SIZE / 64] = ~0ull;
-}
-
-int flux_vm_add_watchpoint(flux_vm *vm, uint32_t addr, uint32_t len, uint32_t kind) {
-    if (len == 0 || !range_ok(addr, len) || kind < FLUX_WATCH_WRITE || kind > FLUX_WATCH_ACCESS)
-        return -1;
-    if (vm->nwatch >= FLUX_MAX_WATCHPOINTS) return -1;
-    vm->watch[vm->nwatch++] = (watchpoint){addr, len, kind, 0};
-    watch_gran_rebuild(vm);
-    return 0;
-}
-
-int flux_vm_remove_watchpoint(flux_vm *vm, uint32_t addr, uint32_t len, uint32_t kind) {
-    for (uint32_t i = 0; i < vm->nwatch; i++) {
-        watchpoint *w = &vm->watch[i];
-        if (w->addr == addr && w->len == len && w->kind == kind && w->owner == 0) {
-            memmove(w, w + 1, (vm->nwatch - i - 1) * sizeof *w);
-            vm->nwatch--;
-            watch_gran_rebuild(vm);
-            return 0;
-        }
-    }
-    return -1;
-}
-
-void flux_vm_clear_watchpoints(flux_vm *vm) {
-    uint32_t k = 0;
-    for (uint32_t i = 0; i < vm->nwatch; i++)
-        if (vm->watch[i].owner) vm->watch[k++] = vm->watch[i];   /* keep watch-if triggers */
-    vm->nwatch = k;
-    watch_gran_rebuild(vm);
-}
-
-void flux_vm_view(const flux_vm *vm, flux_view *out) {
-    out->r = vm->r;
-    out->conf = vm->conf;
-    out->mem = vm->mem;
-    out->mem_len = FLUX_MEM_SIZE;
-    out->trust = vm->trust;
-    out->pc = vm->pc;
-    out->sp = vm->sp;
-    out->energy = vm->energy;
-    out->cycles = vm->cycles;
-    out->last_conf = vm->last_conf;
-    out->fp = vm->fp;
-    out->flags = flags_now(vm);
-}
-
-static void condbp_rebuild_map(flux_vm *vm, uint32_t addr) {
-    uint32_t word = addr >> 6;
-    uint64_t bit = 1ull << (addr & 63);
-    vm->condbp_map[word] &= ~bit;
-    for (uint32_t i = 0; i < vm->ncondbp; i++)
-        if (vm->condbps[i].addr == addr) vm->condbp_map[word] |= bit;
-    stopmap_sync(vm, word);
-}
-
-int flux_vm_add_cond_breakpoint(flux_vm *vm, uint32_t id, uint32_t addr, const flux_cond *cond) {
-    if (addr >= FLUX_MEM_SIZE || vm->ncondbp >= FLUX_MAX_COND_BREAKPOINTS) return -1;
-    if (cond && cond->n > FLUX_COND_MAX) return -1;
-    cond_breakpoint *b = &vm->condbps[vm->ncondbp++];
-    memset(b, 0, sizeof *b);
-    b->id = id;
-    b->addr = addr;
-    b->has_cond = cond ? COND_EXPR : COND_NONE;
-    if (cond) b->cond = *cond;
-    condbp_rebuild_map(vm, addr);
-    return 0;
-}
-
-/* Gives back the pool bytes [off, off + len): the pool stays packed. */
-static void ax_pool_release(flux_vm *vm, uint32_t off, uint32_t len) {
-    if (!len) return;
-    memmove(vm->ax_pool + off, vm->ax_pool + off + len, vm->ax_pool_len - off - len);
-    vm->ax_pool_len -= len;
-    for (uint32_t i = 0; i < vm->ncondbp; i++) {
-        cond_breakpoint *b = &vm->condbps[i];
-        if (b->ax_len && b->ax_off > off) b->ax_off -= len;
-        if (b->cmd_len && b->cmd_off > off) b->cmd_off -= len;
-    }
-}
-
-/* Whether list (see flux_vm_add_ax_breakpoint) is well-formed, each bytecode passing flux_ax_check. */
-static int ax_list_ok(const uint8_t *list, uint32_t len, int allow_printf) {
-    for (uint32_t at = 0; at < len;) {
-        if (len - at < 2) return 0;
-        uint32_t n = list[at] | (uint32_t)list[at + 1] << 8;
-        if (n > len - at - 2 || ax_check(list + at + 2, n, allow_printf).status != FLUX_AX_OK) return 0;
-        at += 2 + n;
-    }
-    return 1;
-}
-
-int flux_vm_add_ax_breakpoint(flux_vm *vm, uint32_t id, uint32_t addr, const uint8_t *conds, uint32_t conds_len,
-                              const uint8_t *cmds, uint32_t cmds_len) {
-    if (addr >= FLUX_MEM_SIZE) return -1;
-    if ((conds_len && !conds) || (cmds_len && !cmds)) return -2;
-    if (!ax_list_ok(conds, conds_len, 0) || !ax_list_ok(cmds, cmds_len, 1)) return -2;
-    /* room once the breakpoint it replaces is gone */
-    uint32_t freed = 0, exists = 0;
-    for (uint32_t i = 0; i < vm->ncondbp; i++)
-        if (vm->condbps[i].id == id) {
-            exists = 1;
-            freed = vm->condbps[i].ax_len + vm->condbps[i].cmd_len;
-        }
-    if (!exists && vm->ncondbp >= FLUX_MAX_COND_BREAKPOINTS) return -1;
-    if ((uint64_t)vm->ax_pool_len - freed + conds_len + cmds_len > FLUX_AX_POOL) return -1;
-    if (exists) flux_vm_remove_cond_breakpoint(vm, id);
-    cond_breakpoint *b = &vm->condbps[vm->ncondbp++];
-    memset(b, 0, sizeof *b);
-    b->id = id;
-    b->addr = addr;
-    b->has_cond = conds_len ? COND_AX : COND_NONE;
-    b->ax_off = vm->ax_pool_len;
-    b->ax_len = conds_len;
-    if (conds_len) memcpy(vm->ax_pool + vm->ax_pool_len, conds, conds_len);
-    vm->ax_pool_len += conds_len;
-    b->cmd_off = vm->ax_pool_len;
-    b->cmd_len = cmds_len;
-    if (cmds_len) memcpy(vm->ax_pool + vm->ax_pool_len, cmds, cmds_len);
-    vm->ax_pool_len += cmds_len;
-    condbp_rebuild_map(vm, addr);
-    return 0;
-}
-
-flux_ax_result flux_vm_ax_last(const flux_vm *vm) { return vm->ax_last; }
-
-const uint8_t *flux_vm_ax_output(const flux_vm *vm, size_t *len) {
-    *len = vm->ax_out_len;
-    return vm->ax_out;
-}
-
-void flux_vm_clear_ax_output(flux_vm *vm) { vm->ax_out_len = 0; }
-
-/* Whether any of b's agent-expression conditions holds; one that cannot be
- * evaluated counts as holding (gdb then evaluates it itself, as with
- * gdbserver), and vm->ax_last says why. */
-static inline int ax_conds_hold(flux_vm *vm, const cond_breakpoint *b, const flux_view *v) {
-    const uint8_t *list = vm->ax_pool + b->ax_off;
-    for (uint32_t at = 0; at + 2 <= b->ax_len;) {
-        uint32_t n = list[at] | (uint32_t)list[at + 1] << 8;
-        flux_ax_result r = ax_eval(list + at + 2, n, v, NULL);
-        if (r.status != FLUX_AX_OK || r.value) {
-            vm->ax_last = r;
-            return 1;
-        }
-        at += 2 + n;
-    }
-    return 0;
-}
-
-/* Runs b's commands (agent printf); an error in one stops there. */
-static inline int ax_run_commands(flux_vm *vm, const cond_breakpoint *b, const flux_view *v) {
-    const uint8_t *list = vm->ax_pool + b->cmd_off;
-    ax_out out = {vm->ax_out, FLUX_AX_OUT_CAP, vm->ax_out_len};
-    for (uint32_t at = 0; at + 2 <= b->cmd_len;) {
-        uint32_t n = list[at] | (uint32_t)list[at + 1] << 8;
-        flux_ax_result r = ax_eval(list + at + 2, n, v, &out);
-        vm->ax_out_len = out.len;
-        if (r.status != FLUX_AX_OK) {
-            vm->ax_last = r;
-            return 0;
-        }
-        at += 2 + n;
-    }
-    return 1;
-}
-
-/* The one hook through which the loop checks every breakpoint with a
- * condition at pc, stub-side and gdb's alike.  0: go on; 1: stop at
- * breakpoint *id; 2: stop first so that the host takes the commands' text. */
-static inline int condbp_check(flux_vm *vm, uint32_t pc, const flux_view *v, uint32_t *id) {
-    for (uint32_t i = 0; i < vm->ncondbp; i++) {
-        const cond_breakpoint *b = &vm->condbps[i];
-        if (b->addr == pc && b->cmd_len && FLUX_AX_OUT_CAP - vm->ax_out_len < FLUX_AX_OUT_CAP / 2) return 2;
-    }
-    for (uint32_t i = 0; i < vm->ncondbp; i++) {
-        const cond_breakpoint *b = &vm->condbps[i];
-        if (b->addr != pc) continue;
-        vm->ax_last = (flux_ax_result){FLUX_AX_OK, 0, 0, 0};
-        int holds = b->has_cond == COND_AX     ? ax_conds_hold(vm, b, v)
-                    : b->has_cond == COND_EXPR ? flux_cond_eval_inline(&b->cond, v)
-                                               : 1;
-        if (!holds) continue;
-        if (b->cmd_len && vm->ax_last.status == FLUX_AX_OK && ax_run_commands(vm, b, v)) continue;
-        *id = b->id;
-        return 1;
-    }
-    return 0;
-}
-
-int flux_vm_remove_cond_breakpoint(flux_vm *vm, uint32_t id) {
-    for (uint32_t i = 0; i < vm->ncondbp; i++) {
-        if (vm->condbps[i].id != id) continue;
-        uint32_t addr = vm->condbps[i].addr;
-        uint32_t ax_off = vm->condbps[i].ax_off, ax_len = vm->condbps[i].ax_len;
-        uint32_t cmd_off = vm->condbps[i].cmd_off, cmd_len = vm->condbps[i].cmd_len;
-        memmove(&vm->condbps[i], &vm->condbps[i + 1], (vm->ncondbp - i - 1) * sizeof vm->condbps[0]);
-        vm->ncondbp--;
-        /* commands after conditions: release the later block first */
-        ax_pool_release(vm, cmd_off, cmd_len);
-        ax_pool_release(vm, ax_off, ax_len);
-        condbp_rebuild_map(vm, addr);
-        return 0;
-    }
-    return -1;
-}
-
-/* Whether a condition must be checked after every instruction.  Memory is
- * checked when written (write-triggers), a falling energy and a rising cycle
- * count when they can have crossed the value (the chunk length is cut to
- * that distance); registers, confidences, pc, sp and trust change anywhere. */
-static int cond_needs_every(const flux_cond *c) {
-    for (uint32_t k = 0; k < c->n; k++) {
-        const flux_cmp *m = &c->cmp[k];
-        switch (m->operand) {
-        case FLUX_OPND_MEM8: case FLUX_OPND_MEM16: case FLUX_OPND_MEM32: break;
-        case FLUX_OPND_ENERGY: if (m->op != FLUX_CMP_LT && m->op != FLUX_CMP_LE) return 1; break;
-        case FLUX_OPND_CYCLES:
-            if (m->op != FLUX_CMP_GT && m->op != FLUX_CMP_GE && m->op != FLUX_CMP_EQ) return 1;
-            break;
-        default: return 1;
-        }
-    }
-    return 0;
-}
-
-/* How many instructions may run before a watch-if condition without `every`
- * can have turned true (at least 1). */
-static uint64_t cond_distance(const flux_vm *vm, int64_t energy, uint64_t cycles) {
-    uint64_t d = UINT64_MAX;
-    for (uint32_t i = 0; i < vm->nwcond; i++) {
-        const flux_cond *c = &vm->wconds[i].cond;
-        for (uint32_t k = 0; k < c->n; k++) {
-            const flux_cmp *m = &c->cmp[k];
-            uint64_t x = UINT64_MAX;
-            if (m->operand == FLUX_OPND_ENERGY) {
-                /* each instruction costs at most max_cost (those that cost more end the chunk) */
-                x = energy > m->ivalue ? (uint64_t)(energy - m->ivalue) / (uint64_t)vm->max_cost : 0;
-            } else if (m->operand == FLUX_OPND_CYCLES && m->ivalue >= 0 && (uint64_t)m->ivalue > cycles) {
-                x = (uint64_t)m->ivalue - cycles;
-            }
-            if (x < d) d = x;
-        }
-    }
-    return d < 1 ? 1 : d;
-}
-
-static void cond_add_triggers(flux_vm *vm, uint32_t id, const flux_cond *c) {
-    for (uint32_t k = 0; k < c->n && vm->nwatch < FLUX_MAX_WATCHPOINTS; k++) {
-        const flux_cmp *m = &c->cmp[k];
-        uint32_t n = m->operand == FLUX_OPND_MEM8 ? 1 : m->operand == FLUX_OPND_MEM16 ? 2 :
-                     m->operand == FLUX_OPND_MEM32 ? 4 : 0;
-        if (n && range_ok(m->index, n)) vm->watch[vm->nwatch++] = (watchpoint){m->index, n, WATCH_TRIGGER, id};
-    }
-    watch_gran_rebuild(vm);
-}
-
-static void cond_remove_triggers(flux_vm *vm, uint32_t id) {
-    uint32_t k = 0;
-    for (uint32_t i = 0; i < vm->nwatch; i++)
-        if (vm->watch[i].owner != id) vm->watch[k++] = vm->watch[i];
-    vm->nwatch = k;
-    watch_gran_rebuild(vm);
-}
-
-int flux_vm_add_watch_cond(flux_vm *vm, uint32_t id, const flux_cond *cond, int once) {
-    if (!cond || cond->n > FLUX_COND_MAX || vm->nwcond >= FLUX_MAX_WATCH_CONDS) return -1;
-    int every = cond_needs_every(cond);
-    if (!every) {
-        /* memory conditions need a write-trigger per memory operand */
-        uint32_t need = 0;
-        for (uint32_t k = 0; k < cond->n; k++)
-            need += cond->cmp[k].operand >= FLUX_OPND_MEM8 && cond->cmp[k].operand <= FLUX_OPND_MEM32;
-        if (vm->nwatch + need > FLUX_MAX_WATCHPOINTS) every = 1;
-    }
-    watch_cond *w = &vm->wconds[vm->nwcond++];
-    w->id = id;
-    w->once = once != 0;
-    w->every = (uint8_t)every;
-    w->cond = *cond;
-    if (every) vm->nwcond_every++;
-    else cond_add_triggers(vm, id, cond);
-    flux_view v;
-    flux_vm_view(vm, &v);
-    w->last = (uint8_t)flux_cond_eval(cond, &v);
-    return 0;
-}
-
-int flux_vm_remove_watch_cond(flux_vm *vm, uint32_t id) {
-    for (uint32_t i = 0; i < vm->nwcond; i++) {
-        if (vm->wconds[i].id != id) continue;
-        if (vm->wconds[i].every) vm->nwcond_every--;
-        else cond_remove_triggers(vm, id);
-        memmove(&vm->wconds[i], &vm->wconds[i + 1], (vm->nwcond - i - 1) * sizeof vm->wconds[0]);
-        vm->nwcond--;
-        return 0;
-    }
-    return -1;
 }
 
 float flux_vm_last_confidence(const flux_vm *vm) { return vm->last_conf; }
@@ -896,43 +268,6 @@ int flux_vm_finished(const flux_vm *vm) {
 }
 
 void flux_vm_interrupt(flux_vm *vm) { atomic_store_explicit(&vm->interrupt, 1, memory_order_relaxed); }
-
-/* ---- agents ------------------------------------------------------------------- */
-
-/* Out of the interpreter's way: agent bookkeeping runs at switches, rarely,
- * and inlined into flux_vm_run it would cost the hot path registers. */
-#define COLD __attribute__((noinline, cold))
-
-/* The running agent's registers into its slot, and back.  Only at switches:
- * the interpreter works on the VM's own fields.  The fields are listed once,
- * so that saving and loading cannot disagree. */
-#define AGENT_ARRAYS(X) X(r) X(conf) X(prov_head)
-#define AGENT_SCALARS(X)                                                       \
-    X(pc) X(sp) X(fp) X(flags) X(fl_kind) X(fl_x) X(fl_y) X(fl_res) X(energy) \
-    X(energy_net_in) X(timer_start) X(last_conf) X(stack_lo) X(stack_hi)
-
-static void agent_save(flux_vm *vm, uint32_t slot) {
-    agent *a = &vm->agents[slot];
-#define SAVE_ARRAY(f) memcpy(a->f, vm->f, sizeof a->f);
-#define SAVE_SCALAR(f) a->f = vm->f;
-    AGENT_ARRAYS(SAVE_ARRAY)
-    AGENT_SCALARS(SAVE_SCALAR)
-#undef SAVE_ARRAY
-#undef SAVE_SCALAR
-}
-
-static void agent_load(flux_vm *vm, uint32_t slot) {
-    const agent *a = &vm->agents[slot];
-#define LOAD_ARRAY(f) memcpy(vm->f, a->f, sizeof vm->f);
-#define LOAD_SCALAR(f) vm->f = a->f;
-    AGENT_ARRAYS(LOAD_ARRAY)
-    AGENT_SCALARS(LOAD_SCALAR)
-#undef LOAD_ARRAY
-#undef LOAD_SCALAR
-    vm->cur = slot;
-}
-
-static inline int slot_live(const agent *a) { return a->id != 0 && a->state != FLUX_AGENT_ENDED; }
 
 /* ---- checking a machine state ------------------------------------------------
  *
@@ -1006,7 +341,7 @@ static int check_agent(const agent *a, uint32_t k, uint64_t prov_seq, char *why,
     char who[32];
     snprintf(who, sizeof who, "agent slot %u", k);
     if (a->id == 0) {
-        /* a slot never used: sched_reset's zeros, padding included */
+        /* a slot never used: fluxi_sched_reset's zeros, padding included */
         const uint8_t *p = (const uint8_t *)a;
         for (size_t i = 0; i < sizeof *a; i++)
             if (p[i]) return refuse(why, n, "%s: holds no agent (id 0) but is not empty", who);
@@ -1223,391 +558,7 @@ const flux_state_field *flux_vm_agent_fields(size_t *n, uint32_t *agents_offset,
     return AGENT_FIELDS;
 }
 
-
-/* The slot of live agent `id`, or -1. */
-static COLD int slot_of(const flux_vm *vm, uint32_t id) {
-    if (id == 0 || id >= FLUX_NUM_AGENTS || vm->id_state[id] != 1) return -1;
-    for (uint32_t k = 0; k < FLUX_MAX_AGENTS; k++)
-        if (vm->agents[k].id == id && slot_live(&vm->agents[k])) return (int)k;
-    return -1;
-}
-
-static int mailbox_has(const agent *a, uint32_t from) {
-    for (uint32_t k = 0; k < a->mail_count; k++)
-        if (from == 0 || a->mailbox[(a->mail_head + k) % MAILBOX_CAP].from == from) return 1;
-    return 0;
-}
-
-/* Whether the scheduler may run agent `a`: runnable, or blocked on something
- * that has come (it then runs its blocking instruction again). */
-static COLD int agent_ready(const flux_vm *vm, const agent *a) {
-    if (!slot_live(a)) return 0;
-    switch (a->state) {
-    case FLUX_AGENT_RUNNABLE: return 1;
-    case FLUX_AGENT_BLOCKED_ASK: return mailbox_has(a, a->wait_on);
-    case FLUX_AGENT_BLOCKED_SEND: {
-        int t = slot_of(vm, a->wait_on);
-        /* an ended receiver: the send runs again and faults */
-        return t < 0 || vm->agents[t].mail_count < MAILBOX_CAP;
-    }
-    case FLUX_AGENT_BLOCKED_JOIN: return vm->id_state[a->wait_on] != 1;
-    case FLUX_AGENT_BLOCKED_BARRIER: return a->barrier_gen != vm->barrier_gen;
-    default: return 0;
-    }
-}
-
-/* A barrier opens when every live agent waits in it. */
-static COLD void barrier_check(flux_vm *vm) {
-    uint32_t waiting = 0;
-    for (uint32_t k = 0; k < FLUX_MAX_AGENTS; k++) {
-        const agent *a = &vm->agents[k];
-        if (!slot_live(a)) continue;
-        if (a->state != FLUX_AGENT_BLOCKED_BARRIER || a->barrier_gen != vm->barrier_gen) return;
-        waiting++;
-    }
-    if (waiting) vm->barrier_gen++;
-}
-
-/* The length of the next time slice. */
-static COLD uint64_t slice_length(flux_vm *vm) {
-    uint64_t max = vm->slice ? vm->slice : 1;
-    if (vm->sched != FLUX_SCHED_CHAOS) return max;
-    /* log-uniform: short slices (tight interleavings) as often as long ones */
-    uint64_t x = splitmix64(&vm->sched_rng);
-    uint64_t cap = 1ull << (x % 14);
-    if (cap > max) cap = max;
-    return 1 + (x >> 8) % cap;
-}
-
-/* Ends the agent in `slot` with `code`: its JOINers may go on. */
-static COLD void agent_end(flux_vm *vm, uint32_t slot, int32_t code) {
-    agent *a = &vm->agents[slot];
-    a->state = FLUX_AGENT_ENDED;
-    a->exit_code = code;
-    a->mail_count = 0;
-    vm->id_state[a->id] = 2;
-    vm->id_exit[a->id] = (uint8_t)code;
-    vm->nlive--;
-}
-
-/* Picks who runs from global cycle `now` on: 1 when somebody can, 0 when
- * every live agent is blocked (a deadlock).  The VM's fields hold the running
- * agent's registers on entry and the chosen one's on return. */
-static COLD int sched_next(flux_vm *vm, uint64_t now) {
-    barrier_check(vm);
-    agent *cur = &vm->agents[vm->cur];
-    int cur_ready = agent_ready(vm, cur);
-    int pick = -1;
-    if (vm->sched == FLUX_SCHED_CHAOS) {
-        uint32_t cand[FLUX_MAX_AGENTS], n = 0;
-        for (uint32_t k = 0; k < FLUX_MAX_AGENTS; k++)
-            if (agent_ready(vm, &vm->agents[k])) cand[n++] = k;
-        if (n) pick = (int)cand[splitmix64(&vm->sched_rng) % n];
-    } else {
-        /* the next ready agent after the running one in id order, wrapping */
-        uint32_t best = UINT32_MAX, first = UINT32_MAX;
-        int best_k = -1, first_k = -1;
-        for (uint32_t k = 0; k < FLUX_MAX_AGENTS; k++) {
-            const agent *a = &vm->agents[k];
-            if (k == vm->cur || !agent_ready(vm, a)) continue;
-            if (a->id > cur->id && a->id < best) { best = a->id; best_k = (int)k; }
-            if (a->id < first) { first = a->id; first_k = (int)k; }
-        }
-        pick = best_k >= 0 ? best_k : first_k;
-        if (pick < 0 && cur_ready) pick = (int)vm->cur;
-    }
-    if (pick < 0) return 0;
-    uint64_t len = slice_length(vm);
-    if (slot_live(cur)) cur->retired += now - vm->slice_start;
-    if ((uint32_t)pick != vm->cur) {
-        uint32_t from = cur->id;
-        if (slot_live(cur)) agent_save(vm, vm->cur);
-        agent_load(vm, (uint32_t)pick);
-        if (vm->log_inputs)
-            log_input(vm, now, vm->pc, FLUX_INPUT_SCHED, vm->agents[pick].id | (uint64_t)(from & 0xFF) << 8 | len << 32);
-    }
-    vm->slice_start = now;
-    vm->slice_end = now + len;
-    return 1;
-}
-
-static const char *const AGENT_STATE_VERBS[] = {"runs", "waits in ASK", "waits to send", "waits in JOIN", "waits in BARRIER", "ended"};
-
-/* One line on the running agent's wait, for the deadlock fault. */
-static COLD void deadlock_reason(const flux_vm *vm, flux_stop *st) {
-    const agent *a = &vm->agents[vm->cur];
-    const char *m = OPCODES[a->wait_op].mnemonic ? OPCODES[a->wait_op].mnemonic : "?";
-    uint32_t blocked = 0;
-    for (uint32_t k = 0; k < FLUX_MAX_AGENTS; k++) blocked += slot_live(&vm->agents[k]);
-    char more[48] = "";
-    if (blocked > 1) snprintf(more, sizeof more, " (all %u agents blocked)", blocked);
-    switch (a->state) {
-    case FLUX_AGENT_BLOCKED_ASK:
-        if (a->wait_on)
-            snprintf(st->reason, sizeof st->reason, "deadlock: agent %u waits in %s at 0x%04X for a message from agent %u%s",
-                     a->id, m, vm->pc, a->wait_on, more);
-        else
-            snprintf(st->reason, sizeof st->reason, "deadlock: agent %u waits in %s at 0x%04X for a message from anyone%s",
-                     a->id, m, vm->pc, more);
-        break;
-    case FLUX_AGENT_BLOCKED_SEND:
-        snprintf(st->reason, sizeof st->reason, "deadlock: agent %u waits in %s at 0x%04X on the full mailbox of agent %u%s",
-                 a->id, m, vm->pc, a->wait_on, more);
-        break;
-    case FLUX_AGENT_BLOCKED_JOIN:
-        snprintf(st->reason, sizeof st->reason, "deadlock: agent %u waits in JOIN at 0x%04X for agent %u to end%s",
-                 a->id, vm->pc, a->wait_on, more);
-        break;
-    default:
-        snprintf(st->reason, sizeof st->reason, "deadlock: agent %u %s at 0x%04X%s", a->id,
-                 AGENT_STATE_VERBS[a->state < 6 ? a->state : 0], vm->pc, more);
-    }
-}
-
-enum { TURN_SAME, TURN_SWITCHED, TURN_RETRY, TURN_STOP };
-
-/* At a chunk boundary (global cycle `now`, the VM's fields in sync with the
- * loop): whether the running agent goes on (TURN_SAME), another one (or it
- * again) runs now (TURN_SWITCHED; TURN_RETRY when it goes on with the
- * instruction it blocked in), or the run stops (TURN_STOP: *st says why). */
-static COLD int sched_turn(flux_vm *vm, uint64_t now, flux_stop *st) {
-    agent *ca = &vm->agents[vm->cur];
-    if (ca->state == FLUX_AGENT_RUNNABLE ? (int64_t)(vm->slice_end - now) > 0 : ca->retry) return TURN_SAME;
-    if (vm->sched_locked) {
-        /* gdb's scheduler-locking: only this agent may run */
-        if (ca->state != FLUX_AGENT_RUNNABLE && !agent_ready(vm, ca)) {
-            st->kind = FLUX_STOP_BLOCKED;
-            return TURN_STOP;
-        }
-        if ((int64_t)(vm->slice_end - now) <= 0 && vm->nlive > 1) {
-            vm->slice_end = now + slice_length(vm);
-            vm->lock_deviated = 1;
-        }
-    } else if (!sched_next(vm, now)) {
-        if (!slot_live(ca)) {
-            /* the agent that just ended leaves the others waiting: report
-             * the deadlock on the first of them */
-            uint32_t k = 0;
-            while (k + 1 < FLUX_MAX_AGENTS && !slot_live(&vm->agents[k])) k++;
-            agent_load(vm, k);
-        }
-        deadlock_reason(vm, st);
-        st->signal = FLUX_SIGABRT;
-        st->kind = FLUX_STOP_FAULT;
-        return TURN_STOP;
-    }
-    ca = &vm->agents[vm->cur];
-    if (ca->state != FLUX_AGENT_RUNNABLE) {
-        /* it runs the instruction it blocked in again (what it waited for
-         * has come); the stop map was checked at that pc already */
-        ca->retry = 1;
-        vm->resume_pc = vm->pc;
-        return TURN_RETRY;
-    }
-    return TURN_SWITCHED;
-}
-
-void flux_vm_set_schedule(flux_vm *vm, uint32_t kind, uint32_t slice) {
-    vm->sched_cfg = kind == FLUX_SCHED_CHAOS ? FLUX_SCHED_CHAOS : FLUX_SCHED_ROUND_ROBIN;
-    vm->slice_cfg = slice ? slice : FLUX_DEFAULT_SLICE;
-    vm->sched = vm->sched_cfg;
-    vm->slice = vm->slice_cfg;
-    vm->sched_rng = vm->seed ^ 0x5CED5CED5CED5CEDull;
-}
-
-uint32_t flux_vm_current_agent(const flux_vm *vm) { return vm->agents[vm->cur].id; }
-
-static void agent_info(const flux_vm *vm, uint32_t k, flux_agent_info *o) {
-    const agent *a = &vm->agents[k];
-    int running = k == vm->cur;
-    o->id = a->id;
-    o->state = a->state;
-    o->wait_on = a->wait_on;
-    o->wait_op = a->wait_op;
-    o->pc = running ? vm->pc : a->pc;
-    o->mailbox = a->mail_count;
-    o->energy = running ? vm->energy : a->energy;
-    o->retired = a->retired + (running ? vm->cycles - vm->slice_start : 0);
-    o->stack_lo = running ? vm->stack_lo : a->stack_lo;
-    o->stack_hi = running ? vm->stack_hi : a->stack_hi;
-    o->running = (uint32_t)running;
-    o->exit_code = a->exit_code;
-}
-
-size_t flux_vm_agents(const flux_vm *vm, flux_agent_info *out, size_t max) {
-    size_t n = 0;
-    for (uint32_t id = 1; id < FLUX_NUM_AGENTS; id++) {
-        int k = slot_of(vm, id);
-        if (k < 0) continue;
-        if (n < max) agent_info(vm, (uint32_t)k, &out[n]);
-        n++;
-    }
-    return n;
-}
-
-int flux_vm_agent_regs(const flux_vm *vm, uint32_t id, flux_regs *out) {
-    int k = slot_of(vm, id);
-    if (k < 0) return -1;
-    if ((uint32_t)k == vm->cur) {
-        flux_vm_get_regs(vm, out);
-        return 0;
-    }
-    const agent *a = &vm->agents[k];
-    memcpy(out->r, a->r, sizeof out->r);
-    memcpy(out->conf, a->conf, sizeof out->conf);
-    out->pc = a->pc;
-    out->sp = a->sp;
-    out->fp = a->fp;
-    switch (a->fl_kind) {   /* as flags_now, on the saved lazy-flag fields */
-    case FL_ZS: out->flags = zs_flags(a->fl_res); break;
-    case FL_ADD: out->flags = add_flags(a->fl_x, a->fl_y, a->fl_res); break;
-    case FL_SUB: out->flags = sub_flags(a->fl_x, a->fl_y, a->fl_res); break;
-    default: out->flags = a->flags;
-    }
-    out->energy = a->energy;
-    out->cycles = vm->cycles;   /* the machine's clock, shared */
-    return 0;
-}
-
-int flux_vm_set_agent_regs(flux_vm *vm, uint32_t id, const flux_regs *in) {
-    int k = slot_of(vm, id);
-    if (k < 0) return -1;
-    agent *a = &vm->agents[k];
-    uint32_t old_pc = (uint32_t)k == vm->cur ? vm->pc : a->pc;
-    if (in->pc != old_pc && a->state != FLUX_AGENT_RUNNABLE) {
-        /* moved off its blocking instruction: it no longer waits */
-        a->state = FLUX_AGENT_RUNNABLE;
-        a->retry = 0;
-    }
-    if ((uint32_t)k == vm->cur) {
-        flux_vm_set_regs(vm, in);
-        return 0;
-    }
-    memcpy(a->r, in->r, sizeof a->r);
-    for (unsigned i = 0; i < FLUX_NUM_REGS; i++) a->conf[i] = clamp01(in->conf[i]);
-    a->pc = in->pc;
-    a->sp = in->sp;
-    a->fp = in->fp;
-    a->flags = in->flags & (FLUX_FLAG_C | FLUX_FLAG_Z | FLUX_FLAG_S | FLUX_FLAG_O);
-    a->fl_kind = FL_DONE;
-    a->energy = in->energy < 0 ? 0 : in->energy;
-    vm->cycles = in->cycles;
-    return 0;
-}
-
-size_t flux_vm_mailbox(const flux_vm *vm, uint32_t id, flux_message *out, size_t max) {
-    int k = slot_of(vm, id);
-    if (k < 0) return 0;
-    const agent *a = &vm->agents[k];
-    for (uint32_t i = 0; i < a->mail_count && i < max; i++) {
-        const message *m = &a->mailbox[(a->mail_head + i) % MAILBOX_CAP];
-        out[i] = (flux_message){m->value, m->conf, m->from};
-    }
-    return a->mail_count;
-}
-
-int flux_vm_select_agent(flux_vm *vm, uint32_t id) {
-    int k = slot_of(vm, id);
-    if (k < 0) return -1;
-    if ((uint32_t)k == vm->cur) return 0;
-    agent *cur = &vm->agents[vm->cur];
-    cur->retired += vm->cycles - vm->slice_start;
-    agent_save(vm, vm->cur);
-    agent_load(vm, (uint32_t)k);
-    vm->slice_start = vm->cycles;
-    vm->slice_end = vm->cycles + slice_length(vm);
-    vm->resume_pc = UINT32_MAX;
-    return 1;
-}
-
-int flux_vm_lock_scheduler(flux_vm *vm, int on) {
-    int deviated = vm->lock_deviated;
-    vm->sched_locked = on != 0;
-    vm->lock_deviated = 0;
-    return deviated;
-}
-
 /* ---- helpers of the interpreter --------------------------------------------- */
-
-static inline uint32_t rd8(const uint8_t *m, uint32_t a) { return m[a]; }
-#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
-/* FLUX memory is little-endian like the host: one unaligned load or store. */
-static inline uint32_t rd16(const uint8_t *m, uint32_t a) {
-    uint16_t v;
-    memcpy(&v, m + a, 2);
-    return v;
-}
-static inline uint32_t rd32(const uint8_t *m, uint32_t a) {
-    uint32_t v;
-    memcpy(&v, m + a, 4);
-    return v;
-}
-static inline void wr16(uint8_t *m, uint32_t a, uint32_t v) {
-    uint16_t w = (uint16_t)v;
-    memcpy(m + a, &w, 2);
-}
-static inline void wr32(uint8_t *m, uint32_t a, uint32_t v) { memcpy(m + a, &v, 4); }
-#else
-static inline uint32_t rd16(const uint8_t *m, uint32_t a) {
-    return (uint32_t)m[a] | (uint32_t)m[a + 1] << 8;
-}
-static inline uint32_t rd32(const uint8_t *m, uint32_t a) {
-    return (uint32_t)m[a] | (uint32_t)m[a + 1] << 8 | (uint32_t)m[a + 2] << 16 |
-           (uint32_t)m[a + 3] << 24;
-}
-static inline void wr16(uint8_t *m, uint32_t a, uint32_t v) {
-    m[a] = (uint8_t)v;
-    m[a + 1] = (uint8_t)(v >> 8);
-}
-static inline void wr32(uint8_t *m, uint32_t a, uint32_t v) {
-    m[a] = (uint8_t)v;
-    m[a + 1] = (uint8_t)(v >> 8);
-    m[a + 2] = (uint8_t)(v >> 16);
-    m[a + 3] = (uint8_t)(v >> 24);
-}
-#endif
-static inline void wr8(uint8_t *m, uint32_t a, uint32_t v) { m[a] = (uint8_t)v; }
-
-/* The first watched byte of [addr, addr+len) touched by an access of `kind`,
- * or -1.  Only called while watchpoints exist. */
-static void watch_gran_rebuild(flux_vm *vm) {
-    vm->watch_any = vm->nwatch > 0 || vm->tracing;
-    memset(vm->watch_gran, 0, sizeof vm->watch_gran);
-    for (uint32_t i = 0; i < vm->nwatch; i++) {
-        const watchpoint *w = &vm->watch[i];
-        for (uint32_t g = w->addr >> 4; g <= (w->addr + w->len - 1) >> 4; g++) vm->watch_gran[g] = 1;
-    }
-}
-
-/* Whether [addr, addr+len) may touch a watched granule (len > 0, in memory). */
-static inline int watch_near(const flux_vm *vm, uint32_t addr, uint32_t len) {
-    if (len > 16) return 1;
-    return vm->watch_gran[addr >> 4] | vm->watch_gran[(addr + len - 1) >> 4];
-}
-
-/* The first watched byte of [addr, addr+len) that gdb's watchpoints catch for
- * an access of `kind`, or -1; *trigger is set when a write touches the range
- * of a watch-if condition.  Only called while watchpoints exist. */
-static int64_t watch_check(flux_vm *vm, uint32_t addr, uint32_t len, uint32_t kind,
-                           uint32_t *index, int *trigger) {
-    int64_t found = -1;
-    for (uint32_t i = 0; i < vm->nwatch; i++) {
-        const watchpoint *w = &vm->watch[i];
-        uint32_t wants = w->kind == WATCH_TRIGGER ? FLUX_WATCH_WRITE : w->kind;
-        if (!(wants & kind)) continue;
-        uint32_t lo = addr > w->addr ? addr : w->addr;
-        uint32_t hi_a = addr + len, hi_w = w->addr + w->len;
-        uint32_t hi = hi_a < hi_w ? hi_a : hi_w;
-        if (lo >= hi) continue;
-        if (w->kind == WATCH_TRIGGER) {
-            *trigger = 1;
-        } else if (found < 0) {
-            *index = i;
-            found = lo;
-        }
-    }
-    return found;
-}
 
 static inline float pct(int64_t v) {
     if (v <= 0) return 0.0f;
@@ -1664,22 +615,6 @@ static void instinct_learn(flux_vm *vm, int32_t key, int32_t value, float streng
     vm->instincts[i] = (instinct){key, value, clamp01(strength), 1};
 }
 
-static int mailbox_take(agent *a, uint32_t from, message *out) {
-    for (uint32_t k = 0; k < a->mail_count; k++) {
-        uint32_t idx = (a->mail_head + k) % MAILBOX_CAP;
-        if (from == 0 || a->mailbox[idx].from == from) {
-            *out = a->mailbox[idx];
-            /* close the gap, keeping the order of the rest */
-            for (uint32_t j = k; j + 1 < a->mail_count; j++)
-                a->mailbox[(a->mail_head + j) % MAILBOX_CAP] =
-                    a->mailbox[(a->mail_head + j + 1) % MAILBOX_CAP];
-            a->mail_count--;
-            return 1;
-        }
-    }
-    return 0;
-}
-
 static void trust_log_push(flux_vm *vm, uint32_t pc, uint32_t agent, float score, float threshold,
                            int ok, uint64_t cycle) {
     vm->trust_log[vm->trust_log_count % FLUX_TRUST_LOG] =
@@ -1694,8 +629,6 @@ size_t flux_vm_trust_log(const flux_vm *vm, flux_trust_event *out, size_t max) {
         out[k] = vm->trust_log[(vm->trust_log_count - n + k) % FLUX_TRUST_LOG];
     return (size_t)n;
 }
-
-void flux_vm_break_on_trust_fail(flux_vm *vm, int on) { vm->break_on_trust_fail = on != 0; }
 
 static const prov_record *prov_get(const flux_vm *vm, uint64_t seq) {
     if (seq == 0 || seq > vm->prov_seq || vm->prov_seq - seq >= PROV_RING) return NULL;
@@ -1757,240 +690,6 @@ size_t flux_vm_conf_trace(const flux_vm *vm, uint32_t reg, flux_prov_entry *out,
 static void trust_store(flux_vm *vm, uint32_t agent, float t) {
     vm->trust_prev[agent] = vm->trust[agent];
     vm->trust[agent] = clamp01(t);
-}
-
-/* ---- tracing and profiling --------------------------------------------------- */
-
-#define TRACE_BUF_SIZE (1u << 20)
-#define TRACE_MAX_RECORD \
-    (sizeof(flux_trace_head) + FLUX_NUM_REGS * sizeof(flux_trace_reg) + \
-     FLUX_TRACE_MAX_MEM * sizeof(flux_trace_mem) + sizeof(flux_trace_trust))
-#define PROF_NODES 65536u
-
-/* A write the running instruction is about to make (memory still old). */
-static void trace_mem(flux_vm *vm, uint32_t addr, uint32_t len) {
-    if (vm->ntmem >= FLUX_TRACE_MAX_MEM) {
-        vm->tmem_more = 1;
-        return;
-    }
-    flux_trace_mem *m = &vm->tmem[vm->ntmem++];
-    uint32_t old = 0;
-    memcpy(&old, vm->mem + addr, len < 4 ? len : 4);
-    *m = (flux_trace_mem){addr, len, old, 0};
-}
-
-static inline void trace_snapshot(flux_vm *vm) {
-    memcpy(vm->snap_r, vm->r, sizeof vm->snap_r);
-    memcpy(vm->snap_conf, vm->conf, sizeof vm->snap_conf);
-    vm->snap_trust_count = vm->trust_log_count;
-    vm->ntmem = 0;
-    vm->tmem_more = 0;
-}
-
-/* Which registers differ (value or confidence, bit by bit) from the snapshot. */
-static inline uint16_t changed_regs(const flux_vm *vm) {
-#if defined(__SSE2__)
-    uint32_t m = 0;
-    for (unsigned k = 0; k < FLUX_NUM_REGS; k += 4) {
-        __m128i a = _mm_loadu_si128((const __m128i *)(const void *)&vm->r[k]);
-        __m128i b = _mm_loadu_si128((const __m128i *)(const void *)&vm->snap_r[k]);
-        __m128i c = _mm_loadu_si128((const __m128i *)(const void *)&vm->conf[k]);
-        __m128i d = _mm_loadu_si128((const __m128i *)(const void *)&vm->snap_conf[k]);
-        __m128i same = _mm_and_si128(_mm_cmpeq_epi32(a, b), _mm_cmpeq_epi32(c, d));
-        m |= (uint32_t)_mm_movemask_ps(_mm_castsi128_ps(same)) << k;
-    }
-    return (uint16_t)~m;
-#else
-    uint16_t m = 0;
-    for (unsigned k = 0; k < FLUX_NUM_REGS; k++)
-        if (vm->r[k] != vm->snap_r[k] || memcmp(&vm->conf[k], &vm->snap_conf[k], sizeof(float)))
-            m |= (uint16_t)(1u << k);
-    return m;
-#endif
-}
-
-static inline void put(flux_vm *vm, const void *p, size_t n) {
-    memcpy(vm->trace_buf + vm->trace_len, p, n);
-    vm->trace_len += n;
-}
-
-/* Appends the record of the instruction that just retired; 1 when the
- * buffer has no room for another. */
-static int trace_retire(flux_vm *vm, uint32_t pc, uint8_t op, uint64_t cycle, int64_t energy) {
-    flux_trace_head h = {cycle, energy, pc, 0, op, (uint8_t)vm->ntmem, 0, {0}};
-    h.reg_mask = changed_regs(vm);
-    int trust = vm->trust_log_count != vm->snap_trust_count;
-    h.flags = (uint8_t)((trust ? FLUX_TRACE_TRUST : 0) | (vm->tmem_more ? FLUX_TRACE_MEM_MORE : 0));
-    put(vm, &h, sizeof h);
-    for (uint32_t m = h.reg_mask; m; m &= m - 1) {
-        unsigned k = (unsigned)__builtin_ctz(m);
-        flux_trace_reg r = {vm->r[k], vm->conf[k], vm->snap_conf[k], 0};
-        put(vm, &r, sizeof r);
-    }
-    for (uint32_t i = 0; i < vm->ntmem; i++) {
-        flux_trace_mem *m = &vm->tmem[i];
-        memcpy(&m->new_value, vm->mem + m->addr, m->len < 4 ? m->len : 4);
-        put(vm, m, sizeof *m);
-    }
-    if (trust) {
-        const flux_trust_event *e = &vm->trust_log[(vm->trust_log_count - 1) % FLUX_TRUST_LOG];
-        flux_trace_trust t = {e->agent, e->score, e->threshold, (uint32_t)e->passed};
-        put(vm, &t, sizeof t);
-    }
-    trace_snapshot(vm);
-    return vm->trace_len + TRACE_MAX_RECORD > vm->trace_cap;
-}
-
-static uint32_t prof_child(flux_vm *vm, uint32_t parent, uint32_t func) {
-    uint32_t slots = 2 * vm->prof_cap;
-    uint32_t h = (parent * 2654435761u ^ func * 40503u) % slots;
-    for (uint32_t probe = 0; probe < slots; probe++, h = (h + 1) % slots) {
-        uint32_t e = vm->prof_hash[h];
-        if (e == 0) {
-            if (vm->prof_nnodes >= vm->prof_cap) return parent;   /* full: stay on the caller's node */
-            uint32_t n = vm->prof_nnodes++;
-            vm->prof_nodes[n] = (flux_prof_node){parent, func, 0, 0};
-            vm->prof_hash[h] = n + 1;
-            return n;
-        }
-        const flux_prof_node *node = &vm->prof_nodes[e - 1];
-        if (node->parent == parent && node->func == func) return e - 1;
-    }
-    return parent;
-}
-
-/* Instructions since prof_mark.  Cycles go back when the debugger moves
- * back in time (or writes them): that stretch counts nothing. */
-static inline uint64_t prof_since_mark(const flux_vm *vm, uint64_t cycles) {
-    return cycles >= vm->prof_mark ? cycles - vm->prof_mark : 0;
-}
-
-/* Profiling counts each instruction at dispatch (prof_count) and charges
- * a call path's instructions when the path changes: at CALL/SWI (into the
- * callee's node) and RET/IRET (back to the caller's). */
-static void prof_transition(flux_vm *vm, uint32_t op, uint32_t target, uint64_t cycles) {
-    vm->prof_nodes[vm->prof_cur].self_count += prof_since_mark(vm, cycles);
-    vm->prof_mark = cycles;
-    if (op == FLUX_OP_CALL || op == FLUX_OP_SWI) {
-        uint32_t c = prof_child(vm, vm->prof_cur, target);
-        if (c != vm->prof_cur) {
-            vm->prof_nodes[c].calls++;
-            vm->prof_cur = c;
-        }
-    } else if (vm->prof_cur != 0) {
-        vm->prof_cur = vm->prof_nodes[vm->prof_cur].parent;
-    }
-}
-
-int flux_vm_set_tracing(flux_vm *vm, int on) {
-    if (on && !vm->trace_buf) {
-        vm->trace_buf = malloc(TRACE_BUF_SIZE);
-        if (!vm->trace_buf) return -1;
-        vm->trace_cap = TRACE_BUF_SIZE;
-        vm->trace_len = 0;
-    }
-    vm->tracing = on != 0;
-    watch_gran_rebuild(vm);
-    return 0;
-}
-
-const uint8_t *flux_vm_trace_data(const flux_vm *vm, size_t *len) {
-    *len = vm->trace_len;
-    return vm->trace_buf;
-}
-
-void flux_vm_trace_clear(flux_vm *vm) { vm->trace_len = 0; }
-
-void flux_vm_profile_reset(flux_vm *vm) {
-    if (!vm->prof_count) return;
-    memset(vm->prof_count, 0, FLUX_MEM_SIZE * sizeof *vm->prof_count);
-    memset(vm->prof_energy, 0, FLUX_MEM_SIZE * sizeof *vm->prof_energy);
-    memset(vm->prof_hash, 0, 2 * (size_t)vm->prof_cap * sizeof *vm->prof_hash);
-    vm->prof_nodes[0] = (flux_prof_node){0, 0, 0, 0};
-    vm->prof_nnodes = 1;
-    vm->prof_cur = 0;
-    vm->prof_mark = vm->cycles;
-}
-
-int flux_vm_set_profiling(flux_vm *vm, int on) {
-    if (on && !vm->prof_count) {
-        vm->prof_count = calloc(FLUX_MEM_SIZE, sizeof *vm->prof_count);
-        vm->prof_energy = calloc(FLUX_MEM_SIZE, sizeof *vm->prof_energy);
-        vm->prof_nodes = calloc(PROF_NODES, sizeof *vm->prof_nodes);
-        vm->prof_hash = calloc(2 * PROF_NODES, sizeof *vm->prof_hash);
-        if (!vm->prof_count || !vm->prof_energy || !vm->prof_nodes || !vm->prof_hash) {
-            free(vm->prof_count); free(vm->prof_energy); free(vm->prof_nodes); free(vm->prof_hash);
-            vm->prof_count = NULL; vm->prof_energy = NULL; vm->prof_nodes = NULL; vm->prof_hash = NULL;
-            return -1;
-        }
-        vm->prof_cap = PROF_NODES;
-        flux_vm_profile_reset(vm);
-    }
-    vm->profiling = on != 0;
-    return 0;
-}
-
-const uint64_t *flux_vm_profile_counts(const flux_vm *vm) { return vm->prof_count; }
-
-/* Energy per address: the table's cost times the count, plus the extra. */
-const uint64_t *flux_vm_profile_energy(const flux_vm *vm) {
-    if (!vm->prof_energy) return NULL;
-    flux_vm *mut = (flux_vm *)vm;   /* a cache of derived values, not state */
-    if (!mut->prof_energy_out) mut->prof_energy_out = calloc(FLUX_MEM_SIZE, sizeof *mut->prof_energy_out);
-    if (!mut->prof_energy_out) return NULL;
-    for (uint32_t a = 0; a < FLUX_MEM_SIZE; a++)
-        mut->prof_energy_out[a] = vm->prof_count[a] * ENERGY_COST[vm->mem[a]] + vm->prof_energy[a];
-    return mut->prof_energy_out;
-}
-
-size_t flux_vm_profile_nodes(const flux_vm *vm, flux_prof_node *out, size_t max) {
-    size_t n = vm->prof_nodes ? vm->prof_nnodes : 0;
-    for (size_t i = 0; i < n && i < max; i++) {
-        out[i] = vm->prof_nodes[i];
-    }
-    return n;
-}
-
-/* The per-instruction hooks' state: the instruction running and the energy
- * before it. */
-typedef struct hook_state {
-    uint32_t pc;
-    uint8_t op;
-    int64_t energy;
-    uint32_t cond_id;
-} hook_state;
-
-/* After an instruction retired (pc: the next one; cycles: counting it):
- * trace it, profile it, check the watch-if conditions that need every
- * instruction.  0: go on; 1: the trace buffer is full; 2: condition
- * hs->cond_id turned true. */
-static int hook_step(flux_vm *vm, hook_state *hs, uint32_t pc, uint32_t sp, int64_t energy, uint64_t cycles) {
-    int r = 0;
-    if (vm->tracing && trace_retire(vm, hs->pc, hs->op, cycles - 1, energy)) r = 1;
-    hs->pc = pc;
-    hs->op = pc < FLUX_MEM_SIZE ? vm->mem[pc] : 0;
-    hs->energy = energy;
-    if (vm->nwcond_every) {
-        flux_view v;
-        flux_vm_view(vm, &v);
-        v.pc = pc;
-        v.sp = sp;
-        v.energy = energy;
-        v.cycles = cycles;
-        for (uint32_t i = 0; i < vm->nwcond; i++) {
-            watch_cond *w = &vm->wconds[i];
-            if (!w->every) continue;
-            uint8_t now = (uint8_t)flux_cond_eval_inline(&w->cond, &v);
-            uint8_t was = w->last;
-            w->last = now;
-            if (now && !was) {
-                hs->cond_id = w->id;
-                if (w->once) flux_vm_remove_watch_cond(vm, w->id);
-                return 2;
-            }
-        }
-    }
-    return r;
 }
 
 /* ---- the interpreter ------------------------------------------------------ */
@@ -2201,11 +900,11 @@ static flux_stop RUN_TURN(flux_vm *vm, uint64_t budget) {
     do {                                                                       \
         if ((kind) == FLUX_WATCH_WRITE) mark_dirty(vm, (addr), (n));           \
         if (UNLIKELY(vm->watch_any)) {                                         \
-            if (vm->tracing && (kind) == FLUX_WATCH_WRITE) trace_mem(vm, (addr), (n)); \
+            if (vm->tracing && (kind) == FLUX_WATCH_WRITE) fluxi_trace_mem(vm, (addr), (n)); \
             if (vm->nwatch && watch_near(vm, (addr), (n))) {                   \
                 uint32_t wi_ = 0;                                              \
                 int trig_ = 0;                                                 \
-                int64_t wa_ = watch_check(vm, (addr), (n), (kind), &wi_, &trig_); \
+                int64_t wa_ = fluxi_watch_check(vm, (addr), (n), (kind), &wi_, &trig_); \
                 if (wa_ >= 0 && !watch_hit) {                                  \
                     watch_hit = 1;                                             \
                     END_CHUNK_AFTER_THIS();                                    \
@@ -2304,12 +1003,10 @@ static flux_stop RUN_TURN(flux_vm *vm, uint64_t budget) {
     if (UNLIKELY(pc >= FLUX_MEM_SIZE)) goto pc_outside;
 #if FLUX_COMPUTED_GOTO
     static const void *const DISPATCH_TABLE[256] = {
-#define FLUX_X_LABEL(code, name, mode, cat, cost, impl) [code] = &&L_##name,
+#define FLUX_X_LABEL(code, name, mode, cat, cost, impl, flow, stack) [code] = &&L_##name,
         FLUX_OPCODE_TABLE(FLUX_X_LABEL)
 #undef FLUX_X_LABEL
-        [0xF7] = &&L_INVALID, [0xF8] = &&L_INVALID, [0xF9] = &&L_INVALID,
-        [0xFA] = &&L_INVALID, [0xFB] = &&L_INVALID, [0xFC] = &&L_INVALID,
-        [0xFD] = &&L_INVALID, [0xFE] = &&L_INVALID, [0xFF] = &&L_INVALID,
+        [FLUX_OPCODE_COUNT ... 255] = &&L_INVALID,   /* bytes that are no opcode */
     };
 #endif
     /* A breakpoint we stopped at does not stop us again when we resume
@@ -2400,7 +1097,7 @@ fetch_checked:
 hooked_next:
     /* the way to the next instruction while tracing, profiling or a watch-if
      * on registers is on: the fast path's one test sends everything here */
-    if (hooked && hook_step(vm, &hs, pc, sp, energy, CYCLES() + 1)) goto hook_event;
+    if (hooked && fluxi_hook_step(vm, &hs, pc, sp, energy, CYCLES() + 1)) goto hook_event;
     if (UNLIKELY(--left == 0)) goto refill;
     if (UNLIKELY((vm->stopmap[pc >> 6] >> (pc & 63)) & 1)) goto check_stop;
     op = vm->mem[pc];
@@ -2449,7 +1146,7 @@ dispatch:
         CASE(JNZ) { OPS_RI16(a, t); NEXT_TO((vm->r[a] != 0) ? t : pc + len); }
         CASE(CALL) {
             OPS_I16(t); STACK_ROOM(1); PUSH_RAW(pc + len);
-            if (UNLIKELY(profiling)) prof_transition(vm, op, t, CYCLES() + 1);
+            if (UNLIKELY(profiling)) fluxi_prof_transition(vm, op, t, CYCLES() + 1);
             NEXT_TO(t);
         }
         CASE(RET) {
@@ -2458,7 +1155,7 @@ dispatch:
                 sp -= 4;
                 FAULT(FLUX_SIGSEGV, "RET at 0x%04X to 0x%X, outside memory", pc, t);
             }
-            if (UNLIKELY(profiling)) prof_transition(vm, op, t, CYCLES() + 1);
+            if (UNLIKELY(profiling)) fluxi_prof_transition(vm, op, t, CYCLES() + 1);
             NEXT_TO(t);
         }
         CASE(HALT) {
@@ -2466,21 +1163,21 @@ dispatch:
             if (UNLIKELY(ME->id != FIRST_AGENT)) {
                 /* ends this agent only; the program ends with agent 1 */
                 left--;
-                if (hooked) hook_step(vm, &hs, pc, sp, energy, CYCLES());
-                agent_end(vm, vm->cur, vm->r[0] & 0xFF);
+                if (hooked) fluxi_hook_step(vm, &hs, pc, sp, energy, CYCLES());
+                fluxi_agent_end(vm, vm->cur, vm->r[0] & 0xFF);
                 goto agent_gone;
             }
             vm->state = VM_HALTED;
             vm->exit_code = vm->r[0] & 0xFF;
             st.exit_code = vm->exit_code;
             left--;
-            if (hooked) hook_step(vm, &hs, pc, sp, energy, CYCLES());
+            if (hooked) fluxi_hook_step(vm, &hs, pc, sp, energy, CYCLES());
             STOP(FLUX_STOP_HALTED);
         }
         CASE(BRK) {
             OPS_NONE();
             pc += len; left--;
-            if (hooked) hook_step(vm, &hs, pc, sp, energy, CYCLES());
+            if (hooked) fluxi_hook_step(vm, &hs, pc, sp, energy, CYCLES());
             st.signal = FLUX_SIGTRAP;
             STOP(FLUX_STOP_BRK);
         }
@@ -2490,7 +1187,7 @@ dispatch:
             if (h == 0) FAULT(FLUX_SIGILL, "SWI 0x%X at 0x%04X: no handler at 0x%04X", n, pc,
                               FLUX_IVT_BASE + 2 * n);
             STACK_ROOM(2); PUSH_RAW(pc + len); PUSH_RAW(flags_now(vm));
-            if (UNLIKELY(profiling)) prof_transition(vm, op, h, CYCLES() + 1);
+            if (UNLIKELY(profiling)) fluxi_prof_transition(vm, op, h, CYCLES() + 1);
             NEXT_TO(h);
         }
         CASE(IRET) {
@@ -2499,7 +1196,7 @@ dispatch:
                 FAULT(FLUX_SIGSEGV, "IRET at 0x%04X to 0x%X, outside memory", pc, rd32(vm->mem, sp + 4));
             POP_RAW(f); POP_RAW(t);
             SET_FLAGS(f & (FLUX_FLAG_C | FLUX_FLAG_Z | FLUX_FLAG_S | FLUX_FLAG_O));
-            if (UNLIKELY(profiling)) prof_transition(vm, op, t, CYCLES() + 1);
+            if (UNLIKELY(profiling)) fluxi_prof_transition(vm, op, t, CYCLES() + 1);
             NEXT_TO(t);
         }
         CASE(LOOP) { OPS_RI16(a, t); vm->r[a] = (int32_t)((uint32_t)vm->r[a] - 1); NEXT_TO((vm->r[a] != 0) ? t : pc + len); }
@@ -2958,7 +1655,7 @@ dispatch:
 #define LIVE_AGENT(x, what)                                                                \
         uint32_t what##_id = (uint32_t)vm->r[x];                                               \
         if (what##_id < FLUX_NUM_AGENTS) what##_id = vm->routes[what##_id];                \
-        int what = slot_of(vm, what##_id);                                                 \
+        int what = fluxi_slot_of(vm, what##_id);                                                 \
         if (UNLIKELY(what < 0))                                                            \
             FAULT(FLUX_SIGILL, "%s at 0x%04X: no agent %d (%u alive)",                     \
                   OPCODES[op].mnemonic, pc, vm->r[x], vm->nlive)
@@ -2991,7 +1688,7 @@ dispatch:
         }
         CASE(ASK) {
             OPS_RR(d, a); uint32_t from = (uint32_t)vm->r[a]; message m;
-            if (!mailbox_take(ME, from, &m)) BLOCK(FLUX_AGENT_BLOCKED_ASK, from);
+            if (!fluxi_mailbox_take(ME, from, &m)) BLOCK(FLUX_AGENT_BLOCKED_ASK, from);
             UNBLOCK(); vm->r[d] = m.value; SETCONF(d, m.conf, NOPAR, NOPAR); NEXT();
         }
         CASE(BROADCAST) { /* imm16 to every other live agent; r0 = how many */
@@ -3009,7 +1706,7 @@ dispatch:
             int64_t acc = how == 0 ? 0 : how == 1 ? INT32_MAX : INT32_MIN; float c = 1.0f;
             if (me->mail_count == 0) acc = 0;
             while (me->mail_count) {
-                message m; mailbox_take(me, 0, &m); c = minf(c, m.conf);
+                message m; fluxi_mailbox_take(me, 0, &m); c = minf(c, m.conf);
                 if (how == 0) acc += m.value; else if (how == 1) acc = m.value < acc ? m.value : acc;
                 else acc = m.value > acc ? m.value : acc;
             }
@@ -3067,7 +1764,7 @@ dispatch:
             if (ME->mail_count == 0) BLOCK(FLUX_AGENT_BLOCKED_ASK, 0);
             /* to itself: the message taken makes the room */
             if ((uint32_t)to != vm->cur) { ROOM_OR_BLOCK(to); }
-            UNBLOCK(); mailbox_take(ME, 0, &m);
+            UNBLOCK(); fluxi_mailbox_take(ME, 0, &m);
             SEND_TO(to, m.value, m.conf); vm->r[d] = m.value; SETCONF(d, m.conf, NOPAR, NOPAR); NEXT();
         }
         CASE(ROUTE) {
@@ -3201,10 +1898,10 @@ dispatch:
         }
         CASE(APOPTOSIS) {
             OPS_NONE(); left--;
-            if (hooked) hook_step(vm, &hs, pc, sp, energy, CYCLES());
+            if (hooked) fluxi_hook_step(vm, &hs, pc, sp, energy, CYCLES());
             if (UNLIKELY(ME->id != FIRST_AGENT)) {
                 /* this agent dies; the program ends with agent 1 */
-                agent_end(vm, vm->cur, 128 + FLUX_SIGXCPU);
+                fluxi_agent_end(vm, vm->cur, 128 + FLUX_SIGXCPU);
                 goto agent_gone;
             }
             vm->state = VM_TERMINATED; vm->term_signal = FLUX_SIGXCPU;
@@ -3280,7 +1977,7 @@ dispatch:
             if (me->retry && me->state == FLUX_AGENT_BLOCKED_BARRIER && me->barrier_gen != vm->barrier_gen) { UNBLOCK(); NEXT(); }
             me->state = FLUX_AGENT_BLOCKED_BARRIER;
             me->barrier_gen = vm->barrier_gen;
-            barrier_check(vm);
+            fluxi_barrier_check(vm);
             if (me->barrier_gen != vm->barrier_gen) { UNBLOCK(); NEXT(); }
             BLOCK(FLUX_AGENT_BLOCKED_BARRIER, 0);
         }
@@ -3400,7 +2097,7 @@ dispatch:
                 /* agents take turns from now on: the spawner's slice begins */
                 ME->retired += CYCLES() + 1 - vm->slice_start;
                 vm->slice_start = CYCLES() + 1;
-                vm->slice_end = vm->slice_start + slice_length(vm);
+                vm->slice_end = vm->slice_start + fluxi_slice_length(vm);
             }
             vm->r[0] = (int32_t)n->id; SETCONF(0, 1.0f, NOPAR, NOPAR);
             /* the turn goes on in run_turn_multi, which knows the bounds */
@@ -3416,7 +2113,7 @@ dispatch:
             UNBLOCK(); vm->r[a] = vm->id_exit[id]; SETCONF(a, 1.0f, NOPAR, NOPAR); NEXT();
         }
         CASE(KILL) { /* end agent r[a] (exit code 137); agent 1's end is the program's */
-            OPS_R(a); uint32_t id = (uint32_t)vm->r[a]; int k = slot_of(vm, id);
+            OPS_R(a); uint32_t id = (uint32_t)vm->r[a]; int k = fluxi_slot_of(vm, id);
             if (k < 0) {
                 if (id < FLUX_NUM_AGENTS && vm->id_state[id] == 2) NEXT(); /* already ended */
                 FAULT(FLUX_SIGILL, "KILL at 0x%04X: no agent %d", pc, vm->r[a]);
@@ -3426,16 +2123,16 @@ dispatch:
                 vm->exit_code = KILLED_EXIT;
                 st.exit_code = KILLED_EXIT;
                 left--;
-                if (hooked) hook_step(vm, &hs, pc, sp, energy, CYCLES());
+                if (hooked) fluxi_hook_step(vm, &hs, pc, sp, energy, CYCLES());
                 STOP(FLUX_STOP_HALTED);
             }
             if ((uint32_t)k == vm->cur) {
                 left--;
-                if (hooked) hook_step(vm, &hs, pc, sp, energy, CYCLES());
-                agent_end(vm, vm->cur, KILLED_EXIT);
+                if (hooked) fluxi_hook_step(vm, &hs, pc, sp, energy, CYCLES());
+                fluxi_agent_end(vm, vm->cur, KILLED_EXIT);
                 goto agent_gone;
             }
-            agent_end(vm, (uint32_t)k, KILLED_EXIT);
+            fluxi_agent_end(vm, (uint32_t)k, KILLED_EXIT);
             NEXT();
         }
 
@@ -3531,7 +2228,7 @@ flux_stop flux_vm_run(flux_vm *vm, uint64_t budget) {
         if (st.kind != STOP_TURN_OVER) return st;
         memset(&st, 0, sizeof st);
         st.executed = executed;
-        if (sched_turn(vm, vm->cycles, &st) == TURN_STOP) {
+        if (fluxi_sched_turn(vm, vm->cycles, &st) == TURN_STOP) {
             st.pc = vm->pc;
             st.agent = vm->agents[vm->cur].id;
             return st;

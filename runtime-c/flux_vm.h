@@ -6,9 +6,14 @@
  * the seed and the energy budget (no wall clock, no ambient randomness).
  *
  * flux_vm_run() executes in one tight loop until something worth reporting
- * happens: a breakpoint (a bit in a 64 Ki-bit map, never a patched byte), a
- * watched memory access, BRK, HALT, a fault, or the instruction budget the
- * caller gave it running out.
+ * happens (flux_stop_kind lists them all): a breakpoint (a bit in a 64 Ki-bit
+ * map, never a patched byte) or a conditional one whose condition holds, a
+ * watched memory access or watch-if condition, BRK, HALT, a fault, the end
+ * of the program, an output or trace buffer to drain, an interrupt, or the
+ * instruction budget the caller gave it running out.
+ *
+ * The opcode table is runtime-c/flux_opcodes.h; struct flux_vm itself is
+ * defined in flux_vm_internal.h, for the runtime's own files only.
  */
 #ifndef FLUX_VM_H
 #define FLUX_VM_H
@@ -53,9 +58,10 @@ extern "C" {
 /* ---- the opcode table --------------------------------------------------- */
 
 typedef enum flux_mode {
-    FLUX_MODE_NONE, FLUX_MODE_R, FLUX_MODE_RR, FLUX_MODE_RRR, FLUX_MODE_RI16,
-    FLUX_MODE_I16, FLUX_MODE_I8, FLUX_MODE_RI8, FLUX_MODE_RRI8, FLUX_MODE_RRRI8,
-    FLUX_MODE_I32, FLUX_MODE_RI32, FLUX_MODE_COUNT
+#define FLUX_X_MODE(name, bytes) FLUX_MODE_##name,
+    FLUX_MODE_TABLE(FLUX_X_MODE)
+#undef FLUX_X_MODE
+    FLUX_MODE_COUNT
 } flux_mode;
 
 typedef enum flux_category {
@@ -66,25 +72,40 @@ typedef enum flux_category {
 } flux_category;
 
 enum flux_opcode {
-#define FLUX_X_ENUM(code, name, mode, cat, cost, impl) FLUX_OP_##name = code,
+#define FLUX_X_ENUM(code, name, mode, cat, cost, impl, flow, stack) FLUX_OP_##name = code,
     FLUX_OPCODE_TABLE(FLUX_X_ENUM)
 #undef FLUX_X_ENUM
-    FLUX_OPCODE_COUNT = 0xF7
 };
 
+/* How many opcodes the table has: one `+ 1` per row. */
+enum {
+#define FLUX_X_COUNT(code, name, mode, cat, cost, impl, flow, stack) + 1
+    FLUX_OPCODE_COUNT = 0 FLUX_OPCODE_TABLE(FLUX_X_COUNT)
+#undef FLUX_X_COUNT
+};
+
+/* The FLOW column (flux_opcodes.h says what each kind means). */
+typedef enum flux_flow {
+    FLUX_FLOW_NEXT, FLUX_FLOW_JUMP, FLUX_FLOW_BRANCH, FLUX_FLOW_CALL,
+    FLUX_FLOW_RETURN, FLUX_FLOW_END, FLUX_FLOW_TRAP, FLUX_FLOW_COUNT
+} flux_flow;
+
 typedef struct flux_opcode_info {
-    const char *mnemonic;   /* NULL for bytes that are not opcodes (0xF7-0xFF) */
+    const char *mnemonic;   /* NULL for bytes that are not opcodes (FLUX_OPCODE_COUNT-0xFF) */
     uint8_t mode;           /* flux_mode */
-    uint8_t operand_bytes;
+    uint8_t operand_bytes;  /* bytes after the opcode byte, from the mode */
     uint8_t category;       /* flux_category */
     uint8_t energy;         /* base energy cost */
     uint8_t implemented;
+    uint8_t flow;           /* flux_flow */
+    int8_t stack;           /* bytes pushed minus popped; FLUX_STACK_VAR: varies */
 } flux_opcode_info;
 
 /* The entry for byte `code`; its mnemonic is NULL when `code` is no opcode. */
 const flux_opcode_info *flux_opcode_info_of(uint8_t code);
 const char *flux_mode_name(uint8_t mode);
 const char *flux_category_name(uint8_t category);
+const char *flux_flow_name(uint8_t flow);   /* "next", "jump", ... "trap" */
 uint8_t flux_mode_operand_bytes(uint8_t mode);
 
 /* ---- stops ------------------------------------------------------------ */
@@ -268,16 +289,21 @@ void flux_vm_free(flux_vm *vm);
  * when the program does not fit in memory (nothing changes then). */
 int flux_vm_load(flux_vm *vm, const uint8_t *program, size_t len);
 
-/* Back to the state right after load: memory, registers, energy, RNG, trust
- * and output are reset; breakpoints and watchpoints stay. */
+/* Back to the state right after load: memory, registers, energy, RNG, trust,
+ * the FLUX state, output and the input log are reset, agent 1 runs alone
+ * with the scheduler afresh, and every page counts as written; breakpoints,
+ * watchpoints, conditions, the schedule chosen, tracing and profiling stay. */
 void flux_vm_reset(flux_vm *vm);
 
-/* Runs at most `budget` instructions.  A breakpoint at the current pc does
- * not stop the first instruction, so that resuming from a breakpoint works. */
+/* Runs at most `budget` instructions.  When the last run stopped at a
+ * breakpoint (or conditional breakpoint) at the current pc and pc was not
+ * set since, that breakpoint does not stop the first instruction, so that
+ * resuming from it works; any other breakpoint at pc stops the run at once. */
 flux_stop flux_vm_run(flux_vm *vm, uint64_t budget);
 
-/* Stops the VM's run at the next instruction boundary: safe to call from
- * another thread while flux_vm_run is executing. */
+/* Makes the VM's run stop (FLUX_STOP_BUDGET) at its next chunk boundary, at
+ * most 65536 instructions later: safe to call from another thread while
+ * flux_vm_run is executing. */
 void flux_vm_interrupt(flux_vm *vm);
 
 void flux_vm_get_regs(const flux_vm *vm, flux_regs *out);

@@ -55,7 +55,7 @@ fn break_if_goes_to_the_stub_and_stops_only_where_it_holds() {
     assert!(out.contains("stop only if $r1 == 3 (target evals)"), "{out}");
     assert!(out.contains("breakpoint already hit 1 time"), "one stop, not three: {out}");
     assert!(out.contains("[Inferior 1 (process 1) exited normally]"), "{out}");
-    assert!(stub.stderr().contains("breakpoint at 0x000C: condition r1 == 3 (as the stub's condition r1 == 3)"), "{}", stub.stderr());
+    stub.wait_for_stderr("breakpoint at 0x000C: condition r1 == 3 (as the stub's condition r1 == 3)");
 }
 
 #[test]

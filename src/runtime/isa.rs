@@ -72,6 +72,70 @@ impl Mode {
     }
 }
 
+/// Where control can go when an instruction runs, besides a fault (the FLOW
+/// column of runtime-c/flux_opcodes.h, whose comment defines each kind).
+/// An opcode whose outcome depends on its operands or the machine state has
+/// the kind of what it can do beyond falling through (LOOP: `Branch`,
+/// ASSERT: `Trap`, KILL: `End`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Flow {
+    /// Falls through to the next instruction only.
+    Next,
+    /// Always to its target (JMP).
+    Jump,
+    /// To its target or the next instruction (JZ, JNZ, Jcc, LOOPs).
+    Branch,
+    /// To a routine, pushing the return address: CALL (to its operand), SWI
+    /// (to the handler in its IVT entry; it pushes the flags after the address).
+    Call,
+    /// To the address it pops: RET, IRET.
+    Return,
+    /// Can end the running agent, and with agent 1 the program: HALT,
+    /// APOPTOSIS, KILL.
+    End,
+    /// Stops the run on purpose: BRK, PANIC always; ASSERT and BOUND when
+    /// their check fails.
+    Trap,
+}
+
+impl Flow {
+    fn from_raw(raw: u8) -> Flow {
+        match raw as u32 {
+            ffi::FLUX_FLOW_JUMP => Flow::Jump,
+            ffi::FLUX_FLOW_BRANCH => Flow::Branch,
+            ffi::FLUX_FLOW_CALL => Flow::Call,
+            ffi::FLUX_FLOW_RETURN => Flow::Return,
+            ffi::FLUX_FLOW_END => Flow::End,
+            ffi::FLUX_FLOW_TRAP => Flow::Trap,
+            _ => Flow::Next,
+        }
+    }
+}
+
+/// How far an instruction moves sp down when it runs: bytes pushed minus
+/// bytes popped (the stack column of runtime-c/flux_opcodes.h).  A CALL
+/// counts its own push (CALL 4, SWI 8), which the routine's RETURN takes back.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum StackEffect {
+    /// Always this many bytes (negative: popped).
+    Fixed(i32),
+    /// Depends on an operand or a register: ALLOCA pushes its imm16 rounded
+    /// up to a 4-byte slot, FREEA pops its register's value rounded up.
+    Variable,
+}
+
+impl StackEffect {
+    fn from_raw(raw: i8) -> StackEffect {
+        if raw as i32 == ffi::FLUX_STACK_VAR as i32 {
+            StackEffect::Variable
+        } else {
+            StackEffect::Fixed(raw as i32)
+        }
+    }
+}
+
 /// What the table says of one opcode.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct OpcodeInfo {
@@ -85,6 +149,17 @@ pub struct OpcodeInfo {
     pub category: &'static str,
     pub energy: u8,
     pub implemented: bool,
+    pub flow: Flow,
+    /// In JSON: a number of bytes, or "variable".
+    #[serde(serialize_with = "stack_effect_json")]
+    pub stack_effect: StackEffect,
+}
+
+fn stack_effect_json<S: serde::Serializer>(e: &StackEffect, s: S) -> Result<S::Ok, S::Error> {
+    match e {
+        StackEffect::Fixed(n) => s.serialize_i32(*n),
+        StackEffect::Variable => s.serialize_str("variable"),
+    }
 }
 
 impl OpcodeInfo {
@@ -128,6 +203,8 @@ fn table() -> &'static Table {
                 category: static_str(unsafe { ffi::flux_category_name(raw.category) }),
                 energy: raw.energy,
                 implemented: raw.implemented != 0,
+                flow: Flow::from_raw(raw.flow),
+                stack_effect: StackEffect::from_raw(raw.stack),
             };
             by_name.insert(info.mnemonic, code);
             by_code.push(Some(info));
