@@ -379,3 +379,39 @@ fn gdb_a_deleted_watch_no_longer_stops_at_the_next_write() {
     assert!(m.remove_watchpoint(0x8000, 1, WatchKind::Write));
     assert_eq!(m.run(u64::MAX).kind, StopKind::Halted { code: 0 });
 }
+
+#[test]
+fn agent_expressions_read_the_last_bytes_of_memory() {
+    // gdb's bytecode for `*(T*)ADDR == V`: const16 ADDR; ref8/16/32; const32 V; equal; end
+    let expr = |addr: u16, refn: u8, v: u32| {
+        let mut c = vec![0x23, (addr >> 8) as u8, addr as u8, refn, 0x24];
+        c.extend(v.to_be_bytes());
+        c.extend([0x13, 0x27]);
+        c
+    };
+    let (ref8, ref16, ref32) = (0x17, 0x18, 0x19);
+    // before LAST_BYTES's HALT the last word of memory is 0x00000011
+    for (code, stops) in [
+        (expr(0xFFFF, ref8, 0), true),
+        (expr(0xFFFF, ref8, 1), false),
+        (expr(0xFFFE, ref16, 0), true),
+        (expr(0xFFFE, ref16, 0x11), false),
+        (expr(0xFFFC, ref32, 0x11), true),
+        (expr(0xFFFC, ref32, 0x12), false),
+    ] {
+        let mut m = vm_of(LAST_BYTES);
+        m.add_ax_breakpoint(5, 0x0E, &[code.clone()], &[]).unwrap();
+        let stop = m.run(u64::MAX);
+        if stops {
+            assert_eq!(stop.kind, StopKind::CondBreakpoint { id: 5 }, "{code:02x?}");
+            assert_eq!(m.ax_last(), Ok(()), "{code:02x?}: the condition held, it was read");
+        } else {
+            assert_eq!(stop.kind, StopKind::Halted { code: 0 }, "{code:02x?}: false, no stop");
+        }
+    }
+    // one byte further: the read fails, and the VM stops to say so
+    let mut m = vm_of(LAST_BYTES);
+    m.add_ax_breakpoint(5, 0x0E, &[expr(0xFFFD, ref32, 0)], &[]).unwrap();
+    assert_eq!(m.run(u64::MAX).kind, StopKind::CondBreakpoint { id: 5 });
+    assert_eq!(m.ax_last().unwrap_err().to_string(), "read outside memory at 0xFFFD (bytecode offset 3)");
+}
