@@ -415,3 +415,29 @@ fn agent_expressions_read_the_last_bytes_of_memory() {
     assert_eq!(m.run(u64::MAX).kind, StopKind::CondBreakpoint { id: 5 });
     assert_eq!(m.ax_last().unwrap_err().to_string(), "read outside memory at 0xFFFD (bytecode offset 3)");
 }
+
+// ------------------------------------------------------------- the profiler
+
+/// start calls f, f calls g: every instruction counts in the function it
+/// runs in, its CALL in the caller and its RET in the callee.
+const CALLS: &str = "
+start:  CALL f        ; 0x00
+        HALT          ; 0x03
+f:      NOP           ; 0x04
+        CALL g        ; 0x05
+        RET           ; 0x08
+g:      RET           ; 0x09
+";
+
+#[test]
+fn the_call_tree_counts_a_ret_in_the_function_it_returns_from() {
+    let mut m = vm_of(CALLS);
+    m.set_profiling(true).unwrap();
+    assert_eq!(m.run(u64::MAX).kind, StopKind::Halted { code: 0 });
+    let p = m.profile_counts();
+    let mut by_func: Vec<(u32, u64, u64)> = p.nodes.iter().map(|n| (n.func, n.self_count, n.calls)).collect();
+    by_func.sort();
+    // start: CALL f and HALT; f (0x04): NOP, CALL g, RET; g (0x09): RET
+    assert_eq!(by_func, [(0x00, 2, 0), (0x04, 3, 1), (0x09, 1, 1)], "{:?}", p.nodes);
+    assert_eq!(p.pc_count[..0x0A].iter().sum::<u64>(), 6);
+}
