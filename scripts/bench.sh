@@ -4,6 +4,17 @@
 #   2. gdb `continue` to the end of benches/loop.fasm with 10 breakpoints and a write
 #      watchpoint armed, never hit, vs a plain `flux-gdbstub run`                    goal <= 1.5x
 #   3. `stepi N` rate: gdb + flux-gdbstub vs gdb + gdbserver on a native C loop      goal >= 1x
+#   4. a conditional breakpoint hit 20,000 times: gdb's `break if` (an agent
+#      expression, CLI and gdb/MI) vs `monitor break ... if`                         goal <= 2x
+#      and gdb evaluating it itself vs the agent expression                          goal >= 50x faster
+#   5. gdb `continue` with 5 stub-side conditional breakpoints + 2 watch-if vs run   goal <= 1.5x
+#   6. recording: `run --record` vs `run` (fib30); `serve --record` vs not (loop)    goal <= 1.2x
+#   7. reverse-stepi vs stepi at the end of a fib(30) recording                       goal <= 2x
+#   8. gdb `continue` over loop.fasm with `monitor trace on` vs off                    goal <= 3x
+#   9. recording memory: file and history bytes per million instructions and peak
+#      RSS, a loop drawing random numbers vs one that does not; a 64 MiB --record-limit
+# Each measurement is --runs pairs (FLUX and peer back to back, which goes first
+# alternating); a goal is judged on the median of the per-pair ratios.
 # The measuring is done by benches/bench.py; this script installs what is missing,
 # builds, and runs it.  With --vm it also runs the in-process Rust benchmark
 # (`cargo bench --bench vm`: what armed hooks cost Vm::run itself).
@@ -20,7 +31,7 @@ OUT=""
 RUNS=7
 STEPS=2000
 VM=0
-usage() { sed -n '2,12p' "$0" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,/^set /{/^#/p}' "$0" | sed 's/^# \{0,1\}//'; }
 while [ $# -gt 0 ]; do
   case "$1" in
     --out) OUT=${2:?--out needs a file}; shift 2 ;;

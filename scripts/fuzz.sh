@@ -108,7 +108,7 @@ for t in "${TARGETS[@]}"; do
   extra=()
   case "$t" in
     asm) max_len=8192; extra=(-dict="$dict") ;;
-    condition) max_len=1024 ;;
+    condition) max_len=1024; extra=(-dict=fuzz/condition.dict) ;;
     *) max_len=65564 ;;
   esac
   cargo fuzz run "$t" -- -max_total_time="$SECONDS_PER_TARGET" -max_len="$max_len" "${extra[@]}" \

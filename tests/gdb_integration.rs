@@ -333,8 +333,10 @@ fn extended_remote_without_an_elf_offers_no_exec_file() {
     assert!(out.contains("=> 0xc:\tCMP_I16       r1, 0x2"), "{out}");
 }
 
+/// Reads the VS Code files only (VS Code does not run here): the gdb/MI
+/// session an IDE drives is `gdb_mi_drives_source_level_debugging_like_an_ide`.
 #[test]
-fn the_vscode_example_drives_the_stub_through_cppdbg() {
+fn the_vscode_example_is_a_cppdbg_configuration_for_the_stub_and_its_tasks() {
     let text = std::fs::read_to_string(repo().join("examples/.vscode/launch.json")).expect("launch.json");
     let launch: serde_json::Value = serde_json::from_str(&text).expect("launch.json is JSON");
     let c = &launch["configurations"][0];

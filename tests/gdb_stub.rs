@@ -243,20 +243,33 @@ fn ctrl_c_interrupts_a_tight_loop() {
     let stub = Stub::start_env(&p, &["--once"], &[("RUST_LOG", "gdbstub=trace")]);
     let mut gdb = Command::new("gdb");
     gdb.args(["-batch", "-nx", "-ex", "set pagination off", "-ex", &format!("target remote 127.0.0.1:{}", stub.port)]);
-    gdb.args(["-ex", "continue", "-ex", "p/x $pc", "-ex", "p $r1 > 1000", "-ex", "monitor why"]);
+    gdb.args(["-ex", "continue", "-ex", "p/x $pc", "-ex", "p $r1", "-ex", "p $cycles", "-ex", "p *(int*)0x8000", "-ex", "monitor why"]);
     gdb.stdin(std::process::Stdio::null()).stdout(std::process::Stdio::piped()).stderr(std::process::Stdio::piped());
     let child = gdb.spawn().expect("gdb");
     stub.wait_for_stderr("<-- $vCont;c");
     let sent = Instant::now();
     unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
-    let out = child.wait_with_output().expect("gdb output");
+    let out = wait_output(child, "gdb interrupted by SIGINT");
     let waited = sent.elapsed();
     let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
     assert!(text.contains("Program received signal SIGINT"), "{text}");
+    // The stop lands on any of the loop's three instructions; wherever it
+    // is, the state is exactly that of `cycles` instructions run: after k
+    // rounds pc=0 has r1 = k, cycles = 3k, mem = k; pc=2 one INCR later;
+    // pc=6 one STORE32 after that.
     let v = values(&text);
-    assert!(["0x0", "0x2", "0x6"].contains(&v[0].as_str()), "{text}");
-    assert_eq!(v[1], "1", "{text}");
-    assert!(text.contains("interrupted (SIGINT)"), "{text}");
+    assert_eq!(v.len(), 4, "{text}");
+    let pc = u32::from_str_radix(v[0].trim_start_matches("0x"), 16).unwrap_or_else(|_| panic!("{text}"));
+    let (r1, cycles, mem): (i64, i64, i64) = (v[1].parse().unwrap(), v[2].parse().unwrap(), v[3].parse().unwrap());
+    assert!(r1 > 1000, "the loop ran: {text}");
+    let expected = match pc {
+        0x0 => (3 * r1, r1),
+        0x2 => (3 * r1 - 2, r1 - 1),
+        0x6 => (3 * r1 - 1, r1),
+        other => panic!("pc 0x{other:X} is no instruction of the loop: {text}"),
+    };
+    assert_eq!((cycles, mem), expected, "pc 0x{pc:X}, r1 {r1}: {text}");
+    assert!(text.contains(&format!("interrupted (SIGINT) at 0x{pc:04X}: ")), "{text}");
     eprintln!("gdb saw the stop {waited:?} after SIGINT");
 }
 
@@ -306,13 +319,24 @@ fn a_gdb_that_vanishes_mid_continue_leaves_the_vm_for_the_next() {
     let stub = Stub::start_env(&p, &[], &[("RUST_LOG", "gdbstub=trace")]);
     let mut gdb = Command::new("gdb");
     gdb.args(["-batch", "-nx", "-ex", &format!("target remote 127.0.0.1:{}", stub.port), "-ex", "continue"]);
-    gdb.stdin(std::process::Stdio::null()).stdout(std::process::Stdio::null()).stderr(std::process::Stdio::null());
+    gdb.stdin(std::process::Stdio::null()).stdout(std::process::Stdio::piped()).stderr(std::process::Stdio::piped());
     let mut child = gdb.spawn().expect("gdb");
     stub.wait_for_stderr("<-- $vCont;c");
     child.kill().expect("kill gdb");
-    let _ = child.wait();
+    let _ = wait_output(child, "gdb killed mid-continue");
     stub.wait_for_stderr("session ended: ConnectionLost");
-    let out = gdb_batch(stub.port, &["p $r1 > 0", "p/x $pc"]);
+    let out = gdb_batch(stub.port, &["p $r1", "p $cycles", "p *(int*)0x8000", "p/x $pc"]);
     let v = values(&out);
-    assert_eq!(v[0], "1", "the loop ran and its state is still there: {out}");
+    assert_eq!(v.len(), 4, "{out}");
+    // the loop ran, and the state is that of `cycles` instructions (see
+    // ctrl_c_interrupts_a_tight_loop)
+    let (r1, cycles, mem): (i64, i64, i64) = (v[0].parse().unwrap(), v[1].parse().unwrap(), v[2].parse().unwrap());
+    assert!(r1 > 0, "{out}");
+    let expected = match v[3].as_str() {
+        "0x0" => (3 * r1, r1),
+        "0x2" => (3 * r1 - 2, r1 - 1),
+        "0x6" => (3 * r1 - 1, r1),
+        other => panic!("pc {other} is no instruction of the loop: {out}"),
+    };
+    assert_eq!((cycles, mem), expected, "{out}");
 }

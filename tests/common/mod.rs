@@ -155,6 +155,12 @@ pub fn run_with_timeout(mut cmd: Command, stdin: Option<&str>) -> Output {
             let _ = si.write_all(text.as_bytes());
         });
     }
+    wait_output(child, &format!("{cmd:?}"))
+}
+
+/// Waits for a child spawned with piped stdout and stderr, killing it after
+/// TIMEOUT (`what` names it in the panic); its output, as `wait_with_output`.
+pub fn wait_output(mut child: Child, what: &str) -> Output {
     let out = Arc::new(Mutex::new(String::new()));
     let err = Arc::new(Mutex::new(String::new()));
     let pumps = [pump(child.stdout.take().unwrap(), out.clone()), pump(child.stderr.take().unwrap(), err.clone())];
@@ -165,7 +171,8 @@ pub fn run_with_timeout(mut cmd: Command, stdin: Option<&str>) -> Output {
         }
         if start.elapsed() > TIMEOUT {
             let _ = child.kill();
-            panic!("command timed out: {cmd:?}\nstdout:\n{}\nstderr:\n{}", out.lock().unwrap(), err.lock().unwrap());
+            let _ = child.wait();
+            panic!("command timed out: {what}\nstdout:\n{}\nstderr:\n{}", out.lock().unwrap(), err.lock().unwrap());
         }
         std::thread::sleep(Duration::from_millis(10));
     };

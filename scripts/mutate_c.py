@@ -1,0 +1,316 @@
+#!/usr/bin/env python3
+"""Mutation testing for runtime-c: plants one small bug at a time in a copy
+of the tree, runs the tests that cover it, and reports which bugs no test
+caught.
+
+    scripts/mutate_c.py --list                       every mutant, numbered
+    scripts/mutate_c.py --sample 20 --seed 1         20 random mutants
+    scripts/mutate_c.py --ids 12,40                  these mutants (numbers of --list)
+    scripts/mutate_c.py --patch 'runtime-c/flux_vm.c|hi_w = w->addr + w->len|hi_w = w->addr + w->len - 1'
+                                                     a mutant given by hand (any file of the tree:
+                                                     the only occurrence of OLD becomes NEW; `;;` joins
+                                                     several edits into one mutant)
+
+The mutants (every runtime-c/*.c and *.h, comments and strings left alone):
+  cmp     a comparison turned into its neighbour: <= <, < <=, >= >, > >=, == !=, != ==
+  logic   && and || swapped
+  bound   an off-by-one in a bound or a length: `+ 1` and `- 1` dropped
+  flags   flag helpers swapped: add_flags/sub_flags, SET_ADD/SET_SUB, FLUX_FLAG_C/O, FLUX_FLAG_Z/S
+  energy  an extra energy cost rounded up instead of down (`x / 4` as `(x + 3) / 4`), and every
+          base cost above 1 in the opcode table (flux_opcodes.h) one higher
+
+Each mutant is applied to a copy of the tree (target/mutants/tree, tracked and
+untracked-but-not-ignored files), built with its own target dir
+(target/mutants/target, seeded from target/debug the first time; runtime-c
+at -O1, or $FLUX_MUTANTS_CFLAGS), and tested
+with the test targets that cover where it is (COVER below: by file and by the
+function or opcode the mutant is in); the first failing test kills it.  A
+mutant that does not compile (-Werror) is "unviable" and does not count.
+Results: killed / (killed + survived), the survivors listed with file, line
+and the change; tests/MUTANTS.md says which survivors are equivalent.
+"""
+import argparse
+import os
+import random
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+WORK = ROOT / "target" / "mutants"
+TREE = WORK / "tree"
+CARGO_TARGET = WORK / "target"
+
+# Test targets every runtime-c mutant runs, then more by where it is: a
+# regular expression on "file function CASE line-text" -> more targets.
+BASE_TESTS = ["--lib", "--test", "opcodes", "--test", "edges"]
+COVER = [
+    (r"watch", ["--test", "gdb_stub"]),
+    (r"cond|_ax|ax_|flux_ax_eval|flux_cond", ["--test", "flux_aware", "--test", "gdb_conditions"]),
+    (r"agent|sched|slice|mailbox|spawn|join|SPAWN|JOIN|TELL|ASK|BARRIER|YIELD", ["--test", "agents"]),
+    (r"state|save|load|input|dirty|page|history|check", ["--test", "record_replay"]),
+    (r"trace|prof", ["--test", "trace_profile"]),
+]
+
+CMP = {"<=": "<", "<": "<=", ">=": ">", ">": ">=", "==": "!=", "!=": "=="}
+SWAPS = [
+    ("add_flags(", "sub_flags("), ("sub_flags(", "add_flags("),
+    ("SET_ADD(", "SET_SUB("), ("SET_SUB(", "SET_ADD("),
+    ("FLUX_FLAG_C", "FLUX_FLAG_O"), ("FLUX_FLAG_O", "FLUX_FLAG_C"),
+    ("FLUX_FLAG_Z", "FLUX_FLAG_S"), ("FLUX_FLAG_S", "FLUX_FLAG_Z"),
+]
+
+
+def mask(text):
+    """The text with comments and string/char literals blanked (same length)."""
+    out = list(text)
+    i, n = 0, len(text)
+    while i < n:
+        c = text[i]
+        if text.startswith("//", i):
+            j = text.find("\n", i)
+            j = n if j < 0 else j
+        elif text.startswith("/*", i):
+            j = text.find("*/", i + 2)
+            j = n if j < 0 else j + 2
+        elif c in "\"'":
+            j = i + 1
+            while j < n and text[j] != c:
+                j += 2 if text[j] == "\\" else 1
+            j += 1
+        else:
+            i += 1
+            continue
+        for k in range(i, min(j, n)):
+            if out[k] != "\n":
+                out[k] = " "
+        i = j
+    return "".join(out)
+
+
+def context_of(lines, lineno):
+    """The enclosing function (a line at column 0 with a '(') and opcode CASE."""
+    func = case = ""
+    for k in range(lineno, -1, -1):
+        l = lines[k]
+        if not case:
+            m = re.search(r"CASE\((\w+)\)", l)
+            if m:
+                case = m.group(1)
+        if l[:1].isalpha() and "(" in l and not l.startswith(("#", "typedef")):
+            m = re.search(r"(\w+)\s*\(", l)
+            func = m.group(1) if m else ""
+            break
+    return func, case
+
+
+def mutants_of(rel, text):
+    m_text = mask(text)
+    lines, m_lines = text.split("\n"), m_text.split("\n")
+    found = []
+
+    def add(lineno, col, old, new, kind):
+        func, case = context_of(lines, lineno)
+        found.append(dict(file=rel, line=lineno + 1, col=col, old=old, new=new, kind=kind, func=func, case=case,
+                          text=lines[lineno].strip()))
+
+    for ln, ml in enumerate(m_lines):
+        s = ml.lstrip()
+        if s.startswith("#") and not s.startswith("#define"):
+            continue
+        if s.startswith("X(0x") and rel.endswith("flux_opcodes.h"):
+            # X(code, NAME, FORMAT, CATEGORY, cost, implemented)
+            m = re.match(r"(\s*X\(0x\w+,\s*\w+,\s*\w+,\s*\w+,\s*)(\d+)", ml)
+            if m and int(m.group(2)) > 1:   # the costs that are not the common 1
+                add(ln, m.end(1), m.group(2), str(int(m.group(2)) + 1), "energy")
+            continue
+        for m in re.finditer(r"<<=?|>>=?|->|<=|>=|==|!=|<|>", ml):
+            op = m.group(0)
+            if op in CMP:
+                add(ln, m.start(), op, CMP[op], "cmp")
+        for m in re.finditer(r"&&|\|\|", ml):
+            add(ln, m.start(), m.group(0), "||" if m.group(0) == "&&" else "&&", "logic")
+        for m in re.finditer(r"([+-]) 1(?![\w.])", ml):
+            add(ln, m.start(), m.group(0), m.group(1) + " 0", "bound")
+        for old, new in SWAPS:
+            if ml.startswith("static") and old.endswith("("):
+                continue   # the helper's own definition: a rename, not a swap
+            for m in re.finditer(re.escape(old) + (r"\b" if old[-1].isalnum() else ""), ml):
+                add(ln, m.start(), old, new, "flags")
+        for m in re.finditer(r"EXTRA_COST\((\w+) / 4\)", ml):
+            add(ln, m.start(), m.group(0), f"EXTRA_COST(({m.group(1)} + 3) / 4)", "energy")
+    return found
+
+
+def all_mutants():
+    out = []
+    for p in sorted((ROOT / "runtime-c").glob("*.[ch]")):
+        rel = str(p.relative_to(ROOT))
+        out.extend(mutants_of(rel, p.read_text()))
+    for i, m in enumerate(out):
+        m["id"] = i
+    return out
+
+
+def describe(m):
+    where = m["case"] or m["func"]
+    return f"#{m['id']} {m['file']}:{m['line']} ({where}) {m['kind']}: '{m['old']}' -> '{m['new']}'"
+
+
+def tests_for(m, override):
+    if override:
+        return override.split()
+    key = f"{m['file']} {m['func']} {m['case']} {m.get('text', '')}"
+    t = list(BASE_TESTS)
+    for pat, more in COVER:
+        if re.search(pat, key):
+            t += [x for x in more if x not in t or x == "--test"]
+    return t
+
+
+def tracked_files():
+    r = subprocess.run(["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
+                       cwd=ROOT, capture_output=True, check=True)
+    return [f for f in r.stdout.decode().split("\0") if f]
+
+
+def prepare():
+    """A fresh copy of the tree; the mutants' target dir seeded once."""
+    if TREE.exists():
+        shutil.rmtree(TREE)
+    for f in tracked_files():
+        src = ROOT / f
+        if not src.is_file():
+            continue
+        dst = TREE / f
+        dst.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy(src, dst)   # mtime now: cargo rebuilds whatever the last mutant left
+    if not CARGO_TARGET.exists() and (ROOT / "target" / "debug").exists():
+        print("mutate: seeding target/mutants/target from target/debug (once)", file=sys.stderr)
+        dst = CARGO_TARGET / "debug"
+        dst.mkdir(parents=True)
+        for part in ["build", "deps", ".fingerprint"]:
+            src = ROOT / "target" / "debug" / part
+            if src.exists():
+                subprocess.run(["cp", "-a", str(src), str(dst / part)], check=True)
+
+
+def cargo(args, timeout):
+    env = dict(os.environ, CARGO_TARGET_DIR=str(CARGO_TARGET))
+    env.pop("RUSTFLAGS", None)
+    # runtime-c at -O1 (cc appends CFLAGS after build.rs's -O3): a third of
+    # the compile time of a mutant, the same behaviour to test
+    env["CFLAGS"] = os.environ.get("FLUX_MUTANTS_CFLAGS", "-O1")
+    # its own process group: on a timeout the test binaries (a mutant that
+    # loops for ever) go with cargo
+    p = subprocess.Popen(["cargo"] + args, cwd=TREE, env=env, stdout=subprocess.PIPE,
+                         stderr=subprocess.STDOUT, start_new_session=True)
+    try:
+        out, _ = p.communicate(timeout=timeout)
+        return p.returncode, out.decode(errors="replace")
+    except subprocess.TimeoutExpired:
+        os.killpg(p.pid, signal.SIGKILL)
+        out, _ = p.communicate()
+        return None, out.decode(errors="replace")
+
+
+def apply(m, text):
+    lines = text.split("\n")
+    l = lines[m["line"] - 1]
+    assert l[m["col"]:m["col"] + len(m["old"])] == m["old"], (describe(m), l)
+    lines[m["line"] - 1] = l[:m["col"]] + m["new"] + l[m["col"] + len(m["old"]):]
+    return "\n".join(lines)
+
+
+def run_one(m, args):
+    edits = m["patch"] if "patch" in m else [(m["file"], None, None)]
+    origs = {f: (TREE / f).read_text() for f, _, _ in edits}
+    try:
+        for f, old, new in edits:
+            path = TREE / f
+            text = path.read_text()
+            if old is None:
+                path.write_text(apply(m, text))
+            else:
+                assert text.count(old) == 1, f"'{old}' is not once in {f}"
+                path.write_text(text.replace(old, new))
+        tests = tests_for(m, args.tests)
+        rc, out = cargo(["test", "--locked", "--no-run"] + tests, args.build_timeout)
+        if rc != 0:
+            return "unviable", out[-2000:]
+        rc, out = cargo(["test", "--locked"] + tests, args.timeout)
+        if rc is None:
+            return "killed", "timeout"
+        if rc == 0:
+            return "survived", " ".join(tests)
+        failed = re.findall(r"^    (\S+)$", out, re.M)
+        return "killed", (failed[0] if failed else out[-500:])
+    finally:
+        for f, text in origs.items():
+            (TREE / f).write_text(text)
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--list", action="store_true")
+    ap.add_argument("--sample", type=int, help="N random mutants")
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--ids", help="comma-separated mutant numbers (of --list)")
+    ap.add_argument("--kind", help="only mutants of these kinds (comma-separated: cmp,logic,bound,flags,energy)")
+    ap.add_argument("--patch", action="append", default=[],
+                    help="FILE|OLD|NEW[;;FILE|OLD|NEW...]: a mutant given by hand (several edits: one mutant)")
+    ap.add_argument("--tests", help="the cargo test arguments to use for every mutant (default: by COVER)")
+    ap.add_argument("--timeout", type=int, default=300, help="seconds of tests per mutant (then: killed; the unmutated run takes about one minute)")
+    ap.add_argument("--build-timeout", type=int, default=1800)
+    args = ap.parse_args()
+
+    ms = all_mutants()
+    if args.kind:
+        kinds = set(args.kind.split(","))
+        ms = [m for m in ms if m["kind"] in kinds]
+    if args.list:
+        for m in ms:
+            print(describe(m))
+        print(f"{len(ms)} mutants in runtime-c", file=sys.stderr)
+        return 0
+    if args.patch:
+        chosen = []
+        for i, p in enumerate(args.patch):
+            edits = [tuple(e.split("|")) for e in p.split(";;")]
+            f, old, new = edits[0]
+            chosen.append(dict(id=f"p{i}", file=f, line=0, col=0, old=old, new=new, kind="patch", func="", case="", patch=edits))
+    elif args.ids:
+        want = [int(x) for x in args.ids.split(",")]
+        by_id = {m["id"]: m for m in ms}
+        chosen = [by_id[i] for i in want]
+    elif args.sample:
+        chosen = random.Random(args.seed).sample(ms, min(args.sample, len(ms)))
+    else:
+        ap.error("give --list, --sample N, --ids or --patch")
+
+    prepare()
+    results = []
+    for k, m in enumerate(chosen, 1):
+        t0 = time.time()
+        verdict, detail = run_one(m, args)
+        results.append((m, verdict, detail))
+        print(f"[{k}/{len(chosen)}] {verdict:8} {describe(m)}  ({detail.strip().splitlines()[-1] if detail.strip() else ''}; {time.time() - t0:.0f} s)", flush=True)
+
+    killed = sum(1 for _, v, _ in results if v == "killed")
+    survived = [m for m, v, _ in results if v == "survived"]
+    unviable = sum(1 for _, v, _ in results if v == "unviable")
+    scored = killed + len(survived)
+    rate = 100.0 * killed / scored if scored else 0.0
+    seed = f", seed {args.seed}" if args.sample else ""
+    print(f"\nkill rate: {killed}/{scored} = {rate:.0f}% ({unviable} unviable{seed})")
+    for m in survived:
+        print(f"survived: {describe(m)}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,443 @@
+//! The edges where planted bugs survived the rest of the suite (issue 18):
+//! each test here fails on one of those mutants (tests/MUTANTS.md lists
+//! which), through the library and through real gdb.
+//!
+//! - watchpoints: a 1-byte watch, a write touching only the last byte of a
+//!   4- or 16-byte watch, a write one byte past the end (must not stop), and
+//!   gdb's length reaching the VM unchanged when adding and removing;
+//! - conditions on the last bytes of memory: `mem8[0xFFFF]`,
+//!   `mem16[0xFFFE]`, `mem32[0xFFFC]` (stub-side conditions and gdb's agent
+//!   expressions);
+//! - flags and registers of agents that are not running (the lazily computed
+//!   flags of a subtraction, an addition, a logical result);
+//! - the extra energy of MEMCMP, MEMCPY, MEMSET and CRC32 for byte counts that
+//!   are not multiples of 4 (rounded down).
+mod common;
+
+use common::*;
+use cuda_flux_debugger::asm;
+use cuda_flux_debugger::condition::Condition;
+use cuda_flux_debugger::vm::{StopKind, Vm, VmConfig, WatchKind, DEFAULT_ENERGY, FLAG_C, FLAG_O, FLAG_S, FLAG_Z};
+
+fn vm_of(src: &str) -> Vm {
+    let a = asm::assemble(src).unwrap_or_else(|e| panic!("{e}\n{src}"));
+    Vm::with_program(&a.bytes, VmConfig::default()).expect("program fits")
+}
+
+fn label(src: &str, name: &str) -> u32 {
+    *asm::assemble(src).unwrap().labels.get(name).unwrap_or_else(|| panic!("no label {name}"))
+}
+
+// ---------------------------------------------------------------- watchpoints
+
+/// Byte stores around a watched range at 0x8000: one byte before it, one
+/// byte past a 4-byte watch, the last byte of a 4-byte watch, one byte past
+/// a 16-byte watch, the last byte of a 16-byte watch.
+const EDGE_STORES: &str = "
+        LOAD_IMM r1, 0x11     ; 0x00
+        STORE8   r1, 0x7FFF   ; 0x06 before every watch
+        STORE8   r1, 0x8004   ; 0x0A one past a 4-byte watch
+        STORE8   r1, 0x8003   ; 0x0E the last byte of a 4-byte watch
+        STORE8   r1, 0x8010   ; 0x12 one past a 16-byte watch
+        STORE8   r1, 0x800F   ; 0x16 the last byte of a 16-byte watch
+        HALT                  ; 0x1A
+";
+
+/// The pcs (after the storing instruction) at which `len`-byte write watch at
+/// 0x8000 stops, run to the end.
+fn watch_stops(len: u32, at: u32) -> Vec<(u32, u32)> {
+    let mut m = vm_of(EDGE_STORES);
+    m.add_watchpoint(at, len, WatchKind::Write).unwrap();
+    let mut stops = Vec::new();
+    loop {
+        let stop = m.run(u64::MAX);
+        match stop.kind {
+            StopKind::Watchpoint { addr, write: true, index: 0 } => stops.push((stop.pc, addr)),
+            StopKind::Halted { code: 0 } => return stops,
+            other => panic!("unexpected stop {other:?} at 0x{:X}", stop.pc),
+        }
+    }
+}
+
+#[test]
+fn a_write_to_the_last_byte_of_a_watch_stops_and_one_byte_past_it_does_not() {
+    // 4 bytes: only the store to 0x8003 (then the ones to 0x800F and 0x8010
+    // lie outside)
+    assert_eq!(watch_stops(4, 0x8000), [(0x12, 0x8003)]);
+    // 16 bytes: 0x8004, 0x8003 and 0x800F are inside; 0x8010 is one past
+    assert_eq!(watch_stops(16, 0x8000), [(0x0E, 0x8004), (0x12, 0x8003), (0x1A, 0x800F)]);
+    // 1 byte, at each byte stored
+    for (at, pc) in [(0x7FFF, 0x0A), (0x8004, 0x0E), (0x8003, 0x12), (0x8010, 0x16), (0x800F, 0x1A)] {
+        assert_eq!(watch_stops(1, at), [(pc, at)], "1-byte watch at 0x{at:X}");
+    }
+    // 1 byte at 0x8002: nothing stores there
+    assert_eq!(watch_stops(1, 0x8002), []);
+}
+
+#[test]
+fn a_watch_is_removed_by_its_exact_range_only() {
+    let mut m = vm_of(EDGE_STORES);
+    m.add_watchpoint(0x8000, 4, WatchKind::Write).unwrap();
+    assert!(!m.remove_watchpoint(0x8000, 3, WatchKind::Write), "a shorter range is another watch");
+    assert!(!m.remove_watchpoint(0x8000, 5, WatchKind::Write), "a longer range is another watch");
+    assert!(!m.remove_watchpoint(0x8000, 4, WatchKind::Read), "another kind is another watch");
+    assert!(m.remove_watchpoint(0x8000, 4, WatchKind::Write));
+    assert!(!m.remove_watchpoint(0x8000, 4, WatchKind::Write), "removed once");
+    assert_eq!(m.run(u64::MAX).kind, StopKind::Halted { code: 0 });
+    // the last byte of memory can be watched, not one past it
+    let mut m = vm_of(EDGE_STORES);
+    m.add_watchpoint(0xFFFF, 1, WatchKind::Write).unwrap();
+    m.add_watchpoint(0xFFFC, 4, WatchKind::Read).unwrap();
+    assert!(m.add_watchpoint(0xFFFD, 4, WatchKind::Write).is_err());
+    assert!(m.add_watchpoint(0x8000, 0, WatchKind::Write).is_err(), "an empty watch");
+}
+
+#[test]
+fn gdb_watch_on_the_last_byte_of_an_int_and_of_16_bytes() {
+    let (_d, p) = program("edges.fasm", EDGE_STORES);
+    let stub = Stub::start(&p, &["--once"]);
+    let out = gdb_batch(
+        stub.port,
+        &["watch *(int*)0x8000", "continue", "p/x $pc", "delete", "watch *(char(*)[16])0x8000", "continue", "p/x $pc", "continue"],
+    );
+    // 0x11 in the top byte of the int: 0x11000000
+    assert!(out.contains("Hardware watchpoint 1: *(int*)0x8000\n\nOld value = 0\nNew value = 285212672\n"), "{out}");
+    assert!(out.contains("Hardware watchpoint 2: *(char(*)[16])0x8000\n\nOld value = "), "{out}");
+    // the int stops after the store to 0x8003 (not after the one to 0x8004);
+    // the 16 bytes after the store to 0x800F (not after the one to 0x8010)
+    assert_eq!(values(&out), ["0x12", "0x1a"], "{out}");
+    assert!(out.contains("[Inferior 1 (process 1) exited normally]"), "{out}");
+}
+
+#[test]
+fn gdb_one_byte_watches_and_their_removal() {
+    let (_d, p) = program("edges.fasm", EDGE_STORES);
+    let stub = Stub::start(&p, &["--once"]);
+    let out = gdb_batch(
+        stub.port,
+        &["set debug remote 1", "watch *(char*)0x8004", "continue", "p/x $pc", "delete", "watch *(char*)0x800F", "continue", "p/x $pc", "delete", "continue"],
+    );
+    // gdb's length arrives as it is, when adding and when removing
+    let z: Vec<&str> = out
+        .lines()
+        .filter_map(|l| l.split("Sending packet: $").nth(1))
+        .filter(|p| p.starts_with("Z2") || p.starts_with("z2"))
+        .map(|p| p.split('#').next().unwrap())
+        .collect();
+    assert_eq!(z.first(), Some(&"Z2,8004,1"), "{out}");
+    assert!(z.contains(&"z2,8004,1") && z.contains(&"Z2,800f,1") && z.contains(&"z2,800f,1"), "{z:?}\n{out}");
+    assert!(!out.contains("Could not"), "{out}");
+    assert!(out.contains("Hardware watchpoint 1: *(char*)0x8004\n\nOld value = 0 '\\000'\nNew value = 17 '\\021'\n"), "{out}");
+    assert!(out.contains("Hardware watchpoint 2: *(char*)0x800F\n\nOld value = 0 '\\000'\nNew value = 17 '\\021'\n"), "{out}");
+    // after the deletes nothing stops: a watch left in the VM would stop
+    // the last continue
+    assert_eq!(values(&out), ["0xe", "0x1a"], "{out}");
+    assert_eq!(out.lines().filter(|l| l.contains("Packet received: T05")).count(), 2, "{out}");
+    assert!(out.contains("[Inferior 1 (process 1) exited normally]"), "{out}");
+}
+
+// ----------------------------------------------------- the last bytes of memory
+
+#[test]
+fn conditions_read_the_last_bytes_of_memory() {
+    let mut m = vm_of("HALT\n");
+    m.write_mem(0xFFFC, &[0x01, 0x02, 0x03, 0xAB]).unwrap();
+    for (text, holds) in [
+        ("mem8[0xFFFF] == 0xAB", true),
+        ("mem8[0xFFFF] != 0xAB", false),
+        ("mem8[0xFFFC] == 1", true),
+        ("mem16[0xFFFE] == 0xAB03", true),
+        ("mem16[0xFFFE] < 0xAB03", false),
+        ("mem32[0xFFFC] == 0xAB030201", true),
+        ("mem32[0xFFFC] >= 0xAB030202", false),
+        ("mem32[0xFFF8] == 0", true),
+    ] {
+        let c = Condition::parse(text).unwrap_or_else(|e| panic!("{text}: {e}"));
+        assert_eq!(m.holds(&c), holds, "{text}");
+    }
+    // one byte further is outside memory, and refused where it is written
+    for (text, col) in [("mem8[0x10000] == 0", 6), ("mem16[0xFFFF] == 0", 7), ("mem32[0xFFFD] == 0", 7)] {
+        let e = Condition::parse(text).unwrap_err();
+        assert_eq!(e.col, col, "{text}: {e}");
+        assert!(e.message.ends_with("is outside memory"), "{text}: {e}");
+    }
+}
+
+/// Byte, then word stores at the end of memory.
+const LAST_BYTES: &str = "
+        LOAD_IMM r1, 0x11     ; 0x00
+        STORE8   r1, 0xFFFF   ; 0x06
+        STORE32  r1, 0xFFFC   ; 0x0A
+        HALT                  ; 0x0E
+";
+
+#[test]
+fn watch_conditions_on_the_last_bytes_of_memory() {
+    // (condition, pc after the instruction that made it true)
+    for (text, pc) in [("mem8[0xFFFF] == 0x11", 0x0A), ("mem16[0xFFFE] == 0x1100", 0x0A), ("mem32[0xFFFC] == 0x11", 0x0E)] {
+        let mut m = vm_of(LAST_BYTES);
+        m.add_watch_condition(7, &Condition::parse(text).unwrap(), false).unwrap();
+        let stop = m.run(u64::MAX);
+        assert_eq!((stop.kind, stop.pc), (StopKind::WatchCondition { id: 7 }, pc), "{text}");
+        assert_eq!(m.run(u64::MAX).kind, StopKind::Halted { code: 0 }, "{text}");
+    }
+    // a breakpoint condition: stop before the HALT only when it holds
+    for (text, stops) in [("mem32[0xFFFC] == 0x11", true), ("mem8[0xFFFF] == 0x11", false), ("mem8[0xFFFF] == 0", true)] {
+        let mut m = vm_of(LAST_BYTES);
+        m.add_cond_breakpoint(3, 0x0E, Some(&Condition::parse(text).unwrap())).unwrap();
+        let stop = m.run(u64::MAX);
+        let expected = if stops { StopKind::CondBreakpoint { id: 3 } } else { StopKind::Halted { code: 0 } };
+        assert_eq!(stop.kind, expected, "{text}");
+    }
+}
+
+#[test]
+fn gdb_conditions_on_the_last_bytes_of_memory() {
+    let (_d, p) = program("last.fasm", LAST_BYTES);
+    // the stub's own condition
+    let stub = Stub::start(&p, &["--once"]);
+    let out = gdb_batch(stub.port, &["monitor watch-if mem32[0xFFFC] == 0x11", "continue", "p/x $pc", "monitor why"]);
+    assert_eq!(values(&out), ["0xe"], "{out}");
+    assert!(
+        out.contains("watch 1: mem32[0xFFFC] == 17 (mem32[0xFFFC] = 17); stopped after the instruction that made it true, now at 0x000E"),
+        "{out}"
+    );
+    drop(stub);
+    // gdb's conditions, evaluated by the stub: the false one never stops
+    // (one the stub could not evaluate would stop and be left to gdb)
+    let stub = Stub::start(&p, &["--once"]);
+    let out = gdb_batch(
+        stub.port,
+        &[
+            "set debug remote 1",
+            "break *0x0A if *(unsigned char*)0xFFFF == 0x12",
+            "break *0x0E if *(unsigned short*)0xFFFE == 0x1100",
+            "break *0x0E if *(unsigned int*)0xFFFC == 0x11",
+            "continue",
+            "p/x $pc",
+            "continue",
+        ],
+    );
+    assert_eq!(values(&out), ["0xe"], "{out}");
+    assert!(out.contains("Breakpoint 3, 0x0000000e in ?? ()"), "{out}");
+    assert_eq!(out.lines().filter(|l| l.contains("Packet received: T05")).count(), 1, "{out}");
+    assert!(out.contains("[Inferior 1 (process 1) exited normally]"), "{out}");
+}
+
+// ------------------------------------------------------ agents not running
+
+/// Agent 1 computes `OP` (flags computed lazily) and waits for agent 2,
+/// which stops at `cbrk`.
+fn agent_prog(op: &str) -> String {
+    format!(
+        "
+start:  LOAD_IMM r1, 1
+        LOAD_IMM r2, 2
+        LOAD_IMM r6, 0x7FFFFFFF
+        LOAD_IMM r7, 1
+        SPAWN    child
+        MOV      r5, r0
+        {op}
+waits:  JOIN     r5
+        HALT
+child:  LOAD_IMM r1, 5
+cbrk:   HALT
+"
+    )
+}
+
+/// (instruction, r3, flags of agent 1)
+const AGENT_CASES: [(&str, i32, u32); 4] = [
+    ("CSUB r3, r1, r2", -1, FLAG_S | FLAG_C),         // 1 - 2: borrow
+    ("CADD r3, r6, r7", i32::MIN, FLAG_S | FLAG_O),   // 0x7FFFFFFF + 1: overflow
+    ("CAND r3, r1, r2", 0, FLAG_Z),                   // 1 & 2
+    ("CMP_LT r3, r6, r1", 0, 0),                      // 0x7FFFFFFF - 1: no flag
+];
+
+#[test]
+fn flags_and_registers_of_an_agent_that_is_not_running() {
+    for (op, r3, flags) in AGENT_CASES {
+        let src = agent_prog(op);
+        let mut m = vm_of(&src);
+        m.set_breakpoint(label(&src, "cbrk"), true);
+        let stop = m.run(u64::MAX);
+        assert_eq!((stop.kind, stop.agent), (StopKind::Breakpoint, 2), "{op}");
+        let a1 = m.agent_regs(1).expect("agent 1 lives");
+        assert_eq!((a1.r[3], a1.flags), (r3, flags), "{op}: r3 and flags 0x{:X}", a1.flags);
+        assert_eq!((a1.r[1], a1.r[5], a1.pc), (1, 2, label(&src, "waits")), "{op}: blocked on its JOIN");
+        assert_eq!(m.agent_regs(2).unwrap().r[1], 5, "{op}");
+        // made the running agent (as gdb's `thread 1` with scheduler-locking
+        // would), the same values
+        assert_eq!(m.select_agent(1), Some(true), "{op}");
+        assert_eq!((m.regs().r[3], m.regs().flags), (r3, flags), "{op}");
+        assert_eq!(m.agent_regs(1).unwrap().flags, flags, "{op}");
+    }
+}
+
+#[test]
+fn gdb_thread_n_shows_the_registers_and_flags_of_an_agent_that_is_not_running() {
+    for (op, r3, flags) in AGENT_CASES {
+        let src = agent_prog(op);
+        let (_d, p) = program("agents.fasm", &src);
+        let stub = Stub::start(&p, &["--once"]);
+        let out = gdb_batch(
+            stub.port,
+            &[
+                &format!("break *{}", label(&src, "cbrk")),
+                "continue",
+                "p $_thread",
+                "thread 1",
+                "p $r3",
+                "p/x $eflags",
+                "p/x $pc",
+                "p $r1",
+                "thread 2",
+                "p $r1",
+            ],
+        );
+        let expected = [
+            "2".to_string(),
+            r3.to_string(),
+            format!("{flags:#x}"),
+            format!("{:#x}", label(&src, "waits")),
+            "1".into(),
+            "5".into(),
+        ];
+        assert_eq!(values(&out), expected, "{op}\n{out}");
+    }
+}
+
+// --------------------------------------------- energy of the block operations
+
+/// (program, what the count register is): the extra cost is count / 4,
+/// rounded down, on top of the base cost 2 (docs/ISA.md).
+const BLOCK_OPS: [&str; 4] = [
+    "MEMCMP r2, 0x09000800\nHALT\n",
+    "MEMCPY r2, 0x08000900\nHALT\n",
+    "MEMSET r2, 0x00550800\nHALT\n",
+    "CRC32 r2, r3\nHALT\n",
+];
+
+#[test]
+fn block_operations_pay_a_quarter_of_their_bytes_rounded_down() {
+    for src in BLOCK_OPS {
+        for n in 0..=9u32 {
+            let mut m = vm_of(src);
+            let mut g = m.regs();
+            g.r[2] = n as i32;
+            g.r[3] = 0x800;
+            m.set_regs(&g);
+            assert_eq!(m.run(u64::MAX).kind, StopKind::Halted { code: 0 }, "{src} n={n}");
+            let paid = DEFAULT_ENERGY - m.regs().energy;
+            assert_eq!(paid, 2 + (n / 4) as i64 + 1, "{src} with {n} bytes (+1 for HALT)");
+        }
+    }
+}
+
+#[test]
+fn block_operations_fault_only_when_the_rounded_down_cost_is_missing() {
+    // 7 bytes cost 2 + 1: energy 3 runs it (then HALT has nothing left)
+    for src in BLOCK_OPS {
+        let a = asm::assemble(src).unwrap();
+        let mut m = Vm::with_program(&a.bytes, VmConfig { energy: 3, seed: 0 }).unwrap();
+        let mut g = m.regs();
+        g.r[2] = 7;
+        g.r[3] = 0x800;
+        m.set_regs(&g);
+        let stop = m.run(u64::MAX);
+        assert_eq!(stop.pc, a.bytes.len() as u32 - 1, "{src}: it ran; the HALT after it faults: {stop:?}");
+        assert_eq!(m.regs().energy, 0, "{src}");
+    }
+}
+
+#[test]
+fn gdb_a_deleted_watch_no_longer_stops_at_the_next_write() {
+    // WATCH_PROG stores 1, then 2 to 0x8000 and reads it back: after the
+    // first stop the watch is deleted, so neither the second store nor the
+    // load stops (a watch the VM kept, removed with another length, would)
+    let (_d, p) = program("watch.fasm", WATCH_PROG);
+    for (watch, len) in [("watch *(char*)0x8000", 1), ("awatch *(int*)0x8000", 4), ("watch *(char(*)[16])0x7FF4", 16)] {
+        let stub = Stub::start(&p, &["--once"]);
+        let out = gdb_batch(stub.port, &["set debug remote 1", watch, "continue", "p/x $pc", "delete", "continue"]);
+        let z: Vec<&str> = out
+            .lines()
+            .filter_map(|l| l.split("Sending packet: $").nth(1))
+            .filter(|p| p.starts_with("z2") || p.starts_with("z4"))
+            .collect();
+        // gdb's removal names the length in hex
+        assert!(!z.is_empty() && z.iter().all(|p| p.contains(&format!(",{len:x}#"))), "{watch}: {z:?}\n{out}");
+        assert_eq!(values(&out), ["0xa"], "{watch}: {out}");
+        assert_eq!(out.lines().filter(|l| l.contains("Packet received: T05")).count(), 1, "{watch}: one stop: {out}");
+        assert!(out.contains("[Inferior 1 (process 1) exited normally]"), "{watch}: {out}");
+    }
+    // and through the library: removing with the right length, the store
+    // at 0x10 runs unwatched
+    let mut m = vm_of(WATCH_PROG);
+    m.add_watchpoint(0x8000, 1, WatchKind::Write).unwrap();
+    let stop = m.run(u64::MAX);
+    assert_eq!((stop.kind, stop.pc), (StopKind::Watchpoint { addr: 0x8000, write: true, index: 0 }, 0x0A));
+    assert!(m.remove_watchpoint(0x8000, 1, WatchKind::Write));
+    assert_eq!(m.run(u64::MAX).kind, StopKind::Halted { code: 0 });
+}
+
+#[test]
+fn agent_expressions_read_the_last_bytes_of_memory() {
+    // gdb's bytecode for `*(T*)ADDR == V`: const16 ADDR; ref8/16/32; const32 V; equal; end
+    let expr = |addr: u16, refn: u8, v: u32| {
+        let mut c = vec![0x23, (addr >> 8) as u8, addr as u8, refn, 0x24];
+        c.extend(v.to_be_bytes());
+        c.extend([0x13, 0x27]);
+        c
+    };
+    let (ref8, ref16, ref32) = (0x17, 0x18, 0x19);
+    // before LAST_BYTES's HALT the last word of memory is 0x00000011
+    for (code, stops) in [
+        (expr(0xFFFF, ref8, 0), true),
+        (expr(0xFFFF, ref8, 1), false),
+        (expr(0xFFFE, ref16, 0), true),
+        (expr(0xFFFE, ref16, 0x11), false),
+        (expr(0xFFFC, ref32, 0x11), true),
+        (expr(0xFFFC, ref32, 0x12), false),
+    ] {
+        let mut m = vm_of(LAST_BYTES);
+        m.add_ax_breakpoint(5, 0x0E, &[code.clone()], &[]).unwrap();
+        let stop = m.run(u64::MAX);
+        if stops {
+            assert_eq!(stop.kind, StopKind::CondBreakpoint { id: 5 }, "{code:02x?}");
+            assert_eq!(m.ax_last(), Ok(()), "{code:02x?}: the condition held, it was read");
+        } else {
+            assert_eq!(stop.kind, StopKind::Halted { code: 0 }, "{code:02x?}: false, no stop");
+        }
+    }
+    // one byte further: the read fails, and the VM stops to say so
+    let mut m = vm_of(LAST_BYTES);
+    m.add_ax_breakpoint(5, 0x0E, &[expr(0xFFFD, ref32, 0)], &[]).unwrap();
+    assert_eq!(m.run(u64::MAX).kind, StopKind::CondBreakpoint { id: 5 });
+    assert_eq!(m.ax_last().unwrap_err().to_string(), "read outside memory at 0xFFFD (bytecode offset 3)");
+}
+
+// ------------------------------------------------------------- the profiler
+
+/// start calls f, f calls g: every instruction counts in the function it
+/// runs in, its CALL in the caller and its RET in the callee.
+const CALLS: &str = "
+start:  CALL f        ; 0x00
+        HALT          ; 0x03
+f:      NOP           ; 0x04
+        CALL g        ; 0x05
+        RET           ; 0x08
+g:      RET           ; 0x09
+";
+
+#[test]
+fn the_call_tree_counts_a_ret_in_the_function_it_returns_from() {
+    let mut m = vm_of(CALLS);
+    m.set_profiling(true).unwrap();
+    assert_eq!(m.run(u64::MAX).kind, StopKind::Halted { code: 0 });
+    let p = m.profile_counts();
+    let mut by_func: Vec<(u32, u64, u64)> = p.nodes.iter().map(|n| (n.func, n.self_count, n.calls)).collect();
+    by_func.sort();
+    // start: CALL f and HALT; f (0x04): NOP, CALL g, RET; g (0x09): RET
+    assert_eq!(by_func, [(0x00, 2, 0), (0x04, 3, 1), (0x09, 1, 1)], "{:?}", p.nodes);
+    assert_eq!(p.pc_count[..0x0A].iter().sum::<u64>(), 6);
+}
