@@ -39,6 +39,7 @@ use runtime_tracing::{
 
 use crate::program::disasm;
 use crate::program::load::Program;
+use crate::runtime::isa::Flow;
 use crate::analysis::tracer::{FluxEvent, TraceRecord};
 
 /// Why a CodeTracer trace could not be written.
@@ -257,8 +258,10 @@ fn record_events(writer: &mut NonStreamingTraceWriter, source: &SourceMap, bytes
             writer.register_special_event(EventLogKind::TraceLogEvent, &flux_event_text(event));
         }
 
-        after_call = record.mnemonic == "CALL";
-        if record.mnemonic == "RET" && depth > 0 {
+        // calls and returns as the opcode table says: CALL and SWI, RET and IRET
+        let flow = crate::runtime::isa::opcode(record.opcode).map(|op| op.flow);
+        after_call = flow == Some(Flow::Call);
+        if flow == Some(Flow::Return) && depth > 0 {
             writer.register_return(NONE_VALUE);
             depth -= 1;
         }
@@ -286,7 +289,7 @@ mod tests {
         TraceRecord {
             index,
             pc,
-            opcode: 0,
+            opcode: crate::runtime::isa::by_mnemonic(mnemonic).map_or(0, |op| op.code),
             mnemonic,
             text: std::sync::Arc::from(""),
             regs: Vec::new(),

@@ -18,7 +18,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
 
 use crate::program::disasm::{self, Decoded};
-use crate::runtime::isa::OpcodeInfo;
+use crate::runtime::isa::{Flow, OpcodeInfo};
 use crate::program::load::Program;
 
 /// The VM's address space: the counters have one slot per byte of it.
@@ -85,30 +85,26 @@ fn op_of(d: &Decoded) -> Option<&'static OpcodeInfo> {
     }
 }
 
-/// Where control may go besides the next instruction, for jumps and calls.
+/// Where control may go besides the next instruction, for jumps and calls
+/// whose target is in the instruction (the opcode table's control-flow column).
 fn branch_target(d: &Decoded) -> Option<u32> {
     let Decoded::Instruction(i) = d else { return None };
-    match i.op.mnemonic {
-        "JMP" | "CALL" => i.operands.first().copied(),
-        "JZ" | "JNZ" | "LOOP" | "LOOPE" | "LOOPNE" | "JC" | "JNC" | "JA" | "JAE" | "JB" | "JBE" | "JG"
-        | "JGE" | "JL" | "JLE" | "JO" | "JNO" | "JS" | "JNS" => i.operands.get(1).copied(),
-        _ => None,
-    }
+    i.op.target_operand().and_then(|k| i.operands.get(k).copied())
 }
 
-/// Whether the instruction ends a basic block.
+/// Whether the instruction ends a basic block: anything but falling through
+/// to the next instruction can happen after it.
 fn ends_block(d: &Decoded) -> bool {
     match d {
         Decoded::Byte { .. } => true,
-        Decoded::Instruction(i) => {
-            branch_target(d).is_some()
-                || matches!(i.op.mnemonic, "RET" | "IRET" | "HALT" | "BRK" | "SWI" | "PANIC" | "APOPTOSIS")
-        }
+        Decoded::Instruction(i) => i.op.flow != Flow::Next,
     }
 }
 
+/// A call whose callee is known from the instruction (CALL; SWI's routine
+/// is read from the interrupt table when it runs).
 fn is_call(d: &Decoded) -> bool {
-    matches!(d, Decoded::Instruction(i) if i.op.mnemonic == "CALL")
+    matches!(d, Decoded::Instruction(i) if i.op.flow == Flow::Call && i.op.target_operand().is_some())
 }
 
 /// One function: an entry and the addresses up to the next entry.

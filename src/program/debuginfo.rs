@@ -19,6 +19,7 @@ use gimli::write::{
 use gimli::{LittleEndian, X86};
 
 use crate::program::asm::Assembled;
+use crate::runtime::isa;
 use crate::program::disasm::{self, Decoded, Instruction};
 
 /// Errors from writing DWARF (gimli refuses what it cannot encode).
@@ -67,8 +68,8 @@ fn instructions(a: &Assembled) -> Vec<Instruction> {
         .collect()
 }
 
-/// Where control goes after an instruction.  Control flow is not part of the
-/// opcode table (it records encodings), so it is named here by mnemonic.
+/// Where control goes after an instruction inside its function, from the
+/// opcode table's control-flow column (runtime-c/flux_opcodes.h).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Flow {
     Next,
@@ -76,16 +77,20 @@ enum Flow {
     Jump(u32),
     /// To this address or the next instruction (conditional jumps and loops).
     Branch(u32),
-    /// Nowhere in this function (RET, IRET, HALT).
+    /// Nowhere in this function (RET, IRET: the table's RETURN kind).
     Leave,
 }
 
 fn flow(i: &Instruction) -> Flow {
-    match i.op.mnemonic {
-        "JMP" => Flow::Jump(i.operands[0]),
-        "RET" | "IRET" | "HALT" => Flow::Leave,
-        "JZ" | "JNZ" | "LOOP" | "LOOPE" | "LOOPNE" | "JC" | "JNC" | "JA" | "JAE" | "JB" | "JBE" | "JG" | "JGE"
-        | "JL" | "JLE" | "JO" | "JNO" | "JS" | "JNS" => Flow::Branch(i.operands[1]),
+    let target = i.op.target_operand().and_then(|k| i.operands.get(k).copied());
+    match (i.op.flow, target) {
+        (isa::Flow::Jump, Some(t)) => Flow::Jump(t),
+        (isa::Flow::Branch, Some(t)) => Flow::Branch(t),
+        (isa::Flow::Return, _) => Flow::Leave,
+        // CALL and SWI come back here.  END and TRAP kinds may fall through
+        // (KILL of another agent, ASSERT that holds); HALT does not, but an
+        // instruction no other path reaches keeps the depth before it anyway
+        // (stack_depths), so following it changes nothing.
         _ => Flow::Next,
     }
 }
@@ -96,22 +101,23 @@ fn flow(i: &Instruction) -> Flow {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum StackEffect {
     Bytes(i64),
+    /// ALLOCA: its immediate, rounded up to whole slots (flux_vm.c).
+    Alloca(i64),
     /// FREEA releases a register's worth of bytes, unknown before run time:
     /// taken as releasing everything this function's ALLOCAs took.
     FreeAlloca,
 }
 
+/// The opcode table's stack column, seen from inside the function.
 fn stack_effect(i: &Instruction) -> StackEffect {
-    match i.op.mnemonic {
-        "PUSH" | "PUSH_R" | "PUSH_IMM8" | "PUSH_IMM16" | "PUSH_IMM32" | "PUSH_MEM" | "DUP" | "OVER" | "PICK"
-        | "TUCK" => StackEffect::Bytes(4),
-        "POP" | "POP_R" | "POP_MEM" | "DROP" | "NIP" => StackEffect::Bytes(-4),
-        "PUSH_ALL" => StackEffect::Bytes(4 * crate::runtime::vm::NUM_REGS as i64),
-        "POP_ALL" => StackEffect::Bytes(-4 * crate::runtime::vm::NUM_REGS as i64),
-        // ALLOCA rounds its size up to whole slots (flux_vm.c)
-        "ALLOCA" => StackEffect::Bytes(((i.operands[1] as i64) + 3) & !3),
-        "FREEA" => StackEffect::FreeAlloca,
-        _ => StackEffect::Bytes(0),
+    match (i.op.flow, i.op.stack_effect) {
+        (isa::Flow::Call, _) => StackEffect::Bytes(0),
+        (_, isa::StackEffect::Fixed(n)) => StackEffect::Bytes(n as i64),
+        // the variable ones: a size in the instruction (ALLOCA) or in a register (FREEA)
+        (_, isa::StackEffect::Variable) => match i.op.mode.operands().last() {
+            Some(isa::Operand::Imm16) => StackEffect::Alloca(((*i.operands.last().unwrap_or(&0) as i64) + 3) & !3),
+            _ => StackEffect::FreeAlloca,
+        },
     }
 }
 
@@ -123,8 +129,8 @@ pub fn functions(a: &Assembled) -> Vec<Function> {
     let starts_insn: BTreeSet<u32> = insns.iter().map(|i| i.addr).collect();
     let mut starts: BTreeSet<u32> = insns
         .iter()
-        .filter(|i| i.op.mnemonic == "CALL")
-        .map(|i| i.operands[0])
+        .filter(|i| i.op.flow == isa::Flow::Call)
+        .filter_map(|i| i.op.target_operand().and_then(|k| i.operands.get(k).copied()))
         .filter(|t| starts_insn.contains(t))
         .collect();
     starts.insert(0);
@@ -164,7 +170,7 @@ pub fn stack_depths(a: &Assembled, f: &Function) -> BTreeMap<u32, i64> {
         state.insert(addr, st);
         let i = &insns[k];
         let after = match stack_effect(i) {
-            StackEffect::Bytes(n) if i.op.mnemonic == "ALLOCA" => (st.0 + n, st.1 + n),
+            StackEffect::Alloca(n) => (st.0 + n, st.1 + n),
             StackEffect::Bytes(n) => (st.0 + n, st.1),
             StackEffect::FreeAlloca => (st.0 - st.1, 0),
         };
@@ -188,7 +194,7 @@ pub fn stack_depths(a: &Assembled, f: &Function) -> BTreeMap<u32, i64> {
         };
         depths.insert(i.addr, d);
         carried = match stack_effect(i) {
-            StackEffect::Bytes(n) => d + n,
+            StackEffect::Bytes(n) | StackEffect::Alloca(n) => d + n,
             StackEffect::FreeAlloca => d,
         };
     }
@@ -350,7 +356,8 @@ mod tests {
         let push = crate::runtime::isa::by_mnemonic("PUSH_IMM8").unwrap();
         let mut checked = 0;
         for op in crate::runtime::isa::all().filter(|o| o.implemented) {
-            if matches!(op.mnemonic, "CALL" | "RET" | "SWI" | "IRET" | "HALT" | "BRK") {
+            // control transfers and ends: their target, callee or end decides
+            if !matches!(op.flow, isa::Flow::Next | isa::Flow::Jump | isa::Flow::Branch) {
                 continue;
             }
             let mut bytes: Vec<u8> = (0..17).flat_map(|_| [push.code, 0]).collect();
@@ -370,7 +377,7 @@ mod tests {
                 _ => continue,
             };
             let declared = match stack_effect(&insn) {
-                StackEffect::Bytes(n) => n,
+                StackEffect::Bytes(n) | StackEffect::Alloca(n) => n,
                 StackEffect::FreeAlloca => 0, // FREEA r0 with r0 = 0
             };
             assert_eq!(moved, declared, "{} moves sp by {moved}", op.mnemonic);

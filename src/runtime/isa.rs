@@ -167,6 +167,19 @@ impl OpcodeInfo {
     pub fn len(&self) -> usize {
         1 + self.operand_bytes as usize
     }
+
+    /// Which operand is the address a JUMP, BRANCH or CALL goes to, when the
+    /// instruction holds it (its 16-bit immediate); None for every other
+    /// kind, and for SWI, whose routine is read from the interrupt table.
+    pub fn target_operand(&self) -> Option<usize> {
+        match self.flow {
+            Flow::Jump | Flow::Branch | Flow::Call => {
+                let ops = self.mode.operands();
+                matches!(ops.last(), Some(Operand::Imm16)).then(|| ops.len() - 1)
+            }
+            _ => None,
+        }
+    }
 }
 
 struct Table {
