@@ -441,3 +441,72 @@ fn the_call_tree_counts_a_ret_in_the_function_it_returns_from() {
     assert_eq!(by_func, [(0x00, 2, 0), (0x04, 3, 1), (0x09, 1, 1)], "{:?}", p.nodes);
     assert_eq!(p.pc_count[..0x0A].iter().sum::<u64>(), 6);
 }
+
+// ------------------------------------------- more survivors of sampled mutants
+
+#[test]
+fn agent_expression_shifts_by_64_or_more_give_0() {
+    // gdb's bytecode `const8 A; const8 B; SHIFT; end` as a breakpoint
+    // condition at LAST_BYTES's HALT: it stops when the result is not 0
+    let shift = |a: u8, b: u8, op: u8| vec![0x22, a, 0x22, b, op, 0x27];
+    let (lsh, rsh_signed, rsh_unsigned) = (0x09, 0x0a, 0x0b);
+    for (code, stops) in [
+        (shift(1, 63, lsh), true),
+        (shift(1, 64, lsh), false),
+        (shift(1, 65, lsh), false),
+        (shift(0x80, 7, rsh_unsigned), true),
+        (shift(1, 64, rsh_unsigned), false),
+        (shift(1, 64, rsh_signed), false),
+        (shift(1, 0, rsh_signed), true),
+    ] {
+        let mut m = vm_of(LAST_BYTES);
+        m.add_ax_breakpoint(5, 0x0E, &[code.clone()], &[]).unwrap();
+        let expected = if stops { StopKind::CondBreakpoint { id: 5 } } else { StopKind::Halted { code: 0 } };
+        assert_eq!(m.run(u64::MAX).kind, expected, "{code:02x?}");
+    }
+}
+
+#[test]
+fn a_state_with_agent_id_256_is_refused() {
+    let src = "SPAWN child\nJOIN r0\nHALT\nchild: NOP\ncend: HALT\n";
+    let mut m = vm_of(src);
+    m.set_breakpoint(label(src, "cend"), true);
+    assert_eq!(m.run(u64::MAX).kind, StopKind::Breakpoint);
+    let good = m.save_state();
+    Vm::check_state(&good).unwrap();
+    let mut bad = good.to_vec();
+    cuda_flux_debugger::machine_state::set(&mut bad, "agents[1].id", 256);
+    assert_eq!(
+        Vm::check_state(&bad).unwrap_err().to_string(),
+        "machine state refused: agent slot 1: agent id 256 is outside 1-255"
+    );
+    // what an agent waits in is an opcode byte: 0xFF is one, 0x100 is not
+    let mut ff = good.to_vec();
+    cuda_flux_debugger::machine_state::set(&mut ff, "agents[1].wait_op", 0xFF);
+    Vm::check_state(&ff).unwrap();
+    cuda_flux_debugger::machine_state::set(&mut ff, "agents[1].wait_op", 0x100);
+    assert_eq!(Vm::check_state(&ff).unwrap_err().to_string(), "machine state refused: agent slot 1: wait_op 256 is no opcode byte");
+}
+
+#[test]
+fn agent_1_alone_again_keeps_the_stack_it_gave_up() {
+    // after SPAWN agent 1's stack is 0xC800-0x10000, and stays so once the
+    // child has ended (agent 1 alone again): pushing faults at 0xC800, not
+    // at the bottom of the stack region
+    let src = "SPAWN child\nJOIN r0\nfill: PUSH 1\nJMP fill\nchild: HALT\n";
+    let mut m = vm_of(src);
+    let stop = m.run(u64::MAX);
+    assert!(matches!(&stop.kind, StopKind::Fault { reason, .. } if reason.contains("stack overflow")), "{stop:?}");
+    assert_eq!((stop.pc, m.regs().sp), (label(src, "fill"), 0xC800), "{stop:?}");
+}
+
+#[test]
+fn agent_dprintf_widths_with_a_zero_digit() {
+    // r1 = 0x11 at LAST_BYTES's HALT; widths 10 and 20, precision 0 and 10
+    let (_d, p) = program("last.fasm", LAST_BYTES);
+    let stub = Stub::start(&p, &["--once"]);
+    let out = gdb_batch(stub.port, &["set dprintf-style agent", "dprintf *0x0E,\"[%10d|%-20x|%.10d]\\n\",$r1,$r1,$r1", "continue"]);
+    let printed: Vec<&str> = out.lines().filter(|l| l.starts_with("[ ")).collect();
+    assert_eq!(printed, [format!("[{:>10}|{:<20}|{}]", 17, "11", "0000000017")], "{out}");
+    assert!(out.contains("[Inferior 1 (process 1) exited normally]"), "{out}");
+}
