@@ -133,6 +133,8 @@ def mutants_of(rel, text):
             if op in CMP:
                 add(ln, m.start(), op, CMP[op], "cmp")
         for m in re.finditer(r"&&|\|\|", ml):
+            if ml[:m.start()].rstrip()[-1:] in ("=", ",", "(", "{", ""):
+                continue   # `&&label`: the address of a label (the dispatch table), not a logical and
             add(ln, m.start(), m.group(0), "||" if m.group(0) == "&&" else "&&", "logic")
         for m in re.finditer(r"([+-]) 1(?![\w.])", ml):
             add(ln, m.start(), m.group(0), m.group(1) + " 0", "bound")

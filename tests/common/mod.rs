@@ -39,13 +39,31 @@ pub struct Stub {
     stdout: Arc<Mutex<String>>,
 }
 
+/// Copies `r` into `sink` as text.  A character split between two reads is
+/// kept until its last byte arrives (decoding each read on its own turned
+/// an en dash across a 4096-byte boundary into replacement characters).
 fn pump(mut r: impl Read + Send + 'static, sink: Arc<Mutex<String>>) -> std::thread::JoinHandle<()> {
     std::thread::spawn(move || {
         let mut buf = [0u8; 4096];
+        let mut pending: Vec<u8> = Vec::new();
         loop {
             match r.read(&mut buf) {
-                Ok(0) | Err(_) => return,
-                Ok(n) => sink.lock().unwrap().push_str(&String::from_utf8_lossy(&buf[..n])),
+                Ok(0) | Err(_) => {
+                    sink.lock().unwrap().push_str(&String::from_utf8_lossy(&pending));
+                    return;
+                }
+                Ok(n) => {
+                    pending.extend_from_slice(&buf[..n]);
+                    let keep = match std::str::from_utf8(&pending) {
+                        Ok(_) => 0,
+                        // an incomplete character at the end: wait for the rest
+                        Err(e) if e.error_len().is_none() => pending.len() - e.valid_up_to(),
+                        Err(_) => 0,
+                    };
+                    let done = pending.len() - keep;
+                    sink.lock().unwrap().push_str(&String::from_utf8_lossy(&pending[..done]));
+                    pending.drain(..done);
+                }
             }
         }
     })
