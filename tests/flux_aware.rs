@@ -4,16 +4,6 @@ mod common;
 
 use common::*;
 
-/// r1 counts 1..10, stored to 0x8000 each round.
-const COUNT_PROG: &str = "
-        LOAD_IMM  r2, 10        ; 0x00
-top:    INCR      r1            ; 0x06
-        STORE32   r1, 0x8000    ; 0x08
-        CMP_EQ    r3, r1, r2    ; 0x0C
-        JZ        r3, top       ; 0x10
-        HALT                    ; 0x14
-";
-
 const TRUST_PROG: &str = "
         LOAD_IMM    r5, 3       ; 0x00
         TRUST_SET   r5, 30      ; 0x06

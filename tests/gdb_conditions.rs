@@ -10,16 +10,6 @@ use std::time::Duration;
 
 use common::*;
 
-/// r1 counts 1..10, stored to 0x8000 each round.
-const COUNT_PROG: &str = "
-        LOAD_IMM  r2, 10        ; 0x00
-top:    INCR      r1            ; 0x06
-        STORE32   r1, 0x8000    ; 0x08
-        CMP_EQ    r3, r1, r2    ; 0x0C
-        JZ        r3, top       ; 0x10
-        HALT                    ; 0x14
-";
-
 /// The Z0 packets gdb sent (from `set debug remote 1`).
 fn z0_packets(out: &str) -> Vec<String> {
     out.lines()

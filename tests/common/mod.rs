@@ -262,6 +262,16 @@ pub fn flux(args: &[&str]) -> (i32, String, String) {
 
 /// Writes 1 then 2 to 0x8000, reads it back, halts (addresses in the comments).
 #[allow(dead_code)]
+/// r1 counts 1..10, stored to 0x8000 each round.
+pub const COUNT_PROG: &str = "
+        LOAD_IMM  r2, 10        ; 0x00
+top:    INCR      r1            ; 0x06
+        STORE32   r1, 0x8000    ; 0x08
+        CMP_EQ    r3, r1, r2    ; 0x0C
+        JZ        r3, top       ; 0x10
+        HALT                    ; 0x14
+";
+
 pub const WATCH_PROG: &str = "
         LOAD_IMM r1, 1        ; 0x00
         STORE32  r1, 0x8000   ; 0x06
