@@ -450,7 +450,6 @@ impl ConnectionExt for StdioConnection {
     }
 }
 
-impl Transport for StdioConnection {}
 
 /// Serves one gdb over stdin/stdout.
 pub fn serve_stdio(target: &mut FluxTarget) -> Result<(), crate::frontend::gdb::TargetError> {
@@ -565,4 +564,3 @@ impl ConnectionExt for BufferedTcp {
     }
 }
 
-impl Transport for BufferedTcp {}

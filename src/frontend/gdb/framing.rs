@@ -53,10 +53,9 @@ pub const E_IO: &[u8] = b"E05";
 pub const E_FAULT: &[u8] = b"E0e";
 
 /// A connection the packet layer can sit on.
-pub trait Transport: ConnectionExt<Error = io::Error> {
-    /// The first complete packet arrived: the connect deadline is over.
-    fn handshake_done(&mut self) {}
-}
+pub trait Transport: ConnectionExt<Error = io::Error> {}
+
+impl<C: ConnectionExt<Error = io::Error>> Transport for C {}
 
 /// What the receiving side made of the bytes so far.
 enum Rx {
@@ -262,10 +261,7 @@ impl<C: Transport> Framed<C> {
     }
 
     fn first_packet(&mut self) {
-        if !self.started {
-            self.started = true;
-            self.inner.handshake_done();
-        }
+        self.started = true;
     }
 
     /// The next byte for gdbstub while the program is stopped: the bytes of
