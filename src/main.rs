@@ -15,7 +15,7 @@ use cuda_flux_debugger::analysis::trace_format::TraceFormat;
 use cuda_flux_debugger::frontend::gdb::FluxTarget;
 use cuda_flux_debugger::frontend::server;
 use cuda_flux_debugger::program::{asm, disasm, Program, ProgramError};
-use cuda_flux_debugger::runtime::vm::{Outcome, SchedKind, Schedule, StopKind, VmConfig, DEFAULT_ENERGY, DEFAULT_SLICE};
+use cuda_flux_debugger::runtime::vm::{Outcome, SchedKind, Schedule, StopKind, VmConfig, DEFAULT_ENERGY, DEFAULT_SLICE, PCT_MAX_DEPTH};
 
 #[derive(Parser)]
 #[command(name = "flux-gdbstub", version, about = "A GDB stub, runner, assembler and disassembler for FLUX bytecode")]
@@ -35,12 +35,50 @@ struct VmArgs {
     /// Warn (stop once under a debugger) when energy first falls below N
     #[arg(long, value_name = "N")]
     apoptosis_warn: Option<i64>,
-    /// How agents take turns: round-robin, or chaos (slices and order drawn from --seed)
+    /// How agents take turns: round-robin, chaos (slices and order drawn from --seed),
+    /// or pct (priorities and --depth - 1 change points drawn from --seed)
     #[arg(long, value_enum, default_value_t = SchedKind::RoundRobin)]
     sched: SchedKind,
     /// Instructions per time slice (chaos: the longest slice)
     #[arg(long, value_name = "N", default_value_t = DEFAULT_SLICE, value_parser = clap::value_parser!(u32).range(1..))]
     slice: u32,
+    #[command(flatten)]
+    pct: PctArgs,
+}
+
+/// PCT's parameters (`--sched pct`).
+#[derive(Args, Clone, Copy)]
+struct PctArgs {
+    /// PCT's depth bound D (1-16; default 3): D - 1 priority change points
+    #[arg(long, value_name = "D")]
+    depth: Option<u32>,
+    /// PCT: change points are drawn from instructions 1..K (default: the instructions of one round-robin run)
+    #[arg(long, value_name = "K")]
+    pct_steps: Option<u64>,
+}
+
+impl PctArgs {
+    /// The schedule `kind` with slices of `slice`; for PCT, its depth and
+    /// steps (measured on `program` when not given).
+    fn schedule(self, kind: SchedKind, slice: u32, program: &[u8], energy: i64) -> Result<Schedule> {
+        if kind != SchedKind::Pct {
+            if self.depth.is_some() || self.pct_steps.is_some() {
+                bail!("--depth and --pct-steps are for --sched pct");
+            }
+            return Ok(Schedule::new(kind, slice));
+        }
+        let depth = self.depth.unwrap_or(3);
+        if !(1..=PCT_MAX_DEPTH).contains(&depth) {
+            bail!("--depth {depth}: PCT's depth bound is 1 to {PCT_MAX_DEPTH}");
+        }
+        let steps = match self.pct_steps {
+            Some(0) => bail!("--pct-steps 0: change points are drawn from instructions 1..K, K at least 1"),
+            Some(k) => k,
+            None => cuda_flux_debugger::analysis::explore::pct_steps(program, energy, slice)?,
+        };
+        log::info!("pct: depth {depth}, change points drawn from instructions 1..{steps}");
+        Ok(Schedule::pct(slice, depth, steps))
+    }
 }
 
 impl VmArgs {
@@ -48,8 +86,8 @@ impl VmArgs {
         VmConfig { energy: self.energy, seed: self.seed }
     }
 
-    fn schedule(self) -> Schedule {
-        Schedule { kind: self.sched, slice: self.slice }
+    fn schedule(self, program: &[u8]) -> Result<Schedule> {
+        self.pct.schedule(self.sched, self.slice, program, self.energy)
     }
 }
 
@@ -158,6 +196,8 @@ enum Command {
         /// Runs in parallel (default: the machine's cores)
         #[arg(long, value_parser = clap::value_parser!(u32).range(1..))]
         jobs: Option<u32>,
+        #[command(flatten)]
+        pct: PctArgs,
     },
 }
 
@@ -207,8 +247,8 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 }
             }
         }
-        Command::Explore { program, seeds, sched, slice, energy, jobs } => {
-            explore(program, seeds, Schedule { kind: sched, slice }, energy, jobs)
+        Command::Explore { program, seeds, sched, slice, energy, jobs, pct } => {
+            explore(program, seeds, (pct, sched, slice), energy, jobs)
         }
         Command::Isa => {
             println!("{}", cuda_flux_debugger::runtime::isa::to_json());
@@ -274,9 +314,10 @@ fn serve(
         None => {
             let path = path.context("no PROGRAM")?;
             let program = Program::load(&path)?;
+            let schedule = vm.schedule(&program.bytes)?;
             let mut target = FluxTarget::new(program, vm.config(), output)?;
             target.session.record_limit = record_limit;
-            target.session.vm.set_schedule(vm.schedule());
+            target.session.vm.set_schedule(schedule);
             if record {
                 target.session.record_from_start = true;
                 target.session.start_recording()?;
@@ -312,7 +353,8 @@ fn run_recorded(path: PathBuf, args: VmArgs, file: PathBuf, limit: u64) -> Resul
     let program = Program::load(&path)?;
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
-    let (rec, ended) = Recording::record_run_within(&program.bytes, args.config(), args.schedule(), None, Some(limit), &mut out)?;
+    let schedule = args.schedule(&program.bytes)?;
+    let (rec, ended) = Recording::record_run_within(&program.bytes, args.config(), schedule, None, Some(limit), &mut out)?;
     out.flush()?;
     rec.save(&file)?;
     if rec.digest_interval > recording::DIGEST_INTERVAL {
@@ -377,8 +419,9 @@ fn replay_diff(expected: &std::path::Path, actual: &std::path::Path, json: bool)
 
 fn run_headless(path: PathBuf, args: VmArgs, trace: Option<(PathBuf, TraceFormat)>, profile: Option<PathBuf>) -> Result<ExitCode> {
     let program = Program::load(&path)?;
+    let schedule = args.schedule(&program.bytes)?;
     let mut session = Session::new(program, args.config(), Box::new(std::io::stdout()))?;
-    session.vm.set_schedule(args.schedule());
+    session.vm.set_schedule(schedule);
     let mut stream = match &trace {
         Some((p, format)) => Some(TraceStream::create(p, *format).with_context(|| format!("creating {}", p.display()))?),
         None => None,
@@ -436,10 +479,17 @@ fn catch_sigint() -> Result<()> {
 
 /// `explore PROGRAM --seeds A..B`: one run per seed, grouped by outcome.
 /// Ctrl-C ends it early: the classes of the runs finished so far, exit 130.
-fn explore(path: PathBuf, seeds: std::ops::Range<u64>, schedule: Schedule, energy: i64, jobs: Option<u32>) -> Result<ExitCode> {
+fn explore(
+    path: PathBuf,
+    seeds: std::ops::Range<u64>,
+    (pct, sched, slice): (PctArgs, SchedKind, u32),
+    energy: i64,
+    jobs: Option<u32>,
+) -> Result<ExitCode> {
     use std::io::IsTerminal;
     use std::sync::atomic::{AtomicU64, Ordering};
     let program = Program::load(&path)?;
+    let schedule = pct.schedule(sched, slice, &program.bytes, energy)?;
     let total = seeds.end - seeds.start;
     let jobs = jobs.map_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()), |j| j as usize);
     let jobs = jobs.min(total.min(1 << 16) as usize).max(1);

@@ -79,6 +79,23 @@ fn run_seed_until(program: &[u8], energy: i64, schedule: Schedule, seed: u64, st
     Ok(Some(RunOutcome { status: outcome.exit_status(), output, fault }))
 }
 
+/// PCT's `steps` for `program`: the instructions of one round-robin run
+/// (slices of `slice`), at least 1.  Every schedule runs about as many when
+/// the program's work does not depend on the interleaving.
+pub fn pct_steps(program: &[u8], energy: i64, slice: u32) -> Result<u64, VmError> {
+    let mut vm = Vm::with_program(program, VmConfig { energy, seed: 0 })?;
+    vm.set_schedule(Schedule::new(crate::runtime::vm::SchedKind::RoundRobin, slice));
+    let mut steps = 0u64;
+    loop {
+        let s = vm.run(SLICE);
+        steps += s.executed;
+        vm.take_output();
+        if matches!(s.kind, StopKind::Halted { .. } | StopKind::Fault { .. } | StopKind::Terminated { .. }) {
+            return Ok(steps.max(1));
+        }
+    }
+}
+
 /// What [`explore`] found.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Exploration {
@@ -180,7 +197,7 @@ mod tests {
     #[test]
     fn a_stop_flag_ends_it_with_the_runs_finished() {
         // HALT: every run ends at once
-        let sched = Schedule { kind: crate::runtime::vm::SchedKind::Chaos, slice: 100 };
+        let sched = Schedule::new(crate::runtime::vm::SchedKind::Chaos, 100);
         let all = explore(&[0x0B], 1000, sched, 0..50, 2, &|_| {}, &AtomicBool::new(false)).unwrap();
         assert_eq!((all.runs, all.stopped, all.classes.len(), all.classes[0].count), (50, false, 1, 50));
         let stopped = explore(&[0x0B], 1000, sched, 0..50, 2, &|_| {}, &AtomicBool::new(true)).unwrap();
