@@ -23,7 +23,13 @@
      instructions; and serve --record --record-limit 64MiB of pages_loop.fasm (200 M
      instructions writing 128 distinct pages over and over) against its limit.
 
-`bench.py --only memory` measures 9 alone.
+  10. finding a depth-3 bug (examples/pct_depth3.fasm): the fraction of seeds
+     0..N (--pct-seeds, default 4000) whose run hits it under `explore --sched pct
+     --depth 3` against `--sched chaos` over the same seeds, and PCT's bound
+     1/(n·k^(d−1)) (n = 2 agents, k = the steps PCT drew its change points from).
+     Fractions, not times: the seeds name the schedules exactly.
+
+`bench.py --only memory` measures 9 alone, `--only pct` 10 alone.
 
 Every measurement takes --runs pairs: a FLUX run and its peer's run one
 after the other (which goes first alternates from pair to pair), so that a
@@ -33,7 +39,7 @@ are printed beside it for information.  Nothing here fails because of a
 timing, only when a measurement cannot be taken (a tool missing, a wrong
 result, a timeout).
 
-Usage: bench.py --stub PATH [--runs N] [--steps N] [--out FILE] [--only memory]
+Usage: bench.py --stub PATH [--runs N] [--steps N] [--pct-seeds N] [--out FILE] [--only memory|pct]
 """
 import argparse
 import os
@@ -549,6 +555,50 @@ def memory_rows(res):
     return rows, notes
 
 
+# ---- 10. PCT against chaos on a depth-3 bug -------------------------------------
+
+PCT_FASM = os.path.join(ROOT, "examples", "pct_depth3.fasm")
+
+
+def explore_hits(stub, sched, seeds):
+    """Runs `explore` over seeds 0..N: (runs that exit 1 (the bug), PCT's k or None)."""
+    argv = [stub, "explore", PCT_FASM, "--seeds", f"0..{seeds}", "--sched", sched]
+    if sched == "pct":
+        argv += ["--depth", "3"]
+    p = subprocess.run(argv, capture_output=True, text=True, timeout=3600, env=dict(os.environ, RUST_LOG="info"))
+    if p.returncode not in (0, 1) or f"{seeds} runs, " not in p.stdout:
+        raise BenchError(f"explore --sched {sched}: exit {p.returncode}: {p.stderr.strip()[-300:]}")
+    hits = 0
+    for line in p.stdout.splitlines():
+        m = re.match(r"\s*(\d+) runs? +\(first seed \d+\): exit 1;", line)
+        if m:
+            hits = int(m.group(1))
+    k = re.search(r"change points drawn from instructions 1\.\.(\d+)", p.stderr)
+    return hits, int(k.group(1)) if k else None
+
+
+def bench_pct(stub, seeds):
+    pct, k = explore_hits(stub, "pct", seeds)
+    chaos, _ = explore_hits(stub, "chaos", seeds)
+    if k is None:
+        raise BenchError("explore --sched pct did not log its steps")
+    return dict(seeds=seeds, pct=pct, chaos=chaos, k=k, bound=1.0 / (2 * k ** 2))
+
+
+def pct_rows(r):
+    fp, fc = r["pct"] / r["seeds"], r["chaos"] / r["seeds"]
+    ratio = f"{fp / fc:.0f}x" if fc else ("inf" if fp else "-")
+    rows = [
+        (f"depth-3 bug, {r['seeds']} seeds: pct --depth 3 vs chaos (hit fraction)", f"{fp:.4f}", f"{fc:.4f}",
+         ratio, "-", ">= 10x", "yes" if fp >= 10 * fc and fp > 0 else "NO"),
+        ("  pct --depth 3 vs its bound 1/(n·k^2)", f"{fp:.4f}", f"{r['bound']:.2e}",
+         f"{fp / r['bound']:.2e}x" if r["bound"] else "-", "-", ">= 1x", "yes" if fp >= r["bound"] else "NO"),
+    ]
+    notes = [f"       depth-3 bug: pct_depth3.fasm, {r['pct']} of {r['seeds']} PCT runs and {r['chaos']} chaos runs hit it;"
+             f" n = 2 agents, k = {r['k']} steps"]
+    return rows, notes
+
+
 # ---- 3. stepi rate ------------------------------------------------------------
 
 def build_native(tmp):
@@ -652,7 +702,8 @@ def main():
     ap.add_argument("--runs", type=int, default=7, help="pairs of runs of each measurement (goals judged on the median per-pair ratio)")
     ap.add_argument("--steps", type=int, default=2000, help="stepi count per gdb session")
     ap.add_argument("--out", help="also write the table to this file")
-    ap.add_argument("--only", choices=["memory"], help="measure only this (9: recording memory)")
+    ap.add_argument("--only", choices=["memory", "pct"], help="measure only this (9: recording memory, 10: PCT vs chaos)")
+    ap.add_argument("--pct-seeds", type=int, default=4000, help="seeds per scheduler for the depth-3 bug")
     a = ap.parse_args()
     if a.runs < 1 or a.steps < 1:
         ap.error("--runs and --steps must be at least 1")
@@ -660,10 +711,19 @@ def main():
         if not shutil.which(tool):
             raise BenchError(f"{tool} not found (scripts/setup.sh installs it)")
 
+    if a.only == "pct":
+        log(f"10/10 depth-3 bug: explore --sched pct --depth 3 vs chaos, seeds 0..{a.pct_seeds}")
+        rows, notes = pct_rows(bench_pct(a.stub, a.pct_seeds))
+        text = "\n".join(table(rows) + [""] + notes) + "\n"
+        sys.stdout.write(text)
+        if a.out:
+            with open(a.out, "w") as f:
+                f.write(text)
+        return 0
     tmp = tempfile.mkdtemp(prefix="flux-bench-")
     if a.only == "memory":
         try:
-            log("9/9 recording memory: rng_loop vs plain_loop; pages_loop under --record-limit")
+            log("9/10 recording memory: rng_loop vs plain_loop; pages_loop under --record-limit")
             mem_rows, mem_notes = memory_rows(bench_record_memory(a.stub, tmp))
         finally:
             shutil.rmtree(tmp, ignore_errors=True)
@@ -674,26 +734,28 @@ def main():
                 f.write(text)
         return 0
     try:
-        log(f"1/9 fib(30): flux-gdbstub run vs lua5.4, {a.runs} runs each")
+        log(f"1/10 fib(30): flux-gdbstub run vs lua5.4, {a.runs} runs each")
         fib_flux, fib_lua = bench_fib(a.stub, a.runs)
-        log(f"2/9 gdb continue over loop.fasm (10 breakpoints + 1 watchpoint) vs plain run, {a.runs} runs each")
+        log(f"2/10 gdb continue over loop.fasm (10 breakpoints + 1 watchpoint) vs plain run, {a.runs} runs each")
         c_armed, c_plain, c_bare, c_sessions = bench_continue(a.stub, a.runs)
-        log(f"3/9 stepi {a.steps}: gdb+flux-gdbstub vs gdb+gdbserver, {a.runs} runs each")
+        log(f"3/10 stepi {a.steps}: gdb+flux-gdbstub vs gdb+gdbserver, {a.runs} runs each")
         s_flux, s_native, s_fp, s_np = bench_stepi(a.stub, a.runs, a.steps, tmp)
-        log("4/9 a conditional breakpoint hit 20,000 times: break if (agent expression; CLI and MI) vs monitor break,"
+        log("4/10 a conditional breakpoint hit 20,000 times: break if (agent expression; CLI and MI) vs monitor break,"
             " and gdb-side (condition-evaluation host) vs agent expression")
         h_stub, h_stub_mi, h_agent, h_agent_mi, h_gdb, h_agent_g = bench_cond_hits(a.stub, a.runs)
-        log("5/9 gdb continue over loop.fasm with 5 stub-side conditional breakpoints + 2 watch-if vs plain run")
+        log("5/10 gdb continue over loop.fasm with 5 stub-side conditional breakpoints + 2 watch-if vs plain run")
         f_armed, f_plain = bench_flux_hooks(a.stub, a.runs)
-        log(f"6/9 recording: run --record vs run (fib30); gdb continue with serve --record vs without (loop.fasm)")
+        log(f"6/10 recording: run --record vs run (fib30); gdb continue with serve --record vs without (loop.fasm)")
         rr_rec, rr_plain, rr_size = bench_record_run(a.stub, a.runs, tmp)
         rc_rec, rc_plain, rc_hist = bench_record_continue(a.stub, a.runs)
-        log(f"7/9 reverse-stepi {a.steps // 10} vs stepi {a.steps // 10} at the end of a fib(30) recording")
+        log(f"7/10 reverse-stepi {a.steps // 10} vs stepi {a.steps // 10} at the end of a fib(30) recording")
         rs_back, rs_fwd, rs_hist = bench_reverse_stepi(a.stub, a.runs, max(1, a.steps // 10))
-        log(f"8/9 gdb continue over loop.fasm with monitor trace on vs without")
+        log(f"8/10 gdb continue over loop.fasm with monitor trace on vs without")
         t_on, t_off, t_save = bench_trace_continue(a.stub, a.runs, tmp)
-        log("9/9 recording memory: rng_loop vs plain_loop; pages_loop under --record-limit")
+        log("9/10 recording memory: rng_loop vs plain_loop; pages_loop under --record-limit")
         mem_rows, mem_notes = memory_rows(bench_record_memory(a.stub, tmp))
+        log(f"10/10 depth-3 bug: explore --sched pct --depth 3 vs chaos, seeds 0..{a.pct_seeds}")
+        pct_r, pct_notes = pct_rows(bench_pct(a.stub, a.pct_seeds))
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 
@@ -742,6 +804,7 @@ def main():
          f"{r_tr:.2f}x", f"{b_tr:.2f}x", "<= 3x", ok(r_tr <= 3.0)),
         ("  (info) then monitor trace save, 100k records", ms(t_save), "-", "-", "-", "-", "-"),
         *mem_rows,
+        *pct_r,
     ]
     lines = [f"FLUX benchmarks: {a.runs} pairs of runs (FLUX and peer back to back, which goes first alternating);"
              f" times are best (median in brackets); ratios are FLUX / peer; 'met' judges the median of the"
@@ -761,6 +824,7 @@ def main():
         f" {rc_hist[1]} checkpoints, {rc_hist[2]} bytes = {rc_hist[3]:.0f} bytes per million instructions;"
         f" fib(30) history {rs_hist[0]} instructions, {rs_hist[2]} bytes = {rs_hist[3]:.0f} bytes per million",
         *mem_notes,
+        *pct_notes,
         "       reverse-stepi ratio: time per reverse step / time per forward step (stepi back over the same steps)",
         f"       machine: {os.cpu_count()} CPUs, load average {' '.join('%.2f' % x for x in os.getloadavg())}",
     ]

@@ -133,3 +133,38 @@ fn a_depth_out_of_range_is_one_line_and_exit_2() {
     let (code, _, err) = flux(&["run", p, "--sched", "pct", "--pct-steps", "0"]);
     assert_eq!((code, err.as_str()), (2, "flux-gdbstub: --pct-steps 0: change points are drawn from instructions 1..K, K at least 1\n"));
 }
+
+/// examples/pct_depth3.fasm: agent 2 exits 1 (and so the program) only when
+/// agent 1 is preempted in its window and agent 2 in its own, in that order.
+/// PCT's bound for n = 2 agents, k steps and d = 3 promises a hit within
+/// n·k^2 runs in expectation (k = 200,017: 8·10^10); seeds 0..300 hold 5
+/// (the first at seed 64), about the (40,000 / 200,017)^2 / 2 = 2% the
+/// example's comment works out.  Depth 2 (one change point) and chaos find
+/// none there.
+#[test]
+fn pct_finds_the_depth_3_bug_within_the_budget_of_its_bound() {
+    let ex = example("pct_depth3.fasm");
+    let p = ex.to_str().unwrap();
+    let explore = |extra: &[&str]| {
+        let mut args = vec!["explore", p, "--seeds", "0..300", "--jobs", "2"];
+        args.extend_from_slice(extra);
+        let mut cmd = std::process::Command::new(stub_bin());
+        cmd.args(&args).env("RUST_LOG", "info");
+        let out = run_with_timeout(cmd, None);
+        (out.status.code().unwrap_or(-1), String::from_utf8_lossy(&out.stdout).into_owned(), String::from_utf8_lossy(&out.stderr).into_owned())
+    };
+    let (code, out, err) = explore(&["--sched", "pct", "--depth", "3"]);
+    assert_eq!(code, 1, "{out}{err}");
+    assert!(err.contains("pct: depth 3, change points drawn from instructions 1..200017"), "{err}");
+    let k: f64 = 200_017.0;
+    let budget = 2.0 * k * k; // 1 / (1 / (n·k^(d−1)))
+    assert!(out.contains("     295 runs (first seed 0): exit 0; output 0 lines: \n       5 runs (first seed 64): exit 1; output 0 lines: \n300 runs, 2 distinct outcomes\n"), "{out}");
+    assert!(64.0 < budget && 5.0 / 300.0 >= 1.0 / budget);
+    // the seed replays the bug
+    let (code, _, _) = flux(&["run", p, "--sched", "pct", "--depth", "3", "--seed", "64"]);
+    assert_eq!(code, 1);
+    for other in [&["--sched", "pct", "--depth", "2"][..], &["--sched", "chaos"][..]] {
+        let (code, out, _) = explore(other);
+        assert_eq!((code, out.as_str()), (0, "     300 runs (first seed 0): exit 0; output 0 lines: \n300 runs, 1 distinct outcome\n"), "{other:?}");
+    }
+}
