@@ -9,6 +9,7 @@ use anyhow::{bail, Context, Result};
 use clap::{Args, Parser, Subcommand};
 
 use cuda_flux_debugger::analysis::debugger::DebugEvent;
+use cuda_flux_debugger::analysis::explore;
 use cuda_flux_debugger::analysis::recording::{self, Recording};
 use cuda_flux_debugger::analysis::session::{Session, TraceStream};
 use cuda_flux_debugger::analysis::trace_format::TraceFormat;
@@ -104,6 +105,15 @@ enum ReplayCommand {
 }
 
 #[derive(Subcommand)]
+enum ExploreCommand {
+    /// Combine the --json records of every shard of one exploration into its report and exit status
+    Merge {
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+    },
+}
+
+#[derive(Subcommand)]
 enum Command {
     /// Serve PROGRAM to gdb/lldb over the GDB remote serial protocol
     Serve {
@@ -179,11 +189,21 @@ enum Command {
     Isa,
     /// Run PROGRAM once per seed and group the runs by outcome (exit status, output, fault):
     /// exit 0 for one outcome, 1 for several, 2 on error
+    #[command(args_conflicts_with_subcommands = true, subcommand_negates_reqs = true)]
     Explore {
-        program: PathBuf,
+        #[command(subcommand)]
+        merge: Option<ExploreCommand>,
+        #[arg(required = true)]
+        program: Option<PathBuf>,
         /// Seeds to run: A..B (B excluded) or A..=B
-        #[arg(long, value_parser = cuda_flux_debugger::analysis::explore::parse_seeds)]
-        seeds: std::ops::Range<u64>,
+        #[arg(long, required = true, value_parser = cuda_flux_debugger::analysis::explore::parse_seeds)]
+        seeds: Option<std::ops::Range<u64>>,
+        /// Run only shard K of N (K from 0) of the seeds: the K-th of N consecutive blocks
+        #[arg(long, value_name = "K/N")]
+        shard: Option<String>,
+        /// Write the outcome classes as one JSON record (for `explore merge`) instead of the report
+        #[arg(long)]
+        json: bool,
         /// How agents take turns (chaos: each seed is one interleaving)
         #[arg(long, value_enum, default_value_t = SchedKind::Chaos)]
         sched: SchedKind,
@@ -247,8 +267,14 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 }
             }
         }
-        Command::Explore { program, seeds, sched, slice, energy, jobs, pct } => {
-            explore(program, seeds, (pct, sched, slice), energy, jobs)
+        Command::Explore { merge: Some(ExploreCommand::Merge { files }), .. } => explore_merge(&files),
+        Command::Explore { merge: None, program, seeds, shard, json, sched, slice, energy, jobs, pct } => {
+            let (Some(program), Some(seeds)) = (program, seeds) else { bail!("explore needs PROGRAM and --seeds") };
+            let shard = match shard {
+                Some(s) => Some(cuda_flux_debugger::analysis::explore::Shard::parse(&s).map_err(anyhow::Error::msg)?),
+                None => None,
+            };
+            explore(program, seeds, (shard, json), (pct, sched, slice), energy, jobs)
         }
         Command::Isa => {
             println!("{}", cuda_flux_debugger::runtime::isa::to_json());
@@ -481,7 +507,8 @@ fn catch_sigint() -> Result<()> {
 /// Ctrl-C ends it early: the classes of the runs finished so far, exit 130.
 fn explore(
     path: PathBuf,
-    seeds: std::ops::Range<u64>,
+    all_seeds: std::ops::Range<u64>,
+    (shard, json): (Option<explore::Shard>, bool),
     (pct, sched, slice): (PctArgs, SchedKind, u32),
     energy: i64,
     jobs: Option<u32>,
@@ -490,9 +517,11 @@ fn explore(
     use std::sync::atomic::{AtomicU64, Ordering};
     let program = Program::load(&path)?;
     let schedule = pct.schedule(sched, slice, &program.bytes, energy)?;
+    let shard = shard.unwrap_or(explore::Shard { index: 0, count: 1 });
+    let seeds = shard.seeds(&all_seeds);
     let total = seeds.end - seeds.start;
     let jobs = jobs.map_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()), |j| j as usize);
-    let jobs = jobs.min(total.min(1 << 16) as usize).max(1);
+    let jobs = jobs.min(total.clamp(1, 1 << 16) as usize).max(1);
     // progress on a terminal only, at most every 100 ms
     let tty = std::io::stderr().is_terminal();
     let start = std::time::Instant::now();
@@ -510,20 +539,43 @@ fn explore(
     };
     catch_sigint()?;
     log::info!("explore: {total} runs on {jobs} threads");
-    let found = cuda_flux_debugger::analysis::explore::explore(&program.bytes, energy, schedule, seeds, jobs, &progress, &INTERRUPTED)?;
+    let found = explore::explore(&program.bytes, energy, schedule, seeds.clone(), jobs, &progress, &INTERRUPTED)?;
     if tty {
         eprint!("\r\x1b[K");
     }
+    log::info!("explore: {} runs on {jobs} threads in {:.2} s", found.runs, start.elapsed().as_secs_f64());
+    if json && !found.stopped {
+        let record = explore::ShardRecord::new(&program.bytes, &all_seeds, shard, schedule, energy, &found);
+        println!("{}", serde_json::to_string(&record)?);
+        return Ok(ExitCode::SUCCESS);
+    }
+    Ok(report(&found, total))
+}
+
+/// `explore merge FILES...`: the report one machine would have printed.
+fn explore_merge(files: &[PathBuf]) -> Result<ExitCode> {
+    let mut shards = Vec::new();
+    for f in files {
+        let name = f.display().to_string();
+        let data = cuda_flux_debugger::program::load::read_regular(f, 1 << 30).with_context(|| name.clone())?;
+        shards.push((name.clone(), explore::parse_shard(&data, &name)?));
+    }
+    let found = explore::merge(&shards)?;
+    let total = shards[0].1.seeds[1] - shards[0].1.seeds[0];
+    Ok(report(&found, total))
+}
+
+/// The classes, most frequent first, and the summary line; the exit status.
+fn report(found: &explore::Exploration, total: u64) -> ExitCode {
     let classes = &found.classes;
     for c in classes {
         println!("{:>8} run{} (first seed {}): {}", c.count, if c.count == 1 { " " } else { "s" }, c.first_seed, c.outcome.summary());
     }
     let distinct = format!("{} distinct outcome{}", classes.len(), if classes.len() == 1 { "" } else { "s" });
-    log::info!("explore: {} runs on {jobs} threads in {:.2} s", found.runs, start.elapsed().as_secs_f64());
     if found.stopped {
         println!("interrupted: {} of {total} runs, {distinct}", found.runs);
-        return Ok(ExitCode::from(130));
+        return ExitCode::from(130);
     }
     println!("{total} runs, {distinct}");
-    Ok(ExitCode::from(if classes.len() == 1 { 0 } else { 1 }))
+    ExitCode::from(if classes.len() == 1 { 0 } else { 1 })
 }
