@@ -40,6 +40,12 @@ if have_cmd gdb && ! gdb -batch -nx -ex 'python import gdb.disassembler' >/dev/n
   echo "setup: warning: this gdb has no Python disassembler API (gdb >= 13 with Python): scripts/flux-gdb.py will not load" >&2
 fi
 
+# scripts/explore_dask.py (explore on a Dask cluster) and its test need Dask distributed.
+if have_cmd python3 && ! python3 -c 'import dask.distributed' >/dev/null 2>&1; then
+  echo "setup: installing dask[distributed] with pip" >&2
+  python3 -m pip install -q 'dask[distributed]' >&2 || python3 -m pip install -q --break-system-packages 'dask[distributed]' >&2
+fi
+
 if ! have_cmd cargo; then
   echo "setup: cargo not found; install a Rust toolchain (rustup) first" >&2
   exit 1

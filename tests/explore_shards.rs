@@ -118,3 +118,38 @@ fn shards_that_do_not_belong_together_are_one_line_and_exit_2() {
         assert_eq!((code, out.as_str(), err.as_str()), (2, "", format!("flux-gdbstub: {want}\n").as_str()));
     }
 }
+
+/// scripts/explore_dask.py on a Dask LocalCluster of two workers (installed
+/// by scripts/setup.sh) gives exactly the report and exit status of
+/// `explore --jobs 1`; without Dask (python3 -S: no site-packages) it is one
+/// line, exit 2.
+#[test]
+fn the_dask_driver_on_a_local_cluster_equals_jobs_1() {
+    let driver = repo().join("scripts").join("explore_dask.py");
+    let race = example("fizzbuzz_race.fasm");
+    let dask = |python_flags: &[&str], extra: &[&str]| {
+        let mut cmd = std::process::Command::new("python3");
+        cmd.args(python_flags)
+            .arg(&driver)
+            .args(["--stub", stub_bin(), race.to_str().unwrap(), "--seeds", "0..120", "--local-workers", "2", "--shards", "5", "--"])
+            .args(extra);
+        let out = run_with_timeout(cmd, None);
+        (out.status.code().unwrap_or(-1), String::from_utf8_lossy(&out.stdout).into_owned(), String::from_utf8_lossy(&out.stderr).into_owned())
+    };
+    for extra in [&[][..], &["--sched", "pct", "--depth", "3"][..]] {
+        let mut args = vec!["explore", race.to_str().unwrap(), "--seeds", "0..120", "--jobs", "1"];
+        args.extend_from_slice(extra);
+        let (code, out, _) = flux(&args);
+        assert_eq!(code, 1);
+        let (dcode, dout, derr) = dask(&[], extra);
+        assert_eq!((dcode, dout.as_str()), (code, out.as_str()), "{derr}");
+    }
+    // explore's own error, once
+    let (code, out, err) = dask(&[], &["--sched", "pct", "--depth", "0"]);
+    assert_eq!((code, out.as_str(), err.as_str()), (2, "", "flux-gdbstub: --depth 0: PCT's depth bound is 1 to 16\n"));
+    let (code, out, err) = dask(&["-S"], &[]);
+    assert_eq!(
+        (code, out.as_str(), err.as_str()),
+        (2, "", "explore_dask: Dask distributed is not installed (scripts/setup.sh installs it: pip install 'dask[distributed]')\n")
+    );
+}
