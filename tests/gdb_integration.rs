@@ -118,8 +118,9 @@ fn break_list_step_next_finish_bt_up_down_until_by_source_line() {
             "kill",
         ],
     );
-    // symbols came from the stub (qXfer:exec-file), not from a `file` command
-    assert!(out.contains(&format!("Reading symbols from {}", elf.canonicalize().unwrap().display())), "{out}");
+    // symbols came from the stub (qXfer:exec-file names the file, Host I/O
+    // carries it), not from a `file` command
+    assert!(out.contains(&format!("Reading symbols from target:{}...", elf.canonicalize().unwrap().display())), "{out}");
     assert!(out.contains("Breakpoint 1 at 0xc: file fibonacci.fasm, line 10."), "{out}");
     assert!(out.contains("Breakpoint 1, fib () at fibonacci.fasm:10"), "{out}");
     assert!(out.contains("Line 10 of \"fibonacci.fasm\" starts at address 0xc <fib> and ends at 0x10 <fib+4>."), "{out}");
@@ -312,24 +313,82 @@ fn extended_remote_stays_connected_and_runs_again() {
 }
 
 #[test]
-fn extended_remote_without_an_elf_offers_no_exec_file() {
+fn extended_remote_on_a_fasm_program_reads_its_elf_over_host_io() {
     let stub = Stub::start(&example("fibonacci.fasm"), &["--once"]);
     let out = gdb_with(
         stub.port,
         "extended-remote",
         &["x/2i $pc", "continue", "info inferiors", "print $pc", "continue", "break *0xC", "run", "print $pc", "x/i $pc"],
     );
-    assert!(!out.contains("Reading symbols"), "{out}");
-    // no symbols, but the script still disassembles FLUX
-    assert!(out.contains("=> 0x0:\tLOAD_IMM      r1, 0x14\n   0x6:\tCALL          0xC"), "{out}");
+    // the ELF the stub built in memory, under the program's own path
+    let fasm = example("fibonacci.fasm").canonicalize().unwrap();
+    assert!(out.contains(&format!("Reading symbols from target:{}...", fasm.display())), "{out}");
+    assert!(!out.contains("does not support file transfer"), "{out}");
+    assert!(out.contains("=> 0x0 <start>:\tLOAD_IMM      r1, 0x14\n   0x6 <start+6>:\tCALL          0xC"), "{out}");
     assert!(out.contains("[Inferior 1 (process 1) exited with code 0155]"), "{out}");
     // after the exit there is no process (and no phantom thread), as with gdbserver
     assert!(line_with(&out, "* 1").contains("<null>"), "{out}");
+    assert!(line_with(&out, "* 1").contains(&format!("target:{}", fasm.display())), "{out}");
     assert!(out.contains("No registers."), "{out}");
     assert!(out.contains("The program is not being run."), "{out}");
     assert!(!out.contains("New Thread"), "{out}");
+    assert!(out.contains("Breakpoint 1, fib () at fibonacci.fasm:10"), "{out}");
+    assert_eq!(values(&out), ["(void (*)()) 0xc <fib>"], "{out}");
+    assert!(out.contains("=> 0xc <fib>:\tCMP_I16       r1, 0x2"), "{out}");
+}
+
+/// `serve prog.fasm` and gdb with no `file` command and no `asm --elf`: the
+/// stub builds the ELF in memory and gdb reads it over Host I/O.
+#[test]
+fn serve_fasm_gives_gdb_symbols_and_source_lines_with_no_file_command() {
+    let dir = tempfile::tempdir().unwrap();
+    let src = dir.path().join("fibonacci.fasm");
+    std::fs::copy(example("fibonacci.fasm"), &src).unwrap();
+    let stub = Stub::start(&src, &["--once"]);
+    // no script either: plain gdb
+    let mut cmd = Command::new("gdb");
+    cmd.args(["-batch", "-nx", "-ex", "set pagination off", "-ex", "set confirm off"]);
+    cmd.args(["-ex", &format!("target remote 127.0.0.1:{}", stub.port)]);
+    for c in ["break fib", "continue", "continue", "bt", "list 10,12", "info line *$pc", "kill"] {
+        cmd.args(["-ex", c]);
+    }
+    let o = run_with_timeout(cmd, None);
+    let out = format!("{}{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr));
+    let canon = src.canonicalize().unwrap();
+    assert!(out.contains(&format!("Reading {} from remote target...", canon.display())), "{out}");
+    assert!(out.contains(&format!("Reading symbols from target:{}...", canon.display())), "{out}");
+    assert!(!out.contains("does not support file transfer"), "{out}");
+    assert!(out.contains("Breakpoint 1 at 0xc: file fibonacci.fasm, line 10."), "{out}");
+    let bt: Vec<&str> = out.lines().filter(|l| l.starts_with('#')).collect();
+    assert_eq!(
+        bt,
+        ["#0  fib () at fibonacci.fasm:10", "#1  0x0000001b in fib () at fibonacci.fasm:14", "#2  0x00000009 in start () at fibonacci.fasm:6"],
+        "{out}"
+    );
+    assert!(
+        out.contains(
+            "10\tfib:    CMP_I16   r1, 2             ; flags from n - 2\n\
+             11\t        JL        r1, small         ; n < 2 (signed)\n\
+             12\t        PUSH_R    r1                ; keep n\n"
+        ),
+        "{out}"
+    );
+    assert!(out.contains("Line 10 of \"fibonacci.fasm\" starts at address 0xc <fib> and ends at 0x10 <fib+4>."), "{out}");
+}
+
+/// Raw bytecode has no ELF: gdb gets no exec file, and no warning either
+/// (the stub answers Host I/O; every open is "no such file").
+#[test]
+fn serve_raw_bytecode_offers_no_exec_file_and_no_warning() {
+    let dir = tempfile::tempdir().unwrap();
+    let bin = dir.path().join("fib.bin");
+    let (code, _, err) = flux(&["asm", example("fibonacci.fasm").to_str().unwrap(), "-o", bin.to_str().unwrap()]);
+    assert_eq!(code, 0, "{err}");
+    let stub = Stub::start(&bin, &["--once"]);
+    let out = gdb_with(stub.port, "remote", &["break *0xC", "continue", "x/i $pc", "kill"]);
+    assert!(!out.contains("Reading symbols"), "{out}");
+    assert!(!out.contains("does not support file transfer"), "{out}");
     assert!(out.contains("Breakpoint 1, 0x0000000c in ?? ()"), "{out}");
-    assert_eq!(values(&out), ["(void (*)()) 0xc"], "{out}");
     assert!(out.contains("=> 0xc:\tCMP_I16       r1, 0x2"), "{out}");
 }
 

@@ -60,7 +60,7 @@ fn gdb_mi_breakpoint_registers_step_memory_exit() {
     // LOAD_IMM, CALL, CMP_I16, JL, PUSH_R and DECR ran: 6 units of energy.
     assert!(regs.contains(&format!("{{number=\"{energy}\",value=\"999999994\"}}")), "{regs}");
     assert!(find("*stopped,reason=\"end-stepping-range\"").contains("addr=\"0x0000000c\""), "{out}");
-    assert!(out.contains("^done,value=\"0xc\""), "{out}");
+    assert!(out.contains("^done,value=\"0xc <fib>\""), "{out}");
     // The stack holds n = 20 (0x14) and the return address 0x09 of the first CALL.
     assert!(out.contains("contents=\"1400000009000000\""), "{out}");
     assert!(find("*stopped,reason=\"exited\"").contains("exit-code=\"0155\""), "{out}");
