@@ -114,3 +114,31 @@ fn lldb_reads_flux_registers_steps_and_breaks() {
     assert!(out.contains("stop reason = breakpoint 1.1"), "{out}");
     assert!(out.contains("0x0000fff8: 0x00000014 0x00000009"), "{out}");
 }
+
+/// lldb (whose DAP adapter, lldb-vscode, IDEs use) puts a function
+/// breakpoint on the function's first line, as gdb does: the DWARF marks
+/// each function start `prologue_end` and lldb reads the subprograms.
+#[test]
+fn lldb_breaks_on_a_functions_first_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let src = dir.path().join("fibonacci.fasm");
+    std::fs::copy(example("fibonacci.fasm"), &src).unwrap();
+    let elf = dir.path().join("fibonacci.elf");
+    let (code, _, err) = flux(&["asm", src.to_str().unwrap(), "-o", elf.to_str().unwrap(), "--elf"]);
+    assert_eq!(code, 0, "{err}");
+    let stub = Stub::start(&elf, &["--once"]);
+    let mut cmd = Command::new("lldb");
+    cmd.args(["--batch", "--no-lldbinit", "-o", &format!("target create {}", elf.display())]);
+    for c in [&format!("gdb-remote 127.0.0.1:{}", stub.port), "breakpoint set -n fib", "continue", "register read pc", "continue", "bt", "process kill"] {
+        cmd.args(["-o", c]);
+    }
+    let o = run_with_timeout(cmd, None);
+    let out = format!("{}{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr));
+    assert!(out.contains("Breakpoint 1: where = fibonacci.elf`fib at fibonacci.fasm:10, address = 0x0000000c"), "{out}");
+    assert!(out.contains("stop reason = breakpoint 1.1\n    frame #0: 0x0000000c fibonacci.elf`fib at fibonacci.fasm:10"), "{out}");
+    assert!(out.contains("-> 10  \tfib:    CMP_I16   r1, 2"), "{out}");
+    assert!(out.lines().any(|l| l.trim() == "eip = 0x0000000c  fibonacci.elf`fib at fibonacci.fasm:10"), "{out}");
+    // the second hit, one call deeper: the frames name their functions and lines
+    assert!(out.contains("frame #1: 0x0000001b fibonacci.elf`fib at fibonacci.fasm:14"), "{out}");
+    assert!(out.contains("frame #2: 0x00000009 fibonacci.elf`start at fibonacci.fasm:6"), "{out}");
+}
