@@ -142,3 +142,50 @@ fn lldb_breaks_on_a_functions_first_line() {
     assert!(out.contains("frame #1: 0x0000001b fibonacci.elf`fib at fibonacci.fasm:14"), "{out}");
     assert!(out.contains("frame #2: 0x00000009 fibonacci.elf`start at fibonacci.fasm:6"), "{out}");
 }
+
+/// What gdbgui does with gdb/MI's register lists: it drops the empty names
+/// of `-data-list-register-names` and shows, under the i-th name left, the
+/// value `-data-list-register-values` gives for register number i.  The
+/// target description declares the i386 registers gdb numbers before the
+/// FLUX ones (unavailable), so no empty name shifts them: r1 shows 20.
+#[test]
+fn gdb_mi_register_names_leave_no_gap_before_the_flux_registers() {
+    let stub = Stub::start(&example("fibonacci.fasm"), &["--once"]);
+    let out = mi(&[
+        format!("-target-select remote 127.0.0.1:{}", stub.port),
+        "-exec-step-instruction".into(),
+        "-data-list-register-names".into(),
+        "-data-list-register-values x".into(),
+        "-target-detach".into(),
+    ]);
+    let names_line = out.lines().find(|l| l.starts_with("^done,register-names=")).expect(&out);
+    let names: Vec<&str> = names_line.split('"').skip(1).step_by(2).collect();
+    let r0 = names.iter().position(|n| *n == "r0").expect("r0 listed");
+    assert_eq!(r0, 73, "{names:?}");
+    assert_eq!(names[..r0].iter().filter(|n| n.is_empty()).count(), 0, "no empty name before r0: {names:?}");
+    assert_eq!(&names[32..35], ["xmm0", "xmm1", "xmm2"], "{names:?}");
+    assert_eq!(&names[71..75], ["pkru", "orig_eax", "r0", "r1"], "{names:?}");
+    // gdbgui's pairing: the i-th non-empty name with value number i
+    let shown: Vec<&str> = names.iter().copied().filter(|n| !n.is_empty()).collect();
+    let values_line = out.lines().find(|l| l.starts_with("^done,register-values=")).expect(&out);
+    let value_of = |i: usize| {
+        let key = format!("{{number=\"{i}\",value=\"");
+        let at = values_line.find(&key).unwrap_or_else(|| panic!("no value {i}: {values_line}")) + key.len();
+        values_line[at..at + values_line[at..].find('"').unwrap()].to_string()
+    };
+    let pairs: Vec<(&str, String)> = [8, 73, 74, 89, 90, 105, 106].iter().map(|&i| (shown[i], value_of(i))).collect();
+    assert_eq!(
+        pairs,
+        [
+            ("eip", "0x6".to_string()),
+            ("r0", "0x0".into()),
+            ("r1", "0x14".into()), // LOAD_IMM r1, 20
+            ("conf0", "0x3f800000".into()), // 1.0 as a float
+            ("conf1", "0x3f800000".into()),
+            ("energy", "0x3b9ac9ff".into()),
+            ("cycles", "0x1".into()),
+        ],
+        "{values_line}"
+    );
+    assert_eq!(value_of(32), "<unavailable>", "xmm0: {values_line}");
+}
