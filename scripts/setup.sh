@@ -15,6 +15,9 @@ have_cmd gdbserver    || need+=(gdbserver)      # bench: stepi rate against a na
 have_cmd lua5.4       || need+=(lua5.4)         # bench: fib(30) peer
 have_cmd capnp        || need+=(capnproto)      # runtime_tracing's build script
 have_cmd python3      || need+=(python3)
+python3 -m pip --version >/dev/null 2>&1 || need+=(python3-pip)   # Dask for scripts/explore_dask.py
+have_cmd npm          || need+=(nodejs npm)     # editors/vscode: packaging the extension (@vscode/vsce)
+have_cmd unzip        || need+=(unzip)          # tests/vscode_extension.rs reads the .vsix
 [ -x /usr/bin/time ]  || need+=(time)           # bench: peak RSS of a run
 have_cmd cc           || need+=(gcc)
 
