@@ -17,6 +17,8 @@ have_cmd capnp        || need+=(capnproto)      # runtime_tracing's build script
 have_cmd python3      || need+=(python3)
 [ -x /usr/bin/time ]  || need+=(time)           # bench: peak RSS of a run
 have_cmd cc           || need+=(gcc)
+have_cmd node         || need+=(nodejs)         # tests/dap: Microsoft's DAP test client
+have_cmd npm          || need+=(npm)
 
 if [ ${#need[@]} -gt 0 ]; then
   echo "setup: installing ${need[*]}" >&2
@@ -38,6 +40,14 @@ fi
 # scripts/flux-gdb.py needs gdb's Python disassembler API (gdb 13 or newer).
 if have_cmd gdb && ! gdb -batch -nx -ex 'python import gdb.disassembler' >/dev/null 2>&1; then
   echo "setup: warning: this gdb has no Python disassembler API (gdb >= 13 with Python): scripts/flux-gdb.py will not load" >&2
+fi
+
+# tests/dap.rs drives the DAP server with @vscode/debugadapter-testsupport,
+# pinned by tests/dap/package-lock.json.
+repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+if [ ! -d "$repo/tests/dap/node_modules" ]; then
+  echo "setup: npm ci in tests/dap" >&2
+  (cd "$repo/tests/dap" && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
 fi
 
 if ! have_cmd cargo; then
