@@ -277,6 +277,73 @@ test('raw bytecode is debugged on its disassembly; goto an instruction of the hi
   }
 });
 
+const LOOP = 'start: LOAD_IMM r1, 0\nagain: INCR r1\n       JMP again\n';
+
+test('pause, instruction breakpoints, goto the last time a line ran, restart, terminate', async () => {
+  const prog = tmpProgram('loop.fasm', LOOP);
+  const dc = client();
+  try {
+    await launched(dc, { program: prog });
+    await dc.configurationDoneRequest();
+    // it loops until paused
+    const [, paused] = await Promise.all([dc.pauseRequest({ threadId: 1 }), stopped(dc, 'pause')]);
+    assert.equal(paused.threadId, 1);
+    const bp = await dc.customRequest('setInstructionBreakpoints', { breakpoints: [{ instructionReference: '0x0006' }] });
+    assert.deepEqual(bp.body.breakpoints.map((b) => [b.verified, b.line]), [[true, 2]]);
+    await Promise.all([dc.continueRequest({ threadId: 1 }), stopped(dc, 'instruction breakpoint')]);
+    const r1 = Number(await evaluate(dc, 'r1'));
+    await Promise.all([dc.continueRequest({ threadId: 1 }), stopped(dc, 'instruction breakpoint')]);
+    assert.equal(Number(await evaluate(dc, 'r1')), r1 + 1);
+    // back to the last time line 3 (JMP) ran: after the INCR of the round before this one
+    const targets = await dc.gotoTargetsRequest({ source: { path: prog }, line: 3 });
+    assert.deepEqual(targets.body.targets.map((t) => [t.id, t.line]), [[8, 3]]);
+    await Promise.all([dc.gotoRequest({ threadId: 1, targetId: 8 }), stopped(dc, 'goto')]);
+    assert.deepEqual([await evaluate(dc, 'pc'), Number(await evaluate(dc, 'r1'))], ['0x0008', r1 + 1]);
+    // restart: breakpoints stay, the run starts over
+    await Promise.all([dc.customRequest('restart', {}), stopped(dc, 'instruction breakpoint')]);
+    assert.equal(await evaluate(dc, 'r1'), '0');
+    const terminated = dc.waitForEvent('terminated');
+    await dc.terminateRequest({});
+    await terminated;
+  } finally {
+    await dc.stop();
+  }
+});
+
+test('the apoptosis warning and energy exhaustion stop as exceptions; flags and confidences are set', async () => {
+  const prog = tmpProgram('loop.fasm', LOOP);
+  const dc = client();
+  try {
+    await launched(dc, { program: prog, energy: 1000, apoptosisWarn: 500 });
+    const warn = stopped(dc, 'exception');
+    await dc.configurationDoneRequest();
+    const body = await warn;
+    assert.equal(body.text, 'apoptosis');
+    const info = await dc.exceptionInfoRequest({ threadId: 1 });
+    assert.equal(info.body.exceptionId, 'apoptosis');
+    assert.equal(await evaluate(dc, 'energy'), '499');
+    const { scopes, regs } = await registers(dc, 1);
+    await dc.setVariableRequest({ variablesReference: regs.flags.variablesReference, name: 'C', value: '1' });
+    assert.equal(await evaluate(dc, 'flags'), 'C');
+    const conf = await dc.setVariableRequest({ variablesReference: scopes.Registers, name: 'conf2', value: '0.25' });
+    assert.equal(conf.body.value, '0.25');
+    assert.equal(await evaluate(dc, 'conf2 < 0.5'), '1');
+    await assert.rejects(dc.setVariableRequest({ variablesReference: scopes.Registers, name: 'conf2', value: '2' }), { message: 'a confidence is in [0, 1], not 2' });
+    // a data breakpoint by address: nothing in the loop touches memory
+    const byAddr = await dc.dataBreakpointInfoRequest({ name: '0x8000', asAddress: true, bytes: 2 });
+    assert.equal(byAddr.body.dataId, '0x8000/2');
+    const ex = stopped(dc, 'exception');
+    await dc.continueRequest({ threadId: 1 });
+    const xcpu = await ex;
+    assert.equal(xcpu.text, 'SIGXCPU');
+    const exited = dc.waitForEvent('exited');
+    await dc.continueRequest({ threadId: 1 });
+    assert.equal((await exited).body.exitCode, 128 + 24);
+  } finally {
+    await dc.stop();
+  }
+});
+
 test('bad input: unknown requests and bad programs get failure responses', async () => {
   const dc = client();
   try {
