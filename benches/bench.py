@@ -22,14 +22,16 @@
      size and peak RSS, `serve --record` history bytes and peak RSS, per million
      instructions; and serve --record --record-limit 64MiB of pages_loop.fasm (200 M
      instructions writing 128 distinct pages over and over) against its limit.
-
   10. finding a depth-3 bug (examples/pct_depth3.fasm): the fraction of seeds
      0..N (--pct-seeds, default 4000) whose run hits it under `explore --sched pct
      --depth 3` against `--sched chaos` over the same seeds, and PCT's bound
      1/(n·k^(d−1)) (n = 2 agents, k = the steps PCT drew its change points from).
      Fractions, not times: the seeds name the schedules exactly.
+  11. source-level `next` round trips: a DAP client's `next` request and its `stopped`
+     event through `flux-gdbstub dap` vs gdb's `next` through `flux-gdbstub serve` of the
+     same program (loop.fasm, its ELF for gdb), neither recording.
 
-`bench.py --only memory` measures 9 alone, `--only pct` 10 alone.
+`bench.py --only memory` measures 9 alone, `--only pct` 10 alone, `--only dap` 11 alone.
 
 Every measurement takes --runs pairs: a FLUX run and its peer's run one
 after the other (which goes first alternates from pair to pair), so that a
@@ -42,6 +44,7 @@ result, a timeout).
 Usage: bench.py --stub PATH [--runs N] [--steps N] [--pct-seeds N] [--out FILE] [--only memory|pct]
 """
 import argparse
+import json
 import os
 import re
 import shutil
@@ -675,6 +678,96 @@ def bench_stepi(stub, runs, steps, tmp):
     return flux, native, fp, np_
 
 
+# ---- 10. DAP next vs gdb next ------------------------------------------------
+
+class DapClient:
+    """A minimal DAP client over `flux-gdbstub dap`'s stdin/stdout."""
+
+    def __init__(self, stub):
+        self.proc = subprocess.Popen(["timeout", "-k", "5", str(T_PROC), stub, "dap"], stdin=subprocess.PIPE,
+                                     stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+        self.seq = 0
+
+    def send(self, command, arguments=None):
+        self.seq += 1
+        body = json.dumps({"seq": self.seq, "type": "request", "command": command,
+                           "arguments": arguments or {}}).encode()
+        self.proc.stdin.write(b"Content-Length: %d\r\n\r\n" % len(body) + body)
+        self.proc.stdin.flush()
+
+    def read(self):
+        length = None
+        while True:
+            line = self.proc.stdout.readline()
+            if not line:
+                raise BenchError("flux-gdbstub dap closed its output")
+            line = line.strip()
+            if not line:
+                break
+            if line.startswith(b"Content-Length:"):
+                length = int(line.split(b":")[1])
+        return json.loads(self.proc.stdout.read(length))
+
+    def until(self, kind, name):
+        while True:
+            m = self.read()
+            if m.get("type") == "response" and not m.get("success"):
+                raise BenchError(f"DAP {m.get('command')} failed: {m.get('message')}")
+            if m.get("type") == kind and m.get("event" if kind == "event" else "command") == name:
+                return m
+
+    def close(self):
+        try:
+            self.send("disconnect")
+            self.proc.stdin.close()
+            self.proc.wait(timeout=T_PROC)
+        finally:
+            if self.proc.poll() is None:
+                self.proc.kill()
+
+
+def dap_next(stub, steps):
+    c = DapClient(stub)
+    try:
+        c.send("initialize", {"adapterID": "flux"})
+        c.until("response", "initialize")
+        c.send("launch", {"program": LOOP_FASM, "stopOnEntry": True, "record": False})
+        c.until("response", "launch")
+        c.send("configurationDone")
+        c.until("event", "stopped")
+        t0 = time.perf_counter()
+        for _ in range(steps):
+            c.send("next", {"threadId": 1})
+            c.until("event", "stopped")
+        dt = time.perf_counter() - t0
+    finally:
+        c.close()
+    return steps / dt
+
+
+def gdb_next(stub, elf, steps):
+    srv = flux_server(stub, elf)
+    try:
+        args = ["-ex", f"target remote 127.0.0.1:{srv.port}", *py(STEP_TIMER[0]), "-ex", f"next {steps}",
+                *py(STEP_TIMER[1]), "-ex", "kill"]
+        out = gdb_session(args, "gdb next", any_status=True)
+        srv.wait()
+    finally:
+        srv.stop()
+    return steps / float(result(out, "secs"))
+
+
+def bench_dap_next(stub, runs, steps, tmp):
+    elf = os.path.join(tmp, "loop.elf")
+    subprocess.run([stub, "asm", LOOP_FASM, "-o", elf, "--elf"], check=True, timeout=T_PROC)
+    dap, gdb = [], []
+    for i in range(runs):
+        d, g = pair(i, lambda: dap_next(stub, steps), lambda: gdb_next(stub, elf, steps))
+        dap.append(d)
+        gdb.append(g)
+    return dap, gdb
+
+
 # ---- the table ----------------------------------------------------------------
 
 def ms(xs):
@@ -702,7 +795,7 @@ def main():
     ap.add_argument("--runs", type=int, default=7, help="pairs of runs of each measurement (goals judged on the median per-pair ratio)")
     ap.add_argument("--steps", type=int, default=2000, help="stepi count per gdb session")
     ap.add_argument("--out", help="also write the table to this file")
-    ap.add_argument("--only", choices=["memory", "pct"], help="measure only this (9: recording memory, 10: PCT vs chaos)")
+    ap.add_argument("--only", choices=["memory", "pct", "dap"], help="measure only this (9: recording memory, 10: PCT vs chaos, 11: DAP next)")
     ap.add_argument("--pct-seeds", type=int, default=4000, help="seeds per scheduler for the depth-3 bug")
     a = ap.parse_args()
     if a.runs < 1 or a.steps < 1:
@@ -712,7 +805,7 @@ def main():
             raise BenchError(f"{tool} not found (scripts/setup.sh installs it)")
 
     if a.only == "pct":
-        log(f"10/10 depth-3 bug: explore --sched pct --depth 3 vs chaos, seeds 0..{a.pct_seeds}")
+        log(f"10/11 depth-3 bug: explore --sched pct --depth 3 vs chaos, seeds 0..{a.pct_seeds}")
         rows, notes = pct_rows(bench_pct(a.stub, a.pct_seeds))
         text = "\n".join(table(rows) + [""] + notes) + "\n"
         sys.stdout.write(text)
@@ -721,9 +814,23 @@ def main():
                 f.write(text)
         return 0
     tmp = tempfile.mkdtemp(prefix="flux-bench-")
+    if a.only == "dap":
+        try:
+            log(f"11/11 next {a.steps}: DAP (flux-gdbstub dap) vs gdb (serve), {a.runs} runs each")
+            d_dap, d_gdb = bench_dap_next(a.stub, a.runs, a.steps, tmp)
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
+        r_d, b_d = paired(d_dap, d_gdb), max(d_dap) / max(d_gdb)
+        text = "\n".join(table([(f"next {a.steps}: DAP vs gdb through the stub", rate(d_dap), rate(d_gdb),
+                                   f"{r_d:.2f}x", f"{b_d:.2f}x", ">= 1x", "yes" if r_d >= 1.0 else "NO")])) + "\n"
+        sys.stdout.write(text)
+        if a.out:
+            with open(a.out, "w") as f:
+                f.write(text)
+        return 0
     if a.only == "memory":
         try:
-            log("9/10 recording memory: rng_loop vs plain_loop; pages_loop under --record-limit")
+            log("9/11 recording memory: rng_loop vs plain_loop; pages_loop under --record-limit")
             mem_rows, mem_notes = memory_rows(bench_record_memory(a.stub, tmp))
         finally:
             shutil.rmtree(tmp, ignore_errors=True)
@@ -734,28 +841,30 @@ def main():
                 f.write(text)
         return 0
     try:
-        log(f"1/10 fib(30): flux-gdbstub run vs lua5.4, {a.runs} runs each")
+        log(f"1/11 fib(30): flux-gdbstub run vs lua5.4, {a.runs} runs each")
         fib_flux, fib_lua = bench_fib(a.stub, a.runs)
-        log(f"2/10 gdb continue over loop.fasm (10 breakpoints + 1 watchpoint) vs plain run, {a.runs} runs each")
+        log(f"2/11 gdb continue over loop.fasm (10 breakpoints + 1 watchpoint) vs plain run, {a.runs} runs each")
         c_armed, c_plain, c_bare, c_sessions = bench_continue(a.stub, a.runs)
-        log(f"3/10 stepi {a.steps}: gdb+flux-gdbstub vs gdb+gdbserver, {a.runs} runs each")
+        log(f"3/11 stepi {a.steps}: gdb+flux-gdbstub vs gdb+gdbserver, {a.runs} runs each")
         s_flux, s_native, s_fp, s_np = bench_stepi(a.stub, a.runs, a.steps, tmp)
-        log("4/10 a conditional breakpoint hit 20,000 times: break if (agent expression; CLI and MI) vs monitor break,"
+        log("4/11 a conditional breakpoint hit 20,000 times: break if (agent expression; CLI and MI) vs monitor break,"
             " and gdb-side (condition-evaluation host) vs agent expression")
         h_stub, h_stub_mi, h_agent, h_agent_mi, h_gdb, h_agent_g = bench_cond_hits(a.stub, a.runs)
-        log("5/10 gdb continue over loop.fasm with 5 stub-side conditional breakpoints + 2 watch-if vs plain run")
+        log("5/11 gdb continue over loop.fasm with 5 stub-side conditional breakpoints + 2 watch-if vs plain run")
         f_armed, f_plain = bench_flux_hooks(a.stub, a.runs)
-        log(f"6/10 recording: run --record vs run (fib30); gdb continue with serve --record vs without (loop.fasm)")
+        log(f"6/11 recording: run --record vs run (fib30); gdb continue with serve --record vs without (loop.fasm)")
         rr_rec, rr_plain, rr_size = bench_record_run(a.stub, a.runs, tmp)
         rc_rec, rc_plain, rc_hist = bench_record_continue(a.stub, a.runs)
-        log(f"7/10 reverse-stepi {a.steps // 10} vs stepi {a.steps // 10} at the end of a fib(30) recording")
+        log(f"7/11 reverse-stepi {a.steps // 10} vs stepi {a.steps // 10} at the end of a fib(30) recording")
         rs_back, rs_fwd, rs_hist = bench_reverse_stepi(a.stub, a.runs, max(1, a.steps // 10))
-        log(f"8/10 gdb continue over loop.fasm with monitor trace on vs without")
+        log(f"8/11 gdb continue over loop.fasm with monitor trace on vs without")
         t_on, t_off, t_save = bench_trace_continue(a.stub, a.runs, tmp)
-        log("9/10 recording memory: rng_loop vs plain_loop; pages_loop under --record-limit")
+        log("9/11 recording memory: rng_loop vs plain_loop; pages_loop under --record-limit")
         mem_rows, mem_notes = memory_rows(bench_record_memory(a.stub, tmp))
-        log(f"10/10 depth-3 bug: explore --sched pct --depth 3 vs chaos, seeds 0..{a.pct_seeds}")
+        log(f"10/11 depth-3 bug: explore --sched pct --depth 3 vs chaos, seeds 0..{a.pct_seeds}")
         pct_r, pct_notes = pct_rows(bench_pct(a.stub, a.pct_seeds))
+        log(f"11/11 next {a.steps}: DAP (flux-gdbstub dap) vs gdb (serve), {a.runs} runs each")
+        d_dap, d_gdb = bench_dap_next(a.stub, a.runs, a.steps, tmp)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 
@@ -777,6 +886,7 @@ def main():
     # time per step: forward rate / reverse rate, both from one session
     r_rs, b_rs = paired(rs_fwd, rs_back), max(rs_fwd) / max(rs_back)
     r_tr, b_tr = paired(t_on, t_off), min(t_on) / min(t_off)
+    r_d, b_d = paired(d_dap, d_gdb), max(d_dap) / max(d_gdb)
     rows = [
         ("fib(30): run vs lua5.4", ms(fib_flux), ms(fib_lua),
          f"{r_fib:.2f}x", f"{b_fib:.2f}x", "<= 2x", ok(r_fib <= 2.0)),
@@ -805,6 +915,8 @@ def main():
         ("  (info) then monitor trace save, 100k records", ms(t_save), "-", "-", "-", "-", "-"),
         *mem_rows,
         *pct_r,
+        (f"next {a.steps}: DAP vs gdb through the stub", rate(d_dap), rate(d_gdb),
+         f"{r_d:.2f}x", f"{b_d:.2f}x", ">= 1x", ok(r_d >= 1.0)),
     ]
     lines = [f"FLUX benchmarks: {a.runs} pairs of runs (FLUX and peer back to back, which goes first alternating);"
              f" times are best (median in brackets); ratios are FLUX / peer; 'met' judges the median of the"

@@ -185,6 +185,12 @@ enum Command {
     },
     /// Disassemble bytecode in flux-disasm's format
     Disasm { file: PathBuf },
+    /// Serve the Debug Adapter Protocol (for editors) on stdin/stdout, or on ADDR:PORT
+    Dap {
+        /// Listen on ADDR:PORT (a port of 0: any free one; the address is printed on stderr) instead of stdin/stdout
+        #[arg(long, value_name = "ADDR:PORT")]
+        listen: Option<String>,
+    },
     /// Print the opcode table as JSON (what `monitor isa json` answers; scripts/flux-gdb.py reads it)
     Isa,
     /// Run PROGRAM once per seed and group the runs by outcome (exit status, output, fault):
@@ -278,6 +284,21 @@ fn run(cli: Cli) -> Result<ExitCode> {
         }
         Command::Isa => {
             println!("{}", cuda_flux_debugger::runtime::isa::to_json());
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Dap { listen } => {
+            match listen {
+                None => cuda_flux_debugger::frontend::dap::serve_stdio(),
+                Some(listen) => {
+                    let addr = resolve(&listen)?;
+                    if !server::is_loopback(&addr) {
+                        eprintln!("flux-gdbstub: warning: listening on {addr}, which other machines can reach; anyone who connects can run programs and write memory");
+                    }
+                    let listener = TcpListener::bind(addr).with_context(|| format!("--listen {listen}"))?;
+                    eprintln!("flux-gdbstub dap: listening on {}", listener.local_addr()?);
+                    cuda_flux_debugger::frontend::dap::serve_tcp(listener)?;
+                }
+            }
             Ok(ExitCode::SUCCESS)
         }
         Command::Disasm { file } => {

@@ -15,6 +15,7 @@ pub mod provenance;
 pub mod recording;
 pub mod session;
 pub mod snapshot_diff;
+pub mod stepping;
 pub mod trace_buffer;
 pub mod trace_format;
 pub mod trace_window;
