@@ -360,14 +360,15 @@ fn replay_diff(expected: &std::path::Path, actual: &std::path::Path, json: bool)
         (Some(d), false) => {
             println!(
                 "first divergence: event {}, instruction {}, pc 0x{:04X}: {}",
-                d.event_index, d.instruction_index, d.pc, d.instruction
+                d.position, d.detail.instruction_index, d.detail.pc, d.detail.instruction
             );
             println!("  expected ({}): {}", expected.display(), d.expected);
             println!("  actual   ({}): {}", actual.display(), d.actual);
-            println!("  seeds: {} vs {}", d.expected_seed, d.actual_seed);
-            println!("  programs: sha256 {} vs {}", d.expected_program_sha256, d.actual_program_sha256);
-            println!("  the last {} events before it:", d.context.len());
-            for c in &d.context {
+            let x = &d.detail;
+            println!("  seeds: {} vs {}", x.expected_seed, x.actual_seed);
+            println!("  programs: sha256 {} vs {}", x.expected_program_sha256, x.actual_program_sha256);
+            println!("  the last {} events before it:", x.context.len());
+            for c in &x.context {
                 println!("    {c}");
             }
         }

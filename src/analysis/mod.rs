@@ -7,6 +7,7 @@
 //! programs, never a front-end.
 pub mod codetracer;
 pub mod debugger;
+pub mod divergence;
 pub mod explore;
 pub mod history;
 pub mod profile_report;
