@@ -10,7 +10,8 @@ use clap::{Args, Parser, Subcommand};
 
 use cuda_flux_debugger::analysis::debugger::DebugEvent;
 use cuda_flux_debugger::analysis::recording::{self, Recording};
-use cuda_flux_debugger::analysis::session::{Session, TraceStream};
+use cuda_flux_debugger::analysis::session::{RunError, Session};
+use cuda_flux_debugger::analysis::trace_buffer::TraceStream;
 use cuda_flux_debugger::analysis::trace_format::TraceFormat;
 use cuda_flux_debugger::frontend::gdb::FluxTarget;
 use cuda_flux_debugger::frontend::server;
@@ -396,7 +397,8 @@ fn run_headless(path: PathBuf, args: VmArgs, trace: Option<(PathBuf, TraceFormat
         }
     })?;
     if let Some(s) = stream {
-        s.finish(&session.program)?;
+        let path = s.path().to_path_buf();
+        s.finish(&session.program).map_err(|e| RunError::trace(&path, &e))?;
     }
     if let Some(p) = &profile {
         session.write_profile(p).with_context(|| format!("writing {}", p.display()))?;
