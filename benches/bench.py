@@ -779,8 +779,7 @@ def rate(xs):
     return f"{max(xs):.0f}/s (med {statistics.median(xs):.0f})"
 
 
-def table(rows):
-    head = ("measurement", "FLUX", "peer", "ratio (median of pairs)", "ratio best", "goal", "met")
+def table(rows, head=("measurement", "FLUX", "peer", "ratio (median of pairs)", "ratio best", "goal", "met")):
     cols = list(zip(head, *rows))
     widths = [max(len(c) for c in col) for col in cols]
     fmt = lambda r: "  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip()

@@ -11,7 +11,8 @@ use clap::{Args, Parser, Subcommand};
 use cuda_flux_debugger::analysis::debugger::DebugEvent;
 use cuda_flux_debugger::analysis::explore;
 use cuda_flux_debugger::analysis::recording::{self, Recording};
-use cuda_flux_debugger::analysis::session::{Session, TraceStream};
+use cuda_flux_debugger::analysis::session::{RunError, Session};
+use cuda_flux_debugger::analysis::trace_buffer::TraceStream;
 use cuda_flux_debugger::analysis::trace_format::TraceFormat;
 use cuda_flux_debugger::frontend::gdb::FluxTarget;
 use cuda_flux_debugger::frontend::server;
@@ -449,14 +450,15 @@ fn replay_diff(expected: &std::path::Path, actual: &std::path::Path, json: bool)
         (Some(d), false) => {
             println!(
                 "first divergence: event {}, instruction {}, pc 0x{:04X}: {}",
-                d.event_index, d.instruction_index, d.pc, d.instruction
+                d.position, d.detail.instruction_index, d.detail.pc, d.detail.instruction
             );
             println!("  expected ({}): {}", expected.display(), d.expected);
             println!("  actual   ({}): {}", actual.display(), d.actual);
-            println!("  seeds: {} vs {}", d.expected_seed, d.actual_seed);
-            println!("  programs: sha256 {} vs {}", d.expected_program_sha256, d.actual_program_sha256);
-            println!("  the last {} events before it:", d.context.len());
-            for c in &d.context {
+            let x = &d.detail;
+            println!("  seeds: {} vs {}", x.expected_seed, x.actual_seed);
+            println!("  programs: sha256 {} vs {}", x.expected_program_sha256, x.actual_program_sha256);
+            println!("  the last {} events before it:", x.context.len());
+            for c in &x.context {
                 println!("    {c}");
             }
         }
@@ -485,7 +487,8 @@ fn run_headless(path: PathBuf, args: VmArgs, trace: Option<(PathBuf, TraceFormat
         }
     })?;
     if let Some(s) = stream {
-        s.finish(&session.program)?;
+        let path = s.path().to_path_buf();
+        s.finish(&session.program).map_err(|e| RunError::trace(&path, &e))?;
     }
     if let Some(p) = &profile {
         session.write_profile(p).with_context(|| format!("writing {}", p.display()))?;

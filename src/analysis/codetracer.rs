@@ -40,7 +40,7 @@ use runtime_tracing::{
 use crate::program::disasm;
 use crate::program::load::Program;
 use crate::runtime::isa::Flow;
-use crate::analysis::tracer::{FluxEvent, TraceRecord};
+use crate::runtime::records::{FluxEvent, TraceRecord};
 
 /// Why a CodeTracer trace could not be written.
 #[derive(Debug, thiserror::Error)]

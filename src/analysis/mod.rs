@@ -1,12 +1,14 @@
 //! Layer 3, analysis: what a debugger does to a running program, whatever
 //! front-end asks: stub-side breakpoints ([`debugger`]), reverse execution
-//! ([`history`]), replay files ([`recording`]), traces ([`tracer`],
+//! ([`history`]), replay files ([`recording`]), traces (one engine,
+//! [`trace_buffer`], under [`tracer`], [`trace_window`] and `run`; formats
 //! [`trace_format`], [`codetracer`]), profiles ([`profiler`],
 //! [`profile_report`]), confidence provenance, exploring schedules, and the
-//! seed's snapshot diff ([`snapshot_diff`]).  Imports the runtime and
-//! programs, never a front-end.
+//! seed's snapshot diff ([`snapshot_diff`]; one [`divergence`] type with
+//! replay files).  Imports the runtime and programs, never a front-end.
 pub mod codetracer;
 pub mod debugger;
+pub mod divergence;
 pub mod explore;
 pub mod history;
 pub mod profile_report;

@@ -30,6 +30,7 @@ use std::path::Path;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest as _, Sha256};
 
+use crate::analysis::divergence::{first_difference, first_unequal};
 use crate::analysis::history::{History, Patch};
 use crate::program::load::Program;
 use crate::runtime::vm::{InputKind, Schedule, Stop, StopKind, Vm, VmConfig, VmError, MEM_SIZE, PAGES, PAGE_SIZE};
@@ -709,23 +710,25 @@ impl Recording {
             }
         }
         events.push(runner.end_event());
-        if let Some(k) = (0..self.events.len().max(events.len())).find(|&k| self.events.get(k) != events.get(k)) {
+        if let Some(k) = first_unequal(&self.events, &events) {
             return Err(ReplayError::Diverged { event_index: k, expected: show(self.events.get(k)), actual: show(events.get(k)) });
         }
         Ok(())
     }
 }
 
-/// Where two recordings stop agreeing.
+/// Where two recordings stop agreeing: the crate's one divergence type,
+/// with `position` the first event of the files that differs, `expected`
+/// and `actual` the events shown (in words), and the [`RunDetail`].
+pub type Divergence = crate::analysis::divergence::Divergence<String, RunDetail>;
+
+/// What re-executing two recordings says about where they part.
 #[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct Divergence {
-    pub event_index: usize,
+pub struct RunDetail {
     pub instruction_index: u64,
     pub pc: u32,
     /// The instruction there, disassembled.
     pub instruction: String,
-    pub expected: String,
-    pub actual: String,
     /// The last events both agree on (up to [`CONTEXT`]).
     pub context: Vec<String>,
     pub expected_seed: u64,
@@ -750,27 +753,17 @@ pub fn diff(expected: &Recording, actual: &Recording) -> Result<Option<Divergenc
     if let Some((exp, act)) = start_difference(expected, actual)? {
         let start = Runner::new(expected)?;
         let pc = start.vm.pc();
-        return Ok(Some(Divergence {
-            event_index: 0,
-            instruction_index: expected.events.first().map_or(0, Event::index),
-            pc,
-            instruction: crate::program::disasm::instruction_at(&start.vm, pc),
-            expected: exp,
-            actual: act,
-            context: Vec::new(),
-            expected_seed: expected.seed,
-            actual_seed: actual.seed,
-            expected_program_sha256: program_hash(&expected.program),
-            actual_program_sha256: program_hash(&actual.program),
-        }));
+        let instruction_index = expected.events.first().map_or(0, Event::index);
+        let instruction = crate::program::disasm::instruction_at(&start.vm, pc);
+        let detail = RunDetail::new(expected, actual, instruction_index, pc, instruction, Vec::new());
+        return Ok(Some(Divergence { position: 0, expected: exp, actual: act, detail }));
     }
-    let n = expected.events.len().max(actual.events.len());
     // the start events were compared above
-    let same = |k: usize| match (expected.events.get(k), actual.events.get(k)) {
+    let (ee, ae) = (&expected.events, &actual.events);
+    let Some(k) = first_difference(ee.len(), ae.len(), |k| match (ee.get(k), ae.get(k)) {
         (Some(Event::Start { .. }), Some(Event::Start { .. })) => true,
         (a, b) => a == b,
-    };
-    let Some(k) = (0..n).find(|&k| !same(k)) else {
+    }) else {
         return Ok(None);
     };
     let show = |e: Option<&Event>| e.map_or("nothing (the recording ends before)".to_string(), Event::summary);
@@ -804,19 +797,23 @@ pub fn diff(expected: &Recording, actual: &Recording) -> Result<Option<Divergenc
             (show(expected.events.get(k)), show(actual.events.get(k)), context)
         }
     };
-    Ok(Some(Divergence {
-        event_index: k,
-        instruction_index,
-        pc,
-        instruction,
-        expected: shown_expected,
-        actual: shown_actual,
-        context,
-        expected_seed: expected.seed,
-        actual_seed: actual.seed,
-        expected_program_sha256: program_hash(&expected.program),
-        actual_program_sha256: program_hash(&actual.program),
-    }))
+    let detail = RunDetail::new(expected, actual, instruction_index, pc, instruction, context);
+    Ok(Some(Divergence { position: k, expected: shown_expected, actual: shown_actual, detail }))
+}
+
+impl RunDetail {
+    fn new(expected: &Recording, actual: &Recording, instruction_index: u64, pc: u32, instruction: String, context: Vec<String>) -> RunDetail {
+        RunDetail {
+            instruction_index,
+            pc,
+            instruction,
+            context,
+            expected_seed: expected.seed,
+            actual_seed: actual.seed,
+            expected_program_sha256: program_hash(&expected.program),
+            actual_program_sha256: program_hash(&actual.program),
+        }
+    }
 }
 
 /// The first events of the two runs in (`from`, `until`] that differ, with

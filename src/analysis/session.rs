@@ -12,6 +12,7 @@ use std::sync::Arc;
 use crate::analysis::debugger::{DebugEvent, Debugger, WatchPurpose};
 use crate::analysis::history::{History, ReverseStop};
 use crate::analysis::recording::Recording;
+use crate::analysis::trace_buffer::{TraceStream, TraceWriteError};
 use crate::analysis::trace_format::{self, TraceFormat};
 use crate::analysis::trace_window::{TraceWindow, MAX_TRACE_RING};
 use crate::program::load::Program;
@@ -391,14 +392,13 @@ impl Session {
             self.history = None;
             self.vm.log_inputs(false);
         }
-        format!("tracing off ({} records kept)", self.trace.frozen.len())
+        format!("tracing off ({} records kept)", self.trace.ring.len())
     }
 
     pub fn trace_clear(&mut self) -> String {
         let n = self.trace_records().len();
-        self.trace.frozen.clear();
+        self.trace.ring.reset();
         self.trace.events.clear();
-        self.trace.dropped = 0;
         self.trace.start = self.history.as_ref().map_or(0, |h| h.end());
         format!("cleared {n} records")
     }
@@ -407,11 +407,7 @@ impl Session {
         if n > MAX_TRACE_RING {
             return format!("error: the trace keeps at most {MAX_TRACE_RING} records (each one is made, and held, when shown or saved)");
         }
-        self.trace.capacity = n as usize;
-        while self.trace.frozen.len() > self.trace.capacity {
-            self.trace.frozen.pop_front();
-            self.trace.dropped += 1;
-        }
+        self.trace.ring.set_capacity(n as usize);
         format!("the trace keeps the newest {n} records")
     }
 
@@ -440,7 +436,7 @@ impl Session {
 
     pub fn trace_on(&mut self) -> String {
         if self.trace.on {
-            return format!("tracing is on already (ring of {} records)", self.trace.capacity);
+            return format!("tracing is on already (ring of {} records)", self.trace.capacity());
         }
         if self.history.is_none() {
             if let Err(e) = self.start_recording() {
@@ -450,19 +446,17 @@ impl Session {
         }
         self.trace.on = true;
         self.trace.start = self.history.as_ref().map_or(0, |h| h.end());
-        format!("tracing on (ring of {} records)", self.trace.capacity)
+        format!("tracing on (ring of {} records)", self.trace.capacity())
     }
 
     /// The newest `capacity` records traced, oldest first, and how many
     /// fell out before them.
     pub fn trace_records(&mut self) -> Vec<TraceRecord> {
-        let mut records: Vec<TraceRecord> = self.trace.frozen.iter().cloned().collect();
+        let mut ring = self.trace.ring.clone();
         if self.trace.on {
-            records.extend(self.live_trace_records());
+            ring.extend(self.live_trace_records());
         }
-        let extra = records.len().saturating_sub(self.trace.capacity);
-        records.drain(..extra);
-        records
+        ring.into_vec()
     }
 
     /// Records that fell out of the ring (and those `trace_records` left out).
@@ -471,13 +465,12 @@ impl Session {
             (Some(h), true) => h.end().saturating_sub(self.trace.start),
             _ => 0,
         };
-        let total = self.trace.frozen.len() as u64 + live;
-        self.trace.dropped + total.saturating_sub(self.trace.capacity as u64)
+        self.trace.ring.dropped_after(live)
     }
 
     /// The records of the traced stretch of the current recording (the newest `capacity`).
     fn live_trace_records(&mut self) -> Vec<TraceRecord> {
-        let cap = self.trace.capacity as u64;
+        let cap = self.trace.capacity() as u64;
         let Some(h) = &mut self.history else { return Vec::new() };
         let end = h.end();
         let from = self.trace.start.max(end.saturating_sub(cap));
@@ -503,12 +496,10 @@ impl Session {
             return;
         }
         let live = self.live_trace_records();
+        // the stretch may be longer than the ring: only its newest records were made
         let dropped = self.trace_dropped();
-        self.trace.frozen.extend(live);
-        while self.trace.frozen.len() > self.trace.capacity {
-            self.trace.frozen.pop_front();
-        }
-        self.trace.dropped = dropped;
+        self.trace.ring.extend(live);
+        self.trace.ring.note_dropped(dropped.saturating_sub(self.trace.ring.dropped()));
         self.trace.events.clear();
         self.trace.start = self.history.as_ref().map_or(0, |h| h.end());
     }
@@ -529,7 +520,7 @@ impl Session {
         let mut lines: Vec<String> = records[start..].iter().map(trace_format::text_line).collect();
         let dropped = self.trace_dropped();
         if dropped > 0 {
-            lines.push(format!("({dropped} older records fell out of the ring of {})", self.trace.capacity));
+            lines.push(format!("({dropped} older records fell out of the ring of {})", self.trace.capacity()));
         }
         lines.join("\n")
     }
@@ -545,12 +536,14 @@ impl Session {
         let records = self.trace_records();
         let create = || save_dir.create_file(path).map_err(|e| e.to_string());
         let create_in = |relative: &Path| save_dir.create_file_in(path, relative).map_err(crate::analysis::codetracer::CodeTracerError::from);
-        let result = write_trace(path, format, &self.program, &records, &create, &create_in);
+        let n = records.len();
+        let result = TraceStream::with_files(path, format, &create, &create_in)
+            .and_then(|mut stream| stream.push(records).and_then(|()| stream.finish(&self.program)).map_err(|e| e.to_string()));
         match result {
             Ok(()) => {
                 let dropped = self.trace_dropped();
                 let dropped = if dropped > 0 { format!("; {dropped} older records had fallen out") } else { String::new() };
-                format!("saved {} records to {path}{dropped}", records.len())
+                format!("saved {n} records to {path}{dropped}")
             }
             Err(e) => format!("error: {e}"),
         }
@@ -562,32 +555,6 @@ impl Session {
             return "no profile yet (monitor profile on, then run)".into();
         }
         crate::analysis::profile_report::report(&data, &self.program, top)
-    }
-}
-
-/// Writes trace records to `path` in `format`: text and JSON Lines to the
-/// file `create` makes, CodeTracer as a directory of files `create_in` makes.
-pub fn write_trace(
-    path: &str,
-    format: TraceFormat,
-    program: &Program,
-    records: &[TraceRecord],
-    create: &dyn Fn() -> Result<std::fs::File, String>,
-    create_in: &dyn Fn(&Path) -> Result<std::fs::File, crate::analysis::codetracer::CodeTracerError>,
-) -> Result<(), String> {
-    match format {
-        TraceFormat::Codetracer => {
-            crate::analysis::codetracer::write_codetracer_with(Path::new(path), program, records, create_in).map_err(|e| e.to_string())
-        }
-        TraceFormat::Text | TraceFormat::Json => create().and_then(|f| {
-            let mut w = std::io::BufWriter::new(f);
-            let r = if format == TraceFormat::Text {
-                trace_format::write_text(&mut w, records)
-            } else {
-                trace_format::write_json_lines(&mut w, records)
-            };
-            r.and_then(|_| w.flush()).map_err(|e| format!("writing {path}: {e}"))
-        }),
     }
 }
 
@@ -603,56 +570,10 @@ pub enum RunError {
     Trace { path: PathBuf, error: String },
 }
 
-/// A trace written as the program runs (`run --trace`): text and JSON Lines
-/// stream to the file each time the VM's buffer fills; CodeTracer needs the
-/// whole run, so its records are kept until [`TraceStream::finish`].
-pub struct TraceStream {
-    path: PathBuf,
-    format: TraceFormat,
-    file: Option<std::io::BufWriter<std::fs::File>>,
-    kept: Vec<TraceRecord>,
-    texts: crate::program::disasm::TextCache,
-}
-
-impl TraceStream {
-    /// Creates the file (text, JSON Lines) at once, so that a path that
-    /// cannot be written is refused before the run.
-    pub fn create(path: &Path, format: TraceFormat) -> std::io::Result<TraceStream> {
-        let file = match format {
-            TraceFormat::Text | TraceFormat::Json => Some(std::io::BufWriter::with_capacity(1 << 20, std::fs::File::create(path)?)),
-            TraceFormat::Codetracer => None,
-        };
-        Ok(TraceStream { path: path.into(), format, file, kept: Vec::new(), texts: Default::default() })
-    }
-
-    /// Takes the VM's records; `event` (an apoptosis warning the stop is)
-    /// goes on the record of the instruction that caused it.
-    fn drain(&mut self, vm: &mut Vm, event: Option<FluxEvent>) -> Result<(), RunError> {
-        let mut records = crate::program::disasm::take_trace(vm, &mut self.texts);
-        if let (Some(e), Some(last)) = (event, records.last_mut()) {
-            last.events.push(e);
-        }
-        let r = match (self.format, self.file.as_mut()) {
-            (TraceFormat::Text, Some(f)) => trace_format::write_text(f, &records),
-            (TraceFormat::Json, Some(f)) => trace_format::write_json_lines(f, &records),
-            _ => {
-                self.kept.extend(records);
-                Ok(())
-            }
-        };
-        r.map_err(|e| RunError::Trace { path: self.path.clone(), error: e.to_string() })
-    }
-
-    /// Flushes the file, or writes the CodeTracer directory.
-    pub fn finish(mut self, program: &Program) -> Result<(), RunError> {
-        let err = |error: String| RunError::Trace { path: self.path.clone(), error };
-        if let Some(f) = self.file.as_mut() {
-            f.flush().map_err(|e| err(e.to_string()))?;
-        }
-        if self.format == TraceFormat::Codetracer {
-            crate::analysis::codetracer::write_codetracer(&self.path, program, &self.kept).map_err(|e| err(e.to_string()))?;
-        }
-        Ok(())
+impl RunError {
+    /// Writing the trace at `path` failed.
+    pub fn trace(path: &Path, e: &TraceWriteError) -> RunError {
+        RunError::Trace { path: path.into(), error: e.cause() }
     }
 }
 
@@ -660,7 +581,7 @@ impl Session {
     /// Runs the program to its end without a debugger (`run`): its output
     /// passed on, the trace streamed to `trace`, each apoptosis warning
     /// handed to `on_warning` (the run goes on).
-    pub fn run_to_end(&mut self, mut trace: Option<&mut TraceStream>, on_warning: &mut dyn FnMut(&DebugEvent)) -> Result<Outcome, RunError> {
+    pub fn run_to_end(&mut self, mut trace: Option<&mut TraceStream<'_>>, on_warning: &mut dyn FnMut(&DebugEvent)) -> Result<Outcome, RunError> {
         if trace.is_some() {
             self.vm.set_tracing(true)?;
         }
@@ -673,7 +594,7 @@ impl Session {
                 _ => None,
             };
             if let Some(t) = trace.as_deref_mut() {
-                t.drain(&mut self.vm, flux_event)?;
+                t.drain(&mut self.vm, flux_event).map_err(|e| RunError::trace(t.path(), &e))?;
             }
             match stop.kind {
                 StopKind::Halted { code } => return Ok(Outcome::Exited(code)),

@@ -2,7 +2,7 @@
 //! object per instruction).  CodeTracer's format is in `codetracer`.
 use std::io::{self, Write};
 
-use crate::analysis::tracer::{FluxEvent, TraceRecord};
+use crate::runtime::records::{FluxEvent, TraceRecord};
 
 /// The trace formats `monitor trace save` and `run --trace-format` offer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
