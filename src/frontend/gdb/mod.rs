@@ -24,6 +24,7 @@ pub mod extended;
 pub mod flux_monitor;
 pub mod framing;
 pub mod monitor;
+pub mod query_monitor;
 pub mod record_monitor;
 pub mod reverse;
 pub mod trace_monitor;
