@@ -437,6 +437,9 @@ const PICK: u8 = 0x66;
 const NIP: u8 = 0x6A;
 const TUCK: u8 = 0x6B;
 const TELL: u8 = 0xA0;
+const LOAD_IMM: u8 = 0x5B;
+/// Opcodes whose one register is written, never read.
+const WRITE_ONLY: [u8; 6] = [LOAD_IMM, LOAD8, LOAD16, LOAD32, POP, POP_R];
 const ASK: u8 = 0xA1;
 
 /// The operand slots of the instruction at `pc` in `vm`: register numbers
@@ -559,7 +562,8 @@ pub fn origin(h: &History, subject: Subject, at: u64) -> Result<Origin, VmError>
             };
             for (i, k) in regs.iter().enumerate() {
                 // the destination (the first register of several) is no operand
-                if i == 0 && regs.len() > 1 && Some(*k) == written && mode != Mode::R {
+                // (a load's only register is its destination)
+                if i == 0 && Some(*k) == written && ((regs.len() > 1 && mode != Mode::R) || WRITE_ONLY.contains(op)) {
                     continue;
                 }
                 let sub = Subject { operand: Operand::Reg(*k), agent: w.agent };
@@ -781,7 +785,7 @@ mod tests {
             (POP_MEM, "POP_MEM"), (LOADR, "LOADR"), (STORER, "STORER"), (LOAD_IND, "LOAD_IND"), (STORE_IND, "STORE_IND"),
             (LOAD_OFF, "LOAD_OFF"), (STORE_OFF, "STORE_OFF"), (SWAP, "SWAP"), (PUSH_ALL, "PUSH_ALL"), (POP_ALL, "POP_ALL"),
             (PUSH_R, "PUSH_R"), (POP_R, "POP_R"), (DUP, "DUP"), (SWAP2, "SWAP2"), (ROT, "ROT"), (OVER, "OVER"),
-            (PICK, "PICK"), (NIP, "NIP"), (TUCK, "TUCK"), (TELL, "TELL"), (ASK, "ASK"),
+            (PICK, "PICK"), (NIP, "NIP"), (TUCK, "TUCK"), (TELL, "TELL"), (ASK, "ASK"), (LOAD_IMM, "LOAD_IMM"),
         ];
         for (code, name) in want {
             assert_eq!(isa::opcode(code).map(|o| o.mnemonic), Some(name), "0x{code:02X}");
