@@ -17,13 +17,16 @@
   7. reverse-stepi vs stepi at the end of a recording of fib(30) (~21 M instructions).
   8. tracing in the stub: gdb `continue` over loop.fasm with `monitor trace on` vs
      without, and the time `monitor trace save` then takes for the 100,000-record ring.
+  10. history queries at the end of a recording of fib(30): `monitor origin`,
+     `last-write` and `history` of the stack word mem32[0xFFF8] vs a plain
+     `flux-gdbstub run` of fib(30).
   9. recording memory: a loop that draws a random number every other instruction
      (rng_loop.fasm) vs the same loop without (plain_loop.fasm): `run --record` file
      size and peak RSS, `serve --record` history bytes and peak RSS, per million
      instructions; and serve --record --record-limit 64MiB of pages_loop.fasm (200 M
      instructions writing 128 distinct pages over and over) against its limit.
 
-`bench.py --only memory` measures 9 alone.
+`bench.py --only memory` measures 9 alone, `--only queries` 10.
 
 Every measurement takes --runs pairs: a FLUX run and its peer's run one
 after the other (which goes first alternates from pair to pair), so that a
@@ -33,7 +36,7 @@ are printed beside it for information.  Nothing here fails because of a
 timing, only when a measurement cannot be taken (a tool missing, a wrong
 result, a timeout).
 
-Usage: bench.py --stub PATH [--runs N] [--steps N] [--out FILE] [--only memory]
+Usage: bench.py --stub PATH [--runs N] [--steps N] [--out FILE] [--only memory|queries]
 """
 import argparse
 import os
@@ -477,6 +480,41 @@ def bench_reverse_stepi(stub, runs, steps):
     return back, fwd, history_bytes_per_million(status)
 
 
+# ---- 10. history queries at the end of a long recording -----------------------
+
+QUERY_WORD = "mem32[0xFFF8]"   # fib(30)'s first frame: n, then fib(n-1)
+
+
+def bench_queries(stub, runs):
+    """Per run: the seconds of `monitor origin`, `last-write`, `history` of
+    QUERY_WORD at the end of a fib(30) recording, and of a plain run."""
+    qs = {"origin": [], "last-write": [], "history": []}
+    plain = []
+    for i in range(runs):
+        def queries():
+            srv = flux_server(stub, FIB_FASM, ["--record"])
+            try:
+                args = ["-ex", f"target remote 127.0.0.1:{srv.port}", "-ex", f"break *{FIB_HALT:#x}", "-ex", "continue",
+                        "-ex", "delete"]
+                for q in qs:
+                    args += py("import time; t0 = time.perf_counter()")
+                    args += ["-ex", f"monitor {q} {QUERY_WORD}"]
+                    args += py(f"print('RESULT {q}=%.6f' % (time.perf_counter() - t0))")
+                args += ["-ex", "kill"]
+                out = gdb_session(args, "history queries", any_status=True)
+                srv.wait()
+            finally:
+                srv.stop()
+            if "2 writes" not in out or ": origin" not in out:
+                raise BenchError(f"the queries did not answer as expected:\n{out}")
+            return {q: float(result(out, q)) for q in qs}
+        got, p = pair(i, queries, lambda: run_timed([stub, "run", FIB_FASM], expect_rc=832040 & 0xFF, expect_out=FIB_OUT))
+        for q in qs:
+            qs[q].append(got[q])
+        plain.append(p)
+    return qs, plain
+
+
 # ---- 9. recording memory ------------------------------------------------------
 
 def run_record_memory(stub, program, path):
@@ -652,7 +690,7 @@ def main():
     ap.add_argument("--runs", type=int, default=7, help="pairs of runs of each measurement (goals judged on the median per-pair ratio)")
     ap.add_argument("--steps", type=int, default=2000, help="stepi count per gdb session")
     ap.add_argument("--out", help="also write the table to this file")
-    ap.add_argument("--only", choices=["memory"], help="measure only this (9: recording memory)")
+    ap.add_argument("--only", choices=["memory", "queries"], help="measure only this (9: recording memory; 10: history queries)")
     a = ap.parse_args()
     if a.runs < 1 or a.steps < 1:
         ap.error("--runs and --steps must be at least 1")
@@ -661,6 +699,13 @@ def main():
             raise BenchError(f"{tool} not found (scripts/setup.sh installs it)")
 
     tmp = tempfile.mkdtemp(prefix="flux-bench-")
+    if a.only == "queries":
+        q_times, q_plain = bench_queries(a.stub, a.runs)
+        rows = [(f"monitor {q} {QUERY_WORD}, end of fib(30), vs run", ms(q_times[q]), ms(q_plain),
+                 f"{paired(q_times[q], q_plain):.3f}x", f"{min(q_times[q]) / min(q_plain):.3f}x", "<= 0.1x",
+                 "yes" if paired(q_times[q], q_plain) <= 0.1 else "NO") for q in q_times]
+        sys.stdout.write("\n".join(table(rows)) + "\n")
+        return 0
     if a.only == "memory":
         try:
             log("9/9 recording memory: rng_loop vs plain_loop; pages_loop under --record-limit")
@@ -694,6 +739,8 @@ def main():
         t_on, t_off, t_save = bench_trace_continue(a.stub, a.runs, tmp)
         log("9/9 recording memory: rng_loop vs plain_loop; pages_loop under --record-limit")
         mem_rows, mem_notes = memory_rows(bench_record_memory(a.stub, tmp))
+        log(f"10 history queries (origin, last-write, history of {QUERY_WORD}) at the end of fib(30) vs a plain run")
+        q_times, q_plain = bench_queries(a.stub, a.runs)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 
@@ -742,6 +789,9 @@ def main():
          f"{r_tr:.2f}x", f"{b_tr:.2f}x", "<= 3x", ok(r_tr <= 3.0)),
         ("  (info) then monitor trace save, 100k records", ms(t_save), "-", "-", "-", "-", "-"),
         *mem_rows,
+        *[(f"monitor {q} {QUERY_WORD}, end of fib(30), vs run", ms(q_times[q]), ms(q_plain),
+           f"{paired(q_times[q], q_plain):.3f}x", f"{min(q_times[q]) / min(q_plain):.3f}x", "<= 0.1x",
+           ok(paired(q_times[q], q_plain) <= 0.1)) for q in q_times],
     ]
     lines = [f"FLUX benchmarks: {a.runs} pairs of runs (FLUX and peer back to back, which goes first alternating);"
              f" times are best (median in brackets); ratios are FLUX / peer; 'met' judges the median of the"

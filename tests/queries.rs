@@ -354,3 +354,4 @@ fn bad_operands_are_one_error_line_and_change_nothing() {
     let out = gdb_batch(stub.port, &["stepi 5", "monitor origin r1"]);
     assert!(out.lines().any(|l| l == "error: not recording (monitor record on, or serve --record)"), "{out}");
 }
+

@@ -351,16 +351,20 @@ pub fn last_writes(h: &History, subject: Subject, before: u64, n: usize) -> Resu
 
 fn last_writes_with(scratch: &mut Scratch, h: &History, subject: Subject, before: u64, n: usize) -> Result<Vec<Write>, VmError> {
     let mut out = Vec::new();
-    for span in spans(h).iter().rev() {
+    let mut rerun = 0usize;
+    let all = spans(h);
+    for span in all.iter().rev() {
         if out.len() >= n {
             break;
         }
         if span.cp.index >= before || !may_write(span, subject.operand) {
             continue;
         }
+        rerun += 1;
         let w = scratch.writes_in(span, subject, span.cp.index, before)?;
         out.extend(w.into_iter().rev().take(n - out.len()));
     }
+    log::debug!("last writes of {subject} before {before}: {rerun} of {} spans re-run", all.len());
     Ok(out)
 }
 
