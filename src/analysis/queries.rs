@@ -5,7 +5,8 @@
 //!
 //! Answers come from the history's checkpoints.  A span (the instructions
 //! between two checkpoints) is re-executed on a scratch VM with the trace on,
-//! which says who ran each instruction and what it wrote, old and new.  For a
+//! which says who ran each instruction and what it wrote, old and new (for
+//! memory, under a write watchpoint instead, far cheaper).  For a
 //! memory operand only the spans whose checkpoint marks say they may have
 //! written its lines (`Checkpoint::written_before`, from the VM's 16-byte
 //! write marks) are re-run, and the span after the last checkpoint.  A
@@ -21,7 +22,7 @@ use crate::analysis::history::{state_bytes, Checkpoint, History, ALL_LINES};
 use crate::program::disasm::instruction_at;
 use crate::runtime::isa::{self, Flow, Mode, Operand as Slot};
 use crate::runtime::records::WriteRecord;
-use crate::runtime::vm::{LineMarks, StopKind, Vm, VmConfig, VmError, LINE_SIZE, MEM_SIZE, NUM_REGS, PAGES, PAGE_SIZE};
+use crate::runtime::vm::{LineMarks, StopKind, Vm, VmConfig, VmError, WatchKind, LINE_SIZE, MEM_SIZE, NUM_REGS, PAGES, PAGE_SIZE};
 
 /// What a question is about: `rN`, `confN`, `mem8[A]`, `mem16[A]`, `mem32[A]`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -251,10 +252,10 @@ impl Scratch {
     /// oldest first.
     fn writes_in(&mut self, span: &Span, subject: Subject, from: u64, to: u64) -> Result<Vec<Write>, VmError> {
         let from = from.max(span.cp.index);
-        let recs = self.trace(span, from, to)?;
         let mut out = Vec::new();
         match subject.operand {
             Operand::Reg(k) | Operand::Conf(k) => {
+                let recs = self.trace(span, from, to)?;
                 let conf = matches!(subject.operand, Operand::Conf(_));
                 for (index, r) in &recs {
                     if r.agent != subject.agent {
@@ -274,65 +275,56 @@ impl Scratch {
                 }
             }
             Operand::Mem { addr, size } => {
-                // the operand's bytes as of `from`, then write by write
-                let mut cur = [0u8; 4];
-                let mut pending: Vec<usize> = Vec::new();
-                {
-                    let pre = self.state_before_in(span, from)?;
-                    pre.read_mem(addr, &mut cur[..size as usize])?;
+                // memory: under a write watchpoint, which costs next to
+                // nothing per instruction (the trace costs far more)
+                let to = to.min(span.end);
+                self.restore(span.cp)?;
+                if to <= from || self.run(from - span.cp.index, None) < from - span.cp.index {
+                    return Ok(out);
                 }
-                let end = addr as u64 + size as u64;
-                for (index, r) in &recs {
-                    let mut hit = false;
-                    let mut next = cur;
-                    let mut unknown = false;
-                    for m in &r.mem {
-                        let (ms, me) = (m.addr as u64, m.addr as u64 + m.len as u64);
-                        if me <= addr as u64 || ms >= end {
+                let read = |vm: &Vm| {
+                    let mut b = [0u8; 4];
+                    let _ = vm.read_mem(addr, &mut b[..size as usize]);
+                    u32::from_le_bytes(b) as i64
+                };
+                let mut cur = read(&self.vm);
+                self.vm.add_watchpoint(addr, size as u32, WatchKind::Write)?;
+                let mut hits: Vec<(u64, u32, i64, i64)> = Vec::new();
+                let mut at = from;
+                while at < to {
+                    let stop = self.vm.run(to - at);
+                    self.vm.take_output();
+                    self.vm.take_ax_output();
+                    at += stop.executed;
+                    match stop.kind {
+                        StopKind::Watchpoint { .. } if stop.executed > 0 => {
+                            let new = read(&self.vm);
+                            hits.push((at - 1, stop.agent, cur, new));
+                            cur = new;
                             continue;
                         }
-                        hit = true;
-                        let known = m.len.min(4) as u64;
-                        for b in ms.max(addr as u64)..me.min(end) {
-                            if b - ms < known {
-                                next[(b - addr as u64) as usize] = (m.new >> (8 * (b - ms))) as u8;
-                            } else {
-                                unknown = true;
-                            }
-                        }
+                        StopKind::Budget | StopKind::Output | StopKind::Brk => {}
+                        _ => break,
                     }
-                    if hit {
-                        let old = Value::Int(u32::from_le_bytes(cur) as i64);
-                        cur = next;
-                        if unknown {
-                            pending.push(out.len());
-                        }
-                        out.push(Write { index: *index, pc: r.pc, agent: r.agent, opcode: r.opcode, old, new: Value::Int(u32::from_le_bytes(cur) as i64) });
+                    if stop.executed == 0 && !matches!(stop.kind, StopKind::Output) {
+                        break;
                     }
                 }
-                // block writes past their first 4 bytes: read the value after them
-                if !pending.is_empty() {
-                    let mut prev: Option<Value> = None;
-                    for i in 0..out.len() {
-                        if let Some(p) = prev {
-                            out[i].old = p;
-                        }
-                        if pending.contains(&i) {
-                            let vm = self.state_before_in(span, out[i].index + 1)?;
-                            out[i].new = subject.operand.value_in(vm, subject.agent);
-                        }
-                        prev = Some(out[i].new);
+                self.vm.remove_watchpoint(addr, size as u32, WatchKind::Write);
+                // again, to the start of each writing instruction: its pc
+                if !hits.is_empty() {
+                    self.restore(span.cp)?;
+                    let mut at = span.cp.index;
+                    for (index, agent, old, new) in hits {
+                        at += self.run(index - at, None);
+                        let pc = self.vm.agent_regs(agent).map_or(0, |r| r.pc);
+                        let opcode = self.vm.read_u8(pc).unwrap_or(0);
+                        out.push(Write { index, pc, agent, opcode, old: Value::Int(old), new: Value::Int(new) });
                     }
                 }
             }
         }
         Ok(out)
-    }
-
-    fn state_before_in(&mut self, span: &Span, index: u64) -> Result<&Vm, VmError> {
-        self.restore(span.cp)?;
-        self.run(index - span.cp.index, None);
-        Ok(&self.vm)
     }
 }
 
