@@ -17,16 +17,24 @@
   7. reverse-stepi vs stepi at the end of a recording of fib(30) (~21 M instructions).
   8. tracing in the stub: gdb `continue` over loop.fasm with `monitor trace on` vs
      without, and the time `monitor trace save` then takes for the 100,000-record ring.
-  10. history queries at the end of a recording of fib(30): `monitor origin`,
-     `last-write` and `history` of the stack word mem32[0xFFF8] vs a plain
-     `flux-gdbstub run` of fib(30).
   9. recording memory: a loop that draws a random number every other instruction
      (rng_loop.fasm) vs the same loop without (plain_loop.fasm): `run --record` file
      size and peak RSS, `serve --record` history bytes and peak RSS, per million
      instructions; and serve --record --record-limit 64MiB of pages_loop.fasm (200 M
      instructions writing 128 distinct pages over and over) against its limit.
+  10. finding a depth-3 bug (examples/pct_depth3.fasm): the fraction of seeds
+     0..N (--pct-seeds, default 4000) whose run hits it under `explore --sched pct
+     --depth 3` against `--sched chaos` over the same seeds, and PCT's bound
+     1/(n·k^(d−1)) (n = 2 agents, k = the steps PCT drew its change points from).
+     Fractions, not times: the seeds name the schedules exactly.
+  11. source-level `next` round trips: a DAP client's `next` request and its `stopped`
+     event through `flux-gdbstub dap` vs gdb's `next` through `flux-gdbstub serve` of the
+     same program (loop.fasm, its ELF for gdb), neither recording.
+  12. history queries at the end of a recording of fib(30): `monitor origin`,
+     `last-write` and `history` of the stack word mem32[0xFFF8] vs a plain
+     `flux-gdbstub run` of fib(30).
 
-`bench.py --only memory` measures 9 alone, `--only queries` 10.
+`bench.py --only memory` measures 9 alone, `--only pct` 10 alone, `--only dap` 11 alone, `--only queries` 12 alone.
 
 Every measurement takes --runs pairs: a FLUX run and its peer's run one
 after the other (which goes first alternates from pair to pair), so that a
@@ -36,9 +44,10 @@ are printed beside it for information.  Nothing here fails because of a
 timing, only when a measurement cannot be taken (a tool missing, a wrong
 result, a timeout).
 
-Usage: bench.py --stub PATH [--runs N] [--steps N] [--out FILE] [--only memory|queries]
+Usage: bench.py --stub PATH [--runs N] [--steps N] [--pct-seeds N] [--out FILE] [--only memory|pct|dap|queries]
 """
 import argparse
+import json
 import os
 import re
 import shutil
@@ -480,7 +489,7 @@ def bench_reverse_stepi(stub, runs, steps):
     return back, fwd, history_bytes_per_million(status)
 
 
-# ---- 10. history queries at the end of a long recording -----------------------
+# ---- 12. history queries at the end of a long recording -----------------------
 
 QUERY_WORD = "mem32[0xFFF8]"   # fib(30)'s first frame: n, then fib(n-1)
 
@@ -587,6 +596,50 @@ def memory_rows(res):
     return rows, notes
 
 
+# ---- 10. PCT against chaos on a depth-3 bug -------------------------------------
+
+PCT_FASM = os.path.join(ROOT, "examples", "pct_depth3.fasm")
+
+
+def explore_hits(stub, sched, seeds):
+    """Runs `explore` over seeds 0..N: (runs that exit 1 (the bug), PCT's k or None)."""
+    argv = [stub, "explore", PCT_FASM, "--seeds", f"0..{seeds}", "--sched", sched]
+    if sched == "pct":
+        argv += ["--depth", "3"]
+    p = subprocess.run(argv, capture_output=True, text=True, timeout=3600, env=dict(os.environ, RUST_LOG="info"))
+    if p.returncode not in (0, 1) or f"{seeds} runs, " not in p.stdout:
+        raise BenchError(f"explore --sched {sched}: exit {p.returncode}: {p.stderr.strip()[-300:]}")
+    hits = 0
+    for line in p.stdout.splitlines():
+        m = re.match(r"\s*(\d+) runs? +\(first seed \d+\): exit 1;", line)
+        if m:
+            hits = int(m.group(1))
+    k = re.search(r"change points drawn from instructions 1\.\.(\d+)", p.stderr)
+    return hits, int(k.group(1)) if k else None
+
+
+def bench_pct(stub, seeds):
+    pct, k = explore_hits(stub, "pct", seeds)
+    chaos, _ = explore_hits(stub, "chaos", seeds)
+    if k is None:
+        raise BenchError("explore --sched pct did not log its steps")
+    return dict(seeds=seeds, pct=pct, chaos=chaos, k=k, bound=1.0 / (2 * k ** 2))
+
+
+def pct_rows(r):
+    fp, fc = r["pct"] / r["seeds"], r["chaos"] / r["seeds"]
+    ratio = f"{fp / fc:.0f}x" if fc else ("inf" if fp else "-")
+    rows = [
+        (f"depth-3 bug, {r['seeds']} seeds: pct --depth 3 vs chaos (hit fraction)", f"{fp:.4f}", f"{fc:.4f}",
+         ratio, "-", ">= 10x", "yes" if fp >= 10 * fc and fp > 0 else "NO"),
+        ("  pct --depth 3 vs its bound 1/(n·k^2)", f"{fp:.4f}", f"{r['bound']:.2e}",
+         f"{fp / r['bound']:.2e}x" if r["bound"] else "-", "-", ">= 1x", "yes" if fp >= r["bound"] else "NO"),
+    ]
+    notes = [f"       depth-3 bug: pct_depth3.fasm, {r['pct']} of {r['seeds']} PCT runs and {r['chaos']} chaos runs hit it;"
+             f" n = 2 agents, k = {r['k']} steps"]
+    return rows, notes
+
+
 # ---- 3. stepi rate ------------------------------------------------------------
 
 def build_native(tmp):
@@ -663,6 +716,96 @@ def bench_stepi(stub, runs, steps, tmp):
     return flux, native, fp, np_
 
 
+# ---- 10. DAP next vs gdb next ------------------------------------------------
+
+class DapClient:
+    """A minimal DAP client over `flux-gdbstub dap`'s stdin/stdout."""
+
+    def __init__(self, stub):
+        self.proc = subprocess.Popen(["timeout", "-k", "5", str(T_PROC), stub, "dap"], stdin=subprocess.PIPE,
+                                     stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+        self.seq = 0
+
+    def send(self, command, arguments=None):
+        self.seq += 1
+        body = json.dumps({"seq": self.seq, "type": "request", "command": command,
+                           "arguments": arguments or {}}).encode()
+        self.proc.stdin.write(b"Content-Length: %d\r\n\r\n" % len(body) + body)
+        self.proc.stdin.flush()
+
+    def read(self):
+        length = None
+        while True:
+            line = self.proc.stdout.readline()
+            if not line:
+                raise BenchError("flux-gdbstub dap closed its output")
+            line = line.strip()
+            if not line:
+                break
+            if line.startswith(b"Content-Length:"):
+                length = int(line.split(b":")[1])
+        return json.loads(self.proc.stdout.read(length))
+
+    def until(self, kind, name):
+        while True:
+            m = self.read()
+            if m.get("type") == "response" and not m.get("success"):
+                raise BenchError(f"DAP {m.get('command')} failed: {m.get('message')}")
+            if m.get("type") == kind and m.get("event" if kind == "event" else "command") == name:
+                return m
+
+    def close(self):
+        try:
+            self.send("disconnect")
+            self.proc.stdin.close()
+            self.proc.wait(timeout=T_PROC)
+        finally:
+            if self.proc.poll() is None:
+                self.proc.kill()
+
+
+def dap_next(stub, steps):
+    c = DapClient(stub)
+    try:
+        c.send("initialize", {"adapterID": "flux"})
+        c.until("response", "initialize")
+        c.send("launch", {"program": LOOP_FASM, "stopOnEntry": True, "record": False})
+        c.until("response", "launch")
+        c.send("configurationDone")
+        c.until("event", "stopped")
+        t0 = time.perf_counter()
+        for _ in range(steps):
+            c.send("next", {"threadId": 1})
+            c.until("event", "stopped")
+        dt = time.perf_counter() - t0
+    finally:
+        c.close()
+    return steps / dt
+
+
+def gdb_next(stub, elf, steps):
+    srv = flux_server(stub, elf)
+    try:
+        args = ["-ex", f"target remote 127.0.0.1:{srv.port}", *py(STEP_TIMER[0]), "-ex", f"next {steps}",
+                *py(STEP_TIMER[1]), "-ex", "kill"]
+        out = gdb_session(args, "gdb next", any_status=True)
+        srv.wait()
+    finally:
+        srv.stop()
+    return steps / float(result(out, "secs"))
+
+
+def bench_dap_next(stub, runs, steps, tmp):
+    elf = os.path.join(tmp, "loop.elf")
+    subprocess.run([stub, "asm", LOOP_FASM, "-o", elf, "--elf"], check=True, timeout=T_PROC)
+    dap, gdb = [], []
+    for i in range(runs):
+        d, g = pair(i, lambda: dap_next(stub, steps), lambda: gdb_next(stub, elf, steps))
+        dap.append(d)
+        gdb.append(g)
+    return dap, gdb
+
+
 # ---- the table ----------------------------------------------------------------
 
 def ms(xs):
@@ -690,7 +833,8 @@ def main():
     ap.add_argument("--runs", type=int, default=7, help="pairs of runs of each measurement (goals judged on the median per-pair ratio)")
     ap.add_argument("--steps", type=int, default=2000, help="stepi count per gdb session")
     ap.add_argument("--out", help="also write the table to this file")
-    ap.add_argument("--only", choices=["memory", "queries"], help="measure only this (9: recording memory; 10: history queries)")
+    ap.add_argument("--only", choices=["memory", "pct", "dap", "queries"], help="measure only this (9: recording memory, 10: PCT vs chaos, 11: DAP next, 12: history queries)")
+    ap.add_argument("--pct-seeds", type=int, default=4000, help="seeds per scheduler for the depth-3 bug")
     a = ap.parse_args()
     if a.runs < 1 or a.steps < 1:
         ap.error("--runs and --steps must be at least 1")
@@ -698,6 +842,15 @@ def main():
         if not shutil.which(tool):
             raise BenchError(f"{tool} not found (scripts/setup.sh installs it)")
 
+    if a.only == "pct":
+        log(f"10/12 depth-3 bug: explore --sched pct --depth 3 vs chaos, seeds 0..{a.pct_seeds}")
+        rows, notes = pct_rows(bench_pct(a.stub, a.pct_seeds))
+        text = "\n".join(table(rows) + [""] + notes) + "\n"
+        sys.stdout.write(text)
+        if a.out:
+            with open(a.out, "w") as f:
+                f.write(text)
+        return 0
     tmp = tempfile.mkdtemp(prefix="flux-bench-")
     if a.only == "queries":
         q_times, q_plain = bench_queries(a.stub, a.runs)
@@ -706,9 +859,23 @@ def main():
                  "yes" if paired(q_times[q], q_plain) <= 0.1 else "NO") for q in q_times]
         sys.stdout.write("\n".join(table(rows)) + "\n")
         return 0
+    if a.only == "dap":
+        try:
+            log(f"11/12 next {a.steps}: DAP (flux-gdbstub dap) vs gdb (serve), {a.runs} runs each")
+            d_dap, d_gdb = bench_dap_next(a.stub, a.runs, a.steps, tmp)
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
+        r_d, b_d = paired(d_dap, d_gdb), max(d_dap) / max(d_gdb)
+        text = "\n".join(table([(f"next {a.steps}: DAP vs gdb through the stub", rate(d_dap), rate(d_gdb),
+                                   f"{r_d:.2f}x", f"{b_d:.2f}x", ">= 1x", "yes" if r_d >= 1.0 else "NO")])) + "\n"
+        sys.stdout.write(text)
+        if a.out:
+            with open(a.out, "w") as f:
+                f.write(text)
+        return 0
     if a.only == "memory":
         try:
-            log("9/9 recording memory: rng_loop vs plain_loop; pages_loop under --record-limit")
+            log("9/12 recording memory: rng_loop vs plain_loop; pages_loop under --record-limit")
             mem_rows, mem_notes = memory_rows(bench_record_memory(a.stub, tmp))
         finally:
             shutil.rmtree(tmp, ignore_errors=True)
@@ -719,27 +886,31 @@ def main():
                 f.write(text)
         return 0
     try:
-        log(f"1/9 fib(30): flux-gdbstub run vs lua5.4, {a.runs} runs each")
+        log(f"1/12 fib(30): flux-gdbstub run vs lua5.4, {a.runs} runs each")
         fib_flux, fib_lua = bench_fib(a.stub, a.runs)
-        log(f"2/9 gdb continue over loop.fasm (10 breakpoints + 1 watchpoint) vs plain run, {a.runs} runs each")
+        log(f"2/12 gdb continue over loop.fasm (10 breakpoints + 1 watchpoint) vs plain run, {a.runs} runs each")
         c_armed, c_plain, c_bare, c_sessions = bench_continue(a.stub, a.runs)
-        log(f"3/9 stepi {a.steps}: gdb+flux-gdbstub vs gdb+gdbserver, {a.runs} runs each")
+        log(f"3/12 stepi {a.steps}: gdb+flux-gdbstub vs gdb+gdbserver, {a.runs} runs each")
         s_flux, s_native, s_fp, s_np = bench_stepi(a.stub, a.runs, a.steps, tmp)
-        log("4/9 a conditional breakpoint hit 20,000 times: break if (agent expression; CLI and MI) vs monitor break,"
+        log("4/12 a conditional breakpoint hit 20,000 times: break if (agent expression; CLI and MI) vs monitor break,"
             " and gdb-side (condition-evaluation host) vs agent expression")
         h_stub, h_stub_mi, h_agent, h_agent_mi, h_gdb, h_agent_g = bench_cond_hits(a.stub, a.runs)
-        log("5/9 gdb continue over loop.fasm with 5 stub-side conditional breakpoints + 2 watch-if vs plain run")
+        log("5/12 gdb continue over loop.fasm with 5 stub-side conditional breakpoints + 2 watch-if vs plain run")
         f_armed, f_plain = bench_flux_hooks(a.stub, a.runs)
-        log(f"6/9 recording: run --record vs run (fib30); gdb continue with serve --record vs without (loop.fasm)")
+        log(f"6/12 recording: run --record vs run (fib30); gdb continue with serve --record vs without (loop.fasm)")
         rr_rec, rr_plain, rr_size = bench_record_run(a.stub, a.runs, tmp)
         rc_rec, rc_plain, rc_hist = bench_record_continue(a.stub, a.runs)
-        log(f"7/9 reverse-stepi {a.steps // 10} vs stepi {a.steps // 10} at the end of a fib(30) recording")
+        log(f"7/12 reverse-stepi {a.steps // 10} vs stepi {a.steps // 10} at the end of a fib(30) recording")
         rs_back, rs_fwd, rs_hist = bench_reverse_stepi(a.stub, a.runs, max(1, a.steps // 10))
-        log(f"8/9 gdb continue over loop.fasm with monitor trace on vs without")
+        log(f"8/12 gdb continue over loop.fasm with monitor trace on vs without")
         t_on, t_off, t_save = bench_trace_continue(a.stub, a.runs, tmp)
-        log("9/9 recording memory: rng_loop vs plain_loop; pages_loop under --record-limit")
+        log("9/12 recording memory: rng_loop vs plain_loop; pages_loop under --record-limit")
         mem_rows, mem_notes = memory_rows(bench_record_memory(a.stub, tmp))
-        log(f"10 history queries (origin, last-write, history of {QUERY_WORD}) at the end of fib(30) vs a plain run")
+        log(f"10/12 depth-3 bug: explore --sched pct --depth 3 vs chaos, seeds 0..{a.pct_seeds}")
+        pct_r, pct_notes = pct_rows(bench_pct(a.stub, a.pct_seeds))
+        log(f"11/12 next {a.steps}: DAP (flux-gdbstub dap) vs gdb (serve), {a.runs} runs each")
+        d_dap, d_gdb = bench_dap_next(a.stub, a.runs, a.steps, tmp)
+        log(f"12/12 history queries (origin, last-write, history of {QUERY_WORD}) at the end of fib(30) vs a plain run")
         q_times, q_plain = bench_queries(a.stub, a.runs)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
@@ -762,6 +933,7 @@ def main():
     # time per step: forward rate / reverse rate, both from one session
     r_rs, b_rs = paired(rs_fwd, rs_back), max(rs_fwd) / max(rs_back)
     r_tr, b_tr = paired(t_on, t_off), min(t_on) / min(t_off)
+    r_d, b_d = paired(d_dap, d_gdb), max(d_dap) / max(d_gdb)
     rows = [
         ("fib(30): run vs lua5.4", ms(fib_flux), ms(fib_lua),
          f"{r_fib:.2f}x", f"{b_fib:.2f}x", "<= 2x", ok(r_fib <= 2.0)),
@@ -789,6 +961,9 @@ def main():
          f"{r_tr:.2f}x", f"{b_tr:.2f}x", "<= 3x", ok(r_tr <= 3.0)),
         ("  (info) then monitor trace save, 100k records", ms(t_save), "-", "-", "-", "-", "-"),
         *mem_rows,
+        *pct_r,
+        (f"next {a.steps}: DAP vs gdb through the stub", rate(d_dap), rate(d_gdb),
+         f"{r_d:.2f}x", f"{b_d:.2f}x", ">= 1x", ok(r_d >= 1.0)),
         *[(f"monitor {q} {QUERY_WORD}, end of fib(30), vs run", ms(q_times[q]), ms(q_plain),
            f"{paired(q_times[q], q_plain):.3f}x", f"{min(q_times[q]) / min(q_plain):.3f}x", "<= 0.1x",
            ok(paired(q_times[q], q_plain) <= 0.1)) for q in q_times],
@@ -811,6 +986,7 @@ def main():
         f" {rc_hist[1]} checkpoints, {rc_hist[2]} bytes = {rc_hist[3]:.0f} bytes per million instructions;"
         f" fib(30) history {rs_hist[0]} instructions, {rs_hist[2]} bytes = {rs_hist[3]:.0f} bytes per million",
         *mem_notes,
+        *pct_notes,
         "       reverse-stepi ratio: time per reverse step / time per forward step (stepi back over the same steps)",
         f"       machine: {os.cpu_count()} CPUs, load average {' '.join('%.2f' % x for x in os.getloadavg())}",
     ]

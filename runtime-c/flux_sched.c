@@ -6,14 +6,56 @@
  * (fluxi_agent_save, fluxi_agent_load).  A turn ends at a chunk boundary of
  * the loop when the time slice is used up (round-robin: FLUX_DEFAULT_SLICE
  * or the configured length; chaos: lengths and choices drawn from the
- * scheduler's own generator), or when the agent blocks (ASK, a full mailbox,
- * JOIN, BARRIER) or ends; flux_vm_run then calls fluxi_sched_turn.  All of
+ * scheduler's own generator; PCT: at the next priority change point), or
+ * when the agent blocks (ASK, a full mailbox, JOIN, BARRIER) or ends;
+ * flux_vm_run then calls fluxi_sched_turn.  All of
  * this is machine state: checkpoints and re-execution reproduce every
  * interleaving.  docs/ISA.md section 1.11.
  */
 #include "flux_vm_internal.h"
 
 #include <stdio.h>
+
+/* PCT's state afresh: under PCT, agent 1's priority, then the depth - 1
+ * change points, drawn in that order from the scheduler's generator (which
+ * must be freshly seeded); all zeros under the other schedulers. */
+static void pct_start(flux_vm *vm) {
+    vm->pct_depth = vm->pct_next = 0;
+    memset(vm->pct_at, 0, sizeof vm->pct_at);
+    memset(vm->pct_low, 0, sizeof vm->pct_low);
+    memset(vm->prio, 0, sizeof vm->prio);
+    if (vm->sched != FLUX_SCHED_PCT) return;
+    uint32_t d = vm->pct_depth_cfg;
+    vm->pct_depth = d;
+    vm->prio[FIRST_AGENT] = fluxi_pct_priority(vm);
+    /* change point i (1..d-1) gives priority i, as in the paper: drawn in
+     * that order, then sorted by when they come */
+    for (uint32_t i = 0; i + 1 < d; i++) {
+        uint64_t at = 1 + splitmix64(&vm->sched_rng) % vm->pct_steps_cfg;
+        uint32_t j = i;
+        while (j > 0 && vm->pct_at[j - 1] > at) {
+            vm->pct_at[j] = vm->pct_at[j - 1];
+            vm->pct_low[j] = vm->pct_low[j - 1];
+            j--;
+        }
+        vm->pct_at[j] = at;
+        vm->pct_low[j] = i + 1;
+    }
+}
+
+/* A starting priority: above every change point's (2^40 up), random. */
+int64_t fluxi_pct_priority(flux_vm *vm) { return (int64_t)(1ull << 40) + (int64_t)(splitmix64(&vm->sched_rng) >> 32); }
+
+/* YIELD and SLEEP under PCT: the running agent below every other live one. */
+void fluxi_pct_yield(flux_vm *vm) {
+    uint32_t me = vm->agents[vm->cur].id;
+    int64_t low = vm->prio[me];
+    for (uint32_t k = 0; k < FLUX_MAX_AGENTS; k++) {
+        const agent *a = &vm->agents[k];
+        if (slot_live(a) && a->id != me && vm->prio[a->id] <= low) low = vm->prio[a->id] - 1;
+    }
+    vm->prio[me] = low;
+}
 
 /* Agent 1 alone, with the whole stack region (so that a program that never
  * spawns runs exactly as on a single-agent machine); the scheduler afresh. */
@@ -38,6 +80,7 @@ void fluxi_sched_reset(flux_vm *vm) {
     vm->slice_start = vm->slice_end = 0;
     vm->barrier_gen = 0;
     vm->agent_budget = vm->energy_budget;
+    pct_start(vm);
 }
 
 void fluxi_agent_save(flux_vm *vm, uint32_t slot) {
@@ -105,9 +148,15 @@ COLD void fluxi_barrier_check(flux_vm *vm) {
     if (waiting) vm->barrier_gen++;
 }
 
-/* The length of the next time slice. */
-COLD uint64_t fluxi_slice_length(flux_vm *vm) {
+/* The length of the next time slice, from global cycle `now` on. */
+COLD uint64_t fluxi_slice_length(flux_vm *vm, uint64_t now) {
     uint64_t max = vm->slice ? vm->slice : 1;
+    if (vm->sched == FLUX_SCHED_PCT) {
+        /* up to the next change point */
+        if (vm->pct_next + 1 < vm->pct_depth && vm->pct_at[vm->pct_next] > now && vm->pct_at[vm->pct_next] - now < max)
+            return vm->pct_at[vm->pct_next] - now;
+        return max;
+    }
     if (vm->sched != FLUX_SCHED_CHAOS) return max;
     /* log-uniform: short slices (tight interleavings) as often as long ones */
     uint64_t x = splitmix64(&vm->sched_rng);
@@ -140,6 +189,19 @@ static COLD int sched_next(flux_vm *vm, uint64_t now) {
         for (uint32_t k = 0; k < FLUX_MAX_AGENTS; k++)
             if (agent_ready(vm, &vm->agents[k])) cand[n++] = k;
         if (n) pick = (int)cand[splitmix64(&vm->sched_rng) % n];
+    } else if (vm->sched == FLUX_SCHED_PCT) {
+        /* the change points reached lower the priority of the agent that
+         * reached them (the one that ran up to now) */
+        while (vm->pct_next + 1 < vm->pct_depth && vm->pct_at[vm->pct_next] <= now)
+            vm->prio[cur->id] = vm->pct_low[vm->pct_next++];
+        /* the ready agent of highest priority (ties: the lowest id) */
+        for (uint32_t k = 0; k < FLUX_MAX_AGENTS; k++) {
+            const agent *a = &vm->agents[k];
+            if (!agent_ready(vm, a)) continue;
+            if (pick < 0 || vm->prio[a->id] > vm->prio[vm->agents[pick].id] ||
+                (vm->prio[a->id] == vm->prio[vm->agents[pick].id] && a->id < vm->agents[pick].id))
+                pick = (int)k;
+        }
     } else {
         /* the next ready agent after the running one in id order, wrapping */
         uint32_t best = UINT32_MAX, first = UINT32_MAX;
@@ -154,7 +216,7 @@ static COLD int sched_next(flux_vm *vm, uint64_t now) {
         if (pick < 0 && cur_ready) pick = (int)vm->cur;
     }
     if (pick < 0) return 0;
-    uint64_t len = fluxi_slice_length(vm);
+    uint64_t len = fluxi_slice_length(vm, now);
     if (slot_live(cur)) cur->retired += now - vm->slice_start;
     if ((uint32_t)pick != vm->cur) {
         uint32_t from = cur->id;
@@ -208,7 +270,11 @@ static COLD void deadlock_reason(const flux_vm *vm, flux_stop *st) {
  * instruction it blocked in), or the run stops (TURN_STOP: *st says why). */
 COLD int fluxi_sched_turn(flux_vm *vm, uint64_t now, flux_stop *st) {
     agent *ca = &vm->agents[vm->cur];
-    if (ca->state == FLUX_AGENT_RUNNABLE ? (int64_t)(vm->slice_end - now) > 0 : ca->retry) return TURN_SAME;
+    /* PCT chooses again at every turn boundary (a SPAWN or a message may
+     * have made an agent of higher priority ready) */
+    if (ca->state == FLUX_AGENT_RUNNABLE ? (int64_t)(vm->slice_end - now) > 0 && (vm->sched != FLUX_SCHED_PCT || vm->sched_locked)
+                                         : ca->retry)
+        return TURN_SAME;
     if (vm->sched_locked) {
         /* gdb's scheduler-locking: only this agent may run */
         if (ca->state != FLUX_AGENT_RUNNABLE && !agent_ready(vm, ca)) {
@@ -216,7 +282,7 @@ COLD int fluxi_sched_turn(flux_vm *vm, uint64_t now, flux_stop *st) {
             return TURN_STOP;
         }
         if ((int64_t)(vm->slice_end - now) <= 0 && vm->nlive > 1) {
-            vm->slice_end = now + fluxi_slice_length(vm);
+            vm->slice_end = now + fluxi_slice_length(vm, now);
             vm->lock_deviated = 1;
         }
     } else if (!sched_next(vm, now)) {
@@ -249,6 +315,17 @@ void flux_vm_set_schedule(flux_vm *vm, uint32_t kind, uint32_t slice) {
     vm->sched = vm->sched_cfg;
     vm->slice = vm->slice_cfg;
     vm->sched_rng = vm->seed ^ 0x5CED5CED5CED5CEDull;
+    pct_start(vm);
+}
+
+int flux_vm_set_pct(flux_vm *vm, uint32_t slice, uint32_t depth, uint64_t steps) {
+    if (depth < 1 || depth > FLUX_PCT_MAX_DEPTH || steps < 1) return -1;
+    vm->pct_depth_cfg = depth;
+    vm->pct_steps_cfg = steps;
+    flux_vm_set_schedule(vm, FLUX_SCHED_ROUND_ROBIN, slice);
+    vm->sched = vm->sched_cfg = FLUX_SCHED_PCT;
+    pct_start(vm);
+    return 0;
 }
 
 uint32_t flux_vm_current_agent(const flux_vm *vm) { return vm->agents[vm->cur].id; }
@@ -351,7 +428,7 @@ int flux_vm_select_agent(flux_vm *vm, uint32_t id) {
     fluxi_agent_save(vm, vm->cur);
     fluxi_agent_load(vm, (uint32_t)k);
     vm->slice_start = vm->cycles;
-    vm->slice_end = vm->cycles + fluxi_slice_length(vm);
+    vm->slice_end = vm->cycles + fluxi_slice_length(vm, vm->cycles);
     vm->resume_pc = UINT32_MAX;
     return 1;
 }

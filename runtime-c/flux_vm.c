@@ -288,6 +288,10 @@ void flux_vm_interrupt(flux_vm *vm) { atomic_store_explicit(&vm->interrupt, 1, m
  * - energies, the energy pool and reserve and the agents' budget are >= 0;
  * - flags hold only Z S C O, fl_kind is one of FL_*; the VM state, agent
  *   states, scheduler kind are their enums; the slice is at least 1;
+ * - under PCT the depth is 1-16, the change points (depth - 1 of them) lie
+ *   at cycles >= 1 in ascending order, each giving one of the priorities
+ *   1..depth-1 once, and no more than they have been passed; under the
+ *   other schedulers PCT's fields are all zero;
  * - a stack region lies inside [FLUX_STACK_LIMIT, FLUX_STACK_TOP], 4-byte
  *   aligned, low below high (sp itself may be anywhere: every stack access
  *   checks it against the region);
@@ -451,8 +455,44 @@ int flux_vm_check_state(const void *in, char *why, size_t n) {
     ST_GET(slice, slice);
     ST_GET(id_state, id_state);
     ST_GET(agents, agents);
-    if (sched > FLUX_SCHED_CHAOS) return refuse(why, n, "scheduler %u is neither round-robin (0) nor chaos (1)", sched);
+    if (sched > FLUX_SCHED_PCT) return refuse(why, n, "scheduler %u is none of round-robin (0), chaos (1), pct (2)", sched);
     if (slice == 0) return refuse(why, n, "time slice 0");
+    uint32_t pct_depth, pct_next, pct_low[FLUX_PCT_MAX_DEPTH];
+    uint64_t pct_at[FLUX_PCT_MAX_DEPTH];
+    int64_t prio[FLUX_NUM_AGENTS];
+    ST_GET(pct_depth, pct_depth);
+    ST_GET(pct_next, pct_next);
+    ST_GET(pct_at, pct_at);
+    ST_GET(pct_low, pct_low);
+    ST_GET(prio, prio);
+    if (sched != FLUX_SCHED_PCT) {
+        /* pct_start's zeros */
+        int zero = pct_depth == 0 && pct_next == 0;
+        for (uint32_t i = 0; i < FLUX_PCT_MAX_DEPTH; i++) zero &= pct_at[i] == 0 && pct_low[i] == 0;
+        for (uint32_t i = 0; i < FLUX_NUM_AGENTS; i++) zero &= prio[i] == 0;
+        if (!zero) return refuse(why, n, "PCT state (depth %u) under a scheduler other than PCT", pct_depth);
+    } else {
+        if (pct_depth < 1 || pct_depth > FLUX_PCT_MAX_DEPTH)
+            return refuse(why, n, "PCT depth %u is outside 1-%u", pct_depth, FLUX_PCT_MAX_DEPTH);
+        if (pct_next > pct_depth - 1)
+            return refuse(why, n, "PCT: %u change points passed of %u", pct_next, pct_depth - 1);
+        uint32_t seen = 0;   /* each priority 1..d-1 once */
+        for (uint32_t i = 0; i < FLUX_PCT_MAX_DEPTH; i++) {
+            if (i + 1 >= pct_depth) {
+                if (pct_at[i] || pct_low[i])
+                    return refuse(why, n, "PCT change point %u (at %llu, priority %u) beyond depth %u", i,
+                                  (unsigned long long)pct_at[i], pct_low[i], pct_depth);
+                continue;
+            }
+            if (pct_at[i] == 0 || (i > 0 && pct_at[i] < pct_at[i - 1]))
+                return refuse(why, n, "PCT change point %u at %llu: change points are at 1 or later, ascending", i,
+                              (unsigned long long)pct_at[i]);
+            if (pct_low[i] < 1 || pct_low[i] + 1 > pct_depth || (seen >> pct_low[i] & 1))
+                return refuse(why, n, "PCT change point %u gives priority %u: each of 1-%u once", i, pct_low[i],
+                              pct_depth - 1);
+            seen |= 1u << pct_low[i];
+        }
+    }
     if (cur >= FLUX_MAX_AGENTS) return refuse(why, n, "running agent slot %u is outside 0-%u", cur, FLUX_MAX_AGENTS - 1);
     if (next_id <= FIRST_AGENT || next_id > FLUX_NUM_AGENTS)
         return refuse(why, n, "next agent id %u is outside %u-%u", next_id, FIRST_AGENT + 1, FLUX_NUM_AGENTS);
@@ -528,7 +568,7 @@ static const flux_state_field STATE_FIELDS[] = {
     {"agents", (uint32_t)ST_OFF(agents), (uint32_t)sizeof(agent), FLUX_MAX_AGENTS, (uint32_t)sizeof(agent), FLUX_FIELD_AGENTS},
     F(cur, UINT), F(nlive, UINT), F(next_id, UINT), FA(id_state, UINT), FA(id_exit, UINT), F(sched, UINT),
     F(slice, UINT), F(sched_rng, UINT), F(slice_start, UINT), F(slice_end, UINT), F(barrier_gen, UINT),
-    F(agent_budget, INT),
+    F(agent_budget, INT), F(pct_depth, UINT), F(pct_next, UINT), FA(pct_at, UINT), FA(pct_low, UINT), FA(prio, INT),
 };
 #undef F
 #undef FA
@@ -1682,6 +1722,11 @@ dispatch:
             agent *to_ = &vm->agents[k];                                                   \
             to_->mailbox[(to_->mail_head + to_->mail_count++) % MAILBOX_CAP] =            \
                 (message){(val), clamp01(cf), ME->id};                                     \
+            /* PCT: a waiting receiver may now outrank the sender */                      \
+            if (vm->sched == FLUX_SCHED_PCT && to_->state == FLUX_AGENT_BLOCKED_ASK) {      \
+                vm->turn_break = 1;                                                        \
+                END_CHUNK_AFTER_THIS();                                                    \
+            }                                                                              \
         } while (0)
         CASE(TELL)
         CASE(DELEGATE) {
@@ -1990,7 +2035,11 @@ dispatch:
         CASE(YIELD)
         CASE(SLEEP) { /* virtual time is the cycle count: sleeping is giving way */
             NEED(OPCODES[op].operand_bytes);
-            if (vm->nlive > 1) { vm->slice_end = CYCLES() + 1; END_CHUNK_AFTER_THIS(); }
+            if (vm->nlive > 1) {
+                if (vm->sched == FLUX_SCHED_PCT) fluxi_pct_yield(vm);
+                vm->slice_end = CYCLES() + 1;
+                END_CHUNK_AFTER_THIS();
+            }
             NEXT();
         }
         CASE(TRACE) { OPS_NONE(); NEXT(); }
@@ -2097,13 +2146,14 @@ dispatch:
             n->stack_hi = hi;
             n->energy = vm->agent_budget;
             n->last_conf = 1.0f;
+            if (vm->sched == FLUX_SCHED_PCT) vm->prio[n->id] = fluxi_pct_priority(vm);
             vm->id_state[n->id] = 1;
             vm->id_exit[n->id] = 0;
             if (++vm->nlive == 2) {
                 /* agents take turns from now on: the spawner's slice begins */
                 ME->retired += CYCLES() + 1 - vm->slice_start;
                 vm->slice_start = CYCLES() + 1;
-                vm->slice_end = vm->slice_start + fluxi_slice_length(vm);
+                vm->slice_end = vm->slice_start + fluxi_slice_length(vm, vm->slice_start);
             }
             vm->r[0] = (int32_t)n->id; SETCONF(0, 1.0f, NOPAR, NOPAR);
             /* the turn goes on in run_turn_multi, which knows the bounds */

@@ -542,7 +542,11 @@ size_t flux_vm_take_inputs(flux_vm *vm, flux_input_event *out, size_t max, uint3
  * at a time, for a time slice; the scheduler state (its generator, the
  * running agent, where the slice ends) is machine state, so checkpoints and
  * re-execution reproduce every interleaving.  docs/ISA.md section 1.11. */
-typedef enum flux_sched_kind { FLUX_SCHED_ROUND_ROBIN = 0, FLUX_SCHED_CHAOS = 1 } flux_sched_kind;
+typedef enum flux_sched_kind { FLUX_SCHED_ROUND_ROBIN = 0, FLUX_SCHED_CHAOS = 1, FLUX_SCHED_PCT = 2 } flux_sched_kind;
+
+/* PCT (probabilistic concurrency testing, Burckhardt et al., ASPLOS 2010):
+ * the deepest depth bound flux_vm_set_pct takes. */
+#define FLUX_PCT_MAX_DEPTH 16u
 
 typedef enum flux_agent_state {
     FLUX_AGENT_RUNNABLE = 0,
@@ -578,6 +582,19 @@ typedef struct flux_message {
  * from a generator seeded with the VM's seed).  Kept across resets; call it
  * before running (it starts the scheduler afresh).  slice 0 means the default. */
 void flux_vm_set_schedule(flux_vm *vm, uint32_t kind, uint32_t slice);
+/* The PCT scheduler with depth bound `depth` (1..FLUX_PCT_MAX_DEPTH) over
+ * runs of about `steps` instructions (at least 1): every agent gets a random
+ * priority when it starts, and depth - 1 change points, at global
+ * instruction counts drawn uniformly from 1..steps, each lower the priority
+ * of the agent that reaches it below every starting priority; the ready
+ * agent of highest priority runs (re-chosen at a change point, when the
+ * running agent blocks, ends, spawns, yields, or sends to an agent waiting
+ * in ASK, and at least every `slice` instructions).  YIELD and SLEEP lower the
+ * yielder below every other agent.  Everything is drawn from the
+ * scheduler's generator (seeded with the VM's seed): the schedule is a pure
+ * function of seed, depth and steps.  Kept across resets; call it before
+ * running.  Returns -1 (changing nothing) for a depth or steps out of range. */
+int flux_vm_set_pct(flux_vm *vm, uint32_t slice, uint32_t depth, uint64_t steps);
 /* The running agent's id. */
 uint32_t flux_vm_current_agent(const flux_vm *vm);
 /* The live agents in id order (up to max); returns how many there are. */

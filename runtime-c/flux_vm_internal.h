@@ -179,6 +179,12 @@ struct flux_vm {
     uint64_t slice_start, slice_end;  /* cycles where the running agent's slice began and ends */
     uint32_t barrier_gen;
     int64_t agent_budget;          /* the energy every agent starts with */
+    /* PCT (flux_sched.c; all zero under the other schedulers) */
+    uint32_t pct_depth;            /* the depth bound d */
+    uint32_t pct_next;             /* change points passed (of d - 1) */
+    uint64_t pct_at[FLUX_PCT_MAX_DEPTH];   /* the change points: global cycles, ascending */
+    uint32_t pct_low[FLUX_PCT_MAX_DEPTH];  /* the priority each gives (1..d-1) */
+    int64_t prio[FLUX_NUM_AGENTS];         /* each agent id's priority */
     char machine_end[1];
     /* ---- end of the machine state */
 
@@ -201,6 +207,8 @@ struct flux_vm {
     int64_t energy_budget;
     uint64_t seed;
     uint32_t sched_cfg, slice_cfg;
+    uint32_t pct_depth_cfg;
+    uint64_t pct_steps_cfg;
     int sched_locked;           /* gdb's scheduler-locking: no switches */
     int lock_deviated;          /* a locked run kept an agent past its slice */
     int turn_break;             /* end the turn at the next chunk boundary (SPAWN) */
@@ -361,7 +369,9 @@ void fluxi_agent_save(flux_vm *vm, uint32_t slot);
 void fluxi_agent_load(flux_vm *vm, uint32_t slot);
 int fluxi_slot_of(const flux_vm *vm, uint32_t id);
 void fluxi_barrier_check(flux_vm *vm);
-uint64_t fluxi_slice_length(flux_vm *vm);
+uint64_t fluxi_slice_length(flux_vm *vm, uint64_t now);
+int64_t fluxi_pct_priority(flux_vm *vm);
+void fluxi_pct_yield(flux_vm *vm);
 void fluxi_agent_end(flux_vm *vm, uint32_t slot, int32_t code);
 int fluxi_sched_turn(flux_vm *vm, uint64_t now, flux_stop *st);
 int fluxi_mailbox_take(agent *a, uint32_t from, message *out);

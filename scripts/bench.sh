@@ -13,6 +13,8 @@
 #   8. gdb `continue` over loop.fasm with `monitor trace on` vs off                    goal <= 3x
 #   9. recording memory: file and history bytes per million instructions and peak
 #      RSS, a loop drawing random numbers vs one that does not; a 64 MiB --record-limit
+#  10. a depth-3 bug (examples/pct_depth3.fasm): the fraction of seeds that hit it under
+#      explore --sched pct --depth 3 vs --sched chaos, and PCT's bound 1/(n·k^(d−1))  goal >= 10x chaos, >= bound
 # Each measurement is --runs pairs (FLUX and peer back to back, which goes first
 # alternating); a goal is judged on the median of the per-pair ratios.
 # The measuring is done by benches/bench.py; this script installs what is missing,

@@ -6,7 +6,8 @@
 #   `x/i`, `display/i $pc`, `disassemble` and MI `-data-disassemble` show FLUX
 #   instructions in exactly the text `flux-gdbstub disasm` prints;
 # - `flux ...` commands: `flux why` is `monitor why`, and so on for every
-#   monitor command (`flux help` lists them);
+#   monitor command (`flux help` lists them); unlike `monitor`, their output
+#   shows in any console, a `new-ui` one included;
 # - after a stop the stub caused (a stub-side breakpoint or watch condition,
 #   a fault, BRK: gdb sees a signal), the stub's `monitor why` is printed.
 #
@@ -160,7 +161,13 @@ class FluxCommand(gdb.Command):
         self._words = None
 
     def invoke(self, arg, from_tty):
-        gdb.execute("monitor " + (arg.strip() or "help"), from_tty)
+        # The reply is captured and printed, not left to gdb: gdb 13 sends a
+        # stub's console output (`O` packets) to the main UI only, so in a
+        # `new-ui` console (Vim's termdebug, gdbgui, IDEs) a plain `monitor`
+        # prints nothing.  gdb.write goes to the UI that ran the command.
+        out = gdb.execute("monitor " + (arg.strip() or "help"), from_tty, to_string=True)
+        gdb.write(out)
+        gdb.flush()
 
     def complete(self, text, word):
         if self._words is None and ISA._connected():

@@ -15,8 +15,12 @@ have_cmd gdbserver    || need+=(gdbserver)      # bench: stepi rate against a na
 have_cmd lua5.4       || need+=(lua5.4)         # bench: fib(30) peer
 have_cmd capnp        || need+=(capnproto)      # runtime_tracing's build script
 have_cmd python3      || need+=(python3)
+python3 -m pip --version >/dev/null 2>&1 || need+=(python3-pip)   # Dask for scripts/explore_dask.py
+have_cmd unzip        || need+=(unzip)          # tests/vscode_extension.rs reads the .vsix
 [ -x /usr/bin/time ]  || need+=(time)           # bench: peak RSS of a run
 have_cmd cc           || need+=(gcc)
+have_cmd node         || need+=(nodejs)         # tests/dap: Microsoft's DAP test client
+have_cmd npm          || need+=(npm)            # tests/dap and editors/vscode (@vscode/vsce) install with npm ci
 
 if [ ${#need[@]} -gt 0 ]; then
   echo "setup: installing ${need[*]}" >&2
@@ -38,6 +42,20 @@ fi
 # scripts/flux-gdb.py needs gdb's Python disassembler API (gdb 13 or newer).
 if have_cmd gdb && ! gdb -batch -nx -ex 'python import gdb.disassembler' >/dev/null 2>&1; then
   echo "setup: warning: this gdb has no Python disassembler API (gdb >= 13 with Python): scripts/flux-gdb.py will not load" >&2
+fi
+
+# scripts/explore_dask.py (explore on a Dask cluster) and its test need Dask distributed.
+if have_cmd python3 && ! python3 -c 'import dask.distributed' >/dev/null 2>&1; then
+  echo "setup: installing dask[distributed] with pip" >&2
+  python3 -m pip install -q 'dask[distributed]' >&2 || python3 -m pip install -q --break-system-packages 'dask[distributed]' >&2
+fi
+
+# tests/dap.rs drives the DAP server with @vscode/debugadapter-testsupport,
+# pinned by tests/dap/package-lock.json.
+repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+if [ ! -d "$repo/tests/dap/node_modules" ]; then
+  echo "setup: npm ci in tests/dap" >&2
+  (cd "$repo/tests/dap" && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
 fi
 
 if ! have_cmd cargo; then

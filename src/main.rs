@@ -9,13 +9,14 @@ use anyhow::{bail, Context, Result};
 use clap::{Args, Parser, Subcommand};
 
 use cuda_flux_debugger::analysis::debugger::DebugEvent;
+use cuda_flux_debugger::analysis::explore;
 use cuda_flux_debugger::analysis::recording::{self, Recording};
 use cuda_flux_debugger::analysis::session::{Session, TraceStream};
 use cuda_flux_debugger::analysis::trace_format::TraceFormat;
 use cuda_flux_debugger::frontend::gdb::FluxTarget;
 use cuda_flux_debugger::frontend::server;
 use cuda_flux_debugger::program::{asm, disasm, Program, ProgramError};
-use cuda_flux_debugger::runtime::vm::{Outcome, SchedKind, Schedule, StopKind, VmConfig, DEFAULT_ENERGY, DEFAULT_SLICE};
+use cuda_flux_debugger::runtime::vm::{Outcome, SchedKind, Schedule, StopKind, VmConfig, DEFAULT_ENERGY, DEFAULT_SLICE, PCT_MAX_DEPTH};
 
 #[derive(Parser)]
 #[command(name = "flux-gdbstub", version, about = "A GDB stub, runner, assembler and disassembler for FLUX bytecode")]
@@ -35,12 +36,50 @@ struct VmArgs {
     /// Warn (stop once under a debugger) when energy first falls below N
     #[arg(long, value_name = "N")]
     apoptosis_warn: Option<i64>,
-    /// How agents take turns: round-robin, or chaos (slices and order drawn from --seed)
+    /// How agents take turns: round-robin, chaos (slices and order drawn from --seed),
+    /// or pct (priorities and --depth - 1 change points drawn from --seed)
     #[arg(long, value_enum, default_value_t = SchedKind::RoundRobin)]
     sched: SchedKind,
     /// Instructions per time slice (chaos: the longest slice)
     #[arg(long, value_name = "N", default_value_t = DEFAULT_SLICE, value_parser = clap::value_parser!(u32).range(1..))]
     slice: u32,
+    #[command(flatten)]
+    pct: PctArgs,
+}
+
+/// PCT's parameters (`--sched pct`).
+#[derive(Args, Clone, Copy)]
+struct PctArgs {
+    /// PCT's depth bound D (1-16; default 3): D - 1 priority change points
+    #[arg(long, value_name = "D")]
+    depth: Option<u32>,
+    /// PCT: change points are drawn from instructions 1..K (default: the instructions of one round-robin run)
+    #[arg(long, value_name = "K")]
+    pct_steps: Option<u64>,
+}
+
+impl PctArgs {
+    /// The schedule `kind` with slices of `slice`; for PCT, its depth and
+    /// steps (measured on `program` when not given).
+    fn schedule(self, kind: SchedKind, slice: u32, program: &[u8], energy: i64) -> Result<Schedule> {
+        if kind != SchedKind::Pct {
+            if self.depth.is_some() || self.pct_steps.is_some() {
+                bail!("--depth and --pct-steps are for --sched pct");
+            }
+            return Ok(Schedule::new(kind, slice));
+        }
+        let depth = self.depth.unwrap_or(3);
+        if !(1..=PCT_MAX_DEPTH).contains(&depth) {
+            bail!("--depth {depth}: PCT's depth bound is 1 to {PCT_MAX_DEPTH}");
+        }
+        let steps = match self.pct_steps {
+            Some(0) => bail!("--pct-steps 0: change points are drawn from instructions 1..K, K at least 1"),
+            Some(k) => k,
+            None => cuda_flux_debugger::analysis::explore::pct_steps(program, energy, slice)?,
+        };
+        log::info!("pct: depth {depth}, change points drawn from instructions 1..{steps}");
+        Ok(Schedule::pct(slice, depth, steps))
+    }
 }
 
 impl VmArgs {
@@ -48,8 +87,8 @@ impl VmArgs {
         VmConfig { energy: self.energy, seed: self.seed }
     }
 
-    fn schedule(self) -> Schedule {
-        Schedule { kind: self.sched, slice: self.slice }
+    fn schedule(self, program: &[u8]) -> Result<Schedule> {
+        self.pct.schedule(self.sched, self.slice, program, self.energy)
     }
 }
 
@@ -62,6 +101,15 @@ enum ReplayCommand {
         /// One JSON object instead of text
         #[arg(long)]
         json: bool,
+    },
+}
+
+#[derive(Subcommand)]
+enum ExploreCommand {
+    /// Combine the --json records of every shard of one exploration into its report and exit status
+    Merge {
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
     },
 }
 
@@ -137,15 +185,31 @@ enum Command {
     },
     /// Disassemble bytecode in flux-disasm's format
     Disasm { file: PathBuf },
+    /// Serve the Debug Adapter Protocol (for editors) on stdin/stdout, or on ADDR:PORT
+    Dap {
+        /// Listen on ADDR:PORT (a port of 0: any free one; the address is printed on stderr) instead of stdin/stdout
+        #[arg(long, value_name = "ADDR:PORT")]
+        listen: Option<String>,
+    },
     /// Print the opcode table as JSON (what `monitor isa json` answers; scripts/flux-gdb.py reads it)
     Isa,
     /// Run PROGRAM once per seed and group the runs by outcome (exit status, output, fault):
     /// exit 0 for one outcome, 1 for several, 2 on error
+    #[command(args_conflicts_with_subcommands = true, subcommand_negates_reqs = true)]
     Explore {
-        program: PathBuf,
+        #[command(subcommand)]
+        merge: Option<ExploreCommand>,
+        #[arg(required = true)]
+        program: Option<PathBuf>,
         /// Seeds to run: A..B (B excluded) or A..=B
-        #[arg(long, value_parser = cuda_flux_debugger::analysis::explore::parse_seeds)]
-        seeds: std::ops::Range<u64>,
+        #[arg(long, required = true, value_parser = cuda_flux_debugger::analysis::explore::parse_seeds)]
+        seeds: Option<std::ops::Range<u64>>,
+        /// Run only shard K of N (K from 0) of the seeds: the K-th of N consecutive blocks
+        #[arg(long, value_name = "K/N")]
+        shard: Option<String>,
+        /// Write the outcome classes as one JSON record (for `explore merge`) instead of the report
+        #[arg(long)]
+        json: bool,
         /// How agents take turns (chaos: each seed is one interleaving)
         #[arg(long, value_enum, default_value_t = SchedKind::Chaos)]
         sched: SchedKind,
@@ -158,6 +222,8 @@ enum Command {
         /// Runs in parallel (default: the machine's cores)
         #[arg(long, value_parser = clap::value_parser!(u32).range(1..))]
         jobs: Option<u32>,
+        #[command(flatten)]
+        pct: PctArgs,
     },
 }
 
@@ -207,11 +273,32 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 }
             }
         }
-        Command::Explore { program, seeds, sched, slice, energy, jobs } => {
-            explore(program, seeds, Schedule { kind: sched, slice }, energy, jobs)
+        Command::Explore { merge: Some(ExploreCommand::Merge { files }), .. } => explore_merge(&files),
+        Command::Explore { merge: None, program, seeds, shard, json, sched, slice, energy, jobs, pct } => {
+            let (Some(program), Some(seeds)) = (program, seeds) else { bail!("explore needs PROGRAM and --seeds") };
+            let shard = match shard {
+                Some(s) => Some(cuda_flux_debugger::analysis::explore::Shard::parse(&s).map_err(anyhow::Error::msg)?),
+                None => None,
+            };
+            explore(program, seeds, (shard, json), (pct, sched, slice), energy, jobs)
         }
         Command::Isa => {
             println!("{}", cuda_flux_debugger::runtime::isa::to_json());
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Dap { listen } => {
+            match listen {
+                None => cuda_flux_debugger::frontend::dap::serve_stdio(),
+                Some(listen) => {
+                    let addr = resolve(&listen)?;
+                    if !server::is_loopback(&addr) {
+                        eprintln!("flux-gdbstub: warning: listening on {addr}, which other machines can reach; anyone who connects can run programs and write memory");
+                    }
+                    let listener = TcpListener::bind(addr).with_context(|| format!("--listen {listen}"))?;
+                    eprintln!("flux-gdbstub dap: listening on {}", listener.local_addr()?);
+                    cuda_flux_debugger::frontend::dap::serve_tcp(listener)?;
+                }
+            }
             Ok(ExitCode::SUCCESS)
         }
         Command::Disasm { file } => {
@@ -274,9 +361,10 @@ fn serve(
         None => {
             let path = path.context("no PROGRAM")?;
             let program = Program::load(&path)?;
+            let schedule = vm.schedule(&program.bytes)?;
             let mut target = FluxTarget::new(program, vm.config(), output)?;
             target.session.record_limit = record_limit;
-            target.session.vm.set_schedule(vm.schedule());
+            target.session.vm.set_schedule(schedule);
             if record {
                 target.session.record_from_start = true;
                 target.session.start_recording()?;
@@ -312,7 +400,8 @@ fn run_recorded(path: PathBuf, args: VmArgs, file: PathBuf, limit: u64) -> Resul
     let program = Program::load(&path)?;
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
-    let (rec, ended) = Recording::record_run_within(&program.bytes, args.config(), args.schedule(), None, Some(limit), &mut out)?;
+    let schedule = args.schedule(&program.bytes)?;
+    let (rec, ended) = Recording::record_run_within(&program.bytes, args.config(), schedule, None, Some(limit), &mut out)?;
     out.flush()?;
     rec.save(&file)?;
     if rec.digest_interval > recording::DIGEST_INTERVAL {
@@ -377,8 +466,9 @@ fn replay_diff(expected: &std::path::Path, actual: &std::path::Path, json: bool)
 
 fn run_headless(path: PathBuf, args: VmArgs, trace: Option<(PathBuf, TraceFormat)>, profile: Option<PathBuf>) -> Result<ExitCode> {
     let program = Program::load(&path)?;
+    let schedule = args.schedule(&program.bytes)?;
     let mut session = Session::new(program, args.config(), Box::new(std::io::stdout()))?;
-    session.vm.set_schedule(args.schedule());
+    session.vm.set_schedule(schedule);
     let mut stream = match &trace {
         Some((p, format)) => Some(TraceStream::create(p, *format).with_context(|| format!("creating {}", p.display()))?),
         None => None,
@@ -436,13 +526,23 @@ fn catch_sigint() -> Result<()> {
 
 /// `explore PROGRAM --seeds A..B`: one run per seed, grouped by outcome.
 /// Ctrl-C ends it early: the classes of the runs finished so far, exit 130.
-fn explore(path: PathBuf, seeds: std::ops::Range<u64>, schedule: Schedule, energy: i64, jobs: Option<u32>) -> Result<ExitCode> {
+fn explore(
+    path: PathBuf,
+    all_seeds: std::ops::Range<u64>,
+    (shard, json): (Option<explore::Shard>, bool),
+    (pct, sched, slice): (PctArgs, SchedKind, u32),
+    energy: i64,
+    jobs: Option<u32>,
+) -> Result<ExitCode> {
     use std::io::IsTerminal;
     use std::sync::atomic::{AtomicU64, Ordering};
     let program = Program::load(&path)?;
+    let schedule = pct.schedule(sched, slice, &program.bytes, energy)?;
+    let shard = shard.unwrap_or(explore::Shard { index: 0, count: 1 });
+    let seeds = shard.seeds(&all_seeds);
     let total = seeds.end - seeds.start;
     let jobs = jobs.map_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()), |j| j as usize);
-    let jobs = jobs.min(total.min(1 << 16) as usize).max(1);
+    let jobs = jobs.min(total.clamp(1, 1 << 16) as usize).max(1);
     // progress on a terminal only, at most every 100 ms
     let tty = std::io::stderr().is_terminal();
     let start = std::time::Instant::now();
@@ -460,20 +560,43 @@ fn explore(path: PathBuf, seeds: std::ops::Range<u64>, schedule: Schedule, energ
     };
     catch_sigint()?;
     log::info!("explore: {total} runs on {jobs} threads");
-    let found = cuda_flux_debugger::analysis::explore::explore(&program.bytes, energy, schedule, seeds, jobs, &progress, &INTERRUPTED)?;
+    let found = explore::explore(&program.bytes, energy, schedule, seeds.clone(), jobs, &progress, &INTERRUPTED)?;
     if tty {
         eprint!("\r\x1b[K");
     }
+    log::info!("explore: {} runs on {jobs} threads in {:.2} s", found.runs, start.elapsed().as_secs_f64());
+    if json && !found.stopped {
+        let record = explore::ShardRecord::new(&program.bytes, &all_seeds, shard, schedule, energy, &found);
+        println!("{}", serde_json::to_string(&record)?);
+        return Ok(ExitCode::SUCCESS);
+    }
+    Ok(report(&found, total))
+}
+
+/// `explore merge FILES...`: the report one machine would have printed.
+fn explore_merge(files: &[PathBuf]) -> Result<ExitCode> {
+    let mut shards = Vec::new();
+    for f in files {
+        let name = f.display().to_string();
+        let data = cuda_flux_debugger::program::load::read_regular(f, 1 << 30).with_context(|| name.clone())?;
+        shards.push((name.clone(), explore::parse_shard(&data, &name)?));
+    }
+    let found = explore::merge(&shards)?;
+    let total = shards[0].1.seeds[1] - shards[0].1.seeds[0];
+    Ok(report(&found, total))
+}
+
+/// The classes, most frequent first, and the summary line; the exit status.
+fn report(found: &explore::Exploration, total: u64) -> ExitCode {
     let classes = &found.classes;
     for c in classes {
         println!("{:>8} run{} (first seed {}): {}", c.count, if c.count == 1 { " " } else { "s" }, c.first_seed, c.outcome.summary());
     }
     let distinct = format!("{} distinct outcome{}", classes.len(), if classes.len() == 1 { "" } else { "s" });
-    log::info!("explore: {} runs on {jobs} threads in {:.2} s", found.runs, start.elapsed().as_secs_f64());
     if found.stopped {
         println!("interrupted: {} of {total} runs, {distinct}", found.runs);
-        return Ok(ExitCode::from(130));
+        return ExitCode::from(130);
     }
     println!("{total} runs, {distinct}");
-    Ok(ExitCode::from(if classes.len() == 1 { 0 } else { 1 }))
+    ExitCode::from(if classes.len() == 1 { 0 } else { 1 })
 }

@@ -96,14 +96,15 @@ fn agents_are_threads_in_gdb() {
     );
     // a spawned agent appears as a new thread; the stop names the agent
     assert!(out.contains("[New Thread 1.2]") && out.contains("[New Thread 1.3]"), "{out}");
-    assert!(out.contains("Thread 2 hit Breakpoint 1, 0x0000003c in ?? ()"), "{out}");
+    // gdb has the symbols and lines (the stub serves the ELF it builds): 0x3C starts line 19
+    assert!(out.contains("Thread 2 hit Breakpoint 1, start () at three.fasm:19"), "{out}");
     // the thread list: every live agent with what it does
-    assert!(line_with(&out, "  1    Thread 1.1").contains("(blocked on JOIN 2) 0x00000024"), "{out}");
+    assert!(line_with(&out, "  1    Thread 1.1").contains("(blocked on JOIN 2) start () at three.fasm:11"), "{out}");
     assert!(line_with(&out, "* 2    Thread 1.2").contains("(running)") , "{out}");
-    assert!(line_with(&out, "  3    Thread 1.3").contains("(running)           0x0000002f"), "{out}");
+    assert!(line_with(&out, "  3    Thread 1.3").contains("(running)           start () at three.fasm:16"), "{out}");
     // registers per agent: agent 2 doubled its 7; agent 1 has its own r1;
     // agent 3 has not run yet
-    assert!(out.contains("Thread 3 hit Breakpoint 1, 0x0000003c in ?? ()"), "{out}");
+    assert!(out.contains("Thread 3 hit Breakpoint 1, start () at three.fasm:19"), "{out}");
     assert_eq!(values(&out), ["14", "100", "2", "0x24", "0", "0x2f", "16", "8"], "{out}");
     let agents = out.lines().skip_while(|l| !l.contains("3 agents alive")).take(4).collect::<Vec<_>>().join("\n");
     assert!(agents.contains("  agent 1: blocked on JOIN 2 (in JOIN), pc=0x0024, mailbox 0"), "{agents}");
@@ -155,8 +156,8 @@ fn a_deadlock_is_sigabrt_and_why_says_who_waits_on_whom() {
     let stub = Stub::start(&prog, &["--once"]);
     let out = gdb_batch(stub.port, &["continue", "info threads", "monitor why"]);
     assert!(out.contains("Thread 2 received signal SIGABRT, Aborted."), "{out}");
-    assert!(line_with(&out, "  1    Thread 1.1").contains("(blocked on ASK from 2) 0x00000006"), "{out}");
-    assert!(line_with(&out, "* 2    Thread 1.2").contains("(blocked on ASK from 1) 0x00000010"), "{out}");
+    assert!(line_with(&out, "  1    Thread 1.1").contains("(blocked on ASK from 2) start () at crossed.fasm:4"), "{out}");
+    assert!(line_with(&out, "* 2    Thread 1.2").contains("(blocked on ASK from 1) start () at crossed.fasm:7"), "{out}");
     assert!(
         out.contains(
             "SIGABRT at 0x0010: ASK           r2, r1: deadlock: agent 2 waits in ASK at 0x0010 for a message from agent 1 \
@@ -433,7 +434,7 @@ fn reverse_stepi_goes_back_across_an_agent_switch() {
             "continue",
         ],
     );
-    assert!(out.contains("Thread 2 hit Breakpoint 1, 0x0000001e in ?? ()"), "{out}");
+    assert!(out.contains("Thread 2 hit Breakpoint 1, start () at turns.fasm:13"), "{out}");
     assert!(out.contains("instruction 7 of 0..7 (pc=0x001E)"), "{out}");
     assert!(out.contains("instruction 4 of 0..7 (pc=0x001C)"), "{out}");
     // the VM's own pc there is agent 1's: agent 2's turn begins with that instruction
@@ -448,9 +449,9 @@ fn a_single_agent_session_is_unchanged() {
     // one agent: plain stop replies, no thread noise
     let stub = Stub::start(&example("fibonacci.fasm"), &["--once"]);
     let out = gdb_batch(stub.port, &["break *0x0C", "continue", "info threads", "stepi", "monitor agents", "delete", "continue"]);
-    assert!(out.contains("Breakpoint 1, 0x0000000c in ?? ()"), "{out}");
+    assert!(out.contains("Breakpoint 1, fib () at fibonacci.fasm:10"), "{out}");
     assert!(!out.contains("Thread 1 hit"), "{out}");
-    assert!(line_with(&out, "* 1    Thread 1.1").contains("(running) 0x0000000c"), "{out}");
+    assert!(line_with(&out, "* 1    Thread 1.1").contains("(running) fib () at fibonacci.fasm:10"), "{out}");
     assert!(out.contains("1 agent alive\n* agent 1: running, pc=0x0010, mailbox 0, energy 999999997, ran 3, stack 0xC000-0x10000"), "{out}");
     assert!(out.contains("exited with code 0155"), "{out}");
 }

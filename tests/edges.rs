@@ -219,7 +219,7 @@ fn gdb_conditions_on_the_last_bytes_of_memory() {
         ],
     );
     assert_eq!(values(&out), ["0xe"], "{out}");
-    assert!(out.contains("Breakpoint 3, 0x0000000e in ?? ()"), "{out}");
+    assert!(out.contains("Breakpoint 3, main () at last.fasm:5"), "{out}");
     assert_eq!(out.lines().filter(|l| l.contains("Packet received: T05")).count(), 1, "{out}");
     assert!(out.contains("[Inferior 1 (process 1) exited normally]"), "{out}");
 }

@@ -64,7 +64,7 @@ fn software_and_hardware_breakpoints_stop_before_the_instruction() {
     );
     let v = values(&out);
     assert_eq!(v, ["0x18", "19", "18", "0x2d", "1"], "{out}");
-    assert!(out.contains("Breakpoint 1, 0x00000018"), "{out}");
+    assert!(out.contains("Breakpoint 1, fib () at fibonacci.fasm:14"), "{out}");
     assert!(out.contains("Hardware assisted breakpoint 2"), "{out}");
 }
 
@@ -73,7 +73,7 @@ fn breakpoints_do_not_patch_memory() {
     let stub = Stub::start(&example("fibonacci.fasm"), &["--once"]);
     let out = gdb_batch(stub.port, &["break *0x0C", "set breakpoint always-inserted on", "x/1bx 0x0C", "p *(unsigned char*)0x0C"]);
     // 0x79 is CMP_I16: gdb reads the real opcode byte, not an int3.
-    assert!(out.contains("0xc:\t0x79"), "{out}");
+    assert!(out.contains("0xc <fib>:\t0x79"), "{out}");
 }
 
 #[test]

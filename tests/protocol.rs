@@ -385,3 +385,40 @@ fn silent_connections_wait_apart_and_past_the_limit_are_closed() {
     let mut c = Rsp::connect(stub.port);
     assert_eq!(c.ask("m0,1"), "5b");
 }
+
+fn hex(b: &[u8]) -> String {
+    b.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// gdb's Host I/O: read-only, and only the program's ELF (built in memory
+/// from the .fasm) under the path qXfer:exec-file names.
+#[test]
+fn host_io_serves_only_the_programs_elf_and_only_for_reading() {
+    let stub = fib_stub(&["--once"]);
+    let mut c = Rsp::connect(stub.port);
+    let fasm = example("fibonacci.fasm").canonicalize().unwrap();
+    let path = fasm.as_os_str().as_encoded_bytes();
+    assert_eq!(c.ask("qXfer:exec-file:read::0,fff"), format!("m{}", fasm.display()));
+    assert_eq!(c.ask(&format!("qXfer:exec-file:read::{:x},fff", path.len())), "l");
+    // other files: no such file; the program's own source is not served either
+    assert_eq!(c.ask(&format!("vFile:open:{},0,0", hex(b"/etc/passwd"))), "F-1,02");
+    assert_eq!(c.ask(&format!("vFile:open:{},0,0", hex(b"just probing"))), "F-1,02");
+    // writing, creating, truncating, appending: permission denied (EACCES = 13)
+    for flags in ["1", "2", "8", "200", "400", "601"] {
+        assert_eq!(c.ask(&format!("vFile:open:{},{flags},1a4", hex(path))), "F-1,0d", "flags {flags}");
+    }
+    // no pwrite, unlink or readlink at all (an empty reply: not supported)
+    assert_eq!(c.ask(&format!("vFile:unlink:{}", hex(path))), "");
+    assert_eq!(c.ask(&format!("vFile:readlink:{}", hex(b"/proc/self/exe"))), "");
+    assert_eq!(c.ask("vFile:setfs:0"), "F0");
+    // replies are hex with an even number of digits: fd 0
+    assert_eq!(c.ask(&format!("vFile:open:{},0,0", hex(path))), "F00");
+    assert_eq!(c.ask("vFile:pwrite:0,0,x"), "");
+    assert_eq!(c.ask("vFile:pread:0,4,0"), "F04;\u{7f}ELF");
+    assert!(c.ask("vFile:fstat:0").starts_with("F40;"));
+    assert_eq!(c.ask("vFile:close:0"), "F0");
+    assert_eq!(c.ask("vFile:pread:0,4,0"), "F-1,09", "closed: EBADF");
+    assert_eq!(c.ask("vFile:close:0"), "F-1,09");
+    // the VM is untouched: the program still runs to its end
+    assert_eq!(c.ask("vCont;c"), "W6d");
+}

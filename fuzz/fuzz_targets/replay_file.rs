@@ -43,7 +43,7 @@ fn base() -> &'static (Recording, Vec<u8>) {
     static BASE: OnceLock<(Recording, Vec<u8>)> = OnceLock::new();
     BASE.get_or_init(|| {
         let program = cuda_flux_debugger::asm::assemble(PROGRAM).expect("the program assembles").bytes;
-        let schedule = Schedule { kind: SchedKind::Chaos, slice: 4 };
+        let schedule = Schedule::new(SchedKind::Chaos, 4);
         let (rec, _) = Recording::record_run(&program, VmConfig { energy: 100_000, seed: 1 }, schedule, None, &mut std::io::sink())
             .expect("the program records");
         let Some(Event::Start { state, .. }) = rec.events.first() else { panic!("no start event") };

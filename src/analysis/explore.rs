@@ -79,6 +79,23 @@ fn run_seed_until(program: &[u8], energy: i64, schedule: Schedule, seed: u64, st
     Ok(Some(RunOutcome { status: outcome.exit_status(), output, fault }))
 }
 
+/// PCT's `steps` for `program`: the instructions of one round-robin run
+/// (slices of `slice`), at least 1.  Every schedule runs about as many when
+/// the program's work does not depend on the interleaving.
+pub fn pct_steps(program: &[u8], energy: i64, slice: u32) -> Result<u64, VmError> {
+    let mut vm = Vm::with_program(program, VmConfig { energy, seed: 0 })?;
+    vm.set_schedule(Schedule::new(crate::runtime::vm::SchedKind::RoundRobin, slice));
+    let mut steps = 0u64;
+    loop {
+        let s = vm.run(SLICE);
+        steps += s.executed;
+        vm.take_output();
+        if matches!(s.kind, StopKind::Halted { .. } | StopKind::Fault { .. } | StopKind::Terminated { .. }) {
+            return Ok(steps.max(1));
+        }
+    }
+}
+
 /// What [`explore`] found.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Exploration {
@@ -143,15 +160,216 @@ pub fn explore(
     if let Some(e) = error.into_inner().unwrap_or_else(|p| p.into_inner()) {
         return Err(e);
     }
-    let mut out: Vec<Class> = classes
-        .into_inner()
-        .unwrap_or_else(|p| p.into_inner())
-        .into_iter()
-        .map(|(outcome, (count, first_seed))| Class { outcome, count, first_seed })
-        .collect();
-    out.sort_by(|a, b| b.count.cmp(&a.count).then(a.first_seed.cmp(&b.first_seed)));
+    let out = sorted(classes.into_inner().unwrap_or_else(|p| p.into_inner()));
     let runs = done.into_inner();
     Ok(Exploration { classes: out, runs, stopped: runs < seeds.end - seeds.start })
+}
+
+/// Shard `index` of `count` (`--shard K/N`, K from 0).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Shard {
+    pub index: u64,
+    pub count: u64,
+}
+
+impl Shard {
+    /// Parses `K/N`: N at least 1, K from 0 to N - 1.
+    pub fn parse(s: &str) -> Result<Shard, String> {
+        let bad = || format!("--shard {s}: a shard is K/N, K from 0 to N - 1");
+        let (k, n) = s.split_once('/').ok_or_else(bad)?;
+        let index: u64 = k.trim().parse().map_err(|_| bad())?;
+        let count: u64 = n.trim().parse().map_err(|_| bad())?;
+        if count == 0 {
+            return Err(format!("--shard {s}: there must be at least one shard"));
+        }
+        if index >= count {
+            return Err(format!("--shard {s}: the shard index is 0 to {}", count - 1));
+        }
+        Ok(Shard { index, count })
+    }
+
+    /// The seeds of this shard: the `index`-th of `count` consecutive blocks.
+    pub fn seeds(self, seeds: &std::ops::Range<u64>) -> std::ops::Range<u64> {
+        let len = u128::from(seeds.end - seeds.start);
+        let at = |i: u64| seeds.start + (len * u128::from(i) / u128::from(self.count)) as u64;
+        at(self.index)..at(self.index + 1)
+    }
+}
+
+/// What one shard found, as `explore --json` writes it and `explore merge`
+/// reads it.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct ShardRecord {
+    pub format: String,
+    pub version: u32,
+    /// The version of the flux-gdbstub that ran the shard: shards of two
+    /// builds may have run different VMs.
+    pub tool_version: String,
+    pub program_sha256: String,
+    /// The whole range the shards split (A..B, B excluded).
+    pub seeds: [u64; 2],
+    pub shard: Shard,
+    pub schedule: Schedule,
+    pub energy: i64,
+    pub runs: u64,
+    pub classes: Vec<ClassRecord>,
+}
+
+/// One outcome class in a [`ShardRecord`] (output as hex: it is bytes).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct ClassRecord {
+    pub status: i32,
+    pub output: String,
+    pub fault: Option<String>,
+    pub count: u64,
+    pub first_seed: u64,
+}
+
+pub const SHARD_FORMAT: &str = "flux-explore-shard";
+pub const SHARD_VERSION: u32 = 1;
+
+/// The SHA-256 of a program, in hex.
+pub fn program_sha256(program: &[u8]) -> String {
+    use sha2::Digest;
+    sha2::Sha256::digest(program).iter().map(|b| format!("{b:02x}")).collect()
+}
+
+impl ShardRecord {
+    /// The record of a finished exploration of `shard` of `seeds`.
+    pub fn new(program: &[u8], seeds: &std::ops::Range<u64>, shard: Shard, schedule: Schedule, energy: i64, found: &Exploration) -> ShardRecord {
+        ShardRecord {
+            format: SHARD_FORMAT.into(),
+            version: SHARD_VERSION,
+            tool_version: env!("CARGO_PKG_VERSION").into(),
+            program_sha256: program_sha256(program),
+            seeds: [seeds.start, seeds.end],
+            shard,
+            schedule,
+            energy,
+            runs: found.runs,
+            classes: found
+                .classes
+                .iter()
+                .map(|c| ClassRecord {
+                    status: c.outcome.status,
+                    output: c.outcome.output.iter().map(|b| format!("{b:02x}")).collect(),
+                    fault: c.outcome.fault.clone(),
+                    count: c.count,
+                    first_seed: c.first_seed,
+                })
+                .collect(),
+        }
+    }
+}
+
+/// Why shards do not merge.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum MergeError {
+    #[error("{0}: not an explore shard: {1}")]
+    Format(String, String),
+    #[error("{0}: shard format version {1} (this build reads version {SHARD_VERSION})")]
+    Version(String, u64),
+    #[error("{0}: {1}")]
+    Damaged(String, String),
+    #[error("{0}: {1} differs from {2}'s ({3} against {4})")]
+    Mismatch(String, &'static str, String, String, String),
+    #[error("shard {0}/{1} is given twice ({2}, {3})")]
+    Repeated(u64, u64, String, String),
+    #[error("shard {0}/{1} is missing")]
+    Missing(u64, u64),
+    #[error("no shards given")]
+    Empty,
+}
+
+/// Reads a shard file's bytes (`name` is for messages).
+pub fn parse_shard(data: &[u8], name: &str) -> Result<ShardRecord, MergeError> {
+    let v: serde_json::Value = serde_json::from_slice(data).map_err(|e| MergeError::Format(name.into(), e.to_string()))?;
+    let format = v.get("format").and_then(|f| f.as_str()).unwrap_or("");
+    if format != SHARD_FORMAT {
+        return Err(MergeError::Format(name.into(), format!("format {format:?}")));
+    }
+    let version = v.get("version").and_then(|f| f.as_u64()).unwrap_or(0);
+    if version != u64::from(SHARD_VERSION) {
+        return Err(MergeError::Version(name.into(), version));
+    }
+    let r: ShardRecord = serde_json::from_value(v).map_err(|e| MergeError::Damaged(name.into(), e.to_string()))?;
+    let seeds = r.seeds[0]..r.seeds[1];
+    if seeds.is_empty() || r.shard.count == 0 || r.shard.index >= r.shard.count {
+        return Err(MergeError::Damaged(name.into(), format!("shard {}/{} of seeds {}..{}", r.shard.index, r.shard.count, r.seeds[0], r.seeds[1])));
+    }
+    let mine = r.shard.seeds(&seeds);
+    let counted: u64 = r.classes.iter().map(|c| c.count).sum();
+    if r.runs != mine.end - mine.start || counted != r.runs {
+        return Err(MergeError::Damaged(
+            name.into(),
+            format!("{} runs in its classes, {} recorded, {} seeds in shard {}/{}", counted, r.runs, mine.end - mine.start, r.shard.index, r.shard.count),
+        ));
+    }
+    for c in &r.classes {
+        if c.count == 0 || !mine.contains(&c.first_seed) || c.output.len() % 2 != 0 || !c.output.bytes().all(|b| b.is_ascii_hexdigit()) {
+            return Err(MergeError::Damaged(name.into(), format!("class with first seed {}, count {}: not a class of this shard", c.first_seed, c.count)));
+        }
+    }
+    Ok(r)
+}
+
+/// Combines the records of every shard of one exploration (each exactly
+/// once, all of the same program, seeds, schedule, energy and version)
+/// into what one machine would have found.
+pub fn merge(shards: &[(String, ShardRecord)]) -> Result<Exploration, MergeError> {
+    let Some((first_name, first)) = shards.first() else {
+        return Err(MergeError::Empty);
+    };
+    let mut seen: Vec<Option<&str>> = vec![None; first.shard.count.min(1 << 20) as usize];
+    for (name, r) in shards {
+        let mismatch = |what: &'static str, a: String, b: String| MergeError::Mismatch(name.clone(), what, first_name.clone(), b, a);
+        if r.tool_version != first.tool_version {
+            return Err(mismatch("the flux-gdbstub version", first.tool_version.clone(), r.tool_version.clone()));
+        }
+        if r.program_sha256 != first.program_sha256 {
+            return Err(mismatch("the program", first.program_sha256.clone(), r.program_sha256.clone()));
+        }
+        if r.seeds != first.seeds {
+            return Err(mismatch("the seed range", format!("{}..{}", first.seeds[0], first.seeds[1]), format!("{}..{}", r.seeds[0], r.seeds[1])));
+        }
+        if r.shard.count != first.shard.count {
+            return Err(mismatch("the number of shards", first.shard.count.to_string(), r.shard.count.to_string()));
+        }
+        if r.schedule != first.schedule {
+            let text = |s: &Schedule| serde_json::to_string(s).unwrap_or_default();
+            return Err(mismatch("the schedule", text(&first.schedule), text(&r.schedule)));
+        }
+        if r.energy != first.energy {
+            return Err(mismatch("the energy", first.energy.to_string(), r.energy.to_string()));
+        }
+        match seen.get_mut(r.shard.index as usize) {
+            Some(Some(other)) => return Err(MergeError::Repeated(r.shard.index, r.shard.count, (*other).to_string(), name.clone())),
+            Some(slot) => *slot = Some(name),
+            None => return Err(MergeError::Damaged(name.clone(), format!("{} shards: too many to merge", r.shard.count))),
+        }
+    }
+    if let Some(k) = seen.iter().position(Option::is_none) {
+        return Err(MergeError::Missing(k as u64, first.shard.count));
+    }
+    let mut classes: BTreeMap<RunOutcome, (u64, u64)> = BTreeMap::new();
+    let mut runs = 0;
+    for (_, r) in shards {
+        runs += r.runs;
+        for c in &r.classes {
+            let output = (0..c.output.len() / 2).map(|i| u8::from_str_radix(&c.output[2 * i..2 * i + 2], 16).unwrap_or(0)).collect();
+            let o = RunOutcome { status: c.status, output, fault: c.fault.clone() };
+            let e = classes.entry(o).or_insert((0, c.first_seed));
+            e.0 += c.count;
+            e.1 = e.1.min(c.first_seed);
+        }
+    }
+    Ok(Exploration { classes: sorted(classes), runs, stopped: false })
+}
+
+fn sorted(classes: BTreeMap<RunOutcome, (u64, u64)>) -> Vec<Class> {
+    let mut out: Vec<Class> = classes.into_iter().map(|(outcome, (count, first_seed))| Class { outcome, count, first_seed }).collect();
+    out.sort_by(|a, b| b.count.cmp(&a.count).then(a.first_seed.cmp(&b.first_seed)));
+    out
 }
 
 /// Parses `A..B` (B excluded) or `A..=B` (B included).
@@ -180,7 +398,7 @@ mod tests {
     #[test]
     fn a_stop_flag_ends_it_with_the_runs_finished() {
         // HALT: every run ends at once
-        let sched = Schedule { kind: crate::runtime::vm::SchedKind::Chaos, slice: 100 };
+        let sched = Schedule::new(crate::runtime::vm::SchedKind::Chaos, 100);
         let all = explore(&[0x0B], 1000, sched, 0..50, 2, &|_| {}, &AtomicBool::new(false)).unwrap();
         assert_eq!((all.runs, all.stopped, all.classes.len(), all.classes[0].count), (50, false, 1, 50));
         let stopped = explore(&[0x0B], 1000, sched, 0..50, 2, &|_| {}, &AtomicBool::new(true)).unwrap();

@@ -16,6 +16,7 @@ pub mod queries;
 pub mod recording;
 pub mod session;
 pub mod snapshot_diff;
+pub mod stepping;
 pub mod trace_buffer;
 pub mod trace_format;
 pub mod trace_window;

@@ -711,7 +711,7 @@ small:  MOV       r0, r1
 
     fn program(src: &str, path: &str) -> Program {
         let a = asm::assemble(src).unwrap();
-        Program { path: PathBuf::from(path), bytes: a.bytes.clone(), source: Some((src.to_string(), a)), symbols: Default::default() }
+        Program { path: PathBuf::from(path), bytes: a.bytes.clone(), source: Some((src.to_string(), a)), symbols: Default::default(), elf_file: None }
     }
 
     fn data_from(counts: &[(u32, u64)], energy_each: impl Fn(u32) -> u64, call_paths: Vec<CallPath>) -> ProfileData {

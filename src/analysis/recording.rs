@@ -874,7 +874,7 @@ const START_FIELDS_SHOWN: usize = 8;
 /// How the start events of two recordings differ, as (expected's side,
 /// actual's side): every field of the machine state, and memory as each
 /// recording changed it from its own program's image.  The generators'
-/// states (`rng`, `sched_rng`) are derived from the seed: with two seeds they
+/// states (`rng`, `sched_rng`, and PCT's `prio`, `pct_at`, `pct_low`) are derived from the seed: with two seeds they
 /// differ by design, and what they draw is compared as the rng and sched events.
 fn start_difference(expected: &Recording, actual: &Recording) -> Result<Option<(String, String)>, ReplayError> {
     let (Some(Event::Start { index: ia, state: sa, .. }), Some(Event::Start { index: ib, state: sb, .. })) =
@@ -883,7 +883,8 @@ fn start_difference(expected: &Recording, actual: &Recording) -> Result<Option<(
         return Ok(None);
     };
     let (a, b) = (unhex(sa).unwrap_or_default(), unhex(sb).unwrap_or_default());
-    let skip: &[&str] = if expected.seed != actual.seed { &["rng", "sched_rng"] } else { &[] };
+    // PCT's priorities and change points are drawn from the seed as well
+    let skip: &[&str] = if expected.seed != actual.seed { &["rng", "sched_rng", "pct_at", "pct_low", "prio"] } else { &[] };
     let mut diffs = crate::runtime::machine_state::differences(&a, &b, skip);
     if ia != ib {
         diffs.insert(0, ("index".into(), ia.to_string(), ib.to_string()));

@@ -1,5 +1,6 @@
-//! Layer 4, front-ends: the gdb remote-serial-protocol target ([`gdb`]) and
-//! serving it ([`server`]).  The CLI's entry is src/main.rs.  Nothing imports
+//! Layer 4, front-ends: the gdb remote-serial-protocol target ([`gdb`]),
+//! serving it ([`server`]), and the Debug Adapter Protocol server ([`dap`]).  The CLI's entry is src/main.rs.  Nothing imports
 //! a front-end.
+pub mod dap;
 pub mod gdb;
 pub mod server;

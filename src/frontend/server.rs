@@ -33,6 +33,7 @@ pub enum SessionEnd {
 /// server; a packet gdbstub refuses is answered `E16` and the session goes on.
 pub fn run_session<C: Transport>(target: &mut FluxTarget, conn: C) -> Result<SessionEnd, crate::frontend::gdb::TargetError> {
     let mut framed = Framed::new(conn);
+    target.new_connection();
     let result = loop {
         let stub = match GdbStubBuilder::new(&mut framed).packet_buffer_size(PACKET_SIZE).build() {
             Ok(stub) => stub,

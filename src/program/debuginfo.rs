@@ -247,7 +247,13 @@ pub fn build(a: &Assembled, source: &Path) -> Result<DebugInfo, DebugInfoError> 
     let root = dwarf.unit.root();
     let cu = dwarf.unit.get_mut(root);
     cu.set(gimli::DW_AT_producer, AttributeValue::String(format!("flux-gdbstub asm {}", env!("CARGO_PKG_VERSION")).into_bytes()));
-    cu.set(gimli::DW_AT_language, AttributeValue::Language(gimli::DW_LANG_Mips_Assembler));
+    // No DW_AT_language.  DW_LANG_Mips_Assembler (what this is) made lldb
+    // 14 build no Function for a subprogram (it has no type system for
+    // "assembler"): `breakpoint set -n fib` then fell back to the ELF
+    // symbol, whose "prologue" lldb takes to be the first line, and stopped
+    // one line late.  With no language lldb uses its default type system,
+    // makes Functions, and honours prologue_end as gdb does; gdb's only
+    // difference is the language's name (`minimal` instead of `asm`).
     cu.set(gimli::DW_AT_name, AttributeValue::String(file.clone().into_bytes()));
     cu.set(gimli::DW_AT_comp_dir, AttributeValue::String(dir.into_bytes()));
     cu.set(gimli::DW_AT_low_pc, AttributeValue::Address(Address::Constant(0)));

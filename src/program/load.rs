@@ -82,6 +82,17 @@ pub struct Program {
     /// For a program loaded from an ELF file: its functions' names by
     /// address (empty otherwise; assembly has its labels in `source`).
     pub symbols: std::collections::BTreeMap<u32, String>,
+    /// For a program loaded from an ELF file: the file as it was read.
+    pub elf_file: Option<std::sync::Arc<[u8]>>,
+}
+
+/// The ELF file a debugger is given for a program (the stub serves it over
+/// gdb's Host I/O, and names it through qXfer:exec-file): the program's
+/// absolute path and the bytes of an ELF with its symbols and DWARF.
+#[derive(Debug, Clone)]
+pub struct ExecImage {
+    pub path: PathBuf,
+    pub bytes: std::sync::Arc<[u8]>,
 }
 
 impl Program {
@@ -98,24 +109,30 @@ impl Program {
 
     /// A program of raw bytecode, with no source and no symbols.
     pub fn from_bytes(path: PathBuf, bytes: Vec<u8>) -> Program {
-        Program { path, bytes, source: None, symbols: Default::default() }
+        Program { path, bytes, source: None, symbols: Default::default(), elf_file: None }
     }
 
     pub fn is_assembly(path: &Path) -> bool {
         path.extension().is_some_and(|e| e.eq_ignore_ascii_case("fasm"))
     }
 
-    /// For a program loaded from an ELF file, the file's absolute path: the
-    /// stub hands it to gdb (qXfer:exec-file) so gdb reads its symbols and
-    /// DWARF without a `file` command.
-    pub fn elf_path(&self) -> Option<PathBuf> {
-        let mut magic = [0u8; 4];
-        let (mut f, _) = open_regular(&self.path).ok()?;
-        f.read_exact(&mut magic).ok()?;
-        if !crate::program::elf::is_elf(&magic) {
-            return None;
-        }
-        std::fs::canonicalize(&self.path).ok()
+    /// The ELF file a debugger gets for this program, in memory: for an
+    /// assembly source, the ELF `asm --elf` would write (symbols, DWARF with
+    /// the source's lines); for a program loaded from an ELF file, that file
+    /// as it was read; for raw bytecode, none.  Its path is the program's
+    /// absolute path.
+    pub fn exec_image(&self) -> Result<Option<ExecImage>, ProgramError> {
+        let bytes: std::sync::Arc<[u8]> = match (&self.elf_file, &self.source) {
+            (Some(file), _) => file.clone(),
+            (None, Some((_, a))) => crate::program::elf::write(a, &self.path)
+                .map_err(|error| ProgramError::Elf { path: self.path.clone(), error })?
+                .into(),
+            (None, None) => return Ok(None),
+        };
+        let path = std::fs::canonicalize(&self.path)
+            .or_else(|_| std::path::absolute(&self.path))
+            .unwrap_or_else(|_| self.path.clone());
+        Ok(Some(ExecImage { path, bytes }))
     }
 
     /// The text of an assembly source file (UTF-8, at most [`MAX_PROGRAM_FILE`]
@@ -135,7 +152,7 @@ impl Program {
         if Program::is_assembly(path) {
             let text = Program::read_source(path)?;
             let assembled = asm::assemble(&text).map_err(|error| ProgramError::Assembly { path: path.into(), error })?;
-            return Ok(Program { path: path.into(), bytes: assembled.bytes.clone(), source: Some((text, assembled)), symbols: Default::default() });
+            return Ok(Program { path: path.into(), bytes: assembled.bytes.clone(), source: Some((text, assembled)), symbols: Default::default(), elf_file: None });
         }
         let (mut file, len) = open_regular(path).map_err(read)?;
         if len == 0 {
@@ -154,7 +171,7 @@ impl Program {
         if elf {
             let bytes = crate::program::elf::load(&data).map_err(|error| ProgramError::Elf { path: path.into(), error })?;
             let symbols = crate::program::elf::function_symbols(&data);
-            return Ok(Program { path: path.into(), bytes, source: None, symbols });
+            return Ok(Program { path: path.into(), bytes, source: None, symbols, elf_file: Some(data.into()) });
         }
         if data.is_empty() {
             return Err(ProgramError::Empty { path: path.into() });

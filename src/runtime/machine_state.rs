@@ -153,7 +153,7 @@ pub fn differences(a: &[u8], b: &[u8], skip: &[&str]) -> Vec<(String, String, St
     fields()
         .iter()
         .filter(|f| a.get(f.offset..f.offset + f.size) != b.get(f.offset..f.offset + f.size))
-        .filter(|f| !skip.contains(&f.name.as_str()))
+        .filter(|f| !skip.iter().any(|s| f.name == *s || f.name.strip_prefix(s).is_some_and(|rest| rest.starts_with('['))))
         .filter(|f| f.offset + f.size <= a.len().min(b.len()))
         .map(|f| (f.name.clone(), value(a, f), value(b, f)))
         .collect()
@@ -390,7 +390,8 @@ mod check_tests {
         assert_eq!(refused(|s| set(s, "state", 4)), "run state 4 is none of running, exhausted, halted, terminated");
         assert_eq!(refused(|s| set(s, "fl_kind", 4)), "running agent: fl_kind 4 is no flag computation (0-3)");
         assert_eq!(refused(|s| set(s, "agents[1].flags", 0x100)), "agent slot 1: flags 0x100 hold bits other than Z S C O");
-        assert_eq!(refused(|s| set(s, "sched", 2)), "scheduler 2 is neither round-robin (0) nor chaos (1)");
+        assert_eq!(refused(|s| set(s, "sched", 3)), "scheduler 3 is none of round-robin (0), chaos (1), pct (2)");
+        assert_eq!(refused(|s| set(s, "sched", 2)), "PCT depth 0 is outside 1-16");
         assert_eq!(refused(|s| set(s, "slice", 0)), "time slice 0");
         assert_eq!(refused(|s| set(s, "exit_code", 256)), "exit code 256 is outside 0-255");
         assert_eq!(refused(|s| set(s, "term_signal", 11)), "termination signal 11 is neither 0 nor SIGXCPU");
@@ -431,6 +432,48 @@ mod check_tests {
         assert_eq!(load_with(|s| set(s, "trust_log_count", u64::MAX)), "", "the ring index is taken modulo");
     }
 
+    fn get(s: &[u8], name: &str) -> u64 {
+        raw(s, &field(name).unwrap())
+    }
+
+    /// PCT's state: depth, change points in order, each priority once,
+    /// nothing past the depth, and zeros under the other schedulers.
+    #[test]
+    fn pct_state() {
+        let (mut vm, _) = two_agents();
+        vm.set_schedule(crate::runtime::vm::Schedule::pct(100, 3, 50));
+        vm.run(3);
+        let pct = vm.save_state().to_vec();
+        let mut other = Vm::new(VmConfig::default()).unwrap();
+        other.load_state(&pct).unwrap();
+        let refused_pct = |change: &dyn Fn(&mut [u8])| {
+            let mut s = pct.clone();
+            change(&mut s);
+            match Vm::check_state(&s) {
+                Err(VmError::BadState(why)) => why,
+                other => panic!("{other:?}"),
+            }
+        };
+        let at0 = get(&pct, "pct_at[0]");
+        let at1 = get(&pct, "pct_at[1]");
+        assert!(at0 >= 1 && at0 <= at1 && at1 <= 50, "{at0} {at1}");
+        assert_eq!(refused_pct(&|s| set(s, "pct_depth", 0)), "PCT depth 0 is outside 1-16");
+        assert_eq!(refused_pct(&|s| set(s, "pct_depth", 17)), "PCT depth 17 is outside 1-16");
+        assert_eq!(refused_pct(&|s| set(s, "pct_next", 3)), "PCT: 3 change points passed of 2");
+        assert_eq!(
+            refused_pct(&|s| set(s, "pct_at[1]", at0.saturating_sub(1))),
+            format!("PCT change point 1 at {}: change points are at 1 or later, ascending", at0.saturating_sub(1))
+        );
+        assert_eq!(
+            refused_pct(&|s| set(s, "pct_low[1]", get(s, "pct_low[0]"))),
+            format!("PCT change point 1 gives priority {}: each of 1-2 once", get(&pct, "pct_low[0]"))
+        );
+        assert_eq!(refused_pct(&|s| set(s, "pct_at[2]", 7)), "PCT change point 2 (at 7, priority 0) beyond depth 3");
+        // PCT's fields under another scheduler
+        assert_eq!(refused_pct(&|s| set(s, "sched", 1)), "PCT state (depth 3) under a scheduler other than PCT");
+        assert_eq!(refused(|s| set(s, "prio[1]", 5)), "PCT state (depth 0) under a scheduler other than PCT");
+    }
+
     // Every state a run of the racy FizzBuzz passes through (two agents,
     // mailboxes, chaos scheduling, an agent that ends) is accepted.
     #[test]
@@ -438,7 +481,7 @@ mod check_tests {
         let src = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/examples/fizzbuzz_race.fasm")).unwrap();
         let program = crate::program::asm::assemble(&src).unwrap().bytes;
         let mut vm = Vm::with_program(&program, VmConfig { energy: 1_000_000, seed: 5 }).unwrap();
-        vm.set_schedule(crate::runtime::vm::Schedule { kind: crate::runtime::vm::SchedKind::Chaos, slice: 3 });
+        vm.set_schedule(crate::runtime::vm::Schedule::new(crate::runtime::vm::SchedKind::Chaos, 3));
         let mut other = Vm::new(VmConfig::default()).unwrap();
         let mut steps = 0;
         loop {

@@ -56,18 +56,52 @@ pub enum SchedKind {
     RoundRobin,
     /// Slice lengths (1..=slice) and the next agent drawn from a generator seeded with `--seed`.
     Chaos,
+    /// PCT: random agent priorities and `depth - 1` priority change points
+    /// drawn from a generator seeded with `--seed`; the ready agent of
+    /// highest priority runs.
+    Pct,
 }
+
+/// The deepest PCT depth bound.
+pub const PCT_MAX_DEPTH: u32 = ffi::FLUX_PCT_MAX_DEPTH;
 
 /// The scheduler's settings (kept across resets).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Schedule {
     pub kind: SchedKind,
     pub slice: u32,
+    /// PCT: the depth bound d (1..=16); 0 under the other schedulers.
+    #[serde(default, skip_serializing_if = "is_zero_u32")]
+    pub depth: u32,
+    /// PCT: the instructions change points are drawn from (1..=steps); 0
+    /// under the other schedulers.
+    #[serde(default, skip_serializing_if = "is_zero_u64")]
+    pub steps: u64,
+}
+
+fn is_zero_u32(v: &u32) -> bool {
+    *v == 0
+}
+
+fn is_zero_u64(v: &u64) -> bool {
+    *v == 0
 }
 
 impl Default for Schedule {
     fn default() -> Self {
-        Schedule { kind: SchedKind::RoundRobin, slice: DEFAULT_SLICE }
+        Schedule { kind: SchedKind::RoundRobin, slice: DEFAULT_SLICE, depth: 0, steps: 0 }
+    }
+}
+
+impl Schedule {
+    /// Round-robin or chaos with slices of `slice` instructions.
+    pub fn new(kind: SchedKind, slice: u32) -> Schedule {
+        Schedule { kind, slice, depth: 0, steps: 0 }
+    }
+
+    /// PCT with depth bound `depth` over runs of about `steps` instructions.
+    pub fn pct(slice: u32, depth: u32, steps: u64) -> Schedule {
+        Schedule { kind: SchedKind::Pct, slice, depth, steps }
     }
 }
 
@@ -843,11 +877,23 @@ impl Vm {
     }
 
     /// Sets the scheduler (and starts it afresh): call it before running.
+    /// A PCT schedule's depth must be 1..=16 and its steps at least 1
+    /// (the CLI checks them); out of range, PCT falls back to depth 1 over 1
+    /// step.
     pub fn set_schedule(&mut self, schedule: Schedule) {
         self.schedule = schedule;
         let kind = match schedule.kind {
             SchedKind::RoundRobin => ffi::FLUX_SCHED_ROUND_ROBIN,
             SchedKind::Chaos => ffi::FLUX_SCHED_CHAOS,
+            SchedKind::Pct => {
+                // SAFETY: `self.ptr()` is live (see `Vm::ptr`); the other arguments are plain values.
+                let ok = unsafe { ffi::flux_vm_set_pct(self.ptr(), schedule.slice, schedule.depth, schedule.steps) } == 0;
+                if !ok {
+                    // SAFETY: as above
+                    unsafe { ffi::flux_vm_set_pct(self.ptr(), schedule.slice, 1, 1) };
+                }
+                return;
+            }
         };
         // SAFETY: `self.ptr()` is live (see `Vm::ptr`); the other arguments are plain values.
         unsafe { ffi::flux_vm_set_schedule(self.ptr(), kind, schedule.slice) }

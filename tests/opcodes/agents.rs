@@ -215,7 +215,7 @@ programs! {
 
 fn sched_vm(src: &str, kind: SchedKind, slice: u32, seed: u64) -> Vm {
     let mut m = vm_with(src, VmConfig { seed, ..VmConfig::default() });
-    m.set_schedule(Schedule { kind, slice });
+    m.set_schedule(Schedule::new(kind, slice));
     m
 }
 

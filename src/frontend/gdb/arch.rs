@@ -3,7 +3,13 @@
 //!
 //! Register numbers follow target.xml: 0–31 are the i386 core registers
 //! (only esp, ebp, eip and eflags carry FLUX state: sp, fp, pc and the Z S C O
-//! flags), 32–47 are r0–r15, 48–63 conf0–conf15, 64 energy, 65 cycles.
+//! flags), 32–47 are r0–r15, 48–63 conf0–conf15, 64 energy, 65 cycles,
+//! and 66–106 the i386 features gdb numbers before any register it does not
+//! know (sse, avx, mpx, avx512, pkeys, linux: all unavailable, outside the
+//! `g` block).  Declaring them leaves gdb no empty register number before
+//! the FLUX registers (gdb numbers those from 73): front-ends that list
+//! `-data-list-register-names` without the empty names and take values by
+//! position (gdbgui) showed every FLUX value under another name.
 use std::num::NonZeroUsize;
 
 use gdbstub::arch::{Arch, RegId, Registers};
@@ -22,6 +28,23 @@ const CORE_SIZES: [usize; 32] = [
     10, 10, 10, 10, 10, 10, 10, 10, // st0-st7
     4, 4, 4, 4, 4, 4, 4, 4, // fctrl fstat ftag fiseg fioff foseg fooff fop
 ];
+/// After the FLUX registers: the i386 features gdb numbers before any
+/// register it does not know (sse, avx, mpx, avx512, pkeys, segments),
+/// declared so that gdb leaves no empty register number before the FLUX
+/// ones; all unavailable, and not in the `g` block (gdb asks for them with
+/// `p` if ever).
+const FILLER_SIZES: [usize; 41] = [
+    16, 16, 16, 16, 16, 16, 16, 16, 4, // xmm0-7 mxcsr
+    16, 16, 16, 16, 16, 16, 16, 16, // ymm0h-7h
+    16, 16, 16, 16, 8, 8, // bnd0raw-3raw bndcfgu bndstatus
+    8, 8, 8, 8, 8, 8, 8, 8, // k0-7
+    32, 32, 32, 32, 32, 32, 32, 32, // zmm0h-7h
+    4, // pkru
+    4, // orig_eax (gdb's GNU/Linux osabi numbers it right after pkru)
+];
+/// orig_eax, the last filler: gdb's GNU/Linux osabi writes -1 to it with
+/// every write of the pc (`jump`, `run`), so a write is accepted and dropped.
+pub const ORIG_EAX: usize = CYCLES + FILLER_SIZES.len();
 const FIRST_R: usize = 32;
 const FIRST_CONF: usize = FIRST_R + NUM_REGS;
 const ENERGY: usize = FIRST_CONF + NUM_REGS;
@@ -65,6 +88,7 @@ impl RegId for FluxRegId {
             n if n < ENERGY => (FluxRegId::Conf((n - FIRST_CONF) as u8), 4),
             ENERGY => (FluxRegId::Energy, 8),
             CYCLES => (FluxRegId::Cycles, 8),
+            n if n <= CYCLES + FILLER_SIZES.len() => (FluxRegId::Unavailable { n }, FILLER_SIZES[n - CYCLES - 1]),
             _ => return None,
         };
         Some((reg, NonZeroUsize::new(size)))
@@ -135,6 +159,7 @@ impl FluxRegs {
             FluxRegId::Core(X86CoreRegId::Ebp) => u32_of(val).map(|v| self.fp = v).is_some(),
             FluxRegId::Core(X86CoreRegId::Eip) => u32_of(val).map(|v| self.pc = v).is_some(),
             FluxRegId::Core(X86CoreRegId::Eflags) => u32_of(val).map(|v| self.flags = v).is_some(),
+            FluxRegId::Unavailable { n: ORIG_EAX } => val.len() == 4,
             FluxRegId::Core(_) | FluxRegId::Unavailable { .. } => false,
             FluxRegId::R(n) => u32_of(val).map(|v| self.r[n as usize] = v as i32).is_some(),
             FluxRegId::Conf(n) => u32_of(val).map(|v| self.conf[n as usize] = f32::from_bits(v)).is_some(),
@@ -194,7 +219,23 @@ mod tests {
             .filter_map(|l| l.trim().strip_prefix("<reg name=\""))
             .map(|l| &l[..l.find('"').unwrap()])
             .collect();
-        assert_eq!(names.len(), CYCLES + 1);
+        assert_eq!(names.len(), CYCLES + 1 + FILLER_SIZES.len());
+        assert_eq!(names[CYCLES + 1], "xmm0");
+        assert_eq!(names[CYCLES + FILLER_SIZES.len()], "orig_eax");
+        let bits: Vec<usize> = TARGET_XML
+            .lines()
+            .filter_map(|l| l.split("bitsize=\"").nth(1))
+            .map(|b| b[..b.find('"').unwrap()].parse::<usize>().unwrap() / 8)
+            .collect();
+        assert_eq!(&bits[CYCLES + 1..], &FILLER_SIZES, "filler sizes follow the description");
+        assert!(FluxRegId::from_raw_id(CYCLES + FILLER_SIZES.len() + 1).is_none());
+        assert_eq!(names[ORIG_EAX], "orig_eax");
+        // gdb writes orig_eax with the pc: accepted, dropped; other fillers refuse
+        let mut r = FluxRegs::default();
+        assert!(r.write(FluxRegId::from_raw_id(ORIG_EAX).unwrap().0, &[0xFF; 4]));
+        assert!(r.read(FluxRegId::from_raw_id(ORIG_EAX).unwrap().0).is_empty());
+        assert!(!r.write(FluxRegId::from_raw_id(CYCLES + 1).unwrap().0, &[0; 16]));
+        assert_eq!(r, FluxRegs::default());
         assert_eq!(names[4], "esp");
         assert_eq!(names[8], "eip");
         assert_eq!(names[FIRST_R], "r0");

@@ -6,8 +6,6 @@
 //! [`FluxTarget::start_fresh`]).  There is one "process", pid 1: the program
 //! being served.  With plain `target remote` gdb never sends `!`, and kill,
 //! exit and detach end the session exactly as before.
-use std::path::PathBuf;
-
 use gdbstub::common::Pid;
 use gdbstub::target::ext::exec_file::ExecFile;
 use gdbstub::target::ext::extended_mode::{
@@ -15,6 +13,7 @@ use gdbstub::target::ext::extended_mode::{
 };
 use gdbstub::target::{TargetError as GdbTargetError, TargetResult};
 
+use super::host_io::HostFiles;
 use super::{FluxTarget, LastStop};
 use crate::runtime::vm::{Stop, StopKind};
 
@@ -35,9 +34,9 @@ pub struct SessionState {
     /// gdb detached in extended mode: the VM stays where it was, and
     /// `attach 1` takes it up again.
     pub detached: bool,
-    /// The absolute path of the ELF file the program came from, for
-    /// qXfer:exec-file (None for assembly and raw bytecode).
-    pub exec_file: Option<PathBuf>,
+    /// The program's ELF, in memory (see [`super::host_io`]): its path goes
+    /// to gdb through qXfer:exec-file, its bytes through Host I/O.
+    pub files: HostFiles,
 }
 
 impl FluxTarget {
@@ -50,6 +49,12 @@ impl FluxTarget {
         self.restart();
         self.process.ended = false;
         self.process.detached = false;
+    }
+
+    /// A new connection: the descriptors an earlier gdb left open on the
+    /// served file are closed.
+    pub fn new_connection(&mut self) {
+        self.process.files = HostFiles::new(self.process.files.image.take());
     }
 
     /// Whether the stub should keep serving this gdb after `reason` ended
@@ -90,7 +95,7 @@ impl ExtendedMode for FluxTarget {
         if let Some(name) = filename {
             // gdb sends `set remote exec-file`; the stub serves one program.
             let name = String::from_utf8_lossy(name);
-            let ours = [Some(self.session.program.path.clone()), self.process.exec_file.clone()];
+            let ours = [Some(self.session.program.path.clone()), self.process.files.image.as_ref().map(|i| i.path.clone())];
             let same = ours.iter().flatten().any(|p| {
                 std::fs::canonicalize(p).ok() == std::fs::canonicalize(name.as_ref()).ok() || p.to_string_lossy() == name
             });
@@ -159,9 +164,10 @@ impl CurrentActivePid for FluxTarget {
 
 impl ExecFile for FluxTarget {
     fn get_exec_file(&self, _pid: Option<Pid>, offset: u64, length: usize, buf: &mut [u8]) -> TargetResult<usize, Self> {
-        let Some(path) = &self.process.exec_file else {
+        let Some(image) = &self.process.files.image else {
             return Err(GdbTargetError::Errno(2));
         };
+        let path = &image.path;
         let bytes = path.as_os_str().as_encoded_bytes();
         let start = (offset as usize).min(bytes.len());
         let n = length.min(buf.len()).min(bytes.len() - start);

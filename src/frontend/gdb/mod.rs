@@ -13,7 +13,9 @@
 //!   `goto`, `replay save`),
 //! - [`event_loop`]: running the VM between packets, Ctrl-C included,
 //! - [`extended`]: `target extended-remote` (run, kill, detach as with
-//!   gdbserver's multi mode) and qXfer:exec-file for programs from ELF files.
+//!   gdbserver's multi mode) and qXfer:exec-file,
+//! - [`host_io`]: gdb's Host I/O, read-only, serving the program's ELF
+//!   (built in memory for assembly) so gdb gets symbols and DWARF.
 pub mod agents_monitor;
 pub mod args;
 pub mod arch;
@@ -23,6 +25,7 @@ pub mod event_loop;
 pub mod extended;
 pub mod flux_monitor;
 pub mod framing;
+pub mod host_io;
 pub mod monitor;
 pub mod query_monitor;
 pub mod record_monitor;
@@ -35,6 +38,7 @@ use gdbstub::target::ext::base::BaseOps;
 use gdbstub::target::ext::breakpoints::BreakpointsOps;
 use gdbstub::target::ext::exec_file::ExecFileOps;
 use gdbstub::target::ext::extended_mode::ExtendedModeOps;
+use gdbstub::target::ext::host_io::HostIoOps;
 use gdbstub::target::ext::monitor_cmd::MonitorCmdOps;
 use gdbstub::target::Target;
 
@@ -92,13 +96,18 @@ pub struct FluxTarget {
 
 impl FluxTarget {
     pub fn new(program: Program, config: VmConfig, output: Box<dyn Write + Send>) -> Result<FluxTarget, VmError> {
-        let exec_file = program.elf_path();
+        // the ELF gdb reads over Host I/O; a program without one is still
+        // served, by instruction
+        let image = program.exec_image().unwrap_or_else(|e| {
+            log::warn!("no debug information for gdb: {e}");
+            None
+        });
         Ok(FluxTarget {
             session: Session::new(program, config, output)?,
             exec: ExecMode::Continue,
             pending_signal: None,
             last_stop: None,
-            process: extended::SessionState { exec_file, ..Default::default() },
+            process: extended::SessionState { files: host_io::HostFiles::new(image), ..Default::default() },
             plan: base::ResumePlan::default(),
             plan_signal: None,
             regs_agent: None,
@@ -209,14 +218,20 @@ impl Target for FluxTarget {
         Some(self)
     }
 
-    /// Only for programs from an ELF file: gdb then loads its symbols and
-    /// DWARF by itself.
+    /// For assembly and ELF programs (not raw bytecode): gdb then reads the
+    /// ELF's symbols and DWARF over Host I/O by itself.
     fn support_exec_file(&mut self) -> Option<ExecFileOps<'_, Self>> {
-        if self.process.exec_file.is_some() {
+        if self.process.files.image.is_some() {
             Some(self)
         } else {
             None
         }
+    }
+
+    /// Always, read-only: without an image every open is ENOENT, and gdb
+    /// still learns that the stub transfers files.
+    fn support_host_io(&mut self) -> Option<HostIoOps<'_, Self>> {
+        Some(self)
     }
 
 }
