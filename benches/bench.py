@@ -30,8 +30,11 @@
   11. source-level `next` round trips: a DAP client's `next` request and its `stopped`
      event through `flux-gdbstub dap` vs gdb's `next` through `flux-gdbstub serve` of the
      same program (loop.fasm, its ELF for gdb), neither recording.
+  12. history queries at the end of a recording of fib(30): `monitor origin`,
+     `last-write` and `history` of the stack word mem32[0xFFF8] vs a plain
+     `flux-gdbstub run` of fib(30).
 
-`bench.py --only memory` measures 9 alone, `--only pct` 10 alone, `--only dap` 11 alone.
+`bench.py --only memory` measures 9 alone, `--only pct` 10 alone, `--only dap` 11 alone, `--only queries` 12 alone.
 
 Every measurement takes --runs pairs: a FLUX run and its peer's run one
 after the other (which goes first alternates from pair to pair), so that a
@@ -41,7 +44,7 @@ are printed beside it for information.  Nothing here fails because of a
 timing, only when a measurement cannot be taken (a tool missing, a wrong
 result, a timeout).
 
-Usage: bench.py --stub PATH [--runs N] [--steps N] [--pct-seeds N] [--out FILE] [--only memory|pct]
+Usage: bench.py --stub PATH [--runs N] [--steps N] [--pct-seeds N] [--out FILE] [--only memory|pct|dap|queries]
 """
 import argparse
 import json
@@ -486,6 +489,41 @@ def bench_reverse_stepi(stub, runs, steps):
     return back, fwd, history_bytes_per_million(status)
 
 
+# ---- 12. history queries at the end of a long recording -----------------------
+
+QUERY_WORD = "mem32[0xFFF8]"   # fib(30)'s first frame: n, then fib(n-1)
+
+
+def bench_queries(stub, runs):
+    """Per run: the seconds of `monitor origin`, `last-write`, `history` of
+    QUERY_WORD at the end of a fib(30) recording, and of a plain run."""
+    qs = {"origin": [], "last-write": [], "history": []}
+    plain = []
+    for i in range(runs):
+        def queries():
+            srv = flux_server(stub, FIB_FASM, ["--record"])
+            try:
+                args = ["-ex", f"target remote 127.0.0.1:{srv.port}", "-ex", f"break *{FIB_HALT:#x}", "-ex", "continue",
+                        "-ex", "delete"]
+                for q in qs:
+                    args += py("import time; t0 = time.perf_counter()")
+                    args += ["-ex", f"monitor {q} {QUERY_WORD}"]
+                    args += py(f"print('RESULT {q}=%.6f' % (time.perf_counter() - t0))")
+                args += ["-ex", "kill"]
+                out = gdb_session(args, "history queries", any_status=True)
+                srv.wait()
+            finally:
+                srv.stop()
+            if "2 writes" not in out or ": origin" not in out:
+                raise BenchError(f"the queries did not answer as expected:\n{out}")
+            return {q: float(result(out, q)) for q in qs}
+        got, p = pair(i, queries, lambda: run_timed([stub, "run", FIB_FASM], expect_rc=832040 & 0xFF, expect_out=FIB_OUT))
+        for q in qs:
+            qs[q].append(got[q])
+        plain.append(p)
+    return qs, plain
+
+
 # ---- 9. recording memory ------------------------------------------------------
 
 def run_record_memory(stub, program, path):
@@ -794,7 +832,7 @@ def main():
     ap.add_argument("--runs", type=int, default=7, help="pairs of runs of each measurement (goals judged on the median per-pair ratio)")
     ap.add_argument("--steps", type=int, default=2000, help="stepi count per gdb session")
     ap.add_argument("--out", help="also write the table to this file")
-    ap.add_argument("--only", choices=["memory", "pct", "dap"], help="measure only this (9: recording memory, 10: PCT vs chaos, 11: DAP next)")
+    ap.add_argument("--only", choices=["memory", "pct", "dap", "queries"], help="measure only this (9: recording memory, 10: PCT vs chaos, 11: DAP next, 12: history queries)")
     ap.add_argument("--pct-seeds", type=int, default=4000, help="seeds per scheduler for the depth-3 bug")
     a = ap.parse_args()
     if a.runs < 1 or a.steps < 1:
@@ -804,7 +842,7 @@ def main():
             raise BenchError(f"{tool} not found (scripts/setup.sh installs it)")
 
     if a.only == "pct":
-        log(f"10/11 depth-3 bug: explore --sched pct --depth 3 vs chaos, seeds 0..{a.pct_seeds}")
+        log(f"10/12 depth-3 bug: explore --sched pct --depth 3 vs chaos, seeds 0..{a.pct_seeds}")
         rows, notes = pct_rows(bench_pct(a.stub, a.pct_seeds))
         text = "\n".join(table(rows) + [""] + notes) + "\n"
         sys.stdout.write(text)
@@ -813,9 +851,16 @@ def main():
                 f.write(text)
         return 0
     tmp = tempfile.mkdtemp(prefix="flux-bench-")
+    if a.only == "queries":
+        q_times, q_plain = bench_queries(a.stub, a.runs)
+        rows = [(f"monitor {q} {QUERY_WORD}, end of fib(30), vs run", ms(q_times[q]), ms(q_plain),
+                 f"{paired(q_times[q], q_plain):.3f}x", f"{min(q_times[q]) / min(q_plain):.3f}x", "<= 0.1x",
+                 "yes" if paired(q_times[q], q_plain) <= 0.1 else "NO") for q in q_times]
+        sys.stdout.write("\n".join(table(rows)) + "\n")
+        return 0
     if a.only == "dap":
         try:
-            log(f"11/11 next {a.steps}: DAP (flux-gdbstub dap) vs gdb (serve), {a.runs} runs each")
+            log(f"11/12 next {a.steps}: DAP (flux-gdbstub dap) vs gdb (serve), {a.runs} runs each")
             d_dap, d_gdb = bench_dap_next(a.stub, a.runs, a.steps, tmp)
         finally:
             shutil.rmtree(tmp, ignore_errors=True)
@@ -829,7 +874,7 @@ def main():
         return 0
     if a.only == "memory":
         try:
-            log("9/11 recording memory: rng_loop vs plain_loop; pages_loop under --record-limit")
+            log("9/12 recording memory: rng_loop vs plain_loop; pages_loop under --record-limit")
             mem_rows, mem_notes = memory_rows(bench_record_memory(a.stub, tmp))
         finally:
             shutil.rmtree(tmp, ignore_errors=True)
@@ -840,30 +885,32 @@ def main():
                 f.write(text)
         return 0
     try:
-        log(f"1/11 fib(30): flux-gdbstub run vs lua5.4, {a.runs} runs each")
+        log(f"1/12 fib(30): flux-gdbstub run vs lua5.4, {a.runs} runs each")
         fib_flux, fib_lua = bench_fib(a.stub, a.runs)
-        log(f"2/11 gdb continue over loop.fasm (10 breakpoints + 1 watchpoint) vs plain run, {a.runs} runs each")
+        log(f"2/12 gdb continue over loop.fasm (10 breakpoints + 1 watchpoint) vs plain run, {a.runs} runs each")
         c_armed, c_plain, c_bare, c_sessions = bench_continue(a.stub, a.runs)
-        log(f"3/11 stepi {a.steps}: gdb+flux-gdbstub vs gdb+gdbserver, {a.runs} runs each")
+        log(f"3/12 stepi {a.steps}: gdb+flux-gdbstub vs gdb+gdbserver, {a.runs} runs each")
         s_flux, s_native, s_fp, s_np = bench_stepi(a.stub, a.runs, a.steps, tmp)
-        log("4/11 a conditional breakpoint hit 20,000 times: break if (agent expression; CLI and MI) vs monitor break,"
+        log("4/12 a conditional breakpoint hit 20,000 times: break if (agent expression; CLI and MI) vs monitor break,"
             " and gdb-side (condition-evaluation host) vs agent expression")
         h_stub, h_stub_mi, h_agent, h_agent_mi, h_gdb, h_agent_g = bench_cond_hits(a.stub, a.runs)
-        log("5/11 gdb continue over loop.fasm with 5 stub-side conditional breakpoints + 2 watch-if vs plain run")
+        log("5/12 gdb continue over loop.fasm with 5 stub-side conditional breakpoints + 2 watch-if vs plain run")
         f_armed, f_plain = bench_flux_hooks(a.stub, a.runs)
-        log(f"6/11 recording: run --record vs run (fib30); gdb continue with serve --record vs without (loop.fasm)")
+        log(f"6/12 recording: run --record vs run (fib30); gdb continue with serve --record vs without (loop.fasm)")
         rr_rec, rr_plain, rr_size = bench_record_run(a.stub, a.runs, tmp)
         rc_rec, rc_plain, rc_hist = bench_record_continue(a.stub, a.runs)
-        log(f"7/11 reverse-stepi {a.steps // 10} vs stepi {a.steps // 10} at the end of a fib(30) recording")
+        log(f"7/12 reverse-stepi {a.steps // 10} vs stepi {a.steps // 10} at the end of a fib(30) recording")
         rs_back, rs_fwd, rs_hist = bench_reverse_stepi(a.stub, a.runs, max(1, a.steps // 10))
-        log(f"8/11 gdb continue over loop.fasm with monitor trace on vs without")
+        log(f"8/12 gdb continue over loop.fasm with monitor trace on vs without")
         t_on, t_off, t_save = bench_trace_continue(a.stub, a.runs, tmp)
-        log("9/11 recording memory: rng_loop vs plain_loop; pages_loop under --record-limit")
+        log("9/12 recording memory: rng_loop vs plain_loop; pages_loop under --record-limit")
         mem_rows, mem_notes = memory_rows(bench_record_memory(a.stub, tmp))
-        log(f"10/11 depth-3 bug: explore --sched pct --depth 3 vs chaos, seeds 0..{a.pct_seeds}")
+        log(f"10/12 depth-3 bug: explore --sched pct --depth 3 vs chaos, seeds 0..{a.pct_seeds}")
         pct_r, pct_notes = pct_rows(bench_pct(a.stub, a.pct_seeds))
-        log(f"11/11 next {a.steps}: DAP (flux-gdbstub dap) vs gdb (serve), {a.runs} runs each")
+        log(f"11/12 next {a.steps}: DAP (flux-gdbstub dap) vs gdb (serve), {a.runs} runs each")
         d_dap, d_gdb = bench_dap_next(a.stub, a.runs, a.steps, tmp)
+        log(f"12/12 history queries (origin, last-write, history of {QUERY_WORD}) at the end of fib(30) vs a plain run")
+        q_times, q_plain = bench_queries(a.stub, a.runs)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 
@@ -916,6 +963,9 @@ def main():
         *pct_r,
         (f"next {a.steps}: DAP vs gdb through the stub", rate(d_dap), rate(d_gdb),
          f"{r_d:.2f}x", f"{b_d:.2f}x", ">= 1x", ok(r_d >= 1.0)),
+        *[(f"monitor {q} {QUERY_WORD}, end of fib(30), vs run", ms(q_times[q]), ms(q_plain),
+           f"{paired(q_times[q], q_plain):.3f}x", f"{min(q_times[q]) / min(q_plain):.3f}x", "<= 0.1x",
+           ok(paired(q_times[q], q_plain) <= 0.1)) for q in q_times],
     ]
     lines = [f"FLUX benchmarks: {a.runs} pairs of runs (FLUX and peer back to back, which goes first alternating);"
              f" times are best (median in brackets); ratios are FLUX / peer; 'met' judges the median of the"

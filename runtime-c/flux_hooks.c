@@ -350,14 +350,14 @@ static inline void put(flux_vm *vm, const void *p, size_t n) {
 /* Appends the record of the instruction that just retired; 1 when the
  * buffer has no room for another. */
 static int trace_retire(flux_vm *vm, uint32_t pc, uint8_t op, uint64_t cycle, int64_t energy) {
-    flux_trace_head h = {cycle, energy, pc, 0, op, (uint8_t)vm->ntmem, 0, {0}};
+    flux_trace_head h = {cycle, energy, pc, 0, op, (uint8_t)vm->ntmem, 0, (uint8_t)vm->agents[vm->cur].id, {0}};
     h.reg_mask = changed_regs(vm);
     int trust = vm->trust_log_count != vm->snap_trust_count;
     h.flags = (uint8_t)((trust ? FLUX_TRACE_TRUST : 0) | (vm->tmem_more ? FLUX_TRACE_MEM_MORE : 0));
     put(vm, &h, sizeof h);
     for (uint32_t m = h.reg_mask; m; m &= m - 1) {
         unsigned k = (unsigned)__builtin_ctz(m);
-        flux_trace_reg r = {vm->r[k], vm->conf[k], vm->snap_conf[k], 0};
+        flux_trace_reg r = {vm->r[k], vm->conf[k], vm->snap_conf[k], vm->snap_r[k]};
         put(vm, &r, sizeof r);
     }
     for (uint32_t i = 0; i < vm->ntmem; i++) {

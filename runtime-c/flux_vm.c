@@ -167,6 +167,7 @@ void flux_vm_reset(flux_vm *vm) {
     vm->term_reason[0] = 0;
     fluxi_sched_reset(vm);
     memset(vm->dirty, 1, sizeof vm->dirty);
+    memset(vm->dirty_lines, 1, sizeof vm->dirty_lines);
     vm->ninputs = 0;
     vm->resume_pc = UINT32_MAX;
     atomic_store(&vm->interrupt, 0);
@@ -185,6 +186,11 @@ void flux_vm_save_state(const flux_vm *vm, void *out) { memcpy(out, vm->r, MACHI
 void flux_vm_take_dirty_pages(flux_vm *vm, uint8_t *dirty) {
     memcpy(dirty, vm->dirty, FLUX_PAGES);
     memset(vm->dirty, 0, sizeof vm->dirty);
+}
+
+void flux_vm_take_dirty_lines(flux_vm *vm, uint8_t *dirty) {
+    memcpy(dirty, vm->dirty_lines, FLUX_LINES);
+    memset(vm->dirty_lines, 0, sizeof vm->dirty_lines);
 }
 
 void flux_vm_log_inputs(flux_vm *vm, int on) {

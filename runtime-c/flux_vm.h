@@ -42,6 +42,8 @@ extern "C" {
 #define FLUX_DEFAULT_ENERGY 1000000000LL
 #define FLUX_PAGE_SIZE 256u          /* the unit of memory checkpoints copy  */
 #define FLUX_PAGES (FLUX_MEM_SIZE / FLUX_PAGE_SIZE)
+#define FLUX_LINE_SIZE 16u           /* the unit of the finer write marks    */
+#define FLUX_LINES (FLUX_MEM_SIZE / FLUX_LINE_SIZE)
 #define FLUX_INPUT_LOG 65536u        /* input events kept between drains     */
 #define FLUX_MAX_AGENTS 8u           /* agents alive at once (agent 1 included) */
 #define FLUX_AGENT_STACK 0x800u      /* stack bytes of each spawned agent (512 slots) */
@@ -417,14 +419,15 @@ typedef struct flux_trace_head {
     uint8_t opcode;
     uint8_t nmem;
     uint8_t flags;
-    uint8_t reserved[7];
+    uint8_t agent;       /* the id of the agent that ran it */
+    uint8_t reserved[6];
 } flux_trace_head;
 
 typedef struct flux_trace_reg {
     int32_t value;
     float conf;
     float conf_before;
-    uint32_t reserved;
+    int32_t value_before;
 } flux_trace_reg;
 
 typedef struct flux_trace_mem {
@@ -509,6 +512,10 @@ const flux_state_field *flux_vm_agent_fields(size_t *n, uint32_t *agents_offset,
 /* Copies into dirty[FLUX_PAGES] which pages were written (1) since the last
  * call, and clears the map.  Resets and loads mark every page. */
 void flux_vm_take_dirty_pages(flux_vm *vm, uint8_t *dirty);
+/* The same at FLUX_LINE_SIZE bytes: dirty[FLUX_LINES], which lines were
+ * written since the last call; clears this map only (history queries keep it
+ * per checkpoint to know which spans may have written an address). */
+void flux_vm_take_dirty_lines(flux_vm *vm, uint8_t *dirty);
 
 /* The values the program drew from outside its own state: RNG_NEXT values,
  * and the scheduler's switches from one agent to another (value: the agent

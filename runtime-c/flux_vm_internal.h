@@ -192,6 +192,8 @@ struct flux_vm {
      * or the debugger): checkpoints copy only these.  One spare entry for
      * writes that end exactly at the last byte. */
     uint8_t dirty[FLUX_PAGES + 1];
+    /* the same for FLUX_LINE_SIZE-byte lines (flux_vm_take_dirty_lines) */
+    uint8_t dirty_lines[FLUX_LINES + 1];
     /* where the last run stopped at a breakpoint: the next run from there
      * passes over it (UINT32_MAX: none) */
     uint32_t resume_pc;
@@ -425,6 +427,10 @@ static inline void mark_dirty(flux_vm *vm, uint32_t addr, uint32_t n) {
     vm->dirty[first] = 1;
     vm->dirty[last] = 1;
     for (uint32_t p = first + 1; p < last; p++) vm->dirty[p] = 1;
+    first = addr / FLUX_LINE_SIZE, last = (addr + n - 1) / FLUX_LINE_SIZE;
+    vm->dirty_lines[first] = 1;
+    vm->dirty_lines[last] = 1;
+    for (uint32_t l = first + 1; l < last; l++) vm->dirty_lines[l] = 1;
 }
 
 /* Whether any of b's agent-expression conditions holds; one that cannot be

@@ -32,7 +32,10 @@
 //! (the future it had no longer follows from it).
 use std::sync::Arc;
 
-use crate::runtime::vm::{InputKind, Stop, StopKind, Vm, VmConfig, VmError, PAGES, PAGE_SIZE};
+use crate::runtime::vm::{InputKind, LineMarks, Stop, StopKind, Vm, VmConfig, VmError, LINES, PAGES, PAGE_SIZE};
+
+/// Marks naming every line: a span whose writes are not known.
+pub const ALL_LINES: LineMarks = [u64::MAX; LINES / 64];
 
 /// Instructions between two checkpoints: going back one instruction re-runs
 /// at most this many (about 0.1 ms).
@@ -117,6 +120,11 @@ pub struct Checkpoint {
     pub patch: Option<Patch>,
     /// Bytes this checkpoint added when it was made (fine checkpoints' cost).
     own_bytes: u64,
+    /// The lines of memory (`LINE_SIZE` bytes each) the instructions between
+    /// the checkpoint before and this one may have written, a superset (every
+    /// line when not known): a query about an address re-runs only the spans
+    /// that may have written it.
+    pub written_before: LineMarks,
 }
 
 /// What gdb changed at one index: the whole machine state after the change
@@ -172,6 +180,9 @@ pub struct History {
     limit: u64,
     /// Thinnings the bound forced, and the instructions dropped from the start.
     limit_thinnings: u64,
+    /// The VM's line marks no longer cover the span since the last
+    /// checkpoint (it was restored or moved since): the next one marks all.
+    marks_lost: bool,
 }
 
 /// The bytes of a checkpoint's tables (page and state chunk pointers).
@@ -212,11 +223,12 @@ impl History {
     pub fn start(vm: &mut Vm) -> Result<History, VmError> {
         let pages: Arc<[Page]> = (0..PAGES).map(|p| page_of(vm.memory_view(), p)).collect();
         vm.take_dirty_pages();
+        vm.take_dirty_lines();
         // nothing is logged: the RNG and the scheduler follow from the state
         vm.log_inputs(false);
         let shadow = Vm::new(VmConfig { energy: 0, seed: 0 })?;
         let (state, state_bytes) = chunk_state(&vm.save_state(), None);
-        let first = Checkpoint { index: 0, state, pages: pages.clone(), patch: None, own_bytes: 0 };
+        let first = Checkpoint { index: 0, state, pages: pages.clone(), patch: None, own_bytes: 0, written_before: ALL_LINES };
         Ok(History {
             texts: Default::default(),
             checkpoints: vec![first],
@@ -236,6 +248,7 @@ impl History {
             fine_bytes: 0,
             limit: DEFAULT_LIMIT,
             limit_thinnings: 0,
+            marks_lost: false,
         })
     }
 
@@ -438,9 +451,14 @@ impl History {
         if let Some(p) = &patch {
             self.patch_bytes += patch_size(p);
         }
-        let cp = Checkpoint { index: self.now, state, pages, patch, own_bytes: 0 };
+        let lines = vm.take_dirty_lines();
+        let written_before = if std::mem::take(&mut self.marks_lost) { ALL_LINES } else { lines };
+        let mut cp = Checkpoint { index: self.now, state, pages, patch, own_bytes: 0, written_before };
         match self.checkpoints.binary_search_by_key(&cp.index, |c| c.index) {
             Ok(i) => {
+                for (m, old) in cp.written_before.iter_mut().zip(self.checkpoints[i].written_before) {
+                    *m |= old;
+                }
                 if let Some(p) = &self.checkpoints[i].patch {
                     self.patch_bytes -= patch_size(p).min(self.patch_bytes);
                 }
@@ -504,12 +522,22 @@ impl History {
     /// or a patch).
     fn thin(&mut self) {
         let half = self.checkpoints.len() / 2;
-        let mut i = 0usize;
-        self.checkpoints.retain(|c| {
-            let keep = i == 0 || i >= half || c.patch.is_some() || i % 2 == 0;
-            i += 1;
-            keep
-        });
+        let mut kept: Vec<Checkpoint> = Vec::with_capacity(self.checkpoints.len());
+        // the writes of a dropped checkpoint's span go to the next one kept
+        let mut carried: Option<LineMarks> = None;
+        for (i, mut c) in std::mem::take(&mut self.checkpoints).into_iter().enumerate() {
+            if let Some(m) = carried.take() {
+                for (a, b) in c.written_before.iter_mut().zip(m) {
+                    *a |= b;
+                }
+            }
+            if i == 0 || i >= half || c.patch.is_some() || i % 2 == 0 {
+                kept.push(c);
+            } else {
+                carried = Some(c.written_before);
+            }
+        }
+        self.checkpoints = kept;
         self.recount();
     }
 
@@ -555,6 +583,7 @@ impl History {
 
     /// Restores checkpoint `cp` into the VM gdb sees.
     fn restore_main(&mut self, vm: &mut Vm, cp: &Checkpoint) -> Result<(), VmError> {
+        self.marks_lost = true;
         restore_into(vm, Some(&self.base_pages), &self.extra_dirty, cp)?;
         self.base_pages = cp.pages.clone();
         self.extra_dirty = [false; PAGES];
@@ -575,6 +604,7 @@ impl History {
     /// runs on a VM without them.
     pub fn goto(&mut self, vm: &mut Vm, index: u64) -> Result<(), VmError> {
         let index = index.clamp(self.begin(), self.end);
+        self.marks_lost = true;
         let cp = self.checkpoint_at_or_before(index).clone();
         self.restore_shadow(&cp)?;
         let mut at = cp.index;
@@ -597,7 +627,7 @@ impl History {
             pages = next.into();
             self.shadow_pages = Some(pages.clone());
             let (state, new_bytes) = chunk_state(&self.shadow.save_state(), Some(&cp.state));
-            let mut fine = Checkpoint { index: at, state, pages: pages.clone(), patch: None, own_bytes: 0 };
+            let mut fine = Checkpoint { index: at, state, pages: pages.clone(), patch: None, own_bytes: 0, written_before: ALL_LINES };
             fine.own_bytes = own + new_bytes + table_bytes(&fine);
             self.fine_bytes += fine.own_bytes;
             let k = self.fine.partition_point(|c| c.index < at);

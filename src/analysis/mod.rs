@@ -14,6 +14,7 @@ pub mod history;
 pub mod profile_report;
 pub mod profiler;
 pub mod provenance;
+pub mod queries;
 pub mod recording;
 pub mod session;
 pub mod snapshot_diff;

@@ -225,6 +225,73 @@ impl Session {
         )
     }
 
+    /// The history and the instruction the VM is at, for a question about
+    /// all of it (what gdb changed becomes part of it first).
+    fn history_for_query(&mut self) -> Result<(&History, u64), crate::analysis::queries::QueryError> {
+        let h = self.history.as_mut().ok_or(crate::analysis::queries::QueryError::NotRecording)?;
+        h.before_resume(&mut self.vm);
+        let now = h.now();
+        Ok((h, now))
+    }
+
+    fn text_at(&self) -> impl Fn(u32) -> String + '_ {
+        |pc| crate::program::disasm::instruction_at(&self.vm, pc).split_whitespace().collect::<Vec<_>>().join(" ")
+    }
+
+    /// `monitor origin OPERAND`: where the value `operand` (of agent
+    /// `agent`'s registers) holds now came from, one line per step.
+    pub fn query_origin(&mut self, operand: &str, agent: u32) -> Result<Vec<String>, crate::analysis::queries::QueryError> {
+        use crate::analysis::queries as q;
+        let subject = q::Subject { operand: q::Operand::parse(operand)?, agent };
+        let (h, now) = self.history_for_query()?;
+        let o = q::origin(h, subject, now)?;
+        let begin = h.begin();
+        Ok(q::origin_lines(&o, begin, &self.text_at()))
+    }
+
+    /// `monitor last-write OPERAND [N]`: the last `n` writes before now, newest first.
+    pub fn query_last_writes(&mut self, operand: &str, n: usize, agent: u32) -> Result<Vec<String>, crate::analysis::queries::QueryError> {
+        use crate::analysis::queries as q;
+        let subject = q::Subject { operand: q::Operand::parse(operand)?, agent };
+        let (h, now) = self.history_for_query()?;
+        let w = q::last_writes(h, subject, now, n)?;
+        let text = self.text_at();
+        let mut lines: Vec<String> = w.iter().map(|w| q::write_line(subject, w, &text)).collect();
+        if lines.is_empty() {
+            lines.push(format!("{subject}: not written before instruction {now}"));
+        }
+        Ok(lines)
+    }
+
+    /// `monitor history OPERAND`: every write over the whole history, oldest
+    /// first, then their count.
+    pub fn query_writes(&mut self, operand: &str, agent: u32) -> Result<Vec<String>, crate::analysis::queries::QueryError> {
+        use crate::analysis::queries as q;
+        let subject = q::Subject { operand: q::Operand::parse(operand)?, agent };
+        let (h, _) = self.history_for_query()?;
+        let w = q::writes(h, subject)?;
+        let text = self.text_at();
+        let mut lines: Vec<String> = w.iter().map(|w| q::write_line(subject, w, &text)).collect();
+        lines.push(format!("{} writes", w.len()));
+        Ok(lines)
+    }
+
+    /// `monitor calls [FUNCTION]`: every call (of one function), then their count.
+    pub fn query_calls(&mut self, function: Option<&str>) -> Result<Vec<String>, crate::analysis::queries::QueryError> {
+        use crate::analysis::queries as q;
+        let (h, _) = self.history_for_query()?;
+        let calls = q::calls(h)?;
+        let mut lines = Vec::new();
+        for c in &calls {
+            let name = self.program.function_name(c.callee);
+            if function.is_none_or(|f| f == name) {
+                lines.push(q::call_line(c, &name));
+            }
+        }
+        lines.push(format!("{} calls", lines.len()));
+        Ok(lines)
+    }
+
     /// Writes the recording to a replay file in the save directory.
     pub fn save_replay(&self, path: &str) -> String {
         match &self.history {

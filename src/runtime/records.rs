@@ -121,6 +121,64 @@ pub fn parse_raw(data: &[u8]) -> Vec<TraceRecord> {
     out
 }
 
+/// A register one instruction changed: old and new value and confidence.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct RegChange {
+    pub reg: u8,
+    pub old: i32,
+    pub new: i32,
+    pub conf_old: f32,
+    pub conf_new: f32,
+}
+
+/// One traced instruction as history queries read it: who ran it and what
+/// it wrote (registers with their old values, memory).
+#[derive(Debug, Clone, PartialEq)]
+pub struct WriteRecord {
+    /// The cycle count before it ran.
+    pub cycle: u64,
+    pub pc: u32,
+    pub opcode: u8,
+    pub agent: u32,
+    pub regs: Vec<RegChange>,
+    pub mem: Vec<MemWrite>,
+}
+
+/// Parses the runtime's trace stream into [`WriteRecord`]s.
+pub fn parse_writes(data: &[u8]) -> Vec<WriteRecord> {
+    use crate::runtime::ffi::{flux_trace_head, flux_trace_mem, flux_trace_reg, flux_trace_trust};
+    use std::mem::size_of;
+    fn read<T: Copy>(data: &[u8], at: &mut usize) -> Option<T> {
+        let end = at.checked_add(size_of::<T>())?;
+        let bytes = data.get(*at..end)?;
+        *at = end;
+        // SAFETY: T is a plain C struct of integers and floats; any bytes are valid.
+        Some(unsafe { std::ptr::read_unaligned(bytes.as_ptr() as *const T) })
+    }
+    let mut out = Vec::with_capacity(data.len() / 32);
+    let mut at = 0usize;
+    while let Some(h) = read::<flux_trace_head>(data, &mut at) {
+        let mut regs = Vec::new();
+        for k in 0..16u8 {
+            if h.reg_mask >> k & 1 == 0 {
+                continue;
+            }
+            let Some(r) = read::<flux_trace_reg>(data, &mut at) else { return out };
+            regs.push(RegChange { reg: k, old: r.value_before, new: r.value, conf_old: r.conf_before, conf_new: r.conf });
+        }
+        let mut mem = Vec::new();
+        for _ in 0..h.nmem {
+            let Some(m) = read::<flux_trace_mem>(data, &mut at) else { return out };
+            mem.push(MemWrite { addr: m.addr, len: m.len.min(255) as u8, old: m.old_value, new: m.new_value });
+        }
+        if h.flags as u32 & crate::runtime::ffi::FLUX_TRACE_TRUST != 0 && read::<flux_trace_trust>(data, &mut at).is_none() {
+            return out;
+        }
+        out.push(WriteRecord { cycle: h.cycle, pc: h.pc, opcode: h.opcode, agent: h.agent as u32, regs, mem });
+    }
+    out
+}
+
 /// A call-path node as the runtime counts it: node 0 is the program's entry,
 /// each other node a function entered by CALL from its parent's path.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]

@@ -16,6 +16,11 @@ pub const FLAG_O: u32 = ffi::FLUX_FLAG_O;
 /// Checkpoints copy memory in pages of this size.
 pub const PAGE_SIZE: usize = ffi::FLUX_PAGE_SIZE as usize;
 pub const PAGES: usize = MEM_SIZE as usize / PAGE_SIZE;
+/// The finer write marks ([`Vm::take_dirty_lines`]) are kept per line of this size.
+pub const LINE_SIZE: usize = ffi::FLUX_LINE_SIZE as usize;
+pub const LINES: usize = MEM_SIZE as usize / LINE_SIZE;
+/// Which lines of memory were written: one bit per line.
+pub type LineMarks = [u64; LINES / 64];
 /// Agents alive at once.
 pub const MAX_AGENTS: usize = ffi::FLUX_MAX_AGENTS as usize;
 /// Messages one mailbox holds.
@@ -672,6 +677,23 @@ impl Vm {
         records
     }
 
+    /// Takes the trace records produced since the last call as the lean
+    /// records history queries read (who ran it, what it wrote, old and new).
+    pub fn take_trace_writes(&mut self) -> Vec<crate::runtime::records::WriteRecord> {
+        let mut len = 0usize;
+        // SAFETY: `self.ptr()` is live (see `Vm::ptr`); `len` is a local the call fills.
+        let p = unsafe { ffi::flux_vm_trace_data(self.ptr(), &mut len) };
+        let records = if p.is_null() || len == 0 {
+            Vec::new()
+        } else {
+            // SAFETY: runtime-c hands out its buffer and its filled length.
+            crate::runtime::records::parse_writes(unsafe { std::slice::from_raw_parts(p, len) })
+        };
+        // SAFETY: `self.ptr()` is live (see `Vm::ptr`); the other arguments are plain values.
+        unsafe { ffi::flux_vm_trace_clear(self.ptr()) };
+        records
+    }
+
     /// Drops the trace records produced since the last call; returns their bytes.
     pub fn discard_trace(&mut self) -> usize {
         let mut len = 0usize;
@@ -733,6 +755,19 @@ impl Vm {
         // SAFETY: `self.ptr()` is live (see `Vm::ptr`); `raw` has PAGES bytes, the size runtime-c writes (FLUX_PAGES).
         unsafe { ffi::flux_vm_take_dirty_pages(self.ptr(), raw.as_mut_ptr()) };
         raw.map(|b| b != 0)
+    }
+
+    /// Which [`LINE_SIZE`]-byte lines of memory were written since the last
+    /// call (by the program or through `write_mem`); clears that map only.
+    pub fn take_dirty_lines(&mut self) -> LineMarks {
+        let mut raw = vec![0u8; LINES];
+        // SAFETY: `self.ptr()` is live (see `Vm::ptr`); `raw` has LINES bytes, the size runtime-c writes (FLUX_LINES).
+        unsafe { ffi::flux_vm_take_dirty_lines(self.ptr(), raw.as_mut_ptr()) };
+        let mut marks = [0u64; LINES / 64];
+        for (l, _) in raw.iter().enumerate().filter(|(_, &b)| b != 0) {
+            marks[l / 64] |= 1 << (l % 64);
+        }
+        marks
     }
 
     /// Memory, all of it, as a copy.

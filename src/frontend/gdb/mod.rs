@@ -27,6 +27,7 @@ pub mod flux_monitor;
 pub mod framing;
 pub mod host_io;
 pub mod monitor;
+pub mod query_monitor;
 pub mod record_monitor;
 pub mod reverse;
 pub mod trace_monitor;

@@ -53,6 +53,7 @@ impl FluxTarget {
                     .chain(super::flux_monitor::COMMANDS)
                     .chain(super::trace_monitor::COMMANDS)
                     .chain(super::record_monitor::COMMANDS)
+                    .chain(super::query_monitor::COMMANDS)
                     .chain(super::agents_monitor::COMMANDS)
                 {
                     s.push_str(&format!("\n  monitor {usage:<40} {what}"));
@@ -91,6 +92,7 @@ impl FluxTarget {
                     .flux_monitor(line, &words)
                     .or_else(|| self.trace_monitor(&words))
                     .or_else(|| self.record_monitor(&words))
+                    .or_else(|| self.query_monitor(&words))
                     .or_else(|| self.agents_monitor(&words))
                 {
                     Some(answer) => answer,
