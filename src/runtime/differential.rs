@@ -25,30 +25,30 @@ use super::isa::{self, Flow, Operand};
 /// One build's entry points.
 struct Api {
     name: &'static str,
-    new: unsafe extern "C" fn(*const flux_config) -> *mut flux_vm,
-    free: unsafe extern "C" fn(*mut flux_vm),
-    load: unsafe extern "C" fn(*mut flux_vm, *const u8, usize) -> i32,
-    run: unsafe extern "C" fn(*mut flux_vm, u64) -> flux_stop,
-    save_state: unsafe extern "C" fn(*const flux_vm, *mut std::ffi::c_void),
-    state_size: unsafe extern "C" fn() -> usize,
-    memory: unsafe extern "C" fn(*const flux_vm) -> *const u8,
-    output: unsafe extern "C" fn(*const flux_vm, *mut usize) -> *const u8,
-    clear_output: unsafe extern "C" fn(*mut flux_vm),
-    take_dirty: unsafe extern "C" fn(*mut flux_vm, *mut u8),
-    set_breakpoint: unsafe extern "C" fn(*mut flux_vm, u32, i32),
-    add_watchpoint: unsafe extern "C" fn(*mut flux_vm, u32, u32, u32) -> i32,
-    write_mem: unsafe extern "C" fn(*mut flux_vm, u32, *const u8, usize) -> i32,
-    set_regs: unsafe extern "C" fn(*mut flux_vm, *const flux_regs),
-    get_regs: unsafe extern "C" fn(*const flux_vm, *mut flux_regs),
-    set_tracing: unsafe extern "C" fn(*mut flux_vm, i32) -> i32,
-    trace_data: unsafe extern "C" fn(*const flux_vm, *mut usize) -> *const u8,
-    trace_clear: unsafe extern "C" fn(*mut flux_vm),
-    set_profiling: unsafe extern "C" fn(*mut flux_vm, i32) -> i32,
-    profile_counts: unsafe extern "C" fn(*const flux_vm) -> *const u64,
-    profile_energy: unsafe extern "C" fn(*const flux_vm) -> *const u64,
-    conf_trace: unsafe extern "C" fn(*const flux_vm, u32, *mut flux_prov_entry, usize) -> usize,
-    log_inputs: unsafe extern "C" fn(*mut flux_vm, i32),
-    take_inputs: unsafe extern "C" fn(*mut flux_vm, *mut flux_input_event, usize, *mut u32) -> usize,
+    new: unsafe extern "C" fn(*const flux_config) -> *mut flux_vm, // SAFETY: a type; each call says why it is sound
+    free: unsafe extern "C" fn(*mut flux_vm), // SAFETY: a type; each call says why it is sound
+    load: unsafe extern "C" fn(*mut flux_vm, *const u8, usize) -> i32, // SAFETY: a type; each call says why it is sound
+    run: unsafe extern "C" fn(*mut flux_vm, u64) -> flux_stop, // SAFETY: a type; each call says why it is sound
+    save_state: unsafe extern "C" fn(*const flux_vm, *mut std::ffi::c_void), // SAFETY: a type; each call says why it is sound
+    state_size: unsafe extern "C" fn() -> usize, // SAFETY: a type; each call says why it is sound
+    memory: unsafe extern "C" fn(*const flux_vm) -> *const u8, // SAFETY: a type; each call says why it is sound
+    output: unsafe extern "C" fn(*const flux_vm, *mut usize) -> *const u8, // SAFETY: a type; each call says why it is sound
+    clear_output: unsafe extern "C" fn(*mut flux_vm), // SAFETY: a type; each call says why it is sound
+    take_dirty: unsafe extern "C" fn(*mut flux_vm, *mut u8), // SAFETY: a type; each call says why it is sound
+    set_breakpoint: unsafe extern "C" fn(*mut flux_vm, u32, i32), // SAFETY: a type; each call says why it is sound
+    add_watchpoint: unsafe extern "C" fn(*mut flux_vm, u32, u32, u32) -> i32, // SAFETY: a type; each call says why it is sound
+    write_mem: unsafe extern "C" fn(*mut flux_vm, u32, *const u8, usize) -> i32, // SAFETY: a type; each call says why it is sound
+    set_regs: unsafe extern "C" fn(*mut flux_vm, *const flux_regs), // SAFETY: a type; each call says why it is sound
+    get_regs: unsafe extern "C" fn(*const flux_vm, *mut flux_regs), // SAFETY: a type; each call says why it is sound
+    set_tracing: unsafe extern "C" fn(*mut flux_vm, i32) -> i32, // SAFETY: a type; each call says why it is sound
+    trace_data: unsafe extern "C" fn(*const flux_vm, *mut usize) -> *const u8, // SAFETY: a type; each call says why it is sound
+    trace_clear: unsafe extern "C" fn(*mut flux_vm), // SAFETY: a type; each call says why it is sound
+    set_profiling: unsafe extern "C" fn(*mut flux_vm, i32) -> i32, // SAFETY: a type; each call says why it is sound
+    profile_counts: unsafe extern "C" fn(*const flux_vm) -> *const u64, // SAFETY: a type; each call says why it is sound
+    profile_energy: unsafe extern "C" fn(*const flux_vm) -> *const u64, // SAFETY: a type; each call says why it is sound
+    conf_trace: unsafe extern "C" fn(*const flux_vm, u32, *mut flux_prov_entry, usize) -> usize, // SAFETY: a type; each call says why it is sound
+    log_inputs: unsafe extern "C" fn(*mut flux_vm, i32), // SAFETY: a type; each call says why it is sound
+    take_inputs: unsafe extern "C" fn(*mut flux_vm, *mut flux_input_event, usize, *mut u32) -> usize, // SAFETY: a type; each call says why it is sound
 }
 
 const OPT: Api = Api {
@@ -135,6 +135,7 @@ impl Machine {
     fn state(&self) -> Vec<u8> {
         // SAFETY: the buffer has the size the build asks for.
         let mut b = vec![0u8; unsafe { (self.api.state_size)() }];
+        // SAFETY: the VM is live (Machine owns it) and the buffers are as large as the call needs.
         unsafe { (self.api.save_state)(self.vm, b.as_mut_ptr().cast()) };
         b
     }
@@ -170,6 +171,7 @@ impl Machine {
         let mut n = 0usize;
         // SAFETY: the VM answers a pointer to n bytes of its own (or null with 0).
         let p = unsafe { (self.api.trace_data)(self.vm, &mut n) };
+        // SAFETY: the VM is live (Machine owns it) and the buffers are as large as the call needs.
         let v = if n == 0 { Vec::new() } else { unsafe { std::slice::from_raw_parts(p, n) }.to_vec() };
         // SAFETY: vm is live.
         unsafe { (self.api.trace_clear)(self.vm) };
@@ -445,6 +447,7 @@ fn stops_and_resumes(p: &Program, rng: &mut Rng, label: &str) -> u32 {
         let kind = 1 + rng.below(3) as u32;
         // SAFETY: as above.
         both(&mut a, &mut b, &|m| {
+            // SAFETY: the VM is live (Machine owns it) and the buffers are as large as the call needs.
             unsafe { (m.api.add_watchpoint)(m.vm, addr, len, kind) };
         });
     }
@@ -478,6 +481,7 @@ fn stops_and_resumes(p: &Program, rng: &mut Rng, label: &str) -> u32 {
             let byte = [rng.below(256) as u8];
             // SAFETY: as above; the buffer holds one byte.
             both(&mut a, &mut b, &|m| {
+                // SAFETY: the VM is live (Machine owns it) and the buffers are as large as the call needs.
                 unsafe { (m.api.write_mem)(m.vm, at, byte.as_ptr(), 1) };
             });
         }
