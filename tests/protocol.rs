@@ -146,7 +146,9 @@ fn a_bad_checksum_gets_a_nak_and_the_retransmission_is_served() {
 fn short_and_long_g_packets_are_errors_that_change_nothing() {
     let stub = fib_stub(&[]);
     let mut c = Rsp::connect(stub.port);
-    assert_eq!(c.ask("vCont;s:1"), "S05");
+    // a step's stop reply names the thread and carries pc, sp and fp
+    // (gdb's register numbers 8, 4, 5); this client negotiated no multiprocess
+    assert_eq!(c.ask("vCont;s:1"), "T05thread:01;08:06000000;04:00000100;05:00000100;");
     let before = c.ask("g");
     assert_eq!(c.ask("G00"), "E16");
     let full = "00".repeat(320);
@@ -201,7 +203,7 @@ fn unknown_threads_are_errors() {
     assert_eq!(c.ask("Hg1"), "OK");
     assert_eq!(c.ask("Hc-1"), "OK");
     assert_eq!(c.ask("T1"), "OK");
-    assert_eq!(c.ask("vCont;s:1"), "S05");
+    assert_eq!(c.ask("vCont;s:1"), "T05thread:01;08:06000000;04:00000100;05:00000100;");
     assert_eq!(c.ask("p8"), "06000000");
 }
 
@@ -283,7 +285,7 @@ fn an_oversized_packet_is_refused_without_being_buffered() {
 fn a_second_client_is_told_at_once_and_the_first_goes_on() {
     let stub = fib_stub(&[]);
     let mut first = Rsp::connect(stub.port);
-    assert_eq!(first.ask("vCont;s:1"), "S05");
+    assert_eq!(first.ask("vCont;s:1"), "T05thread:01;08:06000000;04:00000100;05:00000100;");
     let mut second = Rsp::connect(stub.port);
     second.send("qSupported");
     let got = second.until_eof();
@@ -293,7 +295,7 @@ fn a_second_client_is_told_at_once_and_the_first_goes_on() {
     stub.wait_for_stderr("flux-gdbstub: refused 127.0.0.1:");
     // the first session saw nothing of it
     assert_eq!(first.ask("p8"), "06000000");
-    assert_eq!(first.ask("vCont;s:1"), "S05");
+    assert_eq!(first.ask("vCont;s:1"), "T05thread:01;08:0c000000;04:fcff0000;05:00000100;");
     assert_eq!(first.ask("p8"), "0c000000");
     // real gdb as the second client shows the reason
     let out = gdb_batch(stub.port, &["p 1"]);

@@ -4,7 +4,11 @@
 //! both evaluated inside the VM.  Imports nothing above it.
 pub mod agent_expr;
 pub mod condition;
+#[cfg(test)]
+mod differential;
 pub(crate) mod ffi;
+#[cfg(test)]
+mod ffi_ref;
 pub mod isa;
 pub mod machine_state;
 pub mod records;

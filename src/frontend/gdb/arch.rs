@@ -45,6 +45,12 @@ const FILLER_SIZES: [usize; 41] = [
 /// orig_eax, the last filler: gdb's GNU/Linux osabi writes -1 to it with
 /// every write of the pc (`jump`, `run`), so a write is accepted and dropped.
 pub const ORIG_EAX: usize = CYCLES + FILLER_SIZES.len();
+/// gdb's numbers of the i386 core registers that carry FLUX state (the `p`
+/// packet's numbers; the stop replies' expedited registers use them too).
+pub const REG_SP: usize = 4; // esp
+pub const REG_FP: usize = 5; // ebp
+pub const REG_PC: usize = 8; // eip
+pub const REG_FLAGS: usize = 9; // eflags
 const FIRST_R: usize = 32;
 const FIRST_CONF: usize = FIRST_R + NUM_REGS;
 const ENERGY: usize = FIRST_CONF + NUM_REGS;
@@ -79,10 +85,10 @@ pub enum FluxRegId {
 impl RegId for FluxRegId {
     fn from_raw_id(id: usize) -> Option<(Self, Option<NonZeroUsize>)> {
         let (reg, size) = match id {
-            4 => (FluxRegId::Core(X86CoreRegId::Esp), 4),
-            5 => (FluxRegId::Core(X86CoreRegId::Ebp), 4),
-            8 => (FluxRegId::Core(X86CoreRegId::Eip), 4),
-            9 => (FluxRegId::Core(X86CoreRegId::Eflags), 4),
+            REG_SP => (FluxRegId::Core(X86CoreRegId::Esp), 4),
+            REG_FP => (FluxRegId::Core(X86CoreRegId::Ebp), 4),
+            REG_PC => (FluxRegId::Core(X86CoreRegId::Eip), 4),
+            REG_FLAGS => (FluxRegId::Core(X86CoreRegId::Eflags), 4),
             n if n < FIRST_R => (FluxRegId::Unavailable { n }, CORE_SIZES[n]),
             n if n < FIRST_CONF => (FluxRegId::R((n - FIRST_R) as u8), 4),
             n if n < ENERGY => (FluxRegId::Conf((n - FIRST_CONF) as u8), 4),

@@ -175,7 +175,7 @@ impl FluxTarget {
     }
 
     /// A program with one agent is reported as before agents existed (plain
-    /// `S` packets); with more, every stop names its thread.
+    /// `S` packets for signals); with more, every stop names its thread.
     fn single_agent(&self) -> bool {
         self.session.vm.agents().len() <= 1
     }
@@ -188,12 +188,11 @@ impl FluxTarget {
         }
     }
 
+    /// A step's stop names its thread even with one agent: only a `T`
+    /// reply carries the expedited registers (pc, sp, fp), which spare gdb
+    /// a `g` after every stepi.
     fn done_step(&self, agent: u32) -> StopReason {
-        if self.single_agent() {
-            MultiThreadStopReason::DoneStep
-        } else {
-            self.signal_stop(agent, GdbSignal::SIGTRAP)
-        }
+        MultiThreadStopReason::SignalWithThread { tid: tid(self.report_agent(agent)), signal: GdbSignal::SIGTRAP }
     }
 
     /// What gdb is told about a stop (not Budget/Output: those go on).

@@ -40,6 +40,7 @@ use gdbstub::target::ext::exec_file::ExecFileOps;
 use gdbstub::target::ext::extended_mode::ExtendedModeOps;
 use gdbstub::target::ext::host_io::HostIoOps;
 use gdbstub::target::ext::monitor_cmd::MonitorCmdOps;
+use gdbstub::common::Tid;
 use gdbstub::target::Target;
 
 use crate::analysis::session::Session;
@@ -232,6 +233,18 @@ impl Target for FluxTarget {
     /// still learns that the stub transfers files.
     fn support_host_io(&mut self) -> Option<HostIoOps<'_, Self>> {
         Some(self)
+    }
+
+    /// pc, sp and fp ride on every `T` stop reply, as gdbserver sends them:
+    /// gdb then reads no register file (`g`) after a stepi.
+    fn expedited_registers(&mut self, tid: Option<Tid>, write: &mut dyn FnMut(usize, &[u8])) -> Result<(), Self::Error> {
+        let agent = tid.map_or_else(|| self.session.vm.current_agent(), |t| t.get() as u32);
+        if let Some(r) = self.session.vm.agent_regs(agent) {
+            write(arch::REG_PC, &r.pc.to_le_bytes());
+            write(arch::REG_SP, &r.sp.to_le_bytes());
+            write(arch::REG_FP, &r.fp.to_le_bytes());
+        }
+        Ok(())
     }
 
 }

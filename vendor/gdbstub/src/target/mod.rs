@@ -599,6 +599,25 @@ pub trait Target {
         true
     }
 
+    /// Registers to send with every `T` stop reply (gdb's "expedited"
+    /// registers, as gdbserver sends pc, sp and fp), so that gdb need not
+    /// read the whole register file with `g` after each stop.
+    ///
+    /// Call `write(regnum, bytes)` for each: `regnum` as the target
+    /// description numbers it (the `p` packet's number), `bytes` the value in
+    /// target byte order.  `tid` is the thread the reply names, if any.
+    ///
+    /// By default, no register is sent.
+    #[inline(always)]
+    fn expedited_registers(
+        &mut self,
+        tid: Option<crate::common::Tid>,
+        write: &mut dyn FnMut(usize, &[u8]),
+    ) -> Result<(), Self::Error> {
+        let _ = (tid, write);
+        Ok(())
+    }
+
     /// Enable support for [`BaseStopReason::Fork`].
     ///
     /// By default, this method returns `true`.
@@ -807,6 +826,13 @@ macro_rules! impl_dyn_target {
             __delegate!(fn use_rle(&self) -> bool);
             __delegate!(fn use_target_description_xml(&self) -> bool);
             __delegate!(fn use_lldb_register_info(&self) -> bool);
+            fn expedited_registers(
+                &mut self,
+                tid: Option<crate::common::Tid>,
+                write: &mut dyn FnMut(usize, &[u8]),
+            ) -> Result<(), Self::Error> {
+                (**self).expedited_registers(tid, write)
+            }
 
             __delegate_support!(breakpoints);
             __delegate_support!(monitor_cmd);

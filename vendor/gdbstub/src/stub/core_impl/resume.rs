@@ -309,6 +309,27 @@ impl<T: Target, C: Connection> GdbStubImpl<T, C> {
             res.write_str(";")?;
         }
 
+        // expedited registers: `nn:value;` each
+        let mut failed = None;
+        target
+            .expedited_registers(tid, &mut |regnum, bytes| {
+                if failed.is_some() {
+                    return;
+                }
+                let r = res
+                    .write_num(regnum)
+                    .and_then(|_| res.write_str(":"))
+                    .and_then(|_| res.write_hex_buf(bytes))
+                    .and_then(|_| res.write_str(";"));
+                if let Err(e) = r {
+                    failed = Some(e);
+                }
+            })
+            .map_err(Error::TargetError)?;
+        if let Some(e) = failed {
+            return Err(e.into());
+        }
+
         Ok(())
     }
 
