@@ -3,9 +3,11 @@
 //! ([`history`]), replay files ([`recording`]), traces ([`tracer`],
 //! [`trace_format`], [`codetracer`]), profiles ([`profiler`],
 //! [`profile_report`]), confidence provenance, exploring schedules, and the
-//! seed's snapshot diff ([`snapshot_diff`]).  Imports the runtime and
+//! seed's snapshot diff ([`snapshot_diff`]), and the text commands every
+//! front-end offers ([`commands`]).  Imports the runtime and
 //! programs, never a front-end.
 pub mod codetracer;
+pub mod commands;
 pub mod debugger;
 pub mod explore;
 pub mod history;
