@@ -388,3 +388,57 @@ test('dap --listen serves clients over TCP, one after another', async () => {
     server.kill();
   }
 });
+
+// fib(5): 15 calls, few enough for the REPL to list them all
+const FIB5 = fs.readFileSync(FIB, 'utf8').replace('LOAD_IMM  r1, 20', 'LOAD_IMM  r1, 5');
+
+test('the REPL runs the history queries; fluxGoto reaches the indices they list; goto and reset in the REPL refresh', async () => {
+  const prog = tmpProgram('fib5.fasm', FIB5);
+  const dc = client();
+  try {
+    await launched(dc, { program: prog }, async () => {
+      await dc.setBreakpointsRequest({ source: { path: prog }, breakpoints: [{ line: 7 }] });
+    });
+    const hit = stopped(dc, 'breakpoint');
+    await dc.configurationDoneRequest();
+    const t = (await hit).threadId;
+    assert.equal(await evaluate(dc, 'r0'), '5');
+    // each call: #CALL-index fib from the CALL's pc, its r1 -> #RET-index, r0
+    const calls = (await evaluate(dc, 'monitor calls fib', 'repl')).split('\n');
+    assert.equal(calls.length, 16);
+    assert.equal(calls[0], '#1 fib from 0x0006 r1=5 -> #117 r0=5 [agent 1]');
+    assert.equal(calls[15], '15 calls');
+    const fib3 = calls.filter((l) => / r1=3 /.test(l));
+    assert.deepEqual(fib3, ['#11 fib from 0x0018 r1=3 -> #47 r0=2 [agent 1]', '#78 fib from 0x0023 r1=3 -> #114 r0=2 [agent 1]']);
+    // the second fib(3): fib(5)'s second CALL (line 18); index 78 is at the
+    // CALL, 79 at the callee's first line
+    const [g] = await Promise.all([dc.customRequest('fluxGoto', { index: 79 }), stopped(dc, 'goto')]);
+    assert.match(g.body.message, /^at instruction 79, pc=0x000C/);
+    assert.deepEqual(await frames(dc, t), [['fib', 10], ['fib', 18], ['start', 6]]);
+    const { regs } = await registers(dc, t);
+    assert.equal(regs.r1.value, '3');
+    assert.match(await evaluate(dc, 'monitor when', 'repl'), /^instruction 79 of 0\.\.\d+ \(pc=0x000C\)$/);
+    await Promise.all([dc.customRequest('fluxGoto', { index: 78 }), stopped(dc, 'goto')]);
+    assert.deepEqual(await frames(dc, t), [['fib', 18], ['start', 6]]);
+    assert.deepEqual([await evaluate(dc, 'pc'), await evaluate(dc, 'r1')], ['0x0023', '3']);
+    // and the RET's index: at fib(3)'s RET, r0 = 2
+    await Promise.all([dc.customRequest('fluxGoto', { index: 114 }), stopped(dc, 'goto')]);
+    assert.deepEqual(await frames(dc, t), [['fib', 21], ['fib', 18], ['start', 6]]);
+    assert.equal(await evaluate(dc, 'r0'), '2');
+    // `monitor goto N` in the REPL moves too, and the client hears of it
+    const [answer, moved] = await Promise.all([evaluate(dc, 'monitor goto 1', 'repl'), stopped(dc, 'goto')]);
+    assert.match(answer, /^at instruction 1, pc=0x0006/);
+    assert.equal(moved.description, answer);
+    assert.deepEqual(await frames(dc, t), [['start', 6]]);
+    assert.equal(await evaluate(dc, 'r1'), '5');
+    // a query that moves nothing sends no stop; reset starts over at the entry
+    assert.match(await evaluate(dc, 'monitor origin r1', 'repl'), /LOAD_IMM r1, 0x5: r1 = 5 \[agent 1\]: origin$/);
+    const [reset] = await Promise.all([evaluate(dc, 'flux reset', 'repl'), stopped(dc, 'entry')]);
+    assert.match(reset, /^reset: pc=0x0000 sp=0x[0-9A-F]+ energy=\d+$/);
+    assert.deepEqual(await frames(dc, t), [['start', 5]]);
+    await Promise.all([dc.continueRequest({ threadId: t }), stopped(dc, 'breakpoint')]);
+    assert.equal(await evaluate(dc, 'r0'), '5');
+  } finally {
+    await dc.stop();
+  }
+});
