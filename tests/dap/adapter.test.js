@@ -553,10 +553,10 @@ async function chaosOutput(seed) {
       if (e.body.category === 'stdout') out.push(e.body.output);
     });
     await launched(dc, { program: RACE, sched: 'chaos', seed });
-    const exited = dc.waitForEvent('exited');
+    const [exited, terminated] = [dc.waitForEvent('exited'), dc.waitForEvent('terminated')];
     await dc.configurationDoneRequest();
     assert.equal((await exited).body.exitCode, 0);
-    await dc.waitForEvent('terminated');
+    await terminated;
     return out.join('').split(/\s+/).filter(Boolean).join(' ');
   } finally {
     await dc.stop();
