@@ -467,6 +467,56 @@ fn every_file_is_in_a_layer_and_imports_only_its_own_or_lower_layers() {
     assert!(bad.is_empty(), "layering violations:\n{}", bad.join("\n"));
 }
 
+/// The front-end a file under src/frontend/ belongs to: its folder (`gdb`,
+/// `dap`), or for a file directly under src/frontend/ its name, except that
+/// `server.rs` (serving a gdb `FluxTarget` over TCP or stdio) is the gdb
+/// front-end's.  src/frontend/mod.rs, which only declares them, is none.
+fn frontend_of(m: &Module) -> Option<String> {
+    match m.path.as_slice() {
+        [first, name, ..] if first == "frontend" => Some(if name == "server" { "gdb".to_string() } else { name.clone() }),
+        _ => None,
+    }
+}
+
+/// The front-ends import none of each other: what two of them share lives
+/// in a layer below (the text commands in analysis::commands, the steps in
+/// analysis::stepping).
+#[test]
+fn no_front_end_imports_another() {
+    let g = graph();
+    let of: BTreeMap<&PathBuf, Option<String>> = g.modules.iter().map(|m| (&m.file, frontend_of(m))).collect();
+    let mut bad = Vec::new();
+    for m in &g.modules {
+        let Some(mine) = frontend_of(m) else { continue };
+        for to in &g.edges[&m.file] {
+            if let Some(Some(theirs)) = of.get(to) {
+                if *theirs != mine {
+                    bad.push(format!("{} ({mine}) imports {} ({theirs})", rel(&m.file), rel(to)));
+                }
+            }
+        }
+    }
+    assert!(bad.is_empty(), "front-ends importing each other:\n{}", bad.join("\n"));
+}
+
+/// The front-end rule on made-up files: dap importing gdb is caught, gdb
+/// importing its server (and the server gdb) is not.
+#[test]
+fn the_front_end_rule_catches_a_front_end_importing_another() {
+    let m = |p: &[&str]| Module { path: p.iter().map(|s| s.to_string()).collect(), file: PathBuf::from(p.join("/")) };
+    assert_eq!(frontend_of(&m(&["frontend", "dap", "launch"])).as_deref(), Some("dap"));
+    assert_eq!(frontend_of(&m(&["frontend", "gdb"])).as_deref(), Some("gdb"));
+    assert_eq!(frontend_of(&m(&["frontend", "server"])).as_deref(), Some("gdb"));
+    assert_eq!(frontend_of(&m(&["frontend"])), None);
+    assert_eq!(frontend_of(&m(&["analysis", "session"])), None);
+    let code = strip_test_items(&strip_comments_and_strings("use crate::frontend::gdb::FluxTarget;\n"));
+    let mods = [m(&["frontend", "dap", "launch"]), m(&["frontend", "gdb"])];
+    let by_path: BTreeMap<Vec<String>, PathBuf> = mods.iter().map(|x| (x.path.clone(), x.file.clone())).collect();
+    let to = paths_in(&code).iter().find_map(|p| resolve(&mods[0], p, &by_path));
+    assert_eq!(to, Some(PathBuf::from("frontend/gdb")));
+    assert_ne!(frontend_of(&mods[0]), frontend_of(&mods[1]));
+}
+
 /// The analysis itself: a known cycle and a known edge are found.
 #[test]
 fn the_analysis_finds_paths_and_cycles() {

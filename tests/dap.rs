@@ -59,7 +59,7 @@ fn scenarios_under_microsofts_dap_test_client() {
     println!("{stdout}\n{stderr}");
     assert!(status.success(), "node --test failed:\n{stdout}\n{stderr}");
     // every scenario ran and passed
-    assert!(stdout.contains("ℹ tests 9") && stdout.contains("ℹ pass 9"), "{stdout}");
+    assert!(stdout.contains("ℹ tests 14") && stdout.contains("ℹ pass 14"), "{stdout}");
 }
 
 fn frame(body: &str) -> String {

@@ -21,6 +21,40 @@ fn unzip(vsix: &std::path::Path, name: &str) -> String {
     String::from_utf8(out.stdout).expect("UTF-8")
 }
 
+/// Activates extension.js with a stand-in `vscode` module (only the calls it
+/// makes: configuration, DebugAdapterExecutable, the debug registrations)
+/// and answers `TYPE COMMAND ARGS` of the adapter its factory describes.
+fn run_extension(ext: &std::path::Path, adapter_path: Option<&str>) -> String {
+    const SCRIPT: &str = r#"
+const Module = require('module');
+const [ext, setting] = process.argv.slice(1);
+const factories = {};
+const vscode = {
+  DebugAdapterExecutable: class { constructor(command, args) { this.command = command; this.args = args; } },
+  DebugConfigurationProviderTriggerKind: { Initial: 1, Dynamic: 2 },
+  workspace: { getConfiguration: (section) => ({ get: (key) => (section === 'flux' && key === 'adapterPath' && setting !== '-' ? setting : undefined) }) },
+  window: {},
+  debug: {
+    registerDebugAdapterDescriptorFactory: (type, f) => { factories[type] = f; return { dispose() {} }; },
+    registerDebugConfigurationProvider: () => ({ dispose() {} }),
+  },
+};
+const load = Module._load;
+Module._load = function (request, ...rest) { return request === 'vscode' ? vscode : load.call(this, request, ...rest); };
+const context = { subscriptions: [] };
+require(ext).activate(context);
+for (const [type, f] of Object.entries(factories)) {
+  const d = f.createDebugAdapterDescriptor({ type }, undefined);
+  console.log(type, d.command, JSON.stringify(d.args));
+}
+"#;
+    let mut c = Command::new("node");
+    c.arg("-e").arg(SCRIPT).arg(ext).arg(adapter_path.unwrap_or("-"));
+    let out = run_with_timeout(c, None);
+    assert!(out.status.success(), "extension.js under node: {}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8(out.stdout).unwrap().trim().to_string()
+}
+
 #[test]
 fn the_vsix_builds_with_the_flux_debugger_the_fasm_language_and_every_mnemonic() {
     let npm = Command::new("npm").arg("--version").output();
@@ -41,8 +75,15 @@ fn the_vsix_builds_with_the_flux_debugger_the_fasm_language_and_every_mnemonic()
     // the debugger: `flux-gdbstub dap`
     let d = &c["debuggers"][0];
     assert_eq!(d["type"], "flux");
-    assert_eq!(d["program"], "flux-gdbstub");
-    assert_eq!(d["args"], serde_json::json!(["dap"]));
+    // no `program`: VS Code would resolve it in the extension's folder; the
+    // extension's factory starts the adapter instead
+    assert_eq!(d.get("program"), None, "{d}");
+    assert_eq!(d.get("args"), None, "{d}");
+    assert_eq!(pkg["main"], "./extension.js");
+    assert_eq!(pkg["activationEvents"], serde_json::json!(["onDebugResolve:flux", "onDebugDynamicConfigurations:flux"]));
+    let setting = &c["configuration"]["properties"]["flux.adapterPath"];
+    assert_eq!(setting["type"], "string");
+    assert_eq!(setting["default"], "flux-gdbstub");
     assert_eq!(d["languages"], serde_json::json!(["fasm"]));
     let launch: Vec<&str> =
         d["configurationAttributes"]["launch"]["properties"].as_object().unwrap().keys().map(String::as_str).collect();
@@ -69,6 +110,14 @@ fn the_vsix_builds_with_the_flux_debugger_the_fasm_language_and_every_mnemonic()
     assert_eq!(grammar["scopeName"], "source.fasm");
     let lang: serde_json::Value = serde_json::from_str(&unzip(&vsix, "extension/language-configuration.json")).unwrap();
     assert_eq!(lang["comments"]["lineComment"], ";");
+
+    // extension.js, as packaged: run under node with a stand-in for the
+    // `vscode` module, it registers a factory for `flux` that starts the
+    // setting's command (default flux-gdbstub) with `dap`
+    let ext = dir.path().join("extension.js");
+    std::fs::write(&ext, unzip(&vsix, "extension/extension.js")).unwrap();
+    assert_eq!(run_extension(&ext, None), "flux flux-gdbstub [\"dap\"]");
+    assert_eq!(run_extension(&ext, Some("/opt/flux/bin/flux-gdbstub")), "flux /opt/flux/bin/flux-gdbstub [\"dap\"]");
 
     // every mnemonic of the opcode table, and nothing else, is a keyword
     let table = std::fs::read_to_string(repo().join("tests/data/opcodes.tsv")).unwrap();

@@ -5,8 +5,10 @@
 //! [`trace_format`], [`codetracer`]), profiles ([`profiler`],
 //! [`profile_report`]), confidence provenance, exploring schedules, and the
 //! seed's snapshot diff ([`snapshot_diff`]; one [`divergence`] type with
-//! replay files).  Imports the runtime and programs, never a front-end.
+//! replay files), and the text commands every front-end offers
+//! ([`commands`]).  Imports the runtime and programs, never a front-end.
 pub mod codetracer;
+pub mod commands;
 pub mod debugger;
 pub mod divergence;
 pub mod explore;

@@ -19,7 +19,7 @@ use crate::program::load::Program;
 use crate::program::save_path::SaveDir;
 use crate::runtime::condition::{Condition, Operand};
 use crate::runtime::records::{FluxEvent, TraceRecord};
-use crate::runtime::vm::{Outcome, Stop, StopKind, Vm, VmConfig, VmError};
+use crate::runtime::vm::{Outcome, Signal, Stop, StopKind, Vm, VmConfig, VmError};
 
 /// Ids of gdb's breakpoints in the VM's table of conditional breakpoints:
 /// this bit, the Z1 bit, the address (the stub-side ones count from 1).
@@ -81,6 +81,15 @@ fn counts_in_reverse(stop: &Stop) -> bool {
     )
 }
 
+/// The last stop, in the words `monitor why` uses (see
+/// [`crate::analysis::commands`]).
+#[derive(Debug, Clone, PartialEq)]
+pub struct LastStop {
+    pub stop: Stop,
+    pub signal: Option<Signal>,
+    pub description: String,
+}
+
 /// A program under a debugger.
 pub struct Session {
     pub vm: Vm,
@@ -106,6 +115,8 @@ pub struct Session {
     pub replay: Option<Arc<Recording>>,
     /// Where `... save PATH` may write (`serve --save-dir`); none: nowhere.
     pub save_dir: Option<Arc<SaveDir>>,
+    /// The last stop in words (`monitor why`), made by `record_stop`.
+    pub last_stop: Option<LastStop>,
     /// Where the program's output goes.
     output: Box<dyn Write + Send>,
 }
@@ -127,6 +138,7 @@ impl Session {
             record_limit: crate::analysis::history::DEFAULT_LIMIT,
             replay: None,
             save_dir: None,
+            last_stop: None,
             output,
         })
     }
@@ -143,6 +155,7 @@ impl Session {
     /// replay file, start over is its start again; otherwise a new run gets a
     /// new recording (the trace keeps what it traced).
     pub fn restart(&mut self) {
+        self.last_stop = None;
         self.vm.reset();
         self.freeze_trace();
         if let Some(rec) = self.replay.clone() {

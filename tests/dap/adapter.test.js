@@ -388,3 +388,226 @@ test('dap --listen serves clients over TCP, one after another', async () => {
     server.kill();
   }
 });
+
+// fib(5): 15 calls, few enough for the REPL to list them all
+const FIB5 = fs.readFileSync(FIB, 'utf8').replace('LOAD_IMM  r1, 20', 'LOAD_IMM  r1, 5');
+
+test('the REPL runs the history queries; fluxGoto reaches the indices they list; goto and reset in the REPL refresh', async () => {
+  const prog = tmpProgram('fib5.fasm', FIB5);
+  const dc = client();
+  try {
+    await launched(dc, { program: prog }, async () => {
+      await dc.setBreakpointsRequest({ source: { path: prog }, breakpoints: [{ line: 7 }] });
+    });
+    const hit = stopped(dc, 'breakpoint');
+    await dc.configurationDoneRequest();
+    const t = (await hit).threadId;
+    assert.equal(await evaluate(dc, 'r0'), '5');
+    // each call: #CALL-index fib from the CALL's pc, its r1 -> #RET-index, r0
+    const calls = (await evaluate(dc, 'monitor calls fib', 'repl')).split('\n');
+    assert.equal(calls.length, 16);
+    assert.equal(calls[0], '#1 fib from 0x0006 r1=5 -> #117 r0=5 [agent 1]');
+    assert.equal(calls[15], '15 calls');
+    const fib3 = calls.filter((l) => / r1=3 /.test(l));
+    assert.deepEqual(fib3, ['#11 fib from 0x0018 r1=3 -> #47 r0=2 [agent 1]', '#78 fib from 0x0023 r1=3 -> #114 r0=2 [agent 1]']);
+    // the second fib(3): fib(5)'s second CALL (line 18); index 78 is at the
+    // CALL, 79 at the callee's first line
+    const [g] = await Promise.all([dc.customRequest('fluxGoto', { index: 79 }), stopped(dc, 'goto')]);
+    assert.match(g.body.message, /^at instruction 79, pc=0x000C/);
+    assert.deepEqual(await frames(dc, t), [['fib', 10], ['fib', 18], ['start', 6]]);
+    const { regs } = await registers(dc, t);
+    assert.equal(regs.r1.value, '3');
+    assert.match(await evaluate(dc, 'monitor when', 'repl'), /^instruction 79 of 0\.\.\d+ \(pc=0x000C\)$/);
+    await Promise.all([dc.customRequest('fluxGoto', { index: 78 }), stopped(dc, 'goto')]);
+    assert.deepEqual(await frames(dc, t), [['fib', 18], ['start', 6]]);
+    assert.deepEqual([await evaluate(dc, 'pc'), await evaluate(dc, 'r1')], ['0x0023', '3']);
+    // and the RET's index: at fib(3)'s RET, r0 = 2
+    await Promise.all([dc.customRequest('fluxGoto', { index: 114 }), stopped(dc, 'goto')]);
+    assert.deepEqual(await frames(dc, t), [['fib', 21], ['fib', 18], ['start', 6]]);
+    assert.equal(await evaluate(dc, 'r0'), '2');
+    // `monitor goto N` in the REPL moves too, and the client hears of it
+    const [answer, moved] = await Promise.all([evaluate(dc, 'monitor goto 1', 'repl'), stopped(dc, 'goto')]);
+    assert.match(answer, /^at instruction 1, pc=0x0006/);
+    assert.equal(moved.description, answer);
+    assert.deepEqual(await frames(dc, t), [['start', 6]]);
+    assert.equal(await evaluate(dc, 'r1'), '5');
+    // a query that moves nothing sends no stop; reset starts over at the entry
+    assert.match(await evaluate(dc, 'monitor origin r1', 'repl'), /LOAD_IMM r1, 0x5: r1 = 5 \[agent 1\]: origin$/);
+    const [reset] = await Promise.all([evaluate(dc, 'flux reset', 'repl'), stopped(dc, 'entry')]);
+    assert.match(reset, /^reset: pc=0x0000 sp=0x[0-9A-F]+ energy=\d+$/);
+    assert.deepEqual(await frames(dc, t), [['start', 5]]);
+    await Promise.all([dc.continueRequest({ threadId: t }), stopped(dc, 'breakpoint')]);
+    assert.equal(await evaluate(dc, 'r0'), '5');
+  } finally {
+    await dc.stop();
+  }
+});
+
+const MEM = [
+  'start:  LOAD_IMM r1, 7',
+  '        STORE32  r1, 0x8000',
+  '        LOAD32   r2, 0x8000',
+  '        STORE32  r2, 0x8004',
+  '        LOAD32   r3, 0x8000',
+  '        HALT',
+  '',
+].join('\n');
+
+test('data breakpoints by address (asAddress): read and readWrite stop after the access', async () => {
+  const prog = tmpProgram('mem.fasm', MEM);
+  for (const [accessType, name, stops] of [
+    ['read', '0x8000', [['read', '0x000E', 4, 'r2', '7'], ['read', '0x0016', 6, 'r3', '7']]],
+    ['readWrite', 'mem32[0x8000]', [['write', '0x000A', 3, 'mem32[0x8000]', '7'], ['read', '0x000E', 4, 'r2', '7'], ['read', '0x0016', 6, 'r3', '7']]],
+  ]) {
+    const dc = client();
+    try {
+      let id;
+      await launched(dc, { program: prog }, async () => {
+        const info = await dc.dataBreakpointInfoRequest({ name, asAddress: true });
+        assert.equal(info.body.dataId, '0x8000/4');
+        const r = await dc.setDataBreakpointsRequest({ breakpoints: [{ dataId: info.body.dataId, accessType }] });
+        assert.equal(r.body.breakpoints[0].verified, true);
+        id = r.body.breakpoints[0].id;
+      });
+      let next = stopped(dc, 'data breakpoint');
+      await dc.configurationDoneRequest();
+      for (const [access, pc, line, what, value] of stops) {
+        const body = await next;
+        assert.deepEqual(body.hitBreakpointIds, [id]);
+        assert.match(body.description, new RegExp(`^watchpoint: ${access} of 0x8000; stopped after the instruction, now at ${pc}`));
+        assert.deepEqual(await frames(dc, body.threadId), [['start', line]]);
+        assert.equal(await evaluate(dc, what), value);
+        next = line === 6 ? dc.waitForEvent('exited') : stopped(dc, 'data breakpoint');
+        await dc.continueRequest({ threadId: body.threadId });
+      }
+      assert.equal((await next).body.exitCode, 0);
+    } finally {
+      await dc.stop();
+    }
+  }
+});
+
+const TRUST = [
+  '        LOAD_IMM    r5, 3',
+  '        TRUST_SET   r5, 30',
+  '        TRUST_CHECK r6, r5      ; fails: 0.30 < 0.50',
+  '        TRUST_SET   r5, 80',
+  '        TRUST_CHECK r6, r5      ; passes',
+  '        LOAD_IMM    r7, 4',
+  '        TRUST_CHECK r6, r7      ; fails: agent 4 has no trust',
+  '        HALT',
+  '',
+].join('\n');
+
+test('the trust filter stops after each failing TRUST_CHECK; off, the program runs through', async () => {
+  const prog = tmpProgram('trust.fasm', TRUST);
+  const dc = client();
+  try {
+    await launched(dc, { program: prog }, async () => {
+      await dc.setExceptionBreakpointsRequest({ filters: ['trust'] });
+    });
+    let next = stopped(dc, 'exception');
+    await dc.configurationDoneRequest();
+    const first = await next;
+    assert.equal(first.text, 'trust');
+    assert.equal(first.description, 'trust check failed at 0x000A: agent 3 has trust 0.30 < threshold 0.50; now at 0x000D: TRUST_SET     r5, 0x50');
+    const info = await dc.exceptionInfoRequest({ threadId: first.threadId });
+    assert.deepEqual([info.body.exceptionId, info.body.description], ['trust', first.description]);
+    assert.deepEqual(await frames(dc, first.threadId), [['main', 4]]);
+    next = stopped(dc, 'exception');
+    await dc.continueRequest({ threadId: first.threadId });
+    const second = await next;
+    assert.match(second.description, /^trust check failed at 0x001A: agent 4 has trust 0\.00 < threshold 0\.50; now at 0x001D: HALT$/);
+    const { scopes } = await registers(dc, second.threadId);
+    const agent = await dc.variablesRequest({ variablesReference: scopes.Agent });
+    const log = agent.body.variables.find((v) => v.name === 'trust log');
+    assert.equal(log.value, '3 checks');
+    const checks = await dc.variablesRequest({ variablesReference: log.variablesReference });
+    assert.deepEqual(checks.body.variables.map((v) => v.value.split(':')[0]), ['failed at 0x000A', 'passed at 0x0011', 'failed at 0x001A']);
+    const exited = dc.waitForEvent('exited');
+    await dc.continueRequest({ threadId: first.threadId });
+    assert.equal((await exited).body.exitCode, 0);
+  } finally {
+    await dc.stop();
+  }
+  // the filter is off by default
+  const quiet = client();
+  try {
+    await launched(quiet, { program: prog });
+    const exited = quiet.waitForEvent('exited');
+    await quiet.configurationDoneRequest();
+    assert.equal((await exited).body.exitCode, 0);
+  } finally {
+    await quiet.stop();
+  }
+});
+
+const RACE = path.join(REPO, 'examples', 'fizzbuzz_race.fasm');
+
+/** The program's stdout under a chaos schedule with `seed`, run to its end. */
+async function chaosOutput(seed) {
+  const dc = client();
+  try {
+    const out = [];
+    dc.on('output', (e) => {
+      if (e.body.category === 'stdout') out.push(e.body.output);
+    });
+    await launched(dc, { program: RACE, sched: 'chaos', seed });
+    const [exited, terminated] = [dc.waitForEvent('exited'), dc.waitForEvent('terminated')];
+    await dc.configurationDoneRequest();
+    assert.equal((await exited).body.exitCode, 0);
+    await terminated;
+    return out.join('').split(/\s+/).filter(Boolean).join(' ');
+  } finally {
+    await dc.stop();
+  }
+}
+
+test('seed picks a chaos interleaving: the same seed the same output, another seed another', async () => {
+  // the interleavings of `run --sched chaos --seed 5` and `--seed 1` (tests/agents.rs)
+  const five = '1 2 -3 4 -3 7 8 -3 11 -3 13 -5 -5 14 -3 16 17 -3 19 -3 22 23 -3 26 -3 28 29 -3 -5 -5 -5 -5';
+  const one = '1 2 -3 4 -3 -5 7 8 -3 11 -3 13 14 -3 16 17 -3 19 -3 22 23 -3 26 -3 28 29 -3 -5 -5 -5 -5 -5';
+  assert.equal(await chaosOutput(5), five);
+  assert.equal(await chaosOutput(5), five);
+  assert.equal(await chaosOutput(1), one);
+});
+
+const MAILBOX = [
+  'start:  SPAWN    worker',
+  '        LOAD_IMM r1, 42',
+  '        TELL     r0, r1',
+  '        LOAD_IMM r1, 43',
+  '        TELL     r0, r1',
+  '        NOP',
+  '        HALT',
+  'worker: NOP',
+  '        HALT',
+  '',
+].join('\n');
+
+test('the Agent scope: state, mailbox with its messages, trust log', async () => {
+  const prog = tmpProgram('mailbox.fasm', MAILBOX);
+  const dc = client();
+  try {
+    await launched(dc, { program: prog }, async () => {
+      await dc.setBreakpointsRequest({ source: { path: prog }, breakpoints: [{ line: 6 }] });
+    });
+    const hit = stopped(dc, 'breakpoint');
+    await dc.configurationDoneRequest();
+    assert.equal((await hit).threadId, 1);
+    const agentScope = async (threadId) => {
+      const { scopes } = await registers(dc, threadId);
+      const r = await dc.variablesRequest({ variablesReference: scopes.Agent });
+      return Object.fromEntries(r.body.variables.map((v) => [v.name, v]));
+    };
+    const one = await agentScope(1);
+    assert.deepEqual([one.id.value, one.state.value, one.pc.value, one.mailbox.value, one.mailbox.variablesReference], ['1', 'running', '0x0015', '0 messages', 0]);
+    assert.equal(one['trust log'].value, '0 checks');
+    const two = await agentScope(2);
+    assert.deepEqual([two.id.value, two.state.value, two.pc.value, two.mailbox.value], ['2', 'running', '0x0017', '2 messages']);
+    const msgs = await dc.variablesRequest({ variablesReference: two.mailbox.variablesReference });
+    assert.deepEqual(msgs.body.variables.map((v) => [v.name, v.value]), [['[0]', '42 (conf 1) from agent 1'], ['[1]', '43 (conf 1) from agent 1']]);
+  } finally {
+    await dc.stop();
+  }
+});

@@ -220,7 +220,7 @@ impl Launched {
             Some(c) => Breakpoint::with_condition(addr, c),
             None => Breakpoint::new(addr),
         };
-        let s = &mut self.target.session;
+        let s = &mut self.session;
         match s.debugger.add_breakpoint_to(&mut s.vm, bp) {
             Ok(id) => {
                 bps.table.insert(id, Bp { kind, addr, hit, log, hits: 0 });
@@ -237,7 +237,7 @@ impl Launched {
 
     fn clear_kind(&mut self, bps: &mut Breakpoints, kind: BpKind) {
         let ids: Vec<u32> = bps.table.iter().filter(|(_, b)| b.kind == kind).map(|(&id, _)| id).collect();
-        let s = &mut self.target.session;
+        let s = &mut self.session;
         for id in ids {
             s.debugger.remove_from(&mut s.vm, id);
             bps.table.remove(&id);
@@ -327,7 +327,7 @@ impl Adapter {
         let n = on.len();
         self.bps.filters = on;
         if let Some(l) = self.launched.as_mut() {
-            l.target.session.vm.set_break_on_trust_fail(trust);
+            l.session.vm.set_break_on_trust_fail(trust);
         }
         Ok(json!({ "breakpoints": vec![json!({ "verified": true }); n] }))
     }
@@ -353,7 +353,7 @@ impl Adapter {
 
     pub(super) fn set_data_breakpoints(&mut self, args: &Value) -> Result<Value, String> {
         let Some(l) = self.launched.as_mut() else { return Err("no program: launch one first".into()) };
-        let vm = &mut l.target.session.vm;
+        let vm = &mut l.session.vm;
         for d in self.bps.data.drain(..) {
             vm.remove_watchpoint(d.addr, d.len, d.kind);
         }

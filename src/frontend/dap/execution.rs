@@ -18,6 +18,7 @@ use super::breakpoints::Breakpoints;
 use super::inspect::hex;
 use super::protocol::{Incoming, Outbox};
 use super::Adapter;
+use crate::analysis::commands::interpreter::Changed;
 use crate::analysis::debugger::WatchPurpose;
 use crate::analysis::stepping::{RunControl, RunEnd, StepError, STEP_BP_ID};
 use crate::runtime::vm::{Signal, Stop, StopKind, Vm};
@@ -100,10 +101,10 @@ impl Adapter {
         let quiet_warnings = if self.bps.filters.contains("apoptosis") {
             Vec::new()
         } else {
-            l.target.session.debugger.watches().iter().filter(|w| matches!(w.purpose, WatchPurpose::ApoptosisWarning { .. })).map(|w| w.id).collect()
+            l.session.debugger.watches().iter().filter(|w| matches!(w.purpose, WatchPurpose::ApoptosisWarning { .. })).map(|w| w.id).collect()
         };
         let mut ctl = Ctl { rx: &self.rx, out: &self.out, deferred: &mut self.deferred, bps: &mut self.bps, quiet_warnings };
-        let s = &mut l.target.session;
+        let s = &mut l.session;
         let end = match what {
             "continue" => s.resume(&mut ctl),
             "next" => s.step_over(agent, &mut ctl),
@@ -130,11 +131,11 @@ impl Adapter {
         };
         let reverse = matches!(command, "stepBack" | "reverseContinue");
         let l = self.launched.as_mut()?;
-        if reverse && l.target.session.history.is_none() {
+        if reverse && l.session.history.is_none() {
             return Some(Err(format!("{command}: not recording (launch with \"record\": true, or `monitor record on`)")));
         }
         if command == "stepOut" {
-            let frames = crate::analysis::stepping::backtrace(&l.map, &l.target.session.vm, agent);
+            let frames = crate::analysis::stepping::backtrace(&l.map, &l.session.vm, agent);
             if frames.len() < 2 {
                 let f = frames.first().map_or("??".to_string(), |f| f.function.clone());
                 return Some(Err(StepError::Outermost(f).to_string()));
@@ -152,7 +153,7 @@ impl Adapter {
 
     fn agent_of_thread(&mut self, args: &Value) -> Result<u32, String> {
         let l = self.launched()?;
-        let vm = &l.target.session.vm;
+        let vm = &l.session.vm;
         Ok(match args.get("threadId").and_then(Value::as_u64) {
             Some(t) if vm.agent_regs(t as u32).is_some() => t as u32,
             _ => vm.current_agent(),
@@ -168,7 +169,7 @@ impl Adapter {
     /// After configurationDone or restart: stop at the entry, or run.
     fn start(&mut self) {
         let Some(l) = self.launched.as_ref() else { return };
-        let agent = l.target.session.vm.current_agent();
+        let agent = l.session.vm.current_agent();
         if l.args.stop_on_entry {
             self.stopped("entry", agent, "the program's first instruction".into(), None, Vec::new());
         } else {
@@ -179,7 +180,7 @@ impl Adapter {
     fn stopped(&mut self, reason: &str, agent: u32, description: String, exception: Option<(String, Option<Signal>)>, ids: Vec<u32>) {
         let agent = match self.launched.as_ref() {
             Some(l) => {
-                let agents = l.target.session.vm.agents();
+                let agents = l.session.vm.agents();
                 if agents.iter().any(|a| a.id == agent) { agent } else { agents.first().map_or(agent, |a| a.id) }
             }
             None => agent,
@@ -208,7 +209,7 @@ impl Adapter {
             Ok(e) => e,
             Err(e) => {
                 self.out.event("output", json!({ "category": "stderr", "output": format!("error: {e}\n") }));
-                let agent = self.launched.as_ref().map_or(0, |l| l.target.session.vm.current_agent());
+                let agent = self.launched.as_ref().map_or(0, |l| l.session.vm.current_agent());
                 return self.stopped("pause", agent, format!("error: {e}"), None, Vec::new());
             }
         };
@@ -217,7 +218,7 @@ impl Adapter {
             RunEnd::Interrupted { agent } => self.stopped("pause", agent, "paused".into(), None, Vec::new()),
             RunEnd::HistoryBegin { agent } => self.stopped("step", agent, "the start of the recorded history".into(), None, Vec::new()),
             RunEnd::NoHistory => {
-                let agent = self.launched.as_ref().map_or(0, |l| l.target.session.vm.current_agent());
+                let agent = self.launched.as_ref().map_or(0, |l| l.session.vm.current_agent());
                 self.stopped("step", agent, "no recorded history".into(), None, Vec::new())
             }
             RunEnd::Stopped(stop) => self.report_stop(stop),
@@ -230,8 +231,8 @@ impl Adapter {
             StopKind::Fault { signal, .. } | StopKind::Terminated { signal, .. } => Some(*signal),
             _ => None,
         };
-        l.target.record_stop(&stop, signal);
-        let why = l.target.monitor("why");
+        l.session.record_stop(&stop, signal);
+        let why = l.session.last_stop.as_ref().map(|s| s.description.clone()).unwrap_or_default();
         let agent = stop.agent;
         match &stop.kind {
             StopKind::CondBreakpoint { id: STEP_BP_ID } => self.stopped("step", agent, "step".into(), None, Vec::new()),
@@ -269,7 +270,7 @@ impl Adapter {
     /// target's instruction ran).
     pub(super) fn goto(&mut self, command: &str, args: &Value) -> Result<Value, String> {
         let l = self.launched()?;
-        let s = &mut l.target.session;
+        let s = &mut l.session;
         let Some(h) = &s.history else { return Err(format!("{command}: not recording: nothing to go to")) };
         let now = h.now();
         let answer = if command == "fluxGoto" {
@@ -299,6 +300,24 @@ impl Adapter {
         Ok(json!({ "message": answer }))
     }
 
+    /// After a REPL command that moved the program (`monitor goto N`,
+    /// `monitor reset`): a `stopped` event, so the client refreshes.
+    pub(super) fn after_command(&mut self, changed: Changed, text: String) {
+        let Some(l) = self.launched.as_ref() else { return };
+        let agent = l.session.vm.current_agent();
+        let finished = l.session.vm.finished();
+        if changed == Changed::Restarted {
+            self.bps.reset_hits();
+        }
+        if finished {
+            // (`goto` to the end of a run that has ended: still ended)
+            return;
+        }
+        self.ended = false;
+        let reason = if changed == Changed::Restarted { "entry" } else { "goto" };
+        self.stopped(reason, agent, text, None, Vec::new());
+    }
+
     /// gotoTargets: the instruction on a line; goto then goes back to the
     /// last time it ran.
     pub(super) fn goto_targets(&mut self, args: &Value) -> Result<Value, String> {
@@ -316,9 +335,9 @@ impl Adapter {
             Ok(l) => l,
             Err(e) => return Some(Err(e)),
         };
-        l.target.restart();
+        l.session.restart();
         if let Some(level) = l.args.apoptosis_warn {
-            if let Err(e) = l.target.session.set_apoptosis_warning(level) {
+            if let Err(e) = l.session.set_apoptosis_warning(level) {
                 return Some(Err(e.to_string()));
             }
         }

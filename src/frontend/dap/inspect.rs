@@ -4,6 +4,7 @@
 use serde_json::{json, Value};
 
 use super::Adapter;
+use crate::analysis::commands::interpreter::Changed;
 use crate::analysis::stepping::backtrace;
 use crate::runtime::condition::Condition;
 use crate::runtime::vm::{Regs, Vm, FLAG_C, FLAG_O, FLAG_S, FLAG_Z, NUM_REGS};
@@ -156,7 +157,7 @@ fn var(name: &str, value: String, reference: u32) -> Value {
 impl Adapter {
     fn agent_of(&mut self, thread: Option<&Value>) -> Result<u32, String> {
         let l = self.launched()?;
-        let vm = &l.target.session.vm;
+        let vm = &l.session.vm;
         match thread.and_then(Value::as_u64) {
             Some(t) if vm.agent_regs(t as u32).is_some() => Ok(t as u32),
             Some(t) => Err(format!("thread {t}: no such agent")),
@@ -167,7 +168,6 @@ impl Adapter {
     pub(super) fn threads(&mut self) -> Value {
         let threads: Vec<Value> = match &self.launched {
             Some(l) => l
-                .target
                 .session
                 .vm
                 .agents()
@@ -182,7 +182,7 @@ impl Adapter {
     pub(super) fn stack_trace(&mut self, args: &Value) -> Result<Value, String> {
         let agent = self.agent_of(args.get("threadId"))?;
         let l = self.launched()?;
-        let frames = backtrace(&l.map, &l.target.session.vm, agent);
+        let frames = backtrace(&l.map, &l.session.vm, agent);
         let start = args.get("startFrame").and_then(Value::as_u64).unwrap_or(0) as usize;
         let levels = args.get("levels").and_then(Value::as_u64).filter(|&n| n > 0).map_or(usize::MAX, |n| n as usize);
         let source = l.source();
@@ -223,7 +223,7 @@ impl Adapter {
         let r = args.get("variablesReference").and_then(Value::as_u64).ok_or("variables: no variablesReference")? as u32;
         let (kind, agent) = (r >> 24, r >> 16 & 0xFF);
         let l = self.launched()?;
-        let vm = &l.target.session.vm;
+        let vm = &l.session.vm;
         let regs = vm.agent_regs(agent).ok_or_else(|| format!("agent {agent} does not exist"))?;
         let info = vm.agents().into_iter().find(|a| a.id == agent);
         let vars: Vec<Value> = match kind {
@@ -292,7 +292,7 @@ impl Adapter {
         let text = args.get("value").and_then(Value::as_str).ok_or("setVariable: no value")?;
         let (kind, agent) = (r >> 24, r >> 16 & 0xFF);
         let l = self.launched()?;
-        let s = &mut l.target.session;
+        let s = &mut l.session;
         let mut regs = s.vm.agent_regs(agent).ok_or_else(|| format!("agent {agent} does not exist"))?;
         let shown = match kind {
             REGISTERS => set_register(&mut regs, name, text)?,
@@ -324,24 +324,40 @@ impl Adapter {
         Ok(json!({ "value": shown }))
     }
 
-    pub(super) fn evaluate(&mut self, args: &Value) -> Result<Value, String> {
+    /// evaluate; a REPL command that moved the program is followed by a
+    /// `stopped` event (reason `goto`, or `entry` after `reset`), so the
+    /// client reads registers, stack and variables again.
+    pub(super) fn evaluate_request(&mut self, args: &Value, msg: &Value) -> Option<Result<Value, String>> {
+        let (result, changed) = match self.evaluate(args) {
+            Ok((v, changed)) => (Ok(v), changed),
+            Err(e) => (Err(e), None),
+        };
+        self.out.respond(msg, result);
+        if let Some((changed, text)) = changed {
+            self.after_command(changed, text);
+        }
+        None
+    }
+
+    fn evaluate(&mut self, args: &Value) -> Result<(Value, Option<(Changed, String)>), String> {
         let expr = args.get("expression").and_then(Value::as_str).ok_or("evaluate: no expression")?.to_string();
         let trimmed = expr.trim();
         let command = ["monitor", "flux"].iter().find_map(|p| {
             trimmed.strip_prefix(p).filter(|rest| rest.is_empty() || rest.starts_with(char::is_whitespace)).map(str::trim)
         });
-        if let Some(command) = command {
-            let l = self.launched()?;
-            let answer = l.target.monitor(command);
-            return Ok(json!({ "result": answer, "variablesReference": 0 }));
-        }
         let agent = match args.get("frameId").and_then(Value::as_u64) {
             Some(id) => self.agent_of(Some(&json!(id >> 16)))?,
             None => self.agent_of(None)?,
         };
+        if let Some(command) = command {
+            let l = self.launched()?;
+            let answer = l.session.command(command, agent);
+            let changed = (answer.changed != Changed::Nothing).then(|| (answer.changed, answer.text.clone()));
+            return Ok((json!({ "result": answer.text, "variablesReference": 0 }), changed));
+        }
         let l = self.launched()?;
-        let result = value_of(&l.target.session.vm, agent, &expr)?;
-        Ok(json!({ "result": result, "variablesReference": 0 }))
+        let result = value_of(&l.session.vm, agent, &expr)?;
+        Ok((json!({ "result": result, "variablesReference": 0 }), None))
     }
 
     pub(super) fn exception_info(&mut self) -> Result<Value, String> {

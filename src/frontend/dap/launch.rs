@@ -7,7 +7,7 @@ use serde_json::{json, Value};
 
 use super::protocol::OutputEvents;
 use super::{Adapter, Launched};
-use crate::frontend::gdb::FluxTarget;
+use crate::analysis::session::Session;
 use crate::program::load::Program;
 use crate::program::save_path::SaveDir;
 use crate::program::source_map::SourceMap;
@@ -109,8 +109,8 @@ impl Adapter {
         let program = Program::load(&args.program).map_err(|e| e.to_string())?;
         let map = SourceMap::of(&program);
         let output = Box::new(OutputEvents(self.out.clone()));
-        let mut target = FluxTarget::new(program, args.config, output).map_err(|e| e.to_string())?;
-        let s = &mut target.session;
+        let mut session = Session::new(program, args.config, output).map_err(|e| e.to_string())?;
+        let s = &mut session;
         s.vm.set_schedule(args.schedule);
         if args.record {
             s.record_from_start = true;
@@ -123,7 +123,7 @@ impl Adapter {
             let dir = SaveDir::open(dir).map_err(|e| format!("launch: saveDir: {e}"))?;
             s.save_dir = Some(std::sync::Arc::new(dir));
         }
-        self.launched = Some(Launched { target, map, args });
+        self.launched = Some(Launched { session, map, args });
         self.out.event("initialized", json!({}));
         Ok(json!({}))
     }

@@ -60,7 +60,7 @@ impl Adapter {
         let source = l.source();
         // the program's instruction boundaries, then whatever decodes after them
         let mut addrs: Vec<u32> = l.map.instruction_addresses().collect();
-        let mem = l.target.session.vm.memory_view();
+        let mem = l.session.vm.memory_view();
         let mut next = addrs.last().map_or(0, |&a| a + disasm::decode(&mem[a as usize..], a).map_or(1, |d| d.len() as u32));
         let start_u = start.clamp(0, MEM_SIZE as i64) as u32;
         if start_u >= next {
@@ -101,7 +101,7 @@ impl Adapter {
         let addr = address(args, "readMemory")?;
         let count = args.get("count").and_then(Value::as_u64).ok_or("readMemory: no count")? as i64;
         let l = self.launched()?;
-        let mem = l.target.session.vm.memory_view();
+        let mem = l.session.vm.memory_view();
         let from = addr.clamp(0, MEM_SIZE as i64);
         let to = (addr + count).clamp(from, MEM_SIZE as i64);
         let data = &mem[from as usize..to as usize];
@@ -117,7 +117,7 @@ impl Adapter {
         let data = base64_decode(args.get("data").and_then(Value::as_str).ok_or("writeMemory: no data")?)?;
         let addr = u32::try_from(addr).map_err(|_| format!("writeMemory: {addr} is outside memory"))?;
         let l = self.launched()?;
-        let s = &mut l.target.session;
+        let s = &mut l.session;
         s.vm.write_mem(addr, &data).map_err(|e| format!("writeMemory: {e}"))?;
         if let Some(h) = &mut s.history {
             h.note_memory_write(addr, data.len());

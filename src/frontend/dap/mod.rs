@@ -1,8 +1,9 @@
 //! The Debug Adapter Protocol server: `flux-gdbstub dap` (stdin/stdout, as
 //! editors start adapters) and `dap --listen ADDR:PORT`.  It translates DAP
-//! requests into calls on a [`Session`](crate::analysis::session::Session)
-//! (held inside a [`FluxTarget`], whose `monitor` commands the REPL runs),
-//! the steps into [`crate::analysis::stepping`], and answers back.
+//! requests into calls on a [`Session`], the steps into
+//! [`crate::analysis::stepping`], the REPL's `monitor …`/`flux …` into
+//! [`crate::analysis::commands`] (the commands gdb's `monitor` runs), and
+//! answers back.
 //!
 //! One file per concern, as in the gdb target:
 //! - [`protocol`]: framing (Content-Length), the numbered writer, output events,
@@ -26,13 +27,13 @@ use std::sync::Arc;
 
 use serde_json::{json, Value};
 
-use crate::frontend::gdb::FluxTarget;
+use crate::analysis::session::Session;
 use crate::program::source_map::SourceMap;
 use protocol::{Incoming, Outbox};
 
 /// The program under the adapter (after `launch`).
 pub struct Launched {
-    pub target: FluxTarget,
+    pub session: Session,
     pub map: SourceMap,
     pub args: launch::LaunchArgs,
 }
@@ -117,7 +118,7 @@ impl Adapter {
             "scopes" => self.scopes(args),
             "variables" => self.variables(args),
             "setVariable" => self.set_variable(args),
-            "evaluate" => self.evaluate(args),
+            "evaluate" => return self.evaluate_request(args, msg),
             "source" => self.source(args),
             "exceptionInfo" => self.exception_info(),
             "continue" | "next" | "stepIn" | "stepOut" | "stepBack" | "reverseContinue" => {

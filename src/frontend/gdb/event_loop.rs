@@ -89,7 +89,7 @@ impl FluxTarget {
                 // FLUX programs have no signal handlers: delivering one ends the program.
                 let reason = format!("killed by {sig} delivered from the debugger");
                 let stop = Stop { kind: StopKind::Terminated { signal: sig, reason }, pc: self.session.vm.pc(), executed: 0, agent: self.session.vm.current_agent() };
-                self.record_stop(&stop, Some(sig));
+                self.session.record_stop(&stop, Some(sig));
                 return Ok(Some(MultiThreadStopReason::Terminated(to_gdb_signal(sig))));
             }
         }
@@ -158,7 +158,7 @@ impl FluxTarget {
                 }
                 _ => Some(self.stop_reason(&stop)),
             };
-            self.record_stop(&stop, stop_signal(&stop));
+            self.session.record_stop(&stop, stop_signal(&stop));
             return Ok(reason);
         }
     }
@@ -236,8 +236,8 @@ impl FluxTarget {
         let result = match self.session.run_reverse(step)? {
             ReverseEnd::NoHistory => {
                 let stop = Stop { kind: StopKind::Budget, pc: self.session.vm.pc(), executed: 0, agent: self.session.vm.current_agent() };
-                self.record_stop(&stop, None);
-                self.last_stop_note("no recorded history: start recording with `monitor record on` or `serve --record`");
+                self.session.record_stop(&stop, None);
+                self.session.last_stop_note("no recorded history: start recording with `monitor record on` or `serve --record`");
                 return Ok(Some(begin));
             }
             ReverseEnd::Stepped => Some(None),
@@ -250,18 +250,18 @@ impl FluxTarget {
         Ok(Some(match result {
             Some(None) => {
                 let stop = Stop { kind: StopKind::Budget, pc, executed: 0, agent: shown };
-                self.record_stop(&stop, None);
+                self.session.record_stop(&stop, None);
                 self.done_step(shown)
             }
             Some(Some(stop)) => {
                 let reason = self.stop_reason(&stop);
-                self.record_stop(&stop, stop_signal(&stop));
+                self.session.record_stop(&stop, stop_signal(&stop));
                 reason
             }
             None => {
                 let stop = Stop { kind: StopKind::Budget, pc, executed: 0, agent: shown };
-                self.record_stop(&stop, None);
-                self.last_stop_note("the start of the recorded history");
+                self.session.record_stop(&stop, None);
+                self.session.last_stop_note("the start of the recorded history");
                 begin
             }
         }))
@@ -271,7 +271,7 @@ impl FluxTarget {
     pub fn interrupted(&mut self) -> StopReason {
         let agent = self.session.vm.current_agent();
         let stop = Stop { kind: StopKind::Budget, pc: self.session.vm.pc(), executed: 0, agent };
-        self.record_stop(&stop, Some(Signal::Int));
+        self.session.record_stop(&stop, Some(Signal::Int));
         self.signal_stop(agent, GdbSignal::SIGINT)
     }
 }

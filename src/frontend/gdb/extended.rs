@@ -136,7 +136,7 @@ impl ExtendedMode for FluxTarget {
         self.process.ended = true;
         let pc = self.session.vm.pc();
         let stop = Stop { kind: StopKind::Halted { code: 0 }, pc, executed: 0, agent: self.session.vm.current_agent() };
-        self.last_stop = Some(LastStop { stop, signal: None, description: format!("killed by gdb at 0x{pc:04X}") });
+        self.session.last_stop = Some(LastStop { stop, signal: None, description: format!("killed by gdb at 0x{pc:04X}") });
         Ok(ShouldTerminate::No)
     }
 

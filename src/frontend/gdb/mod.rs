@@ -5,32 +5,25 @@
 //! - [`base`]: registers, memory, resume and single-step,
 //! - [`breakpoints`]: Z0/Z1 breakpoints (a bitmap in the VM, memory is never
 //!   patched) and Z2/Z3/Z4 watchpoints,
-//! - [`monitor`]: `monitor` commands, and [`flux_monitor`] the FLUX-aware
-//!   ones (stub-side conditional breakpoints, watch-if, apoptosis warnings,
-//!   the trust log, confidence provenance),
+//! - [`monitor`]: `monitor` commands: gdb's console for the commands every
+//!   front-end offers ([`crate::analysis::commands`]), for the thread gdb
+//!   addressed,
 //! - [`reverse`]: reverse-stepi and reverse-continue over the recorded
-//!   history, and [`record_monitor`] its monitor commands (`record`, `when`,
-//!   `goto`, `replay save`),
+//!   history,
 //! - [`event_loop`]: running the VM between packets, Ctrl-C included,
 //! - [`extended`]: `target extended-remote` (run, kill, detach as with
 //!   gdbserver's multi mode) and qXfer:exec-file,
 //! - [`host_io`]: gdb's Host I/O, read-only, serving the program's ELF
 //!   (built in memory for assembly) so gdb gets symbols and DWARF.
-pub mod agents_monitor;
-pub mod args;
 pub mod arch;
 pub mod base;
 pub mod breakpoints;
 pub mod event_loop;
 pub mod extended;
-pub mod flux_monitor;
 pub mod framing;
 pub mod host_io;
 pub mod monitor;
-pub mod query_monitor;
-pub mod record_monitor;
 pub mod reverse;
-pub mod trace_monitor;
 
 use std::io::Write;
 
@@ -45,7 +38,7 @@ use gdbstub::target::Target;
 
 use crate::analysis::session::Session;
 use crate::program::load::Program;
-use crate::runtime::vm::{Signal, Stop, StopKind, VmConfig, VmError};
+use crate::runtime::vm::{Signal, VmConfig, VmError};
 
 /// What gdb asked the VM to do next.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -56,13 +49,7 @@ pub enum ExecMode {
     ReverseContinue,
 }
 
-/// The last stop, in the words `monitor why` uses.
-#[derive(Debug, Clone, PartialEq)]
-pub struct LastStop {
-    pub stop: Stop,
-    pub signal: Option<Signal>,
-    pub description: String,
-}
+pub use crate::analysis::session::LastStop;
 
 /// Errors that end a debugging session (never caused by what gdb sends).
 #[derive(Debug, thiserror::Error)]
@@ -75,7 +62,7 @@ pub enum TargetError {
 
 /// The gdb target: a [`Session`] plus what is gdb's own (the protocol's
 /// resume mode and pending signal, the vCont plan, the thread gdb addressed,
-/// extended mode and "the process", and the last stop in gdb's words).
+/// extended mode and "the process").
 pub struct FluxTarget {
     /// The program under the debugger and all that is done to it.
     pub session: Session,
@@ -83,7 +70,6 @@ pub struct FluxTarget {
     /// A signal gdb asked us to deliver on resume: FLUX programs have no
     /// handlers, so delivering one ends the program.
     pending_signal: Option<Signal>,
-    pub(crate) last_stop: Option<LastStop>,
     /// Extended mode and the program's "process" (see [`extended`]).
     pub(crate) process: extended::SessionState,
     /// What the last vCont asked of each thread (agent).
@@ -107,7 +93,6 @@ impl FluxTarget {
             session: Session::new(program, config, output)?,
             exec: ExecMode::Continue,
             pending_signal: None,
-            last_stop: None,
             process: extended::SessionState { files: host_io::HostFiles::new(image), ..Default::default() },
             plan: base::ResumePlan::default(),
             plan_signal: None,
@@ -118,7 +103,6 @@ impl FluxTarget {
     /// Starts the program over; breakpoints and watchpoints stay.
     pub fn restart(&mut self) {
         self.pending_signal = None;
-        self.last_stop = None;
         self.session.restart();
     }
 
@@ -133,69 +117,6 @@ impl FluxTarget {
 
     pub(crate) fn take_pending_signal(&mut self) -> Option<Signal> {
         self.pending_signal.take()
-    }
-
-    /// Adds a sentence to what `monitor why` says of the last stop.
-    pub(crate) fn last_stop_note(&mut self, note: &str) {
-        if let Some(l) = &mut self.last_stop {
-            l.description = format!("{}; {note}", l.description);
-        }
-    }
-
-    /// Records a stop for `monitor why`.
-    pub(crate) fn record_stop(&mut self, stop: &Stop, signal: Option<Signal>) {
-        let insn = crate::program::disasm::instruction_at(&self.session.vm, stop.pc);
-        let description = match &stop.kind {
-            StopKind::Breakpoint => format!("breakpoint at 0x{:04X}: {insn}", stop.pc),
-            StopKind::Watchpoint { addr, write, .. } => format!(
-                "watchpoint: {} of 0x{addr:04X}; stopped after the instruction, now at 0x{:04X}: {insn}",
-                if *write { "write" } else { "read" },
-                stop.pc
-            ),
-            StopKind::Brk => format!("BRK: SIGTRAP, now at 0x{:04X}: {insn}", stop.pc),
-            StopKind::Halted { code } => format!("exited with code {code} (HALT at 0x{:04X})", stop.pc),
-            StopKind::Fault { signal, reason } if reason.starts_with("deadlock") => {
-                // who waits on whom
-                let waits: Vec<String> = self
-                    .session
-                    .vm
-                    .agents()
-                    .iter()
-                    .map(|a| format!("agent {} {} at 0x{:04X}", a.id, a.state, a.pc))
-                    .collect();
-                format!("{signal} at 0x{:04X}: {insn}: {reason}; {}", stop.pc, waits.join("; "))
-            }
-            StopKind::Fault { signal, reason } => format!("{signal} at 0x{:04X}: {insn}: {reason}", stop.pc),
-            StopKind::Terminated { signal, reason } => format!("terminated by {signal}: {reason}"),
-            StopKind::CondBreakpoint { id } if breakpoints::gdb_bp_of(*id).is_some() => {
-                let key = breakpoints::gdb_bp_of(*id).unwrap_or_default();
-                let conds = self.session.gdb_bytecode.get(&key).map(|c| breakpoints::describe_list(&c.conditions)).unwrap_or_default();
-                match self.session.vm.ax_last() {
-                    Ok(()) => format!("breakpoint at 0x{:04X}: gdb's condition {conds} held (evaluated by the stub): {insn}", stop.pc),
-                    Err(e) => format!(
-                        "breakpoint at 0x{:04X}: gdb's condition {conds} could not be evaluated by the stub ({e}), so gdb evaluates it: {insn}",
-                        stop.pc
-                    ),
-                }
-            }
-            StopKind::CondBreakpoint { .. } | StopKind::WatchCondition { .. } | StopKind::TrustFail => {
-                match self.session.event_for(stop) {
-                    Some(event) => self.describe_event(&event, &insn),
-                    None => format!("SIGTRAP at 0x{:04X}: {insn}", stop.pc),
-                }
-            }
-            StopKind::Blocked => format!(
-                "agent {} at 0x{:04X} is {}; scheduler-locking keeps the other agents stopped: {insn}",
-                stop.agent,
-                stop.pc,
-                self.session.vm.agents().iter().find(|a| a.id == stop.agent).map_or("blocked".to_string(), |a| a.state.to_string())
-            ),
-            StopKind::Budget | StopKind::Output | StopKind::TraceFull => match signal {
-                Some(Signal::Int) => format!("interrupted (SIGINT) at 0x{:04X}: {insn}", stop.pc),
-                _ => format!("stepped to 0x{:04X}: {insn}", stop.pc),
-            },
-        };
-        self.last_stop = Some(LastStop { stop: stop.clone(), signal, description });
     }
 }
 
@@ -246,5 +167,4 @@ impl Target for FluxTarget {
         }
         Ok(())
     }
-
 }

@@ -1,183 +1,23 @@
-//! `monitor` commands.  Each answers in one or a few lines; a command that is
-//! wrong in any way gets one line of usage and changes nothing.
+//! `monitor` commands: gdb's console for the commands every front-end offers
+//! ([`crate::analysis::commands`]).  What is gdb's: the commands run for the
+//! thread gdb addressed last, and the answer goes to gdb's console line by
+//! line (`O` packets).
 use gdbstub::target::ext::monitor_cmd::{outputln, ConsoleOutput, MonitorCmd};
 
 use super::FluxTarget;
-use crate::program::disasm;
-use crate::runtime::isa;
-use crate::runtime::vm::{FLAG_C, FLAG_O, FLAG_S, FLAG_Z, MEM_SIZE};
-
-/// (usage, what it does) for `monitor help`.
-pub const COMMANDS: &[(&str, &str)] = &[
-    ("help", "this list"),
-    ("why [stub]", "the last stop in words: signal, pc, instruction, reason (with `stub`: only a stop the stub caused)"),
-    ("disas [ADDR [N]]", "disassemble N instructions (default 8) from ADDR (default pc)"),
-    ("info", "a summary of the VM: registers, energy, breakpoints, state"),
-    ("reset", "start the program over (breakpoints stay)"),
-    ("isa json", "the opcode table as JSON, for tools"),
-];
-
-pub use super::args::parse_u32;
-use crate::program::disasm::instruction_at;
-
-/// Stops gdb did not ask for (no breakpoint, watchpoint or step of its own):
-/// stub-side conditions, BRK, faults, terminations.
-fn is_stub_side(kind: &crate::runtime::vm::StopKind) -> bool {
-    use crate::runtime::vm::StopKind::*;
-    matches!(kind, Brk | CondBreakpoint { .. } | WatchCondition { .. } | TrustFail | Fault { .. } | Terminated { .. })
-}
-
-fn flags_text(f: u32) -> String {
-    let mut v = Vec::new();
-    for (bit, name) in [(FLAG_Z, "Z"), (FLAG_S, "S"), (FLAG_C, "C"), (FLAG_O, "O")] {
-        if f & bit != 0 {
-            v.push(name);
-        }
-    }
-    if v.is_empty() {
-        "-".into()
-    } else {
-        v.join(" ")
-    }
-}
+use crate::analysis::commands::interpreter::Changed;
 
 impl FluxTarget {
     /// Runs one monitor command and returns its answer (no trailing newline).
     pub fn monitor(&mut self, line: &str) -> String {
-        let words: Vec<&str> = line.split_whitespace().collect();
-        match words.as_slice() {
-            [] | ["help"] => {
-                let mut s = String::from("FLUX monitor commands:");
-                for (usage, what) in COMMANDS
-                    .iter()
-                    .chain(super::flux_monitor::COMMANDS)
-                    .chain(super::trace_monitor::COMMANDS)
-                    .chain(super::record_monitor::COMMANDS)
-                    .chain(super::query_monitor::COMMANDS)
-                    .chain(super::agents_monitor::COMMANDS)
-                {
-                    s.push_str(&format!("\n  monitor {usage:<40} {what}"));
-                }
-                s.push_str(&format!("\n{}", super::flux_monitor::COND_HELP));
-                s
-            }
-            ["why"] => match &self.last_stop {
-                Some(l) => l.description.clone(),
-                None => format!(
-                    "not stopped by anything yet: at 0x{:04X}: {}",
-                    self.session.vm.pc(),
-                    instruction_at(&self.session.vm, self.session.vm.pc())
-                ),
-            },
-            // For scripts/flux-gdb.py's stop hook: gdb reports the stub's own
-            // stops as plain SIGTRAP (or a fault's signal), which a script
-            // cannot tell from the end of a step; the stub can.
-            ["why", "stub"] => match &self.last_stop {
-                Some(l) if is_stub_side(&l.stop.kind) => l.description.clone(),
-                _ => String::new(),
-            },
-            ["disas", rest @ ..] => self.monitor_disas(rest),
-            ["info"] => self.monitor_info(),
-            ["reset"] => {
-                self.restart();
-                let r = self.session.vm.regs();
-                format!(
-                    "reset: pc=0x{:04X} sp=0x{:X} energy={} (gdb caches registers: `maintenance flush register-cache` shows the new ones)",
-                    r.pc, r.sp, r.energy
-                )
-            }
-            ["isa", "json"] => isa::to_json(),
-            [cmd, ..] if !matches!(*cmd, "help" | "why" | "disas" | "info" | "reset" | "isa") => {
-                match self
-                    .flux_monitor(line, &words)
-                    .or_else(|| self.trace_monitor(&words))
-                    .or_else(|| self.record_monitor(&words))
-                    .or_else(|| self.query_monitor(&words))
-                    .or_else(|| self.agents_monitor(&words))
-                {
-                    Some(answer) => answer,
-                    None => format!("error: unknown monitor command '{cmd}'; `monitor help` lists them"),
-                }
-            }
-            [cmd, ..] => {
-                let known = COMMANDS.iter().map(|(u, _)| u.split(' ').next().unwrap_or("")).collect::<Vec<_>>();
-                if known.contains(cmd) {
-                    let usage = COMMANDS.iter().find(|(u, _)| u.split(' ').next() == Some(*cmd)).map(|(u, _)| *u).unwrap_or("");
-                    format!("error: usage: monitor {usage}")
-                } else {
-                    format!("error: unknown monitor command '{cmd}'; `monitor help` lists them")
-                }
-            }
+        let agent = self.regs_agent.unwrap_or_else(|| self.session.vm.current_agent());
+        let answer = self.session.command(line, agent);
+        if answer.changed == Changed::Restarted {
+            // a signal gdb asked to deliver belongs to the run that is gone
+            self.take_pending_signal();
+            return format!("{} (gdb caches registers: `maintenance flush register-cache` shows the new ones)", answer.text);
         }
-    }
-
-    fn monitor_disas(&self, args: &[&str]) -> String {
-        const USAGE: &str = "error: usage: monitor disas [ADDR [N]] (ADDR and N decimal or 0x hex, N <= 1000)";
-        let pc = self.session.vm.pc();
-        let (start, count) = match args {
-            [] => (pc, 8),
-            [a] => match parse_u32(a) {
-                Some(a) => (a, 8),
-                None => return USAGE.into(),
-            },
-            [a, n] => match (parse_u32(a), parse_u32(n)) {
-                (Some(a), Some(n)) if n <= 1000 => (a, n),
-                _ => return USAGE.into(),
-            },
-            _ => return USAGE.into(),
-        };
-        if start >= MEM_SIZE {
-            return format!("error: address 0x{start:X} is outside the 64 KiB of memory");
-        }
-        let mut lines = Vec::new();
-        let mut addr = start;
-        for _ in 0..count {
-            if addr >= MEM_SIZE {
-                break;
-            }
-            let mut buf = [0u8; 6];
-            let n = ((MEM_SIZE - addr) as usize).min(6);
-            if self.session.vm.read_mem(addr, &mut buf[..n]).is_err() {
-                break;
-            }
-            let Some(d) = disasm::decode(&buf[..n], addr) else { break };
-            let marker = if addr == pc { "=>" } else { "  " };
-            let bp = if self.session.vm.has_breakpoint(addr) { "*" } else { " " };
-            lines.push(format!("{marker}{bp}{:04X}: {}", addr, d.text()));
-            addr += d.len() as u32;
-        }
-        lines.join("\n")
-    }
-
-    fn monitor_info(&self) -> String {
-        let r = self.session.vm.regs();
-        let state = if self.session.vm.finished() {
-            "finished"
-        } else if let Some(l) = &self.last_stop {
-            if matches!(l.stop.kind, crate::runtime::vm::StopKind::Fault { .. }) { "stopped by a fault" } else { "stopped" }
-        } else {
-            "ready"
-        };
-        let regs: Vec<String> = (0..16).map(|i| format!("r{i}={} ({:.2})", r.r[i], r.conf[i])).collect();
-        let mut bps: Vec<String> = self.session.sw_breakpoints.union(&self.session.hw_breakpoints).map(|a| format!("0x{a:04X}")).collect();
-        if bps.is_empty() {
-            bps.push("none".into());
-        }
-        format!(
-            "program: {} ({} bytes)\nstate: {state}\npc=0x{:04X} sp=0x{:X} fp=0x{:X} flags={}\nenergy={} cycles={}\n{}\n{}\nbreakpoints: {}\ntrust threshold: {:.2}",
-            self.session.program.path.display(),
-            self.session.program.bytes.len(),
-            r.pc,
-            r.sp,
-            r.fp,
-            flags_text(r.flags),
-            r.energy,
-            r.cycles,
-            regs[..8].join(" "),
-            regs[8..].join(" "),
-            bps.join(" "),
-            self.session.vm.trust_threshold(),
-        )
+        answer.text
     }
 }
 

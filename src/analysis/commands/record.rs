@@ -1,7 +1,7 @@
 //! `monitor record …`, `when`, `goto N` and `replay save PATH`: the recorded
 //! history (see [`crate::analysis::history`]) from gdb.
 use super::args::parse_u32;
-use super::FluxTarget;
+use crate::analysis::session::Session;
 
 pub const COMMANDS: &[(&str, &str)] = &[
     ("record on|off|status", "record the run, so that gdb can go backwards (reverse-stepi, reverse-continue)"),
@@ -10,12 +10,12 @@ pub const COMMANDS: &[(&str, &str)] = &[
     ("replay save PATH", "write the recording to a replay file in the save directory (serve --replay PATH reads it)"),
 ];
 
-impl FluxTarget {
-    pub(crate) fn record_monitor(&mut self, words: &[&str]) -> Option<String> {
+impl Session {
+    pub(crate) fn record_command(&mut self, words: &[&str]) -> Option<String> {
         Some(match words {
-            ["record", "on"] => self.session.record_on(),
-            ["record", "off"] => self.session.record_off(),
-            ["record", "status"] | ["record"] => match &self.session.history {
+            ["record", "on"] => self.record_on(),
+            ["record", "off"] => self.record_off(),
+            ["record", "status"] | ["record"] => match &self.history {
                 Some(h) => format!(
                     "recording: instructions {}..{} recorded, now at {}{}; {} checkpoints, {} bytes; {}",
                     h.begin(),
@@ -28,15 +28,15 @@ impl FluxTarget {
                 ),
                 None => "not recording (monitor record on, or serve --record)".into(),
             },
-            ["when"] => match &self.session.history {
-                Some(h) => format!("instruction {} of {}..{} (pc=0x{:04X})", h.now(), h.begin(), h.end(), self.session.vm.pc()),
+            ["when"] => match &self.history {
+                Some(h) => format!("instruction {} of {}..{} (pc=0x{:04X})", h.now(), h.begin(), h.end(), self.vm.pc()),
                 None => "not recording".into(),
             },
             ["goto", n] => match parse_u32(n).map(u64::from).or_else(|| n.parse::<u64>().ok()) {
-                Some(n) => self.session.goto(n),
+                Some(n) => self.goto(n),
                 None => format!("usage: monitor goto N (an instruction index), not '{n}'"),
             },
-            ["replay", "save", path] => self.session.save_replay(path),
+            ["replay", "save", path] => self.save_replay(path),
             ["record", ..] | ["goto", ..] | ["replay", ..] | ["when", ..] => {
                 "usage: monitor record on|off|status, monitor when, monitor goto N, monitor replay save PATH".into()
             }

@@ -3,9 +3,9 @@
 //! provenance.  Conditions are parsed once (`condition`) and evaluated by the
 //! runtime inside its loop.
 use super::args::parse_u32;
-use super::FluxTarget;
+use crate::analysis::session::Session;
 use crate::runtime::condition::{Condition, Operand};
-use crate::analysis::debugger::{BreakCondition, Breakpoint, DebugEvent, WatchPurpose};
+use crate::analysis::debugger::{BreakCondition, Breakpoint, WatchPurpose};
 use crate::runtime::vm::{Vm, MEM_SIZE};
 
 /// (usage, what it does) for `monitor help`.
@@ -65,33 +65,9 @@ fn parse_cond(text: &str) -> Result<Condition, String> {
     })
 }
 
-impl FluxTarget {
-    /// `monitor why` for a stub-side stop.
-    pub(crate) fn describe_event(&self, event: &DebugEvent, insn: &str) -> String {
-        match event {
-            DebugEvent::BreakpointHit { id, pc, condition } => match condition {
-                Some(text) => {
-                    let values = Condition::parse(text).map(|c| condition_values(&self.session.vm, &c)).unwrap_or_default();
-                    format!("breakpoint {id} at 0x{pc:04X}: {text} {values}")
-                }
-                None => format!("breakpoint {id} at 0x{pc:04X}: {insn}"),
-            },
-            DebugEvent::ConditionMet { id, pc, condition } => {
-                let values = Condition::parse(condition).map(|c| condition_values(&self.session.vm, &c)).unwrap_or_default();
-                format!("watch {id}: {condition} {values}; stopped after the instruction that made it true, now at 0x{pc:04X}: {insn}")
-            }
-            DebugEvent::ApoptosisWarning { pc, energy, level } => {
-                format!("apoptosis warning: energy {energy} left, below {level}, at 0x{pc:04X}: {insn}")
-            }
-            DebugEvent::TrustCheckFailed { pc, agent, score, threshold } => format!(
-                "trust check failed at 0x{pc:04X}: agent {agent} has trust {score:.2} < threshold {threshold:.2}; now at 0x{:04X}: {insn}",
-                self.session.vm.pc()
-            ),
-        }
-    }
-
+impl Session {
     /// The FLUX-aware commands; None when `words` is none of them.
-    pub(crate) fn flux_monitor(&mut self, line: &str, words: &[&str]) -> Option<String> {
+    pub(crate) fn flux_command(&mut self, line: &str, words: &[&str]) -> Option<String> {
         let rest_after = |n: usize| -> String {
             // the text after the first n words, as typed
             let mut s = line.trim_start();
@@ -123,7 +99,7 @@ impl FluxTarget {
                     Some(c) => Breakpoint::with_condition(addr, BreakCondition::Expr(c)),
                     None => Breakpoint::new(addr),
                 };
-                match self.session.debugger.add_breakpoint_to(&mut self.session.vm, bp) {
+                match self.debugger.add_breakpoint_to(&mut self.vm, bp) {
                     Ok(id) => format!("breakpoint {id} at 0x{addr:04X}{text}"),
                     Err(e) => format!("error: {e}"),
                 }
@@ -137,7 +113,7 @@ impl FluxTarget {
                 match parse_cond(&text) {
                     Ok(c) => {
                         let shown = c.to_string();
-                        match self.session.debugger.add_watch_to(&mut self.session.vm, c, WatchPurpose::Condition) {
+                        match self.debugger.add_watch_to(&mut self.vm, c, WatchPurpose::Condition) {
                             Ok(id) => format!("watch {id}: {shown}"),
                             Err(e) => format!("error: {e}"),
                         }
@@ -145,30 +121,30 @@ impl FluxTarget {
                     Err(e) => e,
                 }
             }
-            ["delete"] => format!("deleted {} stub-side breakpoints and watches", self.session.debugger.clear_from(&mut self.session.vm)),
+            ["delete"] => format!("deleted {} stub-side breakpoints and watches", self.debugger.clear_from(&mut self.vm)),
             ["delete", id] => match parse_u32(id) {
-                Some(id) if self.session.debugger.remove_from(&mut self.session.vm, id) => format!("deleted {id}"),
+                Some(id) if self.debugger.remove_from(&mut self.vm, id) => format!("deleted {id}"),
                 Some(id) => format!("error: no stub-side breakpoint or watch {id} (`monitor list` shows them)"),
                 None => "error: usage: monitor delete [ID]".into(),
             },
             ["list"] => self.monitor_list(),
             ["apoptosis-warn", "off"] => {
-                self.session.clear_apoptosis_warning();
+                self.clear_apoptosis_warning();
                 "apoptosis warning off".into()
             }
             ["apoptosis-warn", level] => match level.parse::<i64>() {
-                Ok(level) if level > 0 => match self.session.set_apoptosis_warning(level) {
-                    Ok(id) => format!("apoptosis warning {id}: stop once when energy falls below {level} (energy now {})", self.session.vm.regs().energy),
+                Ok(level) if level > 0 => match self.set_apoptosis_warning(level) {
+                    Ok(id) => format!("apoptosis warning {id}: stop once when energy falls below {level} (energy now {})", self.vm.regs().energy),
                     Err(e) => format!("error: {e}"),
                 },
                 _ => "error: usage: monitor apoptosis-warn ENERGY|off (ENERGY a positive integer)".into(),
             },
             ["break-on", "trust-fail"] => {
-                self.session.vm.set_break_on_trust_fail(true);
+                self.vm.set_break_on_trust_fail(true);
                 "break on failing trust checks: on".into()
             }
             ["break-on", "off"] | ["break-on", "trust-fail", "off"] => {
-                self.session.vm.set_break_on_trust_fail(false);
+                self.vm.set_break_on_trust_fail(false);
                 "break on failing trust checks: off".into()
             }
             ["break-on", ..] => "error: usage: monitor break-on trust-fail|off".into(),
@@ -185,11 +161,11 @@ impl FluxTarget {
 
     fn monitor_list(&self) -> String {
         let mut lines = Vec::new();
-        for b in self.session.debugger.breakpoints() {
+        for b in self.debugger.breakpoints() {
             let cond = b.condition.as_ref().map(|c| format!(" if {c}")).unwrap_or_default();
             lines.push(format!("{:<3} break 0x{:04X}{cond}  (hits {})", b.id, b.addr, b.hits));
         }
-        for w in self.session.debugger.watches() {
+        for w in self.debugger.watches() {
             let what = match w.purpose {
                 WatchPurpose::Condition => format!("watch-if {}", w.condition),
                 WatchPurpose::ApoptosisWarning { level } => format!("apoptosis-warn {level}"),
@@ -204,7 +180,7 @@ impl FluxTarget {
     }
 
     fn monitor_trust_log(&self, n: usize) -> String {
-        let log = self.session.vm.trust_log();
+        let log = self.vm.trust_log();
         if log.is_empty() {
             return "no trust checks yet".into();
         }
@@ -228,6 +204,6 @@ impl FluxTarget {
         let Some(n) = reg.strip_prefix('r').and_then(|d| d.parse::<u8>().ok()).filter(|n| *n < 16) else {
             return format!("error: '{reg}' is not a register r0-r15; usage: monitor conf-trace rN");
         };
-        crate::analysis::provenance::describe(&self.session.vm, n)
+        crate::analysis::provenance::describe(&self.vm, n)
     }
 }

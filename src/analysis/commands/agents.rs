@@ -2,7 +2,7 @@
 //! state, mailbox length, energy) and `monitor mailbox N` (agent N's queued
 //! messages).  gdb's own `info threads` shows the same agents as threads.
 use super::args::parse_u32;
-use super::FluxTarget;
+use crate::analysis::session::Session;
 use crate::runtime::isa;
 
 /// (usage, what it does) for `monitor help`.
@@ -11,9 +11,9 @@ pub const COMMANDS: &[(&str, &str)] = &[
     ("mailbox N", "agent N's queued messages, oldest first: value, confidence, sender"),
 ];
 
-impl FluxTarget {
+impl Session {
     /// Answers the agent commands; None for other commands.
-    pub fn agents_monitor(&self, words: &[&str]) -> Option<String> {
+    pub(crate) fn agents_command(&self, words: &[&str]) -> Option<String> {
         match words {
             ["agents"] => Some(self.monitor_agents()),
             ["agents", ..] => Some("error: usage: monitor agents".into()),
@@ -27,7 +27,7 @@ impl FluxTarget {
     }
 
     fn monitor_agents(&self) -> String {
-        let agents = self.session.vm.agents();
+        let agents = self.vm.agents();
         let mut lines = vec![format!("{} agent{} alive", agents.len(), if agents.len() == 1 { "" } else { "s" })];
         for a in agents {
             let waits_in = match a.state {
@@ -51,10 +51,10 @@ impl FluxTarget {
     }
 
     fn monitor_mailbox(&self, id: u32) -> String {
-        if !self.session.vm.agents().iter().any(|a| a.id == id) {
+        if !self.vm.agents().iter().any(|a| a.id == id) {
             return format!("error: no live agent {id}");
         }
-        let msgs = self.session.vm.mailbox(id);
+        let msgs = self.vm.mailbox(id);
         if msgs.is_empty() {
             return format!("agent {id}: mailbox empty");
         }

@@ -11,7 +11,7 @@
 //! the profile are the session's (see [`crate::analysis::session`]); this
 //! file reads gdb's words.
 use super::args::parse_u32;
-use super::FluxTarget;
+use crate::analysis::session::Session;
 use crate::analysis::trace_format::TraceFormat;
 
 pub const COMMANDS: &[(&str, &str)] = &[
@@ -24,9 +24,9 @@ pub const COMMANDS: &[(&str, &str)] = &[
     ("profile save PATH", "the profile as speedscope JSON, in the save directory"),
 ];
 
-impl FluxTarget {
-    pub(crate) fn trace_monitor(&mut self, words: &[&str]) -> Option<String> {
-        let s = &mut self.session;
+impl Session {
+    pub(crate) fn trace_command(&mut self, words: &[&str]) -> Option<String> {
+        let s = self;
         Some(match words {
             ["trace", "on"] => s.trace_on(),
             ["trace", "off"] => s.trace_off(),

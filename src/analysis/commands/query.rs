@@ -1,7 +1,7 @@
 //! `monitor origin`, `last-write`, `history`, `calls`: questions about the
 //! whole recorded history (see [`crate::analysis::queries`]).  Every line
 //! that names an instruction (`#N`) can be reached with `monitor goto N`.
-use super::FluxTarget;
+use crate::analysis::session::Session;
 
 pub const COMMANDS: &[(&str, &str)] = &[
     ("origin OPERAND", "where OPERAND's value came from: back through copies to the instruction that made it"),
@@ -13,19 +13,18 @@ pub const COMMANDS: &[(&str, &str)] = &[
 const USAGE: &str = "error: usage: monitor origin OPERAND | last-write OPERAND [N] | history OPERAND | calls [FUNCTION] \
                      (OPERAND: rN, confN, mem8[A], mem16[A], mem32[A])";
 
-impl FluxTarget {
-    pub(crate) fn query_monitor(&mut self, words: &[&str]) -> Option<String> {
-        let agent = self.regs_agent.unwrap_or_else(|| self.session.vm.current_agent());
+impl Session {
+    pub(crate) fn query_command(&mut self, words: &[&str], agent: u32) -> Option<String> {
         let answer = match words {
-            ["origin", op] => self.session.query_origin(op, agent),
-            ["last-write", op] => self.session.query_last_writes(op, 1, agent),
+            ["origin", op] => self.query_origin(op, agent),
+            ["last-write", op] => self.query_last_writes(op, 1, agent),
             ["last-write", op, n] => match n.parse::<usize>() {
-                Ok(n) if n > 0 => self.session.query_last_writes(op, n, agent),
+                Ok(n) if n > 0 => self.query_last_writes(op, n, agent),
                 _ => return Some(format!("error: last-write: '{n}' is not a count (1 or more)")),
             },
-            ["history", op] => self.session.query_writes(op, agent),
-            ["calls"] => self.session.query_calls(None),
-            ["calls", f] => self.session.query_calls(Some(f)),
+            ["history", op] => self.query_writes(op, agent),
+            ["calls"] => self.query_calls(None),
+            ["calls", f] => self.query_calls(Some(f)),
             ["origin" | "last-write" | "history" | "calls", ..] => return Some(USAGE.into()),
             _ => return None,
         };
