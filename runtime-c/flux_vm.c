@@ -114,6 +114,7 @@ flux_vm *flux_vm_new(const flux_config *config) {
 void flux_vm_free(flux_vm *vm) {
     if (!vm) return;
     free(vm->trace_buf);
+    free(vm->acc_buf);
     free(vm->prof_count);
     free(vm->prof_energy);
     free(vm->prof_nodes);
@@ -805,7 +806,8 @@ static flux_stop RUN_TURN(flux_vm *vm, uint64_t budget) {
      * after each instruction retires; off, they cost one predicted branch. */
     const int hooked = vm->tracing || vm->nwcond_every;
     const int profiling = vm->profiling;
-    const int any_hook = hooked || profiling;
+    const int access_log = vm->access_log;
+    const int any_hook = hooked || profiling || access_log;
     hook_state hs = {pc, pc < FLUX_MEM_SIZE ? vm->mem[pc] : 0, energy, 0};
     if (vm->tracing) trace_snapshot(vm);
     /* Instruction counting: `left` instructions may still retire before
@@ -941,6 +943,10 @@ static flux_stop RUN_TURN(flux_vm *vm, uint64_t budget) {
         if ((kind) == FLUX_WATCH_WRITE) mark_dirty(vm, (addr), (n));           \
         if (UNLIKELY(vm->watch_any)) {                                         \
             if (vm->tracing && (kind) == FLUX_WATCH_WRITE) fluxi_trace_mem(vm, (addr), (n)); \
+            if (vm->access_log && fluxi_access(vm, (kind) == FLUX_WATCH_WRITE ? FLUX_ACC_WRITE : FLUX_ACC_READ, (addr), (n))) { \
+                trace_full = 1;                                                \
+                END_CHUNK_AFTER_THIS();                                        \
+            }                                                                  \
             if (vm->nwatch && watch_near(vm, (addr), (n))) {                   \
                 uint32_t wi_ = 0;                                              \
                 int trig_ = 0;                                                 \
@@ -1137,6 +1143,7 @@ fetch_checked:
 hooked_next:
     /* the way to the next instruction while tracing, profiling or a watch-if
      * on registers is on: the fast path's one test sends everything here */
+    if (access_log && fluxi_access_op(vm, op)) goto hook_event;
     if (hooked && fluxi_hook_step(vm, &hs, pc, sp, energy, CYCLES() + 1)) goto hook_event;
     if (UNLIKELY(--left == 0)) goto refill;
     if (UNLIKELY((vm->stopmap[pc >> 6] >> (pc & 63)) & 1)) goto check_stop;
@@ -1711,9 +1718,18 @@ dispatch:
 #define UNBLOCK() (ME->state = FLUX_AGENT_RUNNABLE, ME->retry = 0)
 #define ROOM_OR_BLOCK(k)                                                                   \
         if (vm->agents[k].mail_count >= MAILBOX_CAP) BLOCK(FLUX_AGENT_BLOCKED_SEND, vm->agents[k].id)
+/* An event of the access log (flux_vm_log_accesses) inside a handler. */
+#define ACC(kind, loc)                                                                     \
+        do {                                                                               \
+            if (UNLIKELY(access_log) && fluxi_access(vm, (kind), (loc), 1)) {              \
+                trace_full = 1;                                                            \
+                END_CHUNK_AFTER_THIS();                                                    \
+            }                                                                              \
+        } while (0)
 #define SEND_TO(k, val, cf)                                                                \
         do {                                                                               \
             agent *to_ = &vm->agents[k];                                                   \
+            ACC(FLUX_ACC_WRITE, FLUX_LOC_MAILBOX + to_->id);                               \
             to_->mailbox[(to_->mail_head + to_->mail_count++) % MAILBOX_CAP] =            \
                 (message){(val), clamp01(cf), ME->id};                                     \
             /* PCT: a waiting receiver may now outrank the sender */                      \
@@ -1734,6 +1750,7 @@ dispatch:
         CASE(ASK) {
             OPS_RR(d, a); uint32_t from = (uint32_t)vm->r[a]; message m;
             if (!fluxi_mailbox_take(ME, from, &m)) BLOCK(FLUX_AGENT_BLOCKED_ASK, from);
+            ACC(FLUX_ACC_WRITE, FLUX_LOC_MAILBOX + ME->id);
             UNBLOCK(); vm->r[d] = m.value; SETCONF(d, m.conf, NOPAR, NOPAR); NEXT();
         }
         CASE(BROADCAST) { /* imm16 to every other live agent; r0 = how many */
@@ -1750,6 +1767,7 @@ dispatch:
             if (how < 0 || how > 2) FAULT(FLUX_SIGILL, "REDUCE at 0x%04X: r%u = %d is no reduction (0 sum, 1 min, 2 max)", pc, a, how);
             int64_t acc = how == 0 ? 0 : how == 1 ? INT32_MAX : INT32_MIN; float c = 1.0f;
             if (me->mail_count == 0) acc = 0;
+            ACC(FLUX_ACC_WRITE, FLUX_LOC_MAILBOX + me->id);
             while (me->mail_count) {
                 message m; fluxi_mailbox_take(me, 0, &m); c = minf(c, m.conf);
                 if (how == 0) acc += m.value; else if (how == 1) acc = m.value < acc ? m.value : acc;
@@ -1809,7 +1827,7 @@ dispatch:
             if (ME->mail_count == 0) BLOCK(FLUX_AGENT_BLOCKED_ASK, 0);
             /* to itself: the message taken makes the room */
             if ((uint32_t)to != vm->cur) { ROOM_OR_BLOCK(to); }
-            UNBLOCK(); fluxi_mailbox_take(ME, 0, &m);
+            UNBLOCK(); fluxi_mailbox_take(ME, 0, &m); ACC(FLUX_ACC_WRITE, FLUX_LOC_MAILBOX + ME->id);
             SEND_TO(to, m.value, m.conf); vm->r[d] = m.value; SETCONF(d, m.conf, NOPAR, NOPAR); NEXT();
         }
         CASE(ROUTE) {
@@ -2022,6 +2040,7 @@ dispatch:
             if (me->retry && me->state == FLUX_AGENT_BLOCKED_BARRIER && me->barrier_gen != vm->barrier_gen) { UNBLOCK(); NEXT(); }
             me->state = FLUX_AGENT_BLOCKED_BARRIER;
             me->barrier_gen = vm->barrier_gen;
+            ACC(FLUX_ACC_WRITE, FLUX_LOC_SHARED + FLUX_SHARED_BARRIER); /* it arrives */
             fluxi_barrier_check(vm);
             if (me->barrier_gen != vm->barrier_gen) { UNBLOCK(); NEXT(); }
             BLOCK(FLUX_AGENT_BLOCKED_BARRIER, 0);
@@ -2141,6 +2160,7 @@ dispatch:
             n->energy = vm->agent_budget;
             n->last_conf = 1.0f;
             if (vm->sched == FLUX_SCHED_PCT) vm->prio[n->id] = fluxi_pct_priority(vm);
+            ACC(FLUX_ACC_SPAWN, n->id);
             vm->id_state[n->id] = 1;
             vm->id_exit[n->id] = 0;
             if (++vm->nlive == 2) {
@@ -2160,6 +2180,7 @@ dispatch:
             if (id >= FLUX_NUM_AGENTS || vm->id_state[id] == 0) FAULT(FLUX_SIGILL, "JOIN at 0x%04X: no agent %d", pc, vm->r[a]);
             if (id == ME->id) FAULT(FLUX_SIGABRT, "deadlock: agent %u JOINs itself at 0x%04X", id, pc);
             if (vm->id_state[id] == 1) BLOCK(FLUX_AGENT_BLOCKED_JOIN, id);
+            ACC(FLUX_ACC_READ, FLUX_LOC_AGENT + id);
             UNBLOCK(); vm->r[a] = vm->id_exit[id]; SETCONF(a, 1.0f, NOPAR, NOPAR); NEXT();
         }
         CASE(KILL) { /* end agent r[a] (exit code 137); agent 1's end is the program's */

@@ -549,7 +549,7 @@ fn explore(
         println!("{}", serde_json::to_string(&record)?);
         return Ok(ExitCode::SUCCESS);
     }
-    Ok(report(&found, total))
+    Ok(report(&found, seeds.start, total))
 }
 
 /// `explore merge FILES...`: the report one machine would have printed.
@@ -562,16 +562,28 @@ fn explore_merge(files: &[PathBuf]) -> Result<ExitCode> {
     }
     let found = explore::merge(&shards)?;
     let total = shards[0].1.seeds[1] - shards[0].1.seeds[0];
-    Ok(report(&found, total))
+    Ok(report(&found, shards[0].1.seeds[0], total))
 }
 
-/// The classes, most frequent first, and the summary line; the exit status.
-fn report(found: &explore::Exploration, total: u64) -> ExitCode {
+/// The classes, most frequent first, how the distinct schedules grew with
+/// the runs (seeds in order from `start`), and the summary line; the exit status.
+fn report(found: &explore::Exploration, start: u64, total: u64) -> ExitCode {
     let classes = &found.classes;
     for c in classes {
         println!("{:>8} run{} (first seed {}): {}", c.count, if c.count == 1 { " " } else { "s" }, c.first_seed, c.outcome.summary());
     }
-    let distinct = format!("{} distinct outcome{}", classes.len(), if classes.len() == 1 { "" } else { "s" });
+    if !found.schedules.is_empty() {
+        let growth: Vec<String> = found.growth(start, total).iter().map(|(runs, n)| format!("{runs}:{n}")).collect();
+        let last = found.schedules.values().max().map_or(0, |s| s - start + 1);
+        println!("schedules up to equivalence after N runs (N:count): {}; the last new one at run {last}", growth.join(" "));
+    }
+    let n = found.schedules.len();
+    let distinct = format!(
+        "{} distinct outcome{}, {n} distinct schedule{}",
+        classes.len(),
+        if classes.len() == 1 { "" } else { "s" },
+        if n == 1 { "" } else { "s" }
+    );
     if found.stopped {
         println!("interrupted: {} of {total} runs, {distinct}", found.runs);
         return ExitCode::from(130);

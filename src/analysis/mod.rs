@@ -6,6 +6,7 @@
 //! seed's snapshot diff ([`snapshot_diff`]).  Imports the runtime and
 //! programs, never a front-end.
 pub mod codetracer;
+pub mod coverage;
 pub mod debugger;
 pub mod explore;
 pub mod history;
