@@ -572,7 +572,7 @@ fn report(found: &explore::Exploration, start: u64, total: u64) -> ExitCode {
     for c in classes {
         println!("{:>8} run{} (first seed {}): {}", c.count, if c.count == 1 { " " } else { "s" }, c.first_seed, c.outcome.summary());
     }
-    if !found.schedules.is_empty() {
+    if !found.schedules.is_empty() && !found.stopped {
         let growth: Vec<String> = found.growth(start, total).iter().map(|(runs, n)| format!("{runs}:{n}")).collect();
         let last = found.schedules.values().max().map_or(0, |s| s - start + 1);
         println!("schedules up to equivalence after N runs (N:count): {}; the last new one at run {last}", growth.join(" "));
