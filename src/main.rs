@@ -196,8 +196,18 @@ enum Command {
         #[arg(required = true)]
         program: Option<PathBuf>,
         /// Seeds to run: A..B (B excluded) or A..=B
-        #[arg(long, required = true, value_parser = cuda_flux_debugger::analysis::explore::parse_seeds)]
+        #[arg(long, required_unless_present = "why", conflicts_with = "why", value_parser = cuda_flux_debugger::analysis::explore::parse_seeds)]
         seeds: Option<std::ops::Range<u64>>,
+        /// Branch the run of SEED again at each of its scheduling decisions: the probability of its
+        /// outcome after each, and the decision after which it is inevitable
+        #[arg(long, value_name = "SEED", conflicts_with_all = ["shard", "json"])]
+        why: Option<u64>,
+        /// --why: branches per decision (default 20)
+        #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..=100000))]
+        branches: Option<u64>,
+        /// --why: write the branch table as JSON to FILE
+        #[arg(long, value_name = "FILE")]
+        why_json: Option<PathBuf>,
         /// Run only shard K of N (K from 0) of the seeds: the K-th of N consecutive blocks
         #[arg(long, value_name = "K/N")]
         shard: Option<String>,
@@ -268,7 +278,13 @@ fn run(cli: Cli) -> Result<ExitCode> {
             }
         }
         Command::Explore { merge: Some(ExploreCommand::Merge { files }), .. } => explore_merge(&files),
-        Command::Explore { merge: None, program, seeds, shard, json, sched, slice, energy, jobs, pct } => {
+        Command::Explore { merge: None, program: Some(program), why: Some(seed), branches, why_json, sched, slice, energy, jobs, pct, .. } => {
+            explore_why(program, seed, (branches.unwrap_or(20), why_json), (pct, sched, slice), energy, jobs)
+        }
+        Command::Explore { merge: None, program, seeds, shard, json, sched, slice, energy, jobs, pct, branches, why_json, .. } => {
+            if branches.is_some() || why_json.is_some() {
+                bail!("--branches and --why-json are for --why SEED");
+            }
             let (Some(program), Some(seeds)) = (program, seeds) else { bail!("explore needs PROGRAM and --seeds") };
             let shard = match shard {
                 Some(s) => Some(cuda_flux_debugger::analysis::explore::Shard::parse(&s).map_err(anyhow::Error::msg)?),
@@ -550,6 +566,57 @@ fn explore(
         return Ok(ExitCode::SUCCESS);
     }
     Ok(report(&found, seeds.start, total))
+}
+
+/// `explore PROGRAM --why SEED`: the probability of SEED's outcome after
+/// each of its scheduling decisions, and the one that made it inevitable.
+fn explore_why(
+    path: PathBuf,
+    seed: u64,
+    (branches, json): (u64, Option<PathBuf>),
+    (pct, sched, slice): (PctArgs, SchedKind, u32),
+    energy: i64,
+    jobs: Option<u32>,
+) -> Result<ExitCode> {
+    use cuda_flux_debugger::analysis::why;
+    let program = Program::load(&path)?;
+    let schedule = pct.schedule(sched, slice, &program.bytes, energy)?;
+    let jobs = jobs.map_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()), |j| j as usize);
+    let found = why::why(&program.bytes, energy, schedule, seed, branches, jobs)?;
+    println!("seed {seed}: {}", found.outcome.summary());
+    println!("{branches} branches with fresh scheduler seeds after each decision; P = branches ending so:");
+    for r in &found.rows {
+        let p = r.bad as f64 / r.branches as f64;
+        let switch = if r.decision == 0 { "the start".to_string() } else { format!("{}; agent {} runs", r.describe(), r.to) };
+        println!("{:>6}  P = {:>5.3} ({}/{})  {switch}", r.decision, p, r.bad, r.branches);
+    }
+    match found.inevitable_after {
+        Some(0) => println!("inevitable from the start"),
+        Some(k) => println!("inevitable after {} (decision {k} of {})", found.rows[k].describe(), found.rows.len() - 1),
+        None => println!("not inevitable at any decision: after the last, P = {}/{branches}", found.rows.last().map_or(0, |r| r.bad)),
+    }
+    if let Some(file) = json {
+        let o = &found.outcome;
+        let record = serde_json::json!({
+            "format": "flux-explore-why",
+            "version": 1,
+            "tool_version": env!("CARGO_PKG_VERSION"),
+            "program_sha256": explore::program_sha256(&program.bytes),
+            "seed": seed,
+            "schedule": schedule,
+            "energy": energy,
+            "branches": branches,
+            "outcome": {
+                "status": o.status,
+                "output": o.output.iter().map(|b| format!("{b:02x}")).collect::<String>(),
+                "fault": o.fault,
+            },
+            "decisions": found.rows,
+            "inevitable_after": found.inevitable_after,
+        });
+        std::fs::write(&file, serde_json::to_string_pretty(&record)? + "\n").with_context(|| format!("writing {}", file.display()))?;
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 /// `explore merge FILES...`: the report one machine would have printed.

@@ -20,3 +20,4 @@ pub mod trace_buffer;
 pub mod trace_format;
 pub mod trace_window;
 pub mod tracer;
+pub mod why;
