@@ -29,7 +29,13 @@
      1/(n·k^(d−1)) (n = 2 agents, k = the steps PCT drew its change points from).
      Fractions, not times: the seeds name the schedules exactly.
 
-`bench.py --only memory` measures 9 alone, `--only pct` 10 alone.
+  11. explore throughput: runs per second on one core (`explore --jobs 1`) of the
+     racy FizzBuzz (~330 instructions a run) and of pct_depth3.fasm (~200,000), each
+     with schedule coverage (the access log) against `--no-coverage`; and
+     scripts/explore_dask.py on a LocalCluster of 2 workers against `explore --jobs 2`
+     over the same seeds (the cluster's start included).
+
+`bench.py --only memory` measures 9 alone, `--only pct` 10 alone, `--only explore` 11 alone.
 
 Every measurement takes --runs pairs: a FLUX run and its peer's run one
 after the other (which goes first alternates from pair to pair), so that a
@@ -39,7 +45,7 @@ are printed beside it for information.  Nothing here fails because of a
 timing, only when a measurement cannot be taken (a tool missing, a wrong
 result, a timeout).
 
-Usage: bench.py --stub PATH [--runs N] [--steps N] [--pct-seeds N] [--out FILE] [--only memory|pct]
+Usage: bench.py --stub PATH [--runs N] [--steps N] [--pct-seeds N] [--out FILE] [--only memory|pct|explore]
 """
 import argparse
 import os
@@ -599,6 +605,69 @@ def pct_rows(r):
     return rows, notes
 
 
+# ---- 11. explore throughput ------------------------------------------------------
+
+RACE_FASM = os.path.join(ROOT, "examples", "fizzbuzz_race.fasm")
+DASK_DRIVER = os.path.join(ROOT, "scripts", "explore_dask.py")
+
+
+def explore_timed(argv, seeds):
+    """Wall seconds and stdout of one explore (exit 0 or 1 with its report)."""
+    t0 = time.perf_counter()
+    p = subprocess.run(argv, capture_output=True, text=True, timeout=T_PROC * 5)
+    dt = time.perf_counter() - t0
+    if p.returncode not in (0, 1) or f"{seeds} runs, " not in p.stdout:
+        raise BenchError(f"{' '.join(argv)}: exit {p.returncode}: {p.stderr.strip()[-300:]}")
+    return dt, p.stdout
+
+
+def bench_explore(stub, runs, race_seeds=4000, long_seeds=40, dask_seeds=12000):
+    """Seconds per explore: (race cov, race nocov, long cov, long nocov, dask, jobs2, reports equal)."""
+    rc, rn, lc, ln, dk, j2 = [], [], [], [], [], []
+    same = True
+    for i in range(runs):
+        base = [stub, "explore", RACE_FASM, "--seeds", f"0..{race_seeds}", "--jobs", "1"]
+        a, b = pair(i, lambda: explore_timed(base, race_seeds)[0], lambda: explore_timed(base + ["--no-coverage"], race_seeds)[0])
+        rc.append(a)
+        rn.append(b)
+        base = [stub, "explore", PCT_FASM, "--seeds", f"0..{long_seeds}", "--jobs", "1"]
+        a, b = pair(i, lambda: explore_timed(base, long_seeds)[0], lambda: explore_timed(base + ["--no-coverage"], long_seeds)[0])
+        lc.append(a)
+        ln.append(b)
+        outs = {}
+
+        def dask():
+            t, outs["dask"] = explore_timed(["python3", DASK_DRIVER, "--stub", stub, RACE_FASM, "--seeds", f"0..{dask_seeds}",
+                                             "--local-workers", "2", "--shards", "8"], dask_seeds)
+            return t
+
+        def jobs2():
+            t, outs["jobs2"] = explore_timed([stub, "explore", RACE_FASM, "--seeds", f"0..{dask_seeds}", "--jobs", "2"], dask_seeds)
+            return t
+
+        a, b = pair(i, dask, jobs2)
+        dk.append(a)
+        j2.append(b)
+        same = same and outs["dask"] == outs["jobs2"]
+    return dict(rc=rc, rn=rn, lc=lc, ln=ln, dk=dk, j2=j2, same=same, race_seeds=race_seeds, long_seeds=long_seeds, dask_seeds=dask_seeds)
+
+
+def explore_rows(r):
+    def per_s(xs, n):
+        return f"{n / min(xs):.0f}/s ({n / statistics.median(xs):.0f})"
+    rows = [
+        (f"explore fizzbuzz_race, 1 core: coverage vs --no-coverage (runs/s)", per_s(r["rc"], r["race_seeds"]), per_s(r["rn"], r["race_seeds"]),
+         f"{paired(r['rc'], r['rn']):.2f}x", f"{min(r['rc']) / min(r['rn']):.2f}x", "-", "-"),
+        (f"explore pct_depth3 (~200k instr./run), 1 core: same", per_s(r["lc"], r["long_seeds"]), per_s(r["ln"], r["long_seeds"]),
+         f"{paired(r['lc'], r['ln']):.2f}x", f"{min(r['lc']) / min(r['ln']):.2f}x", "-", "-"),
+        (f"fizzbuzz_race {r['dask_seeds']} seeds: Dask 2 workers vs --jobs 2 (time)", ms(r["dk"]), ms(r["j2"]),
+         f"{paired(r['dk'], r['j2']):.2f}x", f"{min(r['dk']) / min(r['j2']):.2f}x", "-", "same report" if r["same"] else "REPORTS DIFFER"),
+    ]
+    notes = [f"       explore: runs/s are best (median); the Dask time includes starting its LocalCluster;"
+             f" speed-up of Dask over --jobs 2 = 1 / the ratio"]
+    return rows, notes
+
+
 # ---- 3. stepi rate ------------------------------------------------------------
 
 def build_native(tmp):
@@ -702,7 +771,7 @@ def main():
     ap.add_argument("--runs", type=int, default=7, help="pairs of runs of each measurement (goals judged on the median per-pair ratio)")
     ap.add_argument("--steps", type=int, default=2000, help="stepi count per gdb session")
     ap.add_argument("--out", help="also write the table to this file")
-    ap.add_argument("--only", choices=["memory", "pct"], help="measure only this (9: recording memory, 10: PCT vs chaos)")
+    ap.add_argument("--only", choices=["memory", "pct", "explore"], help="measure only this (9: recording memory, 10: PCT vs chaos, 11: explore throughput)")
     ap.add_argument("--pct-seeds", type=int, default=4000, help="seeds per scheduler for the depth-3 bug")
     a = ap.parse_args()
     if a.runs < 1 or a.steps < 1:
@@ -711,6 +780,16 @@ def main():
         if not shutil.which(tool):
             raise BenchError(f"{tool} not found (scripts/setup.sh installs it)")
 
+    if a.only == "explore":
+        log(f"11/11 explore throughput: coverage vs --no-coverage on one core; Dask 2 workers vs --jobs 2, {a.runs} runs each")
+        rows, notes = explore_rows(bench_explore(a.stub, a.runs))
+        text = "\n".join(table(rows) + [""] + notes +
+                         [f"       machine: {os.cpu_count()} CPUs, load average {' '.join('%.2f' % x for x in os.getloadavg())}"]) + "\n"
+        sys.stdout.write(text)
+        if a.out:
+            with open(a.out, "w") as f:
+                f.write(text)
+        return 0
     if a.only == "pct":
         log(f"10/10 depth-3 bug: explore --sched pct --depth 3 vs chaos, seeds 0..{a.pct_seeds}")
         rows, notes = pct_rows(bench_pct(a.stub, a.pct_seeds))
@@ -756,6 +835,8 @@ def main():
         mem_rows, mem_notes = memory_rows(bench_record_memory(a.stub, tmp))
         log(f"10/10 depth-3 bug: explore --sched pct --depth 3 vs chaos, seeds 0..{a.pct_seeds}")
         pct_r, pct_notes = pct_rows(bench_pct(a.stub, a.pct_seeds))
+        log(f"11/11 explore throughput: coverage vs --no-coverage on one core; Dask 2 workers vs --jobs 2")
+        ex_r, ex_notes = explore_rows(bench_explore(a.stub, a.runs))
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 
@@ -805,6 +886,7 @@ def main():
         ("  (info) then monitor trace save, 100k records", ms(t_save), "-", "-", "-", "-", "-"),
         *mem_rows,
         *pct_r,
+        *ex_r,
     ]
     lines = [f"FLUX benchmarks: {a.runs} pairs of runs (FLUX and peer back to back, which goes first alternating);"
              f" times are best (median in brackets); ratios are FLUX / peer; 'met' judges the median of the"
@@ -825,6 +907,7 @@ def main():
         f" fib(30) history {rs_hist[0]} instructions, {rs_hist[2]} bytes = {rs_hist[3]:.0f} bytes per million",
         *mem_notes,
         *pct_notes,
+        *ex_notes,
         "       reverse-stepi ratio: time per reverse step / time per forward step (stepi back over the same steps)",
         f"       machine: {os.cpu_count()} CPUs, load average {' '.join('%.2f' % x for x in os.getloadavg())}",
     ]

@@ -214,6 +214,9 @@ enum Command {
         /// Write the outcome classes as one JSON record (for `explore merge`) instead of the report
         #[arg(long)]
         json: bool,
+        /// Do not count schedules up to equivalence (runs without the access log: faster)
+        #[arg(long, conflicts_with = "why")]
+        no_coverage: bool,
         /// How agents take turns (chaos: each seed is one interleaving)
         #[arg(long, value_enum, default_value_t = SchedKind::Chaos)]
         sched: SchedKind,
@@ -281,7 +284,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
         Command::Explore { merge: None, program: Some(program), why: Some(seed), branches, why_json, sched, slice, energy, jobs, pct, .. } => {
             explore_why(program, seed, (branches.unwrap_or(20), why_json), (pct, sched, slice), energy, jobs)
         }
-        Command::Explore { merge: None, program, seeds, shard, json, sched, slice, energy, jobs, pct, branches, why_json, .. } => {
+        Command::Explore { merge: None, program, seeds, shard, json, sched, slice, energy, jobs, pct, branches, why_json, no_coverage, .. } => {
             if branches.is_some() || why_json.is_some() {
                 bail!("--branches and --why-json are for --why SEED");
             }
@@ -290,7 +293,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 Some(s) => Some(cuda_flux_debugger::analysis::explore::Shard::parse(&s).map_err(anyhow::Error::msg)?),
                 None => None,
             };
-            explore(program, seeds, (shard, json), (pct, sched, slice), energy, jobs)
+            explore(program, seeds, (shard, json), (pct, sched, slice), energy, (jobs, !no_coverage))
         }
         Command::Isa => {
             println!("{}", cuda_flux_debugger::runtime::isa::to_json());
@@ -527,7 +530,7 @@ fn explore(
     (shard, json): (Option<explore::Shard>, bool),
     (pct, sched, slice): (PctArgs, SchedKind, u32),
     energy: i64,
-    jobs: Option<u32>,
+    (jobs, coverage): (Option<u32>, bool),
 ) -> Result<ExitCode> {
     use std::io::IsTerminal;
     use std::sync::atomic::{AtomicU64, Ordering};
@@ -555,7 +558,7 @@ fn explore(
     };
     catch_sigint()?;
     log::info!("explore: {total} runs on {jobs} threads");
-    let found = explore::explore(&program.bytes, energy, schedule, seeds.clone(), jobs, &progress, &INTERRUPTED)?;
+    let found = explore::explore(&program.bytes, energy, schedule, seeds.clone(), jobs, coverage, &progress, &INTERRUPTED)?;
     if tty {
         eprint!("\r\x1b[K");
     }
@@ -645,12 +648,10 @@ fn report(found: &explore::Exploration, start: u64, total: u64) -> ExitCode {
         println!("schedules up to equivalence after N runs (N:count): {}; the last new one at run {last}", growth.join(" "));
     }
     let n = found.schedules.len();
-    let distinct = format!(
-        "{} distinct outcome{}, {n} distinct schedule{}",
-        classes.len(),
-        if classes.len() == 1 { "" } else { "s" },
-        if n == 1 { "" } else { "s" }
-    );
+    let mut distinct = format!("{} distinct outcome{}", classes.len(), if classes.len() == 1 { "" } else { "s" });
+    if found.coverage {
+        distinct += &format!(", {n} distinct schedule{}", if n == 1 { "" } else { "s" });
+    }
     if found.stopped {
         println!("interrupted: {} of {total} runs, {distinct}", found.runs);
         return ExitCode::from(130);

@@ -105,6 +105,25 @@ fn schedules_merge_by_union() {
     let (code, _, err) = merge(&[refs[0], refs[1], refs[2], &bad]);
     assert_eq!(code, 2);
     assert_eq!(err, format!("flux-gdbstub: {}: schedule {fp}: not a schedule of this shard\n", bad.display()));
+
+    // --no-coverage: no access log, no schedule count; its shards merge
+    // among themselves, not with counted ones
+    let plain = flux(&["explore", race.to_str().unwrap(), "--seeds", "0..60", "--jobs", "2", "--no-coverage"]);
+    assert!(plain.1.ends_with("\n60 runs, 14 distinct outcomes\n") && !plain.1.contains("schedules"), "{}", plain.1);
+    assert_eq!(plain.1.lines().count(), 15);
+    let uncounted: Vec<PathBuf> = (0..4).map(|k| shard(dir.path(), &format!("u{k}"), &race, "0..60", k, 4, &["--no-coverage"])).collect();
+    let urefs: Vec<&Path> = uncounted.iter().map(PathBuf::as_path).collect();
+    assert_eq!(merge(&urefs), plain);
+    let (code, out, err) = merge(&[refs[0], refs[1], refs[2], urefs[3]]);
+    assert_eq!((code, out.as_str()), (2, ""));
+    assert_eq!(
+        err,
+        format!(
+            "flux-gdbstub: {}: schedule coverage differs from {}'s (not counted (--no-coverage) against counted)\n",
+            urefs[3].display(),
+            refs[0].display()
+        )
+    );
 }
 
 #[test]

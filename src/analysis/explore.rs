@@ -60,11 +60,15 @@ pub fn run_seed(program: &[u8], energy: i64, schedule: Schedule, seed: u64) -> R
 /// [`run_seed`] with the fingerprint of its schedule ([`coverage`]), given
 /// up (None) once `stop` is set; the flag is looked at every 2^20
 /// instructions.
-fn run_seed_until(program: &[u8], energy: i64, schedule: Schedule, seed: u64, stop: &AtomicBool, fp: &mut Fingerprinter) -> Result<Option<(RunOutcome, u128)>, VmError> {
+/// (`fp` None: no access log, fingerprint 0.)
+fn run_seed_until(program: &[u8], energy: i64, schedule: Schedule, seed: u64, stop: &AtomicBool, fp: Option<&mut Fingerprinter>) -> Result<Option<(RunOutcome, u128)>, VmError> {
     let mut vm = Vm::with_program(program, VmConfig { energy, seed })?;
     vm.set_schedule(schedule);
+    let Some(fp) = fp else {
+        return Ok(finish_run(&mut vm, Vec::new(), stop, None)?.map(|o| (o, 0)));
+    };
     vm.log_accesses(true)?;
-    let outcome = finish_run(&mut vm, Vec::new(), stop, Some(fp))?;
+    let outcome = finish_run(&mut vm, Vec::new(), stop, Some(&mut *fp))?;
     Ok(outcome.map(|o| (o, fp.finish())))
 }
 
@@ -129,6 +133,8 @@ pub struct Exploration {
     /// The distinct schedules up to equivalence ([`coverage`]): each
     /// fingerprint with the first seed that ran it.
     pub schedules: BTreeMap<u128, u64>,
+    /// Whether schedules were counted (`--no-coverage`: not).
+    pub coverage: bool,
 }
 
 impl Exploration {
@@ -149,6 +155,7 @@ pub fn explore(
     schedule: Schedule,
     seeds: std::ops::Range<u64>,
     jobs: usize,
+    coverage: bool,
     progress: &(dyn Fn(u64) + Sync),
     stop: &AtomicBool,
 ) -> Result<Exploration, VmError> {
@@ -168,13 +175,15 @@ pub fn explore(
                     if seed >= seeds.end || seed < seeds.start {
                         break;
                     }
-                    match run_seed_until(program, energy, schedule, seed, stop, &mut fp) {
+                    match run_seed_until(program, energy, schedule, seed, stop, coverage.then_some(&mut fp)) {
                         Ok(Some((o, f))) => {
                             let e = local.entry(o).or_insert((0, seed));
                             e.0 += 1;
                             e.1 = e.1.min(seed);
-                            let first = local_schedules.entry(f).or_insert(seed);
-                            *first = (*first).min(seed);
+                            if coverage {
+                                let first = local_schedules.entry(f).or_insert(seed);
+                                *first = (*first).min(seed);
+                            }
                         }
                         Ok(None) => break,
                         Err(err) => {
@@ -206,7 +215,7 @@ pub fn explore(
     let out = sorted(classes.into_inner().unwrap_or_else(|p| p.into_inner()));
     let runs = done.into_inner();
     let schedules = schedules.into_inner().unwrap_or_else(|p| p.into_inner());
-    Ok(Exploration { classes: out, runs, stopped: runs < seeds.end - seeds.start, schedules })
+    Ok(Exploration { classes: out, runs, stopped: runs < seeds.end - seeds.start, schedules, coverage })
 }
 
 /// Shard `index` of `count` (`--shard K/N`, K from 0).
@@ -257,6 +266,8 @@ pub struct ShardRecord {
     pub energy: i64,
     pub runs: u64,
     pub classes: Vec<ClassRecord>,
+    /// Whether schedules were counted (`--no-coverage`: not).
+    pub coverage: bool,
     /// The distinct schedules up to equivalence, by fingerprint.
     pub schedules: Vec<ScheduleRecord>,
 }
@@ -312,6 +323,7 @@ impl ShardRecord {
                     first_seed: c.first_seed,
                 })
                 .collect(),
+            coverage: found.coverage,
             schedules: found.schedules.iter().map(|(f, s)| ScheduleRecord { fingerprint: coverage::to_hex(*f), first_seed: *s }).collect(),
         }
     }
@@ -374,7 +386,7 @@ pub fn parse_shard(data: &[u8], name: &str) -> Result<ShardRecord, MergeError> {
             return Err(MergeError::Damaged(name.into(), format!("schedule {}: not a schedule of this shard", c.fingerprint)));
         }
     }
-    if r.schedules.len() as u64 > r.runs || (r.runs > 0 && r.schedules.is_empty()) {
+    if r.schedules.len() as u64 > r.runs || (r.coverage && r.runs > 0 && r.schedules.is_empty()) || (!r.coverage && !r.schedules.is_empty()) {
         return Err(MergeError::Damaged(name.into(), format!("{} schedules from {} runs", r.schedules.len(), r.runs)));
     }
     Ok(r)
@@ -405,6 +417,10 @@ pub fn merge(shards: &[(String, ShardRecord)]) -> Result<Exploration, MergeError
         if r.schedule != first.schedule {
             let text = |s: &Schedule| serde_json::to_string(s).unwrap_or_default();
             return Err(mismatch("the schedule", text(&first.schedule), text(&r.schedule)));
+        }
+        if r.coverage != first.coverage {
+            let text = |c: bool| if c { "counted" } else { "not counted (--no-coverage)" }.to_string();
+            return Err(mismatch("schedule coverage", text(first.coverage), text(r.coverage)));
         }
         if r.energy != first.energy {
             return Err(mismatch("the energy", first.energy.to_string(), r.energy.to_string()));
@@ -437,7 +453,7 @@ pub fn merge(shards: &[(String, ShardRecord)]) -> Result<Exploration, MergeError
             e.1 = e.1.min(c.first_seed);
         }
     }
-    Ok(Exploration { classes: sorted(classes), runs, stopped: false, schedules })
+    Ok(Exploration { classes: sorted(classes), runs, stopped: false, schedules, coverage: first.coverage })
 }
 
 fn sorted(classes: BTreeMap<RunOutcome, (u64, u64)>) -> Vec<Class> {
@@ -473,13 +489,13 @@ mod tests {
     fn a_stop_flag_ends_it_with_the_runs_finished() {
         // HALT: every run ends at once
         let sched = Schedule::new(crate::runtime::vm::SchedKind::Chaos, 100);
-        let all = explore(&[0x0B], 1000, sched, 0..50, 2, &|_| {}, &AtomicBool::new(false)).unwrap();
+        let all = explore(&[0x0B], 1000, sched, 0..50, 2, true, &|_| {}, &AtomicBool::new(false)).unwrap();
         assert_eq!((all.runs, all.stopped, all.classes.len(), all.classes[0].count), (50, false, 1, 50));
-        let stopped = explore(&[0x0B], 1000, sched, 0..50, 2, &|_| {}, &AtomicBool::new(true)).unwrap();
-        assert_eq!(stopped, Exploration { classes: Vec::new(), runs: 0, stopped: true, schedules: BTreeMap::new() });
+        let stopped = explore(&[0x0B], 1000, sched, 0..50, 2, true, &|_| {}, &AtomicBool::new(true)).unwrap();
+        assert_eq!(stopped, Exploration { classes: Vec::new(), runs: 0, stopped: true, schedules: BTreeMap::new(), coverage: true });
         // stopped after the 10th run: the classes count exactly the runs finished
         let stop = AtomicBool::new(false);
-        let part = explore(&[0x0B], 1000, sched, 0..50, 1, &|done| stop.store(done >= 10, Ordering::Relaxed), &stop).unwrap();
+        let part = explore(&[0x0B], 1000, sched, 0..50, 1, true, &|done| stop.store(done >= 10, Ordering::Relaxed), &stop).unwrap();
         assert_eq!((part.runs, part.stopped, part.classes[0].count, part.classes[0].first_seed), (10, true, 10, 0));
     }
 
