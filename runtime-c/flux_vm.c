@@ -66,6 +66,20 @@ static const uint8_t ENERGY_COST[256] = {
 #undef FLUX_X_COST
 };
 
+/* The categories whose instructions may touch state all agents share
+ * (fluxi_access_op says which do and how): the access log asks only them. */
+enum {
+    SHARED_CAT_CONTROL = 0, SHARED_CAT_ARITH = 0, SHARED_CAT_MEMORY = 0, SHARED_CAT_STACK = 0,
+    SHARED_CAT_COMPARE = 0, SHARED_CAT_CONFIDENCE = 0, SHARED_CAT_VECTOR = 0,
+    SHARED_CAT_TRUST = 1, SHARED_CAT_A2A = 1, SHARED_CAT_INSTINCT = 1, SHARED_CAT_ENERGY = 1,
+    SHARED_CAT_SYSTEM = 1, SHARED_CAT_CRYPTO = 1
+};
+static const uint8_t SHARED_OP[256] = {
+#define FLUX_X_SHARED(code, name, mode, cat, cost, impl, flow, stack) [code] = SHARED_CAT_##cat,
+    FLUX_OPCODE_TABLE(FLUX_X_SHARED)
+#undef FLUX_X_SHARED
+};
+
 static const char *const MODE_NAMES[FLUX_MODE_COUNT] = {
 #define FLUX_X_MODE_NAME(name, bytes) [FLUX_MODE_##name] = #name,
     FLUX_MODE_TABLE(FLUX_X_MODE_NAME)
@@ -1143,7 +1157,7 @@ fetch_checked:
 hooked_next:
     /* the way to the next instruction while tracing, profiling or a watch-if
      * on registers is on: the fast path's one test sends everything here */
-    if (access_log && fluxi_access_op(vm, op)) goto hook_event;
+    if (access_log && SHARED_OP[op] && fluxi_access_op(vm, op)) goto hook_event;
     if (hooked && fluxi_hook_step(vm, &hs, pc, sp, energy, CYCLES() + 1)) goto hook_event;
     if (UNLIKELY(--left == 0)) goto refill;
     if (UNLIKELY((vm->stopmap[pc >> 6] >> (pc & 63)) & 1)) goto check_stop;
