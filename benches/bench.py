@@ -35,7 +35,13 @@
      `last-write` and `history` of the stack word mem32[0xFFF8] vs a plain
      `flux-gdbstub run` of fib(30).
 
-`bench.py --only memory` measures 9 alone, `--only pct` 10 alone, `--only dap` 11 alone, `--only queries` 12 alone;
+  13. explore throughput: runs per second on one core (`explore --jobs 1`) of the
+     racy FizzBuzz (~330 instructions a run) and of pct_depth3.fasm (~200,000), each
+     with schedule coverage (the access log) against `--no-coverage`; and
+     scripts/explore_dask.py on a LocalCluster of 2 workers against `explore --jobs 2`
+     over the same seeds (the cluster's start included).
+
+`bench.py --only memory` measures 9 alone, `--only pct` 10 alone, `--only dap` 11 alone, `--only queries` 12 alone, `--only explore` 13 alone;
 `--only speed` the rows with speed goals: fib(35) and fib(30), 2, 3, `run --record` of 6, and 7.
 
 Every measurement takes --runs pairs: a FLUX run and its peer's run one
@@ -46,7 +52,7 @@ are printed beside it for information.  Nothing here fails because of a
 timing, only when a measurement cannot be taken (a tool missing, a wrong
 result, a timeout).
 
-Usage: bench.py --stub PATH [--runs N] [--steps N] [--pct-seeds N] [--out FILE] [--only memory|speed|pct|dap|queries]
+Usage: bench.py --stub PATH [--runs N] [--steps N] [--pct-seeds N] [--out FILE] [--only memory|speed|pct|dap|queries|explore]
 """
 import argparse
 import json
@@ -646,6 +652,75 @@ def pct_rows(r):
     return rows, notes
 
 
+# ---- 11. explore throughput ------------------------------------------------------
+
+RACE_FASM = os.path.join(ROOT, "examples", "fizzbuzz_race.fasm")
+DASK_DRIVER = os.path.join(ROOT, "scripts", "explore_dask.py")
+
+
+def explore_timed(argv, seeds):
+    """Wall seconds and stdout of one explore (exit 0 or 1 with its report)."""
+    t0 = time.perf_counter()
+    p = subprocess.run(argv, capture_output=True, text=True, timeout=T_PROC * 5)
+    dt = time.perf_counter() - t0
+    if p.returncode not in (0, 1) or f"{seeds} runs, " not in p.stdout:
+        raise BenchError(f"{' '.join(argv)}: exit {p.returncode}: {p.stderr.strip()[-300:]}")
+    return dt, p.stdout
+
+
+def bench_explore(stub, runs, race_seeds=10000, long_seeds=400, dask_seeds=60000):
+    """Seconds per explore: (race cov, race nocov, long cov, long nocov, dask, jobs2, dask on 2 seeds,
+    reports equal)."""
+    rc, rn, lc, ln, dk, j2, d0 = [], [], [], [], [], [], []
+    same = True
+    for i in range(runs):
+        base = [stub, "explore", RACE_FASM, "--seeds", f"0..{race_seeds}", "--jobs", "1"]
+        a, b = pair(i, lambda: explore_timed(base, race_seeds)[0], lambda: explore_timed(base + ["--no-coverage"], race_seeds)[0])
+        rc.append(a)
+        rn.append(b)
+        base = [stub, "explore", PCT_FASM, "--seeds", f"0..{long_seeds}", "--jobs", "1"]
+        a, b = pair(i, lambda: explore_timed(base, long_seeds)[0], lambda: explore_timed(base + ["--no-coverage"], long_seeds)[0])
+        lc.append(a)
+        ln.append(b)
+        outs = {}
+
+        def dask():
+            t, outs["dask"] = explore_timed(["python3", DASK_DRIVER, "--stub", stub, RACE_FASM, "--seeds", f"0..{dask_seeds}",
+                                             "--local-workers", "2", "--shards", "8"], dask_seeds)
+            return t
+
+        def jobs2():
+            t, outs["jobs2"] = explore_timed([stub, "explore", RACE_FASM, "--seeds", f"0..{dask_seeds}", "--jobs", "2"], dask_seeds)
+            return t
+
+        a, b = pair(i, dask, jobs2)
+        dk.append(a)
+        j2.append(b)
+        same = same and outs["dask"] == outs["jobs2"]
+        # the driver's fixed cost: a LocalCluster started for 2 seeds
+        d0.append(explore_timed(["python3", DASK_DRIVER, "--stub", stub, RACE_FASM, "--seeds", "0..2",
+                                 "--local-workers", "2", "--shards", "2"], 2)[0])
+    return dict(rc=rc, rn=rn, lc=lc, ln=ln, dk=dk, j2=j2, d0=d0, same=same, race_seeds=race_seeds, long_seeds=long_seeds,
+                dask_seeds=dask_seeds)
+
+
+def explore_rows(r):
+    def per_s(xs, n):
+        return f"{n / min(xs):.0f}/s ({n / statistics.median(xs):.0f})"
+    rows = [
+        (f"explore fizzbuzz_race, 1 core: coverage vs --no-coverage (runs/s)", per_s(r["rc"], r["race_seeds"]), per_s(r["rn"], r["race_seeds"]),
+         f"{paired(r['rc'], r['rn']):.2f}x", f"{min(r['rc']) / min(r['rn']):.2f}x", "-", "-"),
+        (f"explore pct_depth3 (~200k instr./run), 1 core: same", per_s(r["lc"], r["long_seeds"]), per_s(r["ln"], r["long_seeds"]),
+         f"{paired(r['lc'], r['ln']):.2f}x", f"{min(r['lc']) / min(r['ln']):.2f}x", "-", "-"),
+        (f"fizzbuzz_race {r['dask_seeds']} seeds: Dask 2 workers vs --jobs 2 (time)", ms(r["dk"]), ms(r["j2"]),
+         f"{paired(r['dk'], r['j2']):.2f}x", f"{min(r['dk']) / min(r['j2']):.2f}x", "-", "same report" if r["same"] else "REPORTS DIFFER"),
+        ("  (info) Dask 2 workers: the driver for 2 seeds (its fixed cost)", ms(r["d0"]), "-", "-", "-", "-", "-"),
+    ]
+    notes = [f"       explore: runs/s are best (median); the Dask time includes starting its LocalCluster;"
+             f" speed-up of Dask over --jobs 2 = 1 / the ratio"]
+    return rows, notes
+
+
 # ---- 3. stepi rate ------------------------------------------------------------
 
 def build_native(tmp):
@@ -838,10 +913,10 @@ def main():
     ap.add_argument("--runs", type=int, default=7, help="pairs of runs of each measurement (goals judged on the median per-pair ratio)")
     ap.add_argument("--steps", type=int, default=2000, help="stepi count per gdb session")
     ap.add_argument("--out", help="also write the table to this file")
-    ap.add_argument("--only", choices=["memory", "speed", "pct", "dap", "queries"],
+    ap.add_argument("--only", choices=["memory", "speed", "pct", "dap", "queries", "explore"],
                     help="measure only this (memory: 9, recording memory; speed: the rows with speed goals,"
                          " 1, 2, 3, run --record of 6, and 7; pct: 10, PCT vs chaos; dap: 11, DAP next;"
-                         " queries: 12, history queries)")
+                         " queries: 12, history queries; explore: 13, explore throughput)")
     ap.add_argument("--pct-seeds", type=int, default=4000, help="seeds per scheduler for the depth-3 bug")
     a = ap.parse_args()
     if a.runs < 1 or a.steps < 1:
@@ -850,8 +925,18 @@ def main():
         if not shutil.which(tool):
             raise BenchError(f"{tool} not found (scripts/setup.sh installs it)")
 
+    if a.only == "explore":
+        log(f"13/13 explore throughput: coverage vs --no-coverage on one core; Dask 2 workers vs --jobs 2, {a.runs} runs each")
+        rows, notes = explore_rows(bench_explore(a.stub, a.runs))
+        text = "\n".join(table(rows) + [""] + notes +
+                         [f"       machine: {os.cpu_count()} CPUs, load average {' '.join('%.2f' % x for x in os.getloadavg())}"]) + "\n"
+        sys.stdout.write(text)
+        if a.out:
+            with open(a.out, "w") as f:
+                f.write(text)
+        return 0
     if a.only == "pct":
-        log(f"10/12 depth-3 bug: explore --sched pct --depth 3 vs chaos, seeds 0..{a.pct_seeds}")
+        log(f"10/13 depth-3 bug: explore --sched pct --depth 3 vs chaos, seeds 0..{a.pct_seeds}")
         rows, notes = pct_rows(bench_pct(a.stub, a.pct_seeds))
         text = "\n".join(table(rows) + [""] + notes) + "\n"
         sys.stdout.write(text)
@@ -869,7 +954,7 @@ def main():
         return 0
     if a.only == "dap":
         try:
-            log(f"11/12 next {a.steps}: DAP (flux-gdbstub dap) vs gdb (serve), {a.runs} runs each")
+            log(f"11/13 next {a.steps}: DAP (flux-gdbstub dap) vs gdb (serve), {a.runs} runs each")
             d_dap, d_gdb = bench_dap_next(a.stub, a.runs, a.steps, tmp)
         finally:
             shutil.rmtree(tmp, ignore_errors=True)
@@ -883,7 +968,7 @@ def main():
         return 0
     if a.only == "memory":
         try:
-            log("9/12 recording memory: rng_loop vs plain_loop; pages_loop under --record-limit")
+            log("9/13 recording memory: rng_loop vs plain_loop; pages_loop under --record-limit")
             mem_rows, mem_notes = memory_rows(bench_record_memory(a.stub, tmp))
         finally:
             shutil.rmtree(tmp, ignore_errors=True)
@@ -897,36 +982,38 @@ def main():
     # breakpoints, stepi, run --record, reverse-stepi)
     speed_only = a.only == "speed"
     try:
-        log(f"1/12 fib(35) and fib(30): flux-gdbstub run vs lua5.4, {a.runs} runs each")
+        log(f"1/13 fib(35) and fib(30): flux-gdbstub run vs lua5.4, {a.runs} runs each")
         fib35_flux, fib35_lua = bench_fib(a.stub, a.runs, n=35)
         fib_flux, fib_lua = bench_fib(a.stub, a.runs)
-        log(f"2/12 gdb continue over loop.fasm (10 breakpoints + 1 watchpoint) vs plain run, {a.runs} runs each")
+        log(f"2/13 gdb continue over loop.fasm (10 breakpoints + 1 watchpoint) vs plain run, {a.runs} runs each")
         c_armed, c_plain, c_bare, c_sessions = bench_continue(a.stub, a.runs)
-        log(f"3/12 stepi {a.steps}: gdb+flux-gdbstub vs gdb+gdbserver, {a.runs} runs each")
+        log(f"3/13 stepi {a.steps}: gdb+flux-gdbstub vs gdb+gdbserver, {a.runs} runs each")
         s_flux, s_native, s_fp, s_np = bench_stepi(a.stub, a.runs, a.steps, tmp)
         if not speed_only:
-            log("4/12 a conditional breakpoint hit 20,000 times: break if (agent expression; CLI and MI) vs monitor break,"
+            log("4/13 a conditional breakpoint hit 20,000 times: break if (agent expression; CLI and MI) vs monitor break,"
                 " and gdb-side (condition-evaluation host) vs agent expression")
             h_stub, h_stub_mi, h_agent, h_agent_mi, h_gdb, h_agent_g = bench_cond_hits(a.stub, a.runs)
-            log("5/12 gdb continue over loop.fasm with 5 stub-side conditional breakpoints + 2 watch-if vs plain run")
+            log("5/13 gdb continue over loop.fasm with 5 stub-side conditional breakpoints + 2 watch-if vs plain run")
             f_armed, f_plain = bench_flux_hooks(a.stub, a.runs)
-        log(f"6/12 recording: run --record vs run (fib30); gdb continue with serve --record vs without (loop.fasm)")
+        log(f"6/13 recording: run --record vs run (fib30); gdb continue with serve --record vs without (loop.fasm)")
         rr_rec, rr_plain, rr_size = bench_record_run(a.stub, a.runs, tmp)
         if not speed_only:
             rc_rec, rc_plain, rc_hist = bench_record_continue(a.stub, a.runs)
-        log(f"7/12 reverse-stepi {a.steps // 10} vs stepi {a.steps // 10} at the end of a fib(30) recording")
+        log(f"7/13 reverse-stepi {a.steps // 10} vs stepi {a.steps // 10} at the end of a fib(30) recording")
         rs_back, rs_fwd, rs_hist = bench_reverse_stepi(a.stub, a.runs, max(1, a.steps // 10))
         if not speed_only:
-            log(f"8/12 gdb continue over loop.fasm with monitor trace on vs without")
+            log(f"8/13 gdb continue over loop.fasm with monitor trace on vs without")
             t_on, t_off, t_save = bench_trace_continue(a.stub, a.runs, tmp)
-            log("9/12 recording memory: rng_loop vs plain_loop; pages_loop under --record-limit")
+            log("9/13 recording memory: rng_loop vs plain_loop; pages_loop under --record-limit")
             mem_rows, mem_notes = memory_rows(bench_record_memory(a.stub, tmp))
-            log(f"10/12 depth-3 bug: explore --sched pct --depth 3 vs chaos, seeds 0..{a.pct_seeds}")
+            log(f"10/13 depth-3 bug: explore --sched pct --depth 3 vs chaos, seeds 0..{a.pct_seeds}")
             pct_r, pct_notes = pct_rows(bench_pct(a.stub, a.pct_seeds))
-            log(f"11/12 next {a.steps}: DAP (flux-gdbstub dap) vs gdb (serve), {a.runs} runs each")
+            log(f"11/13 next {a.steps}: DAP (flux-gdbstub dap) vs gdb (serve), {a.runs} runs each")
             d_dap, d_gdb = bench_dap_next(a.stub, a.runs, a.steps, tmp)
-            log(f"12/12 history queries (origin, last-write, history of {QUERY_WORD}) at the end of fib(30) vs a plain run")
+            log(f"12/13 history queries (origin, last-write, history of {QUERY_WORD}) at the end of fib(30) vs a plain run")
             q_times, q_plain = bench_queries(a.stub, a.runs)
+            log(f"13/13 explore throughput: coverage vs --no-coverage on one core; Dask 2 workers vs --jobs 2")
+            ex_r, ex_notes = explore_rows(bench_explore(a.stub, a.runs))
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 
@@ -993,6 +1080,7 @@ def main():
         rows += [(f"monitor {q} {QUERY_WORD}, end of fib(30), vs run", ms(q_times[q]), ms(q_plain),
                   f"{paired(q_times[q], q_plain):.3f}x", f"{min(q_times[q]) / min(q_plain):.3f}x", "<= 0.1x",
                   ok(paired(q_times[q], q_plain) <= 0.1)) for q in q_times]
+        rows += ex_r
     lines = [f"FLUX benchmarks: {a.runs} pairs of runs (FLUX and peer back to back, which goes first alternating);"
              f" times are best (median in brackets); ratios are FLUX / peer; 'met' judges the median of the"
              f" per-pair ratios", ""]
@@ -1018,6 +1106,7 @@ def main():
     if not speed_only:
         lines += mem_notes
         lines += pct_notes
+        lines += ex_notes
     lines += [
         "       reverse-stepi ratio: time per reverse step / time per forward step (stepi back over the same steps)",
         f"       machine: {os.cpu_count()} CPUs, load average {' '.join('%.2f' % x for x in os.getloadavg())}",

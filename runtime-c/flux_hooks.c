@@ -268,7 +268,7 @@ int flux_vm_remove_watch_cond(flux_vm *vm, uint32_t id) {
 /* The first watched byte of [addr, addr+len) touched by an access of `kind`,
  * or -1.  Only called while watchpoints exist. */
 void fluxi_watch_gran_rebuild(flux_vm *vm) {
-    vm->watch_any = vm->nwatch > 0 || vm->tracing;
+    vm->watch_any = vm->nwatch > 0 || vm->tracing || vm->access_log;
     memset(vm->watch_gran, 0, sizeof vm->watch_gran);
     for (uint32_t i = 0; i < vm->nwatch; i++) {
         const watchpoint *w = &vm->watch[i];
@@ -419,6 +419,68 @@ int flux_vm_set_tracing(flux_vm *vm, int on) {
     vm->tracing = on != 0;
     fluxi_watch_gran_rebuild(vm);
     return 0;
+}
+
+/* The access log: room for ACC_CAP events, a stop ACC_SLACK before that
+ * (one instruction logs a few: a copy two, a broadcast one per agent). */
+#define ACC_CAP 65536u
+#define ACC_SLACK 256u
+
+int flux_vm_log_accesses(flux_vm *vm, int on) {
+    if (on && !vm->acc_buf) {
+        vm->acc_buf = malloc(ACC_CAP * sizeof *vm->acc_buf);
+        if (!vm->acc_buf) return -1;
+    }
+    vm->nacc = vm->acc_lost = 0;
+    vm->access_log = on != 0;
+    fluxi_watch_gran_rebuild(vm);
+    return 0;
+}
+
+const flux_access *flux_vm_accesses(const flux_vm *vm, size_t *n, uint32_t *lost) {
+    *n = vm->nacc;
+    if (lost) *lost = vm->acc_lost;
+    return vm->acc_buf;
+}
+
+void flux_vm_clear_accesses(flux_vm *vm) { vm->nacc = vm->acc_lost = 0; }
+
+int fluxi_access(flux_vm *vm, uint32_t kind, uint32_t loc, uint32_t len) {
+    if (vm->nacc >= ACC_CAP) {
+        vm->acc_lost++;
+        return 1;
+    }
+    vm->acc_buf[vm->nacc++] = (flux_access){loc, len, (uint8_t)kind, (uint8_t)vm->agents[vm->cur].id, 0};
+    return vm->nacc >= ACC_CAP - ACC_SLACK;
+}
+
+int fluxi_access_op(flux_vm *vm, uint32_t op) {
+#define SHARED(kind, what) fluxi_access(vm, FLUX_ACC_##kind, FLUX_LOC_SHARED + FLUX_SHARED_##what, 1)
+    switch (op) {
+    case FLUX_OP_GOSSIP: /* reads trust and the routing table */
+        return SHARED(READ, TRUST) | SHARED(READ, A2A);
+    case FLUX_OP_TELL: case FLUX_OP_DELEGATE: case FLUX_OP_RELAY: case FLUX_OP_PUBLISH:
+        return SHARED(READ, A2A);   /* routes, subscriptions */
+    case FLUX_OP_SUBSCRIBE: case FLUX_OP_UNSUBSCRIBE: case FLUX_OP_PROPOSE: case FLUX_OP_VOTE:
+    case FLUX_OP_CONSENSUS: case FLUX_OP_ROUTE:
+        return SHARED(WRITE, A2A);
+    case FLUX_OP_BROADCAST: case FLUX_OP_RESOURCE:
+        return SHARED(READ, AGENTS);
+    case FLUX_OP_DBG_PRINT: case FLUX_OP_LOG:
+        return SHARED(WRITE, OUTPUT);
+    case FLUX_OP_BARRIER:
+        return SHARED(WRITE, BARRIER);
+    case FLUX_OP_RNG_NEXT: case FLUX_OP_RNG_SEED:
+        return SHARED(WRITE, RNG);
+    default: break;
+    }
+    switch (flux_opcode_info_of((uint8_t)op)->category) {
+    case FLUX_CAT_TRUST: return SHARED(WRITE, TRUST);
+    case FLUX_CAT_INSTINCT: return SHARED(WRITE, INSTINCT);
+    case FLUX_CAT_ENERGY: return SHARED(WRITE, ENERGY);
+    default: return 0;
+    }
+#undef SHARED
 }
 
 const uint8_t *flux_vm_trace_data(const flux_vm *vm, size_t *len) {

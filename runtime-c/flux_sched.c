@@ -168,6 +168,12 @@ COLD uint64_t fluxi_slice_length(flux_vm *vm, uint64_t now) {
 /* Ends the agent in `slot` with `code`: its JOINers may go on. */
 COLD void fluxi_agent_end(flux_vm *vm, uint32_t slot, int32_t code) {
     agent *a = &vm->agents[slot];
+    if (vm->access_log) {
+        /* by the agent itself or its killer: its mailbox goes, JOINers may go on */
+        fluxi_access(vm, FLUX_ACC_WRITE, FLUX_LOC_AGENT + a->id, 1);
+        fluxi_access(vm, FLUX_ACC_WRITE, FLUX_LOC_MAILBOX + a->id, 1);
+        fluxi_access(vm, FLUX_ACC_WRITE, FLUX_LOC_SHARED + FLUX_SHARED_AGENTS, 1);
+    }
     a->state = FLUX_AGENT_ENDED;
     a->exit_code = code;
     a->mail_count = 0;

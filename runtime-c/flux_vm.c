@@ -66,6 +66,20 @@ static const uint8_t ENERGY_COST[256] = {
 #undef FLUX_X_COST
 };
 
+/* The categories whose instructions may touch state all agents share
+ * (fluxi_access_op says which do and how): the access log asks only them. */
+enum {
+    SHARED_CAT_CONTROL = 0, SHARED_CAT_ARITH = 0, SHARED_CAT_MEMORY = 0, SHARED_CAT_STACK = 0,
+    SHARED_CAT_COMPARE = 0, SHARED_CAT_CONFIDENCE = 0, SHARED_CAT_VECTOR = 0,
+    SHARED_CAT_TRUST = 1, SHARED_CAT_A2A = 1, SHARED_CAT_INSTINCT = 1, SHARED_CAT_ENERGY = 1,
+    SHARED_CAT_SYSTEM = 1, SHARED_CAT_CRYPTO = 1
+};
+static const uint8_t SHARED_OP[256] = {
+#define FLUX_X_SHARED(code, name, mode, cat, cost, impl, flow, stack) [code] = SHARED_CAT_##cat,
+    FLUX_OPCODE_TABLE(FLUX_X_SHARED)
+#undef FLUX_X_SHARED
+};
+
 static const char *const MODE_NAMES[FLUX_MODE_COUNT] = {
 #define FLUX_X_MODE_NAME(name, bytes) [FLUX_MODE_##name] = #name,
     FLUX_MODE_TABLE(FLUX_X_MODE_NAME)
@@ -114,6 +128,7 @@ flux_vm *flux_vm_new(const flux_config *config) {
 void flux_vm_free(flux_vm *vm) {
     if (!vm) return;
     free(vm->trace_buf);
+    free(vm->acc_buf);
     free(vm->prof_count);
     free(vm->prof_energy);
     free(vm->prof_nodes);
@@ -811,7 +826,8 @@ static flux_stop RUN_TURN(flux_vm *vm, uint64_t budget) {
      * after each instruction retires; off, they cost one predicted branch. */
     const int hooked = vm->tracing || vm->nwcond_every;
     const int profiling = vm->profiling;
-    const int any_hook = hooked || profiling;
+    const int access_log = vm->access_log;
+    const int any_hook = hooked || profiling || access_log;
     hook_state hs = {pc, pc < FLUX_MEM_SIZE ? vm->mem[pc] : 0, energy, 0};
     if (vm->tracing) trace_snapshot(vm);
     /* Instruction counting: `left` instructions may still retire before
@@ -947,6 +963,10 @@ static flux_stop RUN_TURN(flux_vm *vm, uint64_t budget) {
         if ((kind) == FLUX_WATCH_WRITE) mark_dirty(vm, (addr), (n));           \
         if (UNLIKELY(vm->watch_any)) {                                         \
             if (vm->tracing && (kind) == FLUX_WATCH_WRITE) fluxi_trace_mem(vm, (addr), (n)); \
+            if (vm->access_log && fluxi_access(vm, (kind) == FLUX_WATCH_WRITE ? FLUX_ACC_WRITE : FLUX_ACC_READ, (addr), (n))) { \
+                trace_full = 1;                                                \
+                END_CHUNK_AFTER_THIS();                                        \
+            }                                                                  \
             if (vm->nwatch && watch_near(vm, (addr), (n))) {                   \
                 uint32_t wi_ = 0;                                              \
                 int trig_ = 0;                                                 \
@@ -1143,6 +1163,7 @@ fetch_checked:
 hooked_next:
     /* the way to the next instruction while tracing, profiling or a watch-if
      * on registers is on: the fast path's one test sends everything here */
+    if (access_log && SHARED_OP[op] && fluxi_access_op(vm, op)) goto hook_event;
     if (hooked && fluxi_hook_step(vm, &hs, pc, sp, energy, CYCLES() + 1)) goto hook_event;
     if (UNLIKELY(--left == 0)) goto refill;
     if (UNLIKELY((vm->stopmap[pc >> 6] >> (pc & 63)) & 1)) goto check_stop;
@@ -1717,9 +1738,18 @@ dispatch:
 #define UNBLOCK() (ME->state = FLUX_AGENT_RUNNABLE, ME->retry = 0)
 #define ROOM_OR_BLOCK(k)                                                                   \
         if (vm->agents[k].mail_count >= MAILBOX_CAP) BLOCK(FLUX_AGENT_BLOCKED_SEND, vm->agents[k].id)
+/* An event of the access log (flux_vm_log_accesses) inside a handler. */
+#define ACC(kind, loc)                                                                     \
+        do {                                                                               \
+            if (UNLIKELY(access_log) && fluxi_access(vm, (kind), (loc), 1)) {              \
+                trace_full = 1;                                                            \
+                END_CHUNK_AFTER_THIS();                                                    \
+            }                                                                              \
+        } while (0)
 #define SEND_TO(k, val, cf)                                                                \
         do {                                                                               \
             agent *to_ = &vm->agents[k];                                                   \
+            ACC(FLUX_ACC_WRITE, FLUX_LOC_MAILBOX + to_->id);                               \
             to_->mailbox[(to_->mail_head + to_->mail_count++) % MAILBOX_CAP] =            \
                 (message){(val), clamp01(cf), ME->id};                                     \
             /* PCT: a waiting receiver may now outrank the sender */                      \
@@ -1740,6 +1770,7 @@ dispatch:
         CASE(ASK) {
             OPS_RR(d, a); uint32_t from = (uint32_t)vm->r[a]; message m;
             if (!fluxi_mailbox_take(ME, from, &m)) BLOCK(FLUX_AGENT_BLOCKED_ASK, from);
+            ACC(FLUX_ACC_WRITE, FLUX_LOC_MAILBOX + ME->id);
             UNBLOCK(); vm->r[d] = m.value; SETCONF(d, m.conf, NOPAR, NOPAR); NEXT();
         }
         CASE(BROADCAST) { /* imm16 to every other live agent; r0 = how many */
@@ -1756,6 +1787,7 @@ dispatch:
             if (how < 0 || how > 2) FAULT(FLUX_SIGILL, "REDUCE at 0x%04X: r%u = %d is no reduction (0 sum, 1 min, 2 max)", pc, a, how);
             int64_t acc = how == 0 ? 0 : how == 1 ? INT32_MAX : INT32_MIN; float c = 1.0f;
             if (me->mail_count == 0) acc = 0;
+            ACC(FLUX_ACC_WRITE, FLUX_LOC_MAILBOX + me->id);
             while (me->mail_count) {
                 message m; fluxi_mailbox_take(me, 0, &m); c = minf(c, m.conf);
                 if (how == 0) acc += m.value; else if (how == 1) acc = m.value < acc ? m.value : acc;
@@ -1815,7 +1847,7 @@ dispatch:
             if (ME->mail_count == 0) BLOCK(FLUX_AGENT_BLOCKED_ASK, 0);
             /* to itself: the message taken makes the room */
             if ((uint32_t)to != vm->cur) { ROOM_OR_BLOCK(to); }
-            UNBLOCK(); fluxi_mailbox_take(ME, 0, &m);
+            UNBLOCK(); fluxi_mailbox_take(ME, 0, &m); ACC(FLUX_ACC_WRITE, FLUX_LOC_MAILBOX + ME->id);
             SEND_TO(to, m.value, m.conf); vm->r[d] = m.value; SETCONF(d, m.conf, NOPAR, NOPAR); NEXT();
         }
         CASE(ROUTE) {
@@ -2028,6 +2060,7 @@ dispatch:
             if (me->retry && me->state == FLUX_AGENT_BLOCKED_BARRIER && me->barrier_gen != vm->barrier_gen) { UNBLOCK(); NEXT(); }
             me->state = FLUX_AGENT_BLOCKED_BARRIER;
             me->barrier_gen = vm->barrier_gen;
+            ACC(FLUX_ACC_WRITE, FLUX_LOC_SHARED + FLUX_SHARED_BARRIER); /* it arrives */
             fluxi_barrier_check(vm);
             if (me->barrier_gen != vm->barrier_gen) { UNBLOCK(); NEXT(); }
             BLOCK(FLUX_AGENT_BLOCKED_BARRIER, 0);
@@ -2147,6 +2180,7 @@ dispatch:
             n->energy = vm->agent_budget;
             n->last_conf = 1.0f;
             if (vm->sched == FLUX_SCHED_PCT) vm->prio[n->id] = fluxi_pct_priority(vm);
+            ACC(FLUX_ACC_SPAWN, n->id);
             vm->id_state[n->id] = 1;
             vm->id_exit[n->id] = 0;
             if (++vm->nlive == 2) {
@@ -2166,6 +2200,7 @@ dispatch:
             if (id >= FLUX_NUM_AGENTS || vm->id_state[id] == 0) FAULT(FLUX_SIGILL, "JOIN at 0x%04X: no agent %d", pc, vm->r[a]);
             if (id == ME->id) FAULT(FLUX_SIGABRT, "deadlock: agent %u JOINs itself at 0x%04X", id, pc);
             if (vm->id_state[id] == 1) BLOCK(FLUX_AGENT_BLOCKED_JOIN, id);
+            ACC(FLUX_ACC_READ, FLUX_LOC_AGENT + id);
             UNBLOCK(); vm->r[a] = vm->id_exit[id]; SETCONF(a, 1.0f, NOPAR, NOPAR); NEXT();
         }
         CASE(KILL) { /* end agent r[a] (exit code 137); agent 1's end is the program's */

@@ -128,7 +128,7 @@ typedef enum flux_stop_kind {
                                 the last instruction                          */
     FLUX_STOP_TRUST_FAIL,    /* break-on trust-fail: the last instruction was a
                                 TRUST_CHECK that failed                       */
-    FLUX_STOP_TRACE_FULL,    /* the trace buffer is nearly full: take it and go on */
+    FLUX_STOP_TRACE_FULL,    /* the trace buffer or the access log is nearly full: take it and go on */
     FLUX_STOP_BLOCKED        /* the scheduler is locked (flux_vm_lock_scheduler) and
                                 the running agent blocked: pc is the blocking
                                 instruction, which has not run */
@@ -470,6 +470,45 @@ size_t flux_vm_profile_nodes(const flux_vm *vm, flux_prof_node *out, size_t max)
 float flux_vm_trust(const flux_vm *vm, uint32_t agent);
 float flux_vm_trust_threshold(const flux_vm *vm);
 int flux_vm_finished(const flux_vm *vm);   /* halted or terminated */
+
+/* ---- the access log (schedule coverage) ------------------------------------
+ * While on, the VM logs what orders agents against each other: every access
+ * the program makes to memory (reads and writes, with the agent making it),
+ * every message put into or taken from a mailbox, spawns, ends and joins, and
+ * instructions on the FLUX state all agents share (trust, instincts,
+ * proposals and routes, the energy pool, output, barriers, the generator).
+ * Two events conflict when they touch the same location and one writes;
+ * a happens-before fingerprint over the conflicts (src/analysis/coverage.rs)
+ * counts schedules up to the reordering of independent steps.  Off, it costs
+ * nothing beyond the branch the memory hooks already take.  When the buffer
+ * nearly fills the VM stops with FLUX_STOP_TRACE_FULL: take the events and
+ * run on. */
+enum {
+    FLUX_ACC_READ = 1,      /* loc is read */
+    FLUX_ACC_WRITE = 2,     /* loc is written */
+    FLUX_ACC_SPAWN = 3      /* the agent started agent `loc` */
+};
+#define FLUX_LOC_MAILBOX 0x10000u  /* + agent id: its mailbox */
+#define FLUX_LOC_AGENT 0x10100u    /* + agent id: whether it lives (ends write, JOIN reads) */
+#define FLUX_LOC_SHARED 0x10200u   /* + one of the FLUX_SHARED_* below */
+enum {
+    FLUX_SHARED_TRUST = 1, FLUX_SHARED_INSTINCT, FLUX_SHARED_A2A, FLUX_SHARED_ENERGY,
+    FLUX_SHARED_OUTPUT, FLUX_SHARED_BARRIER, FLUX_SHARED_RNG,
+    FLUX_SHARED_AGENTS      /* the set of live agents: SPAWN and ends write it */
+};
+typedef struct flux_access {
+    uint32_t loc;        /* a memory address, or FLUX_LOC_* + n */
+    uint32_t len;        /* bytes, for memory; 1 otherwise */
+    uint8_t kind;        /* FLUX_ACC_* */
+    uint8_t agent;       /* the agent id that made it */
+    uint16_t reserved;
+} flux_access;
+/* Logging on (allocating the buffer) or off; -1 when out of memory. */
+int flux_vm_log_accesses(flux_vm *vm, int on);
+/* The events logged since the last clear, oldest first; *lost: events that
+ * did not fit (0 unless the host let the buffer fill). */
+const flux_access *flux_vm_accesses(const flux_vm *vm, size_t *n, uint32_t *lost);
+void flux_vm_clear_accesses(flux_vm *vm);
 
 /* ---- checkpoints and inputs (record, replay, reverse execution) --------------
  *

@@ -259,6 +259,11 @@ struct flux_vm {
     float snap_conf[FLUX_NUM_REGS];
     uint64_t snap_trust_count;
 
+    /* the access log (flux_vm_log_accesses) */
+    int access_log;
+    flux_access *acc_buf;
+    uint32_t nacc, acc_lost;
+
     /* profiling: exact counts */
     int profiling;
     uint64_t *prof_count, *prof_energy;        /* FLUX_MEM_SIZE each; prof_energy holds
@@ -391,6 +396,11 @@ void fluxi_watch_gran_rebuild(flux_vm *vm);
 int64_t fluxi_watch_check(flux_vm *vm, uint32_t addr, uint32_t len, uint32_t kind,
                            uint32_t *index, int *trigger);
 void fluxi_trace_mem(flux_vm *vm, uint32_t addr, uint32_t len);
+/* Logs one access by the running agent; 1 when the log is nearly full (the
+ * loop then stops after the instruction for the host to take it). */
+int fluxi_access(flux_vm *vm, uint32_t kind, uint32_t loc, uint32_t len);
+/* The accesses to shared FLUX state of instruction `op`, which just retired. */
+int fluxi_access_op(flux_vm *vm, uint32_t op);
 void fluxi_prof_transition(flux_vm *vm, uint32_t op, uint32_t target, uint64_t cycles);
 int fluxi_hook_step(flux_vm *vm, hook_state *hs, uint32_t pc, uint32_t sp, int64_t energy, uint64_t cycles);
 

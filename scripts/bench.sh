@@ -17,6 +17,8 @@
 #      RSS, a loop drawing random numbers vs one that does not; a 64 MiB --record-limit
 #  10. a depth-3 bug (examples/pct_depth3.fasm): the fraction of seeds that hit it under
 #      explore --sched pct --depth 3 vs --sched chaos, and PCT's bound 1/(n·k^(d−1))  goal >= 10x chaos, >= bound
+#  11. explore runs/s on one core with schedule coverage vs --no-coverage; the Dask driver
+#      on 2 local workers vs explore --jobs 2 (time, same report)                     (info)
 # Each measurement is --runs pairs (FLUX and peer back to back, which goes first
 # alternating); a goal is judged on the median of the per-pair ratios.
 # The measuring is done by benches/bench.py; this script installs what is missing,

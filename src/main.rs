@@ -203,14 +203,27 @@ enum Command {
         #[arg(required = true)]
         program: Option<PathBuf>,
         /// Seeds to run: A..B (B excluded) or A..=B
-        #[arg(long, required = true, value_parser = cuda_flux_debugger::analysis::explore::parse_seeds)]
+        #[arg(long, required_unless_present = "why", conflicts_with = "why", value_parser = cuda_flux_debugger::analysis::explore::parse_seeds)]
         seeds: Option<std::ops::Range<u64>>,
+        /// Branch the run of SEED again at each of its scheduling decisions: the probability of its
+        /// outcome after each, and the decision after which it is inevitable
+        #[arg(long, value_name = "SEED", conflicts_with_all = ["shard", "json"])]
+        why: Option<u64>,
+        /// --why: branches per decision (default 20)
+        #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..=100000))]
+        branches: Option<u64>,
+        /// --why: write the branch table as JSON to FILE
+        #[arg(long, value_name = "FILE")]
+        why_json: Option<PathBuf>,
         /// Run only shard K of N (K from 0) of the seeds: the K-th of N consecutive blocks
         #[arg(long, value_name = "K/N")]
         shard: Option<String>,
         /// Write the outcome classes as one JSON record (for `explore merge`) instead of the report
         #[arg(long)]
         json: bool,
+        /// Do not count schedules up to equivalence (runs without the access log: faster)
+        #[arg(long, conflicts_with = "why")]
+        no_coverage: bool,
         /// How agents take turns (chaos: each seed is one interleaving)
         #[arg(long, value_enum, default_value_t = SchedKind::Chaos)]
         sched: SchedKind,
@@ -275,13 +288,19 @@ fn run(cli: Cli) -> Result<ExitCode> {
             }
         }
         Command::Explore { merge: Some(ExploreCommand::Merge { files }), .. } => explore_merge(&files),
-        Command::Explore { merge: None, program, seeds, shard, json, sched, slice, energy, jobs, pct } => {
+        Command::Explore { merge: None, program: Some(program), why: Some(seed), branches, why_json, sched, slice, energy, jobs, pct, .. } => {
+            explore_why(program, seed, (branches.unwrap_or(20), why_json), (pct, sched, slice), energy, jobs)
+        }
+        Command::Explore { merge: None, program, seeds, shard, json, sched, slice, energy, jobs, pct, branches, why_json, no_coverage, .. } => {
+            if branches.is_some() || why_json.is_some() {
+                bail!("--branches and --why-json are for --why SEED");
+            }
             let (Some(program), Some(seeds)) = (program, seeds) else { bail!("explore needs PROGRAM and --seeds") };
             let shard = match shard {
                 Some(s) => Some(cuda_flux_debugger::analysis::explore::Shard::parse(&s).map_err(anyhow::Error::msg)?),
                 None => None,
             };
-            explore(program, seeds, (shard, json), (pct, sched, slice), energy, jobs)
+            explore(program, seeds, (shard, json), (pct, sched, slice), energy, (jobs, !no_coverage))
         }
         Command::Isa => {
             println!("{}", cuda_flux_debugger::runtime::isa::to_json());
@@ -535,7 +554,7 @@ fn explore(
     (shard, json): (Option<explore::Shard>, bool),
     (pct, sched, slice): (PctArgs, SchedKind, u32),
     energy: i64,
-    jobs: Option<u32>,
+    (jobs, coverage): (Option<u32>, bool),
 ) -> Result<ExitCode> {
     use std::io::IsTerminal;
     use std::sync::atomic::{AtomicU64, Ordering};
@@ -563,7 +582,7 @@ fn explore(
     };
     catch_sigint()?;
     log::info!("explore: {total} runs on {jobs} threads");
-    let found = explore::explore(&program.bytes, energy, schedule, seeds.clone(), jobs, &progress, &INTERRUPTED)?;
+    let found = explore::explore(&program.bytes, energy, schedule, seeds.clone(), jobs, coverage, &progress, &INTERRUPTED)?;
     if tty {
         eprint!("\r\x1b[K");
     }
@@ -573,7 +592,58 @@ fn explore(
         println!("{}", serde_json::to_string(&record)?);
         return Ok(ExitCode::SUCCESS);
     }
-    Ok(report(&found, total))
+    Ok(report(&found, seeds.start, total))
+}
+
+/// `explore PROGRAM --why SEED`: the probability of SEED's outcome after
+/// each of its scheduling decisions, and the one that made it inevitable.
+fn explore_why(
+    path: PathBuf,
+    seed: u64,
+    (branches, json): (u64, Option<PathBuf>),
+    (pct, sched, slice): (PctArgs, SchedKind, u32),
+    energy: i64,
+    jobs: Option<u32>,
+) -> Result<ExitCode> {
+    use cuda_flux_debugger::analysis::why;
+    let program = Program::load(&path)?;
+    let schedule = pct.schedule(sched, slice, &program.bytes, energy)?;
+    let jobs = jobs.map_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()), |j| j as usize);
+    let found = why::why(&program.bytes, energy, schedule, seed, branches, jobs)?;
+    println!("seed {seed}: {}", found.outcome.summary());
+    println!("{branches} branches with fresh scheduler seeds after each decision; P = branches ending so:");
+    for r in &found.rows {
+        let p = r.bad as f64 / r.branches as f64;
+        let switch = if r.decision == 0 { "the start".to_string() } else { format!("{}; agent {} runs", r.describe(), r.to) };
+        println!("{:>6}  P = {:>5.3} ({}/{})  {switch}", r.decision, p, r.bad, r.branches);
+    }
+    match found.inevitable_after {
+        Some(0) => println!("inevitable from the start"),
+        Some(k) => println!("inevitable after {} (decision {k} of {})", found.rows[k].describe(), found.rows.len() - 1),
+        None => println!("not inevitable at any decision: after the last, P = {}/{branches}", found.rows.last().map_or(0, |r| r.bad)),
+    }
+    if let Some(file) = json {
+        let o = &found.outcome;
+        let record = serde_json::json!({
+            "format": "flux-explore-why",
+            "version": 1,
+            "tool_version": env!("CARGO_PKG_VERSION"),
+            "program_sha256": explore::program_sha256(&program.bytes),
+            "seed": seed,
+            "schedule": schedule,
+            "energy": energy,
+            "branches": branches,
+            "outcome": {
+                "status": o.status,
+                "output": o.output.iter().map(|b| format!("{b:02x}")).collect::<String>(),
+                "fault": o.fault,
+            },
+            "decisions": found.rows,
+            "inevitable_after": found.inevitable_after,
+        });
+        std::fs::write(&file, serde_json::to_string_pretty(&record)? + "\n").with_context(|| format!("writing {}", file.display()))?;
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 /// `explore merge FILES...`: the report one machine would have printed.
@@ -586,16 +656,26 @@ fn explore_merge(files: &[PathBuf]) -> Result<ExitCode> {
     }
     let found = explore::merge(&shards)?;
     let total = shards[0].1.seeds[1] - shards[0].1.seeds[0];
-    Ok(report(&found, total))
+    Ok(report(&found, shards[0].1.seeds[0], total))
 }
 
-/// The classes, most frequent first, and the summary line; the exit status.
-fn report(found: &explore::Exploration, total: u64) -> ExitCode {
+/// The classes, most frequent first, how the distinct schedules grew with
+/// the runs (seeds in order from `start`), and the summary line; the exit status.
+fn report(found: &explore::Exploration, start: u64, total: u64) -> ExitCode {
     let classes = &found.classes;
     for c in classes {
         println!("{:>8} run{} (first seed {}): {}", c.count, if c.count == 1 { " " } else { "s" }, c.first_seed, c.outcome.summary());
     }
-    let distinct = format!("{} distinct outcome{}", classes.len(), if classes.len() == 1 { "" } else { "s" });
+    if !found.schedules.is_empty() && !found.stopped {
+        let growth: Vec<String> = found.growth(start, total).iter().map(|(runs, n)| format!("{runs}:{n}")).collect();
+        let last = found.schedules.values().max().map_or(0, |s| s - start + 1);
+        println!("schedules up to equivalence after N runs (N:count): {}; the last new one at run {last}", growth.join(" "));
+    }
+    let n = found.schedules.len();
+    let mut distinct = format!("{} distinct outcome{}", classes.len(), if classes.len() == 1 { "" } else { "s" });
+    if found.coverage {
+        distinct += &format!(", {n} distinct schedule{}", if n == 1 { "" } else { "s" });
+    }
     if found.stopped {
         println!("interrupted: {} of {total} runs, {distinct}", found.runs);
         return ExitCode::from(130);

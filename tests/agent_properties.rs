@@ -118,7 +118,7 @@ fn explore_class_counts_add_up_to_the_run_count() {
     let race = example("fizzbuzz_race.fasm");
     let (code, out, err) = flux(&["explore", race.to_str().unwrap(), "--seeds", "0..40", "--sched", "chaos"]);
     let lines: Vec<&str> = out.lines().collect();
-    let (classes, summary) = lines.split_at(lines.len() - 1);
+    let (classes, summary) = lines.split_at(lines.len() - 2);
     let counts: Vec<u64> = classes
         .iter()
         .map(|l| {
@@ -133,7 +133,17 @@ fn explore_class_counts_add_up_to_the_run_count() {
     assert_eq!(counts.iter().sum::<u64>(), 40, "{out}");
     assert!(counts.windows(2).all(|w| w[0] >= w[1]), "most frequent first: {out}");
     let n = counts.len();
-    assert_eq!(summary[0], format!("40 runs, {n} distinct outcome{}", if n == 1 { "" } else { "s" }), "{out}");
+    // schedules up to equivalence: at least one per outcome (a deterministic
+    // program ends alike on equivalent schedules), at most one per run
+    let schedules: u64 = summary[1].rsplit_once(", ").unwrap().1.split_whitespace().next().unwrap().parse().unwrap();
+    assert!(schedules >= n as u64 && schedules <= 40, "{out}");
+    assert_eq!(
+        summary[1],
+        format!("40 runs, {n} distinct outcome{}, {schedules} distinct schedules", if n == 1 { "" } else { "s" }),
+        "{out}"
+    );
+    assert!(summary[0].starts_with("schedules up to equivalence after N runs (N:count): 1:1 2:"), "{out}");
+    assert!(summary[0].contains(&format!(" 40:{schedules}; the last new one at run ")), "{out}");
     // several outcomes: exit 1; one: exit 0
     assert_eq!(code, if n > 1 { 1 } else { 0 }, "{out}{err}");
     assert!(n > 1, "the race shows in 40 seeds: {out}");
@@ -149,5 +159,5 @@ fn explore_class_counts_add_up_to_the_run_count() {
     // for every seed
     let (code, out, _) = flux(&["explore", race.to_str().unwrap(), "--seeds", "0..10", "--sched", "round-robin"]);
     assert_eq!(code, 0, "{out}");
-    assert!(out.starts_with("      10 runs (first seed 0): exit 0; output 32 lines: ") && out.ends_with("\n10 runs, 1 distinct outcome\n"), "{out}");
+    assert!(out.starts_with("      10 runs (first seed 0): exit 0; output 32 lines: ") && out.ends_with("\n10 runs, 1 distinct outcome, 1 distinct schedule\n"), "{out}");
 }

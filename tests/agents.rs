@@ -227,8 +227,12 @@ fn explore_finds_the_race_and_not_in_the_fixed_version() {
     let (code, out, err) = flux(&["explore", race.to_str().unwrap(), "--seeds", "0..200", "--sched", "chaos"]);
     assert_eq!(code, 1, "several outcomes: {out}{err}");
     let lines: Vec<&str> = out.lines().collect();
-    assert_eq!(lines.last(), Some(&"200 runs, 36 distinct outcomes"), "{out}");
-    assert_eq!(lines.len(), 37, "{out}");
+    assert_eq!(lines.last(), Some(&"200 runs, 36 distinct outcomes, 43 distinct schedules"), "{out}");
+    assert_eq!(
+        lines[36],
+        "schedules up to equivalence after N runs (N:count): 1:1 2:2 4:4 8:5 16:7 32:9 64:15 128:33 200:43; the last new one at run 198"
+    );
+    assert_eq!(lines.len(), 38, "{out}");
     // most frequent first, with its first seed; every class line counts runs
     assert!(lines[0].starts_with("     149 runs (first seed 2): exit 0; output 32 lines: 1 2 -3 4 -3 7 8"), "{out}");
     assert!(out.contains("       4 runs (first seed 5): exit 0; output 32 lines: 1 2 -3 4 -3 7 8 -3 11 -3 13 -5 -5 14"), "{out}");
@@ -245,7 +249,8 @@ fn explore_finds_the_race_and_not_in_the_fixed_version() {
     assert_eq!(
         out,
         "     200 runs (first seed 0): exit 0; output 32 lines: 1 2 -3 4 -5 -3 7 8 -3 -5 11 -3 13 14 -3 -5 16 17 -3 19 -5 -3 22 23 -3 -5 ...\n\
-         200 runs, 1 distinct outcome\n"
+         schedules up to equivalence after N runs (N:count): 1:1 2:1 4:1 8:1 16:1 32:1 64:1 128:1 200:1; the last new one at run 1\n\
+         200 runs, 1 distinct outcome, 1 distinct schedule\n"
     );
     // errors: exit 2
     let (code, _, err) = flux(&["explore", fixed.to_str().unwrap(), "--seeds", "9..3"]);
@@ -262,7 +267,9 @@ fn explore_groups_faults_by_signal_and_reason() {
     assert_eq!(code, 1, "{out}");
     assert!(out.contains("exit 134 (SIGABRT at 0x0010: deadlock: agent 2 waits in ASK at 0x0010 for a message from agent 1"), "{out}");
     assert!(out.contains("exit 134 (SIGABRT at 0x0006: deadlock: agent 1 waits in ASK at 0x0006 for a message from agent 2"), "{out}");
-    assert!(out.ends_with("20 runs, 2 distinct outcomes\n"), "{out}");
+    // one schedule up to equivalence: both agents only block (a blocked ASK
+    // is no event), and which of them the fault names is the scheduler's
+    assert!(out.ends_with(" 20:1; the last new one at run 1\n20 runs, 2 distinct outcomes, 1 distinct schedule\n"), "{out}");
 }
 
 /// `explore ARGS` with RUST_LOG=debug; once its stderr shows `ready`, a
@@ -326,7 +333,7 @@ fn explore_stopped_by_ctrl_c_reports_the_runs_finished_and_exits_130() {
     assert_eq!(lines.len(), 2, "{out}");
     let runs: u64 = lines[1]
         .strip_prefix("interrupted: ")
-        .and_then(|l| l.strip_suffix(" of 1000000 runs, 1 distinct outcome"))
+        .and_then(|l| l.strip_suffix(" of 1000000 runs, 1 distinct outcome, 1 distinct schedule"))
         .unwrap_or_else(|| panic!("{out}"))
         .parse()
         .unwrap();
@@ -340,7 +347,7 @@ fn explore_stopped_by_ctrl_c_reports_the_runs_finished_and_exits_130() {
 
     // a run under way is given up: no run finished, no class
     let (code, out) = explore_interrupted(&[p, "--seeds", "0..10", "--energy", "1000000000000", "--jobs", "1"], "explore: 10 runs on 1 threads");
-    assert_eq!((code, out.as_str()), (130, "interrupted: 0 of 10 runs, 0 distinct outcomes\n"));
+    assert_eq!((code, out.as_str()), (130, "interrupted: 0 of 10 runs, 0 distinct outcomes, 0 distinct schedules\n"));
 }
 
 /// Snapshot in part: the slices (405, 55), the number of switches and the

@@ -47,7 +47,7 @@ fn shards_merge_into_the_report_of_one_run() {
     let race = example("fizzbuzz_race.fasm");
     let (code, out, _) = flux(&["explore", race.to_str().unwrap(), "--seeds", "0..100", "--jobs", "1"]);
     assert_eq!(code, 1);
-    assert!(out.ends_with("100 runs, 17 distinct outcomes\n"), "{out}");
+    assert!(out.ends_with("100 runs, 17 distinct outcomes, 21 distinct schedules\n"), "{out}");
 }
 
 #[test]
@@ -57,7 +57,7 @@ fn a_shard_record_holds_its_seeds_classes_and_what_it_ran() {
     let s = shard(dir.path(), "s", &fixed, "10..=19", 1, 3, &[]);
     let v: serde_json::Value = serde_json::from_slice(&std::fs::read(&s).unwrap()).unwrap();
     assert_eq!(v["format"], "flux-explore-shard");
-    assert_eq!(v["version"], 1);
+    assert_eq!(v["version"], 2);
     assert_eq!(v["seeds"], serde_json::json!([10, 20]));
     assert_eq!(v["shard"], serde_json::json!({"index": 1, "count": 3}));
     assert_eq!(v["schedule"], serde_json::json!({"kind": "chaos", "slice": 10000}));
@@ -66,6 +66,64 @@ fn a_shard_record_holds_its_seeds_classes_and_what_it_ran() {
     assert_eq!(v["classes"][0]["count"], 3);
     assert_eq!(v["classes"][0]["first_seed"], 13);
     assert_eq!(v["classes"][0]["status"], 0);
+    // the fixed FizzBuzz orders every step: one schedule, first at seed 13
+    assert_eq!(v["schedules"].as_array().unwrap().len(), 1);
+    assert_eq!(v["schedules"][0]["first_seed"], 13);
+    assert_eq!(v["schedules"][0]["fingerprint"].as_str().unwrap().len(), 32);
+}
+
+/// Schedules merge by union, each with its lowest first seed: the report's
+/// growth line and count equal one run's, and a damaged fingerprint or a
+/// schedule from outside the shard is refused in one line.
+#[test]
+fn schedules_merge_by_union() {
+    let dir = tempfile::tempdir().unwrap();
+    let race = example("fizzbuzz_race.fasm");
+    let one = flux(&["explore", race.to_str().unwrap(), "--seeds", "0..60", "--jobs", "2"]);
+    assert!(one.1.ends_with("60 runs, 14 distinct outcomes, 15 distinct schedules\n"), "{}", one.1);
+    let files: Vec<PathBuf> = (0..4).map(|k| shard(dir.path(), &format!("s{k}"), &race, "0..60", k, 4, &[])).collect();
+    let refs: Vec<&Path> = files.iter().map(PathBuf::as_path).collect();
+    assert_eq!(merge(&refs), one);
+    // shards hold their own schedules: together more than the union (the
+    // same schedule found in two shards)
+    let per_shard: usize = files
+        .iter()
+        .map(|f| serde_json::from_slice::<serde_json::Value>(&std::fs::read(f).unwrap()).unwrap()["schedules"].as_array().unwrap().len())
+        .sum();
+    assert!(per_shard > 15, "{per_shard}");
+    let text = std::fs::read_to_string(&files[3]).unwrap();
+    let v: serde_json::Value = serde_json::from_str(&text).unwrap();
+    let fp = v["schedules"][0]["fingerprint"].as_str().unwrap().to_string();
+    let bad = dir.path().join("bad");
+    std::fs::write(&bad, text.replace(&fp, "xyz")).unwrap();
+    let (code, out, err) = merge(&[refs[0], refs[1], refs[2], &bad]);
+    assert_eq!((code, out.as_str()), (2, ""));
+    assert_eq!(err, format!("flux-gdbstub: {}: schedule fingerprint \"xyz\": not 32 hex digits\n", bad.display()));
+    let mut moved = v.clone();
+    moved["schedules"][0]["first_seed"] = serde_json::json!(2);
+    std::fs::write(&bad, serde_json::to_string(&moved).unwrap()).unwrap();
+    let (code, _, err) = merge(&[refs[0], refs[1], refs[2], &bad]);
+    assert_eq!(code, 2);
+    assert_eq!(err, format!("flux-gdbstub: {}: schedule {fp}: not a schedule of this shard\n", bad.display()));
+
+    // --no-coverage: no access log, no schedule count; its shards merge
+    // among themselves, not with counted ones
+    let plain = flux(&["explore", race.to_str().unwrap(), "--seeds", "0..60", "--jobs", "2", "--no-coverage"]);
+    assert!(plain.1.ends_with("\n60 runs, 14 distinct outcomes\n") && !plain.1.contains("schedules"), "{}", plain.1);
+    assert_eq!(plain.1.lines().count(), 15);
+    let uncounted: Vec<PathBuf> = (0..4).map(|k| shard(dir.path(), &format!("u{k}"), &race, "0..60", k, 4, &["--no-coverage"])).collect();
+    let urefs: Vec<&Path> = uncounted.iter().map(PathBuf::as_path).collect();
+    assert_eq!(merge(&urefs), plain);
+    let (code, out, err) = merge(&[refs[0], refs[1], refs[2], urefs[3]]);
+    assert_eq!((code, out.as_str()), (2, ""));
+    assert_eq!(
+        err,
+        format!(
+            "flux-gdbstub: {}: schedule coverage differs from {}'s (not counted (--no-coverage) against counted)\n",
+            urefs[3].display(),
+            refs[0].display()
+        )
+    );
 }
 
 #[test]
@@ -83,7 +141,7 @@ fn shards_that_do_not_belong_together_are_one_line_and_exit_2() {
     let other_count = shard(d, "n2", &race, "0..30", 2, 4, &[]);
     let text = std::fs::read_to_string(&s2).unwrap();
     let other_version = d.join("v2");
-    std::fs::write(&other_version, text.replace("\"version\":1", "\"version\":2")).unwrap();
+    std::fs::write(&other_version, text.replace("\"version\":2", "\"version\":1")).unwrap();
     let other_tool = d.join("t2");
     std::fs::write(&other_tool, text.replace(concat!("\"tool_version\":\"", env!("CARGO_PKG_VERSION"), "\""), "\"tool_version\":\"0.0.1\"")).unwrap();
     let not_a_shard = d.join("x");
@@ -97,7 +155,7 @@ fn shards_that_do_not_belong_together_are_one_line_and_exit_2() {
         (vec![&s0, &s1, &other_sched], format!(
             "{}: the schedule differs from {}'s ({{\"kind\":\"round-robin\",\"slice\":10000}} against {{\"kind\":\"chaos\",\"slice\":10000}})",
             n(&other_sched), n(&s0))),
-        (vec![&s0, &s1, &other_version], format!("{}: shard format version 2 (this build reads version 1)", n(&other_version))),
+        (vec![&s0, &s1, &other_version], format!("{}: shard format version 1 (this build reads version 2)", n(&other_version))),
         (vec![&s0, &s1, &other_tool], format!(
             "{}: the flux-gdbstub version differs from {}'s (0.0.1 against {})", n(&other_tool), n(&s0), env!("CARGO_PKG_VERSION"))),
         (vec![&not_a_shard], format!("{}: not an explore shard: format \"flux-replay\"", n(&not_a_shard))),

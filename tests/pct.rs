@@ -160,13 +160,22 @@ fn pct_finds_the_depth_3_bug_within_the_budget_of_its_bound() {
     assert!(err.contains("pct: depth 3, change points drawn from instructions 1..200017"), "{err}");
     let k: f64 = 200_017.0;
     let budget = 2.0 * k * k; // 1 / (1 / (n·k^(d−1)))
-    assert!(out.contains("     295 runs (first seed 0): exit 0; output 0 lines: \n       5 runs (first seed 64): exit 1; output 0 lines: \n300 runs, 2 distinct outcomes\n"), "{out}");
+    assert!(out.contains("     295 runs (first seed 0): exit 0; output 0 lines: \n       5 runs (first seed 64): exit 1; output 0 lines: \n"), "{out}");
+    // coverage: the only conflicts are agent 1's two writes of the flag and
+    // agent 2's two reads of it; the reads fall among the writes in C(4, 2)
+    // = 6 ways, and PCT at depth 3 runs all 6
+    assert!(out.ends_with(" 256:6 300:6; the last new one at run 65\n300 runs, 2 distinct outcomes, 6 distinct schedules\n"), "{out}");
     assert!(64.0 < budget && 5.0 / 300.0 >= 1.0 / budget);
     // the seed replays the bug
     let (code, _, _) = flux(&["run", p, "--sched", "pct", "--depth", "3", "--seed", "64"]);
     assert_eq!(code, 1);
-    for other in [&["--sched", "pct", "--depth", "2"][..], &["--sched", "chaos"][..]] {
+    // depth 2 runs 4 of the 6 schedules, chaos 1 (agent 1's window passes
+    // before agent 2 reads)
+    for (other, schedules) in [(&["--sched", "pct", "--depth", "2"][..], 4), (&["--sched", "chaos"][..], 1)] {
         let (code, out, _) = explore(other);
-        assert_eq!((code, out.as_str()), (0, "     300 runs (first seed 0): exit 0; output 0 lines: \n300 runs, 1 distinct outcome\n"), "{other:?}");
+        assert_eq!(code, 0, "{other:?}");
+        assert!(out.starts_with("     300 runs (first seed 0): exit 0; output 0 lines: \n"), "{other:?}: {out}");
+        let s = if schedules == 1 { "" } else { "s" };
+        assert!(out.ends_with(&format!(" 300:{schedules}; the last new one at run {}\n300 runs, 1 distinct outcome, {schedules} distinct schedule{s}\n", if schedules == 1 { 1 } else { 16 })), "{other:?}: {out}");
     }
 }

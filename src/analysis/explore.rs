@@ -3,12 +3,15 @@
 //! group the runs by how they ended — exit status, printed output, fault —
 //! so that a race shows up as more than one outcome, with the first seed
 //! that produces each (`flux-gdbstub run --sched chaos --seed N` replays it,
-//! `run --record` records it for gdb).
+//! `run --record` records it for gdb).  Besides outcomes it counts
+//! schedules up to equivalence (`coverage`): interleavings that only reorder
+//! independent steps count once.
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Mutex;
 
-use crate::runtime::vm::{Outcome, Schedule, StopKind, Vm, VmConfig, VmError};
+use super::coverage::{self, Fingerprinter};
+use crate::runtime::vm::{Access, Outcome, Schedule, StopKind, Vm, VmConfig, VmError};
 
 /// How one run ended: what groups runs into outcome classes.
 #[derive(Debug, Clone, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -49,21 +52,43 @@ const SLICE: u64 = 1 << 20;
 /// Runs `program` once with `seed` (the RNG's and the chaos scheduler's).
 pub fn run_seed(program: &[u8], energy: i64, schedule: Schedule, seed: u64) -> Result<RunOutcome, VmError> {
     let never = AtomicBool::new(false);
-    run_seed_until(program, energy, schedule, seed, &never).map(|o| o.unwrap_or_default())
-}
-
-/// [`run_seed`], given up (None) once `stop` is set; the flag is looked at
-/// every 2^20 instructions.
-fn run_seed_until(program: &[u8], energy: i64, schedule: Schedule, seed: u64, stop: &AtomicBool) -> Result<Option<RunOutcome>, VmError> {
     let mut vm = Vm::with_program(program, VmConfig { energy, seed })?;
     vm.set_schedule(schedule);
-    let mut output = Vec::new();
+    finish_run(&mut vm, Vec::new(), &never, None).map(|o| o.unwrap_or_default())
+}
+
+/// [`run_seed`] with the fingerprint of its schedule ([`coverage`]), given
+/// up (None) once `stop` is set; the flag is looked at every 2^20
+/// instructions.
+/// (`fp` None: no access log, fingerprint 0.)
+fn run_seed_until(program: &[u8], energy: i64, schedule: Schedule, seed: u64, stop: &AtomicBool, fp: Option<&mut Fingerprinter>) -> Result<Option<(RunOutcome, u128)>, VmError> {
+    let mut vm = Vm::with_program(program, VmConfig { energy, seed })?;
+    vm.set_schedule(schedule);
+    let Some(fp) = fp else {
+        return Ok(finish_run(&mut vm, Vec::new(), stop, None)?.map(|o| (o, 0)));
+    };
+    vm.log_accesses(true)?;
+    let outcome = finish_run(&mut vm, Vec::new(), stop, Some(&mut *fp))?;
+    Ok(outcome.map(|o| (o, fp.finish())))
+}
+
+/// Runs `vm` to its end from where it is (`output`: what it printed
+/// before); feeds its access log to `fp`.
+pub(crate) fn finish_run(vm: &mut Vm, mut output: Vec<u8>, stop: &AtomicBool, mut fp: Option<&mut Fingerprinter>) -> Result<Option<RunOutcome>, VmError> {
+    let mut events: Vec<Access> = Vec::new();
     let outcome = loop {
         if stop.load(Ordering::Relaxed) {
             return Ok(None);
         }
         let s = vm.run(SLICE);
         output.extend(vm.take_output());
+        if let Some(fp) = fp.as_deref_mut() {
+            events.clear();
+            if vm.take_accesses(&mut events) > 0 {
+                return Err(VmError::HookMemory);
+            }
+            fp.feed(&events);
+        }
         match s.kind {
             StopKind::Halted { code } => break Outcome::Exited(code),
             StopKind::Fault { signal, reason } | StopKind::Terminated { signal, reason } => {
@@ -105,6 +130,19 @@ pub struct Exploration {
     pub runs: u64,
     /// `stop` was set before every seed had run.
     pub stopped: bool,
+    /// The distinct schedules up to equivalence ([`coverage`]): each
+    /// fingerprint with the first seed that ran it.
+    pub schedules: BTreeMap<u128, u64>,
+    /// Whether schedules were counted (`--no-coverage`: not).
+    pub coverage: bool,
+}
+
+impl Exploration {
+    /// Distinct schedules after the first 1, 2, 4, ... seeds of the range
+    /// starting at `start`, and after all `total`.
+    pub fn growth(&self, start: u64, total: u64) -> Vec<(u64, u64)> {
+        coverage::growth(self.schedules.values().map(|s| s - start), total)
+    }
 }
 
 /// Runs every seed of `seeds` on `jobs` threads; `progress(done)` is called
@@ -117,27 +155,35 @@ pub fn explore(
     schedule: Schedule,
     seeds: std::ops::Range<u64>,
     jobs: usize,
+    coverage: bool,
     progress: &(dyn Fn(u64) + Sync),
     stop: &AtomicBool,
 ) -> Result<Exploration, VmError> {
     let next = AtomicU64::new(seeds.start);
     let done = AtomicU64::new(0);
     let classes: Mutex<BTreeMap<RunOutcome, (u64, u64)>> = Mutex::new(BTreeMap::new());
+    let schedules: Mutex<BTreeMap<u128, u64>> = Mutex::new(BTreeMap::new());
     let error: Mutex<Option<VmError>> = Mutex::new(None);
     std::thread::scope(|scope| {
         for _ in 0..jobs.max(1) {
             scope.spawn(|| {
                 let mut local: BTreeMap<RunOutcome, (u64, u64)> = BTreeMap::new();
+                let mut local_schedules: BTreeMap<u128, u64> = BTreeMap::new();
+                let mut fp = Fingerprinter::new();
                 loop {
                     let seed = next.fetch_add(1, Ordering::Relaxed);
                     if seed >= seeds.end || seed < seeds.start {
                         break;
                     }
-                    match run_seed_until(program, energy, schedule, seed, stop) {
-                        Ok(Some(o)) => {
+                    match run_seed_until(program, energy, schedule, seed, stop, coverage.then_some(&mut fp)) {
+                        Ok(Some((o, f))) => {
                             let e = local.entry(o).or_insert((0, seed));
                             e.0 += 1;
                             e.1 = e.1.min(seed);
+                            if coverage {
+                                let first = local_schedules.entry(f).or_insert(seed);
+                                *first = (*first).min(seed);
+                            }
                         }
                         Ok(None) => break,
                         Err(err) => {
@@ -154,6 +200,12 @@ pub fn explore(
                     e.0 += n;
                     e.1 = e.1.min(first);
                 }
+                drop(all);
+                let mut all = schedules.lock().unwrap_or_else(|p| p.into_inner());
+                for (f, first) in local_schedules {
+                    let e = all.entry(f).or_insert(first);
+                    *e = (*e).min(first);
+                }
             });
         }
     });
@@ -162,7 +214,8 @@ pub fn explore(
     }
     let out = sorted(classes.into_inner().unwrap_or_else(|p| p.into_inner()));
     let runs = done.into_inner();
-    Ok(Exploration { classes: out, runs, stopped: runs < seeds.end - seeds.start })
+    let schedules = schedules.into_inner().unwrap_or_else(|p| p.into_inner());
+    Ok(Exploration { classes: out, runs, stopped: runs < seeds.end - seeds.start, schedules, coverage })
 }
 
 /// Shard `index` of `count` (`--shard K/N`, K from 0).
@@ -213,6 +266,18 @@ pub struct ShardRecord {
     pub energy: i64,
     pub runs: u64,
     pub classes: Vec<ClassRecord>,
+    /// Whether schedules were counted (`--no-coverage`: not).
+    pub coverage: bool,
+    /// The distinct schedules up to equivalence, by fingerprint.
+    pub schedules: Vec<ScheduleRecord>,
+}
+
+/// One schedule (its fingerprint, 32 hex digits) in a [`ShardRecord`], with
+/// the first seed of the shard that ran it.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct ScheduleRecord {
+    pub fingerprint: String,
+    pub first_seed: u64,
 }
 
 /// One outcome class in a [`ShardRecord`] (output as hex: it is bytes).
@@ -226,7 +291,7 @@ pub struct ClassRecord {
 }
 
 pub const SHARD_FORMAT: &str = "flux-explore-shard";
-pub const SHARD_VERSION: u32 = 1;
+pub const SHARD_VERSION: u32 = 2;
 
 /// The SHA-256 of a program, in hex.
 pub fn program_sha256(program: &[u8]) -> String {
@@ -258,6 +323,8 @@ impl ShardRecord {
                     first_seed: c.first_seed,
                 })
                 .collect(),
+            coverage: found.coverage,
+            schedules: found.schedules.iter().map(|(f, s)| ScheduleRecord { fingerprint: coverage::to_hex(*f), first_seed: *s }).collect(),
         }
     }
 }
@@ -310,6 +377,18 @@ pub fn parse_shard(data: &[u8], name: &str) -> Result<ShardRecord, MergeError> {
             return Err(MergeError::Damaged(name.into(), format!("class with first seed {}, count {}: not a class of this shard", c.first_seed, c.count)));
         }
     }
+    let mut seen = std::collections::BTreeSet::new();
+    for c in &r.schedules {
+        let Some(f) = coverage::from_hex(&c.fingerprint) else {
+            return Err(MergeError::Damaged(name.into(), format!("schedule fingerprint {:?}: not 32 hex digits", c.fingerprint)));
+        };
+        if !mine.contains(&c.first_seed) || !seen.insert(f) {
+            return Err(MergeError::Damaged(name.into(), format!("schedule {}: not a schedule of this shard", c.fingerprint)));
+        }
+    }
+    if r.schedules.len() as u64 > r.runs || (r.coverage && r.runs > 0 && r.schedules.is_empty()) || (!r.coverage && !r.schedules.is_empty()) {
+        return Err(MergeError::Damaged(name.into(), format!("{} schedules from {} runs", r.schedules.len(), r.runs)));
+    }
     Ok(r)
 }
 
@@ -339,6 +418,10 @@ pub fn merge(shards: &[(String, ShardRecord)]) -> Result<Exploration, MergeError
             let text = |s: &Schedule| serde_json::to_string(s).unwrap_or_default();
             return Err(mismatch("the schedule", text(&first.schedule), text(&r.schedule)));
         }
+        if r.coverage != first.coverage {
+            let text = |c: bool| if c { "counted" } else { "not counted (--no-coverage)" }.to_string();
+            return Err(mismatch("schedule coverage", text(first.coverage), text(r.coverage)));
+        }
         if r.energy != first.energy {
             return Err(mismatch("the energy", first.energy.to_string(), r.energy.to_string()));
         }
@@ -352,9 +435,16 @@ pub fn merge(shards: &[(String, ShardRecord)]) -> Result<Exploration, MergeError
         return Err(MergeError::Missing(k as u64, first.shard.count));
     }
     let mut classes: BTreeMap<RunOutcome, (u64, u64)> = BTreeMap::new();
+    let mut schedules: BTreeMap<u128, u64> = BTreeMap::new();
     let mut runs = 0;
     for (_, r) in shards {
         runs += r.runs;
+        for c in &r.schedules {
+            // checked by parse_shard
+            let f = coverage::from_hex(&c.fingerprint).unwrap_or_default();
+            let e = schedules.entry(f).or_insert(c.first_seed);
+            *e = (*e).min(c.first_seed);
+        }
         for c in &r.classes {
             let output = (0..c.output.len() / 2).map(|i| u8::from_str_radix(&c.output[2 * i..2 * i + 2], 16).unwrap_or(0)).collect();
             let o = RunOutcome { status: c.status, output, fault: c.fault.clone() };
@@ -363,7 +453,7 @@ pub fn merge(shards: &[(String, ShardRecord)]) -> Result<Exploration, MergeError
             e.1 = e.1.min(c.first_seed);
         }
     }
-    Ok(Exploration { classes: sorted(classes), runs, stopped: false })
+    Ok(Exploration { classes: sorted(classes), runs, stopped: false, schedules, coverage: first.coverage })
 }
 
 fn sorted(classes: BTreeMap<RunOutcome, (u64, u64)>) -> Vec<Class> {
@@ -399,13 +489,13 @@ mod tests {
     fn a_stop_flag_ends_it_with_the_runs_finished() {
         // HALT: every run ends at once
         let sched = Schedule::new(crate::runtime::vm::SchedKind::Chaos, 100);
-        let all = explore(&[0x0B], 1000, sched, 0..50, 2, &|_| {}, &AtomicBool::new(false)).unwrap();
+        let all = explore(&[0x0B], 1000, sched, 0..50, 2, true, &|_| {}, &AtomicBool::new(false)).unwrap();
         assert_eq!((all.runs, all.stopped, all.classes.len(), all.classes[0].count), (50, false, 1, 50));
-        let stopped = explore(&[0x0B], 1000, sched, 0..50, 2, &|_| {}, &AtomicBool::new(true)).unwrap();
-        assert_eq!(stopped, Exploration { classes: Vec::new(), runs: 0, stopped: true });
+        let stopped = explore(&[0x0B], 1000, sched, 0..50, 2, true, &|_| {}, &AtomicBool::new(true)).unwrap();
+        assert_eq!(stopped, Exploration { classes: Vec::new(), runs: 0, stopped: true, schedules: BTreeMap::new(), coverage: true });
         // stopped after the 10th run: the classes count exactly the runs finished
         let stop = AtomicBool::new(false);
-        let part = explore(&[0x0B], 1000, sched, 0..50, 1, &|done| stop.store(done >= 10, Ordering::Relaxed), &stop).unwrap();
+        let part = explore(&[0x0B], 1000, sched, 0..50, 1, true, &|done| stop.store(done >= 10, Ordering::Relaxed), &stop).unwrap();
         assert_eq!((part.runs, part.stopped, part.classes[0].count, part.classes[0].first_seed), (10, true, 10, 0));
     }
 

@@ -9,6 +9,7 @@
 //! ([`commands`]).  Imports the runtime and programs, never a front-end.
 pub mod codetracer;
 pub mod commands;
+pub mod coverage;
 pub mod debugger;
 pub mod divergence;
 pub mod explore;
@@ -25,3 +26,4 @@ pub mod trace_buffer;
 pub mod trace_format;
 pub mod trace_window;
 pub mod tracer;
+pub mod why;

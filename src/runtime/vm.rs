@@ -27,6 +27,26 @@ pub const MAX_AGENTS: usize = ffi::FLUX_MAX_AGENTS as usize;
 pub const MAILBOX_CAP: usize = ffi::FLUX_MAILBOX_CAP as usize;
 pub const DEFAULT_SLICE: u32 = ffi::FLUX_DEFAULT_SLICE;
 
+/// One event of the access log: `agent` touched location `loc` (a memory
+/// address, or `LOC_MAILBOX`/`LOC_AGENT`/`LOC_SHARED` + n), `len` bytes
+/// of it; `kind` is `ACC_READ`, `ACC_WRITE` or `ACC_SPAWN` (then `loc` is
+/// the agent started).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Access {
+    pub loc: u32,
+    pub len: u32,
+    pub kind: u8,
+    pub agent: u8,
+}
+pub const ACC_READ: u8 = ffi::FLUX_ACC_READ as u8;
+pub const ACC_WRITE: u8 = ffi::FLUX_ACC_WRITE as u8;
+pub const ACC_SPAWN: u8 = ffi::FLUX_ACC_SPAWN as u8;
+pub const LOC_MAILBOX: u32 = ffi::FLUX_LOC_MAILBOX;
+pub const LOC_AGENT: u32 = ffi::FLUX_LOC_AGENT;
+pub const LOC_SHARED: u32 = ffi::FLUX_LOC_SHARED;
+/// `LOC_SHARED` + this: the set of live agents (SPAWN writes it).
+pub const SHARED_AGENTS: u32 = ffi::FLUX_SHARED_AGENTS as u32;
+
 /// A value the program drew from outside its own state (see `Vm::take_inputs`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct InputEvent {
@@ -702,6 +722,34 @@ impl Vm {
         // SAFETY: `self.ptr()` is live (see `Vm::ptr`); the other arguments are plain values.
         unsafe { ffi::flux_vm_trace_clear(self.ptr()) };
         len
+    }
+
+    /// The access log (schedule coverage: runtime-c's `flux_vm_log_accesses`)
+    /// on or off; clears it.  While on, a run stops with
+    /// [`StopKind::TraceFull`] when the log nearly fills: take it and run on.
+    pub fn log_accesses(&mut self, on: bool) -> Result<(), VmError> {
+        // SAFETY: `self.ptr()` is live (see `Vm::ptr`); the other arguments are plain values.
+        if unsafe { ffi::flux_vm_log_accesses(self.ptr(), on as i32) } != 0 {
+            return Err(VmError::HookMemory);
+        }
+        Ok(())
+    }
+
+    /// Appends the access events logged since the last call to `out` and
+    /// clears the log; returns how many did not fit (0 unless the log filled
+    /// without a stop being handled).
+    pub fn take_accesses(&mut self, out: &mut Vec<Access>) -> u32 {
+        let (mut n, mut lost) = (0usize, 0u32);
+        // SAFETY: `self.ptr()` is live (see `Vm::ptr`); `n` and `lost` are locals the call fills.
+        let p = unsafe { ffi::flux_vm_accesses(self.ptr(), &mut n, &mut lost) };
+        if !p.is_null() && n > 0 {
+            // SAFETY: runtime-c hands out its buffer and the number of events in it.
+            let events = unsafe { std::slice::from_raw_parts(p, n) };
+            out.extend(events.iter().map(|e| Access { loc: e.loc, len: e.len, kind: e.kind, agent: e.agent }));
+        }
+        // SAFETY: `self.ptr()` is live (see `Vm::ptr`).
+        unsafe { ffi::flux_vm_clear_accesses(self.ptr()) };
+        lost
     }
 
     /// The machine state a checkpoint keeps besides memory (see runtime-c's
