@@ -65,7 +65,7 @@ impl LaunchArgs {
             stop_on_entry: boolean(args, "stopOnEntry", false)?,
             record: boolean(args, "record", true)?,
             config: VmConfig { energy: int(args, "energy")?.unwrap_or(DEFAULT_ENERGY), seed },
-            schedule: Schedule { kind: sched, slice },
+            schedule: Schedule::new(sched, slice),
             apoptosis_warn: int(args, "apoptosisWarn")?,
             save_dir: args.get("saveDir").and_then(Value::as_str).map(PathBuf::from),
         })
