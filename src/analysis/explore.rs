@@ -49,20 +49,22 @@ const SLICE: u64 = 1 << 20;
 /// Runs `program` once with `seed` (the RNG's and the chaos scheduler's).
 pub fn run_seed(program: &[u8], energy: i64, schedule: Schedule, seed: u64) -> Result<RunOutcome, VmError> {
     let never = AtomicBool::new(false);
-    run_seed_until(program, energy, schedule, seed, &never).map(|o| o.unwrap_or_default())
+    run_seed_until(program, energy, schedule, seed, &never).map(|o| o.map(|(o, _)| o).unwrap_or_default())
 }
 
-/// [`run_seed`], given up (None) once `stop` is set; the flag is looked at
-/// every 2^20 instructions.
-fn run_seed_until(program: &[u8], energy: i64, schedule: Schedule, seed: u64, stop: &AtomicBool) -> Result<Option<RunOutcome>, VmError> {
+/// [`run_seed`] with the instructions it ran, given up (None) once `stop`
+/// is set; the flag is looked at every 2^20 instructions.
+fn run_seed_until(program: &[u8], energy: i64, schedule: Schedule, seed: u64, stop: &AtomicBool) -> Result<Option<(RunOutcome, u64)>, VmError> {
     let mut vm = Vm::with_program(program, VmConfig { energy, seed })?;
     vm.set_schedule(schedule);
     let mut output = Vec::new();
+    let mut instructions = 0u64;
     let outcome = loop {
         if stop.load(Ordering::Relaxed) {
             return Ok(None);
         }
         let s = vm.run(SLICE);
+        instructions += s.executed;
         output.extend(vm.take_output());
         match s.kind {
             StopKind::Halted { code } => break Outcome::Exited(code),
@@ -76,7 +78,7 @@ fn run_seed_until(program: &[u8], energy: i64, schedule: Schedule, seed: u64, st
         Outcome::Exited(_) => None,
         Outcome::Signalled { signal, pc, reason } => Some(format!("{signal} at 0x{pc:04X}: {reason}")),
     };
-    Ok(Some(RunOutcome { status: outcome.exit_status(), output, fault }))
+    Ok(Some((RunOutcome { status: outcome.exit_status(), output, fault }, instructions)))
 }
 
 /// PCT's `steps` for `program`: the instructions of one round-robin run
@@ -120,6 +122,22 @@ pub fn explore(
     progress: &(dyn Fn(u64) + Sync),
     stop: &AtomicBool,
 ) -> Result<Exploration, VmError> {
+    explore_each(program, energy, schedule, seeds, jobs, progress, stop, &|_, _, _| {})
+}
+
+/// [`explore`], telling `on_run(seed, outcome, instructions)` of each run
+/// finished (from the workers).
+#[allow(clippy::too_many_arguments)] // explore's, and the callback
+pub fn explore_each(
+    program: &[u8],
+    energy: i64,
+    schedule: Schedule,
+    seeds: std::ops::Range<u64>,
+    jobs: usize,
+    progress: &(dyn Fn(u64) + Sync),
+    stop: &AtomicBool,
+    on_run: &(dyn Fn(u64, &RunOutcome, u64) + Sync),
+) -> Result<Exploration, VmError> {
     let next = AtomicU64::new(seeds.start);
     let done = AtomicU64::new(0);
     let classes: Mutex<BTreeMap<RunOutcome, (u64, u64)>> = Mutex::new(BTreeMap::new());
@@ -134,7 +152,8 @@ pub fn explore(
                         break;
                     }
                     match run_seed_until(program, energy, schedule, seed, stop) {
-                        Ok(Some(o)) => {
+                        Ok(Some((o, instructions))) => {
+                            on_run(seed, &o, instructions);
                             let e = local.entry(o).or_insert((0, seed));
                             e.0 += 1;
                             e.1 = e.1.min(seed);
