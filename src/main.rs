@@ -693,7 +693,7 @@ fn collect(path: Option<PathBuf>, db: &std::path::Path, from: Option<PathBuf>, a
     let c = rundb::collect(&mut database, &program, &rec, rundb::Source { kind: "collect", from: source })?;
     let end = match (&c.end.outcome[..], c.end.exit_code, &c.end.signal) {
         ("exited", Some(code), _) => format!("exited with code {code}"),
-        ("signalled", _, Some(signal)) => format!("{signal}"),
+        ("signalled", _, Some(signal)) => format!("{signal} at 0x{:04X}: {}", c.end.fault_pc.unwrap_or(0), c.end.reason.as_deref().unwrap_or("")),
         _ => "still running when the recording ended".to_string(),
     };
     let failed: Vec<&rundb::LayerResult> = c.layers.iter().filter(|l| l.error.is_some()).collect();

@@ -42,8 +42,8 @@ pub enum RunDbError {
     Version { path: String, found: i32 },
     #[error("{path}: no such file")]
     Missing { path: String },
-    #[error("{context}: {source}")]
-    Sqlite { context: String, source: rusqlite::Error },
+    #[error("{context}: {message}")]
+    Sqlite { context: String, message: String },
     #[error("unknown query '{0}': the queries are {known}", known = QUERIES.join(", "))]
     UnknownQuery(String),
     #[error("{0}")]
@@ -58,8 +58,17 @@ pub enum RunDbError {
     Replay(#[from] ReplayError),
 }
 
+/// SQLite's own words for an error (rusqlite's repeat the statement).
+fn sqlite_message(e: &rusqlite::Error) -> String {
+    match e {
+        rusqlite::Error::SqlInputError { msg, .. } => msg.clone(),
+        rusqlite::Error::SqliteFailure(_, Some(m)) => m.clone(),
+        e => e.to_string(),
+    }
+}
+
 fn sql(context: &str) -> impl Fn(rusqlite::Error) -> RunDbError + '_ {
-    move |source| RunDbError::Sqlite { context: context.to_string(), source }
+    move |e| RunDbError::Sqlite { context: context.to_string(), message: sqlite_message(&e) }
 }
 
 const SCHEMA: &str = "
@@ -128,7 +137,7 @@ fn check(conn: &Connection, path: &str, fresh_ok: bool) -> Result<bool, RunDbErr
         rusqlite::Error::SqliteFailure(f, _) if f.code == rusqlite::ErrorCode::NotADatabase => {
             RunDbError::NotSqlite { path: path.to_string() }
         }
-        e => RunDbError::Sqlite { context: path.to_string(), source: e },
+        e => sql(path)(e),
     })?;
     let app: i32 = conn.query_row("PRAGMA application_id", [], |r| r.get(0)).map_err(sql(path))?;
     let tables: i64 = conn.query_row("SELECT count(*) FROM sqlite_master", [], |r| r.get(0)).map_err(sql(path))?;
@@ -211,8 +220,8 @@ impl RunDb {
             Ok(write) => {
                 let tx = self.conn.transaction().map_err(sql(name))?;
                 match write(&tx) {
-                    Ok(rows) => tx.commit().map(|_| rows).map_err(|e| e.to_string()),
-                    Err(e) => Err(e.to_string()), // dropping tx rolls back
+                    Ok(rows) => tx.commit().map(|_| rows).map_err(|e| sqlite_message(&e)),
+                    Err(e) => Err(sqlite_message(&e)), // dropping tx rolls back
                 }
             }
         };
@@ -221,7 +230,7 @@ impl RunDb {
             Err(e) => ("failed", 0, Some(e.clone())),
         };
         if let Some(e) = &error {
-            log::warn!("run {run}: layer {name} failed: {e}");
+            log::info!("run {run}: layer {name} failed: {e}");
         }
         self.conn
             .execute("INSERT INTO layers(run, layer, status, rows, error) VALUES (?1, ?2, ?3, ?4, ?5)", params![run, name, status, rows as i64, error])

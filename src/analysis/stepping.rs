@@ -272,7 +272,7 @@ mod tests {
 
     fn session() -> (Session, SourceMap) {
         let a = crate::program::asm::assemble(FIB).unwrap();
-        let p = Program { path: "fibonacci.fasm".into(), bytes: a.bytes.clone(), source: Some((FIB.into(), a)), symbols: Default::default() };
+        let p = Program { path: "fibonacci.fasm".into(), bytes: a.bytes.clone(), source: Some((FIB.into(), a)), symbols: Default::default(), elf_file: None };
         let map = SourceMap::of(&p);
         let mut s = Session::new(p, VmConfig::default(), Box::new(std::io::sink())).unwrap();
         s.record_from_start = true;
