@@ -33,8 +33,12 @@
   12. history queries at the end of a recording of fib(30): `monitor origin`,
      `last-write` and `history` of the stack word mem32[0xFFF8] vs a plain
      `flux-gdbstub run` of fib(30).
+  13. the run database: `collect benches/fib25.fasm --db FILE` (a recorded run indexed into
+     SQLite: every call, every memory write, the profile, ...) vs `run --record` of fib(25),
+     and the rows per second collect writes.
 
-`bench.py --only memory` measures 9 alone, `--only pct` 10 alone, `--only dap` 11 alone, `--only queries` 12 alone.
+`bench.py --only memory` measures 9 alone, `--only pct` 10 alone, `--only dap` 11 alone, `--only queries` 12 alone,
+`--only rundb` 13 alone.
 
 Every measurement takes --runs pairs: a FLUX run and its peer's run one
 after the other (which goes first alternates from pair to pair), so that a
@@ -44,7 +48,7 @@ are printed beside it for information.  Nothing here fails because of a
 timing, only when a measurement cannot be taken (a tool missing, a wrong
 result, a timeout).
 
-Usage: bench.py --stub PATH [--runs N] [--steps N] [--pct-seeds N] [--out FILE] [--only memory|pct|dap|queries]
+Usage: bench.py --stub PATH [--runs N] [--steps N] [--pct-seeds N] [--out FILE] [--only memory|pct|dap|queries|rundb]
 """
 import argparse
 import json
@@ -524,6 +528,46 @@ def bench_queries(stub, runs):
     return qs, plain
 
 
+# ---- 13. the run database ------------------------------------------------------
+
+FIB25_FASM = os.path.join(BENCHES, "fib25.fasm")
+
+
+def bench_collect(stub, runs, tmp):
+    """Per run: the seconds of `collect` of fib(25) into a fresh database and
+    of `run --record` of fib(25); and the rows each collect wrote."""
+    coll, rec, rows = [], [], []
+    db = os.path.join(tmp, "fib25.db")
+    path = os.path.join(tmp, "fib25.replay")
+
+    def collect():
+        if os.path.exists(db):
+            os.remove(db)
+        t0 = time.perf_counter()
+        p = subprocess.run([stub, "collect", FIB25_FASM, "--db", db], stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=T_PROC)
+        dt = time.perf_counter() - t0
+        out = p.stdout.decode(errors="replace")
+        m = re.search(r"; (\d+) rows in \d+ layers$", out.strip())
+        if p.returncode != 0 or not m or "exited with code 17" not in out:
+            raise BenchError(f"collect: exit status {p.returncode}: {out}{p.stderr.decode(errors='replace')}")
+        rows.append(int(m.group(1)))
+        return dt
+    for i in range(runs):
+        c, r = pair(i, collect, lambda: run_timed([stub, "run", FIB25_FASM, "--record", path], expect_rc=75025 & 0xFF, expect_out="75025"))
+        coll.append(c)
+        rec.append(r)
+    return coll, rec, rows
+
+
+def collect_rows(coll, rec, rows):
+    r, b = paired(coll, rec), min(coll) / min(rec)
+    per_s = [n / t for n, t in zip(rows, coll)]
+    return [
+        ("fib(25): collect --db vs run --record", ms(coll), ms(rec), f"{r:.2f}x", f"{b:.2f}x", "-", "-"),
+        (f"  (info) rows collect writes ({rows[0]} per run)", rate(per_s), "-", "-", "-", "-", "-"),
+    ]
+
+
 # ---- 9. recording memory ------------------------------------------------------
 
 def run_record_memory(stub, program, path):
@@ -833,7 +877,7 @@ def main():
     ap.add_argument("--runs", type=int, default=7, help="pairs of runs of each measurement (goals judged on the median per-pair ratio)")
     ap.add_argument("--steps", type=int, default=2000, help="stepi count per gdb session")
     ap.add_argument("--out", help="also write the table to this file")
-    ap.add_argument("--only", choices=["memory", "pct", "dap", "queries"], help="measure only this (9: recording memory, 10: PCT vs chaos, 11: DAP next, 12: history queries)")
+    ap.add_argument("--only", choices=["memory", "pct", "dap", "queries", "rundb"], help="measure only this (9: recording memory, 10: PCT vs chaos, 11: DAP next, 12: history queries, 13: the run database)")
     ap.add_argument("--pct-seeds", type=int, default=4000, help="seeds per scheduler for the depth-3 bug")
     a = ap.parse_args()
     if a.runs < 1 or a.steps < 1:
@@ -843,7 +887,7 @@ def main():
             raise BenchError(f"{tool} not found (scripts/setup.sh installs it)")
 
     if a.only == "pct":
-        log(f"10/12 depth-3 bug: explore --sched pct --depth 3 vs chaos, seeds 0..{a.pct_seeds}")
+        log(f"10/13 depth-3 bug: explore --sched pct --depth 3 vs chaos, seeds 0..{a.pct_seeds}")
         rows, notes = pct_rows(bench_pct(a.stub, a.pct_seeds))
         text = "\n".join(table(rows) + [""] + notes) + "\n"
         sys.stdout.write(text)
@@ -852,6 +896,18 @@ def main():
                 f.write(text)
         return 0
     tmp = tempfile.mkdtemp(prefix="flux-bench-")
+    if a.only == "rundb":
+        try:
+            log(f"13/13 collect fib(25) into a run database vs run --record, {a.runs} runs each")
+            rows = collect_rows(*bench_collect(a.stub, a.runs, tmp))
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
+        text = "\n".join(table(rows)) + "\n"
+        sys.stdout.write(text)
+        if a.out:
+            with open(a.out, "w") as f:
+                f.write(text)
+        return 0
     if a.only == "queries":
         q_times, q_plain = bench_queries(a.stub, a.runs)
         rows = [(f"monitor {q} {QUERY_WORD}, end of fib(30), vs run", ms(q_times[q]), ms(q_plain),
@@ -861,7 +917,7 @@ def main():
         return 0
     if a.only == "dap":
         try:
-            log(f"11/12 next {a.steps}: DAP (flux-gdbstub dap) vs gdb (serve), {a.runs} runs each")
+            log(f"11/13 next {a.steps}: DAP (flux-gdbstub dap) vs gdb (serve), {a.runs} runs each")
             d_dap, d_gdb = bench_dap_next(a.stub, a.runs, a.steps, tmp)
         finally:
             shutil.rmtree(tmp, ignore_errors=True)
@@ -875,7 +931,7 @@ def main():
         return 0
     if a.only == "memory":
         try:
-            log("9/12 recording memory: rng_loop vs plain_loop; pages_loop under --record-limit")
+            log("9/13 recording memory: rng_loop vs plain_loop; pages_loop under --record-limit")
             mem_rows, mem_notes = memory_rows(bench_record_memory(a.stub, tmp))
         finally:
             shutil.rmtree(tmp, ignore_errors=True)
@@ -886,32 +942,34 @@ def main():
                 f.write(text)
         return 0
     try:
-        log(f"1/12 fib(30): flux-gdbstub run vs lua5.4, {a.runs} runs each")
+        log(f"1/13 fib(30): flux-gdbstub run vs lua5.4, {a.runs} runs each")
         fib_flux, fib_lua = bench_fib(a.stub, a.runs)
-        log(f"2/12 gdb continue over loop.fasm (10 breakpoints + 1 watchpoint) vs plain run, {a.runs} runs each")
+        log(f"2/13 gdb continue over loop.fasm (10 breakpoints + 1 watchpoint) vs plain run, {a.runs} runs each")
         c_armed, c_plain, c_bare, c_sessions = bench_continue(a.stub, a.runs)
-        log(f"3/12 stepi {a.steps}: gdb+flux-gdbstub vs gdb+gdbserver, {a.runs} runs each")
+        log(f"3/13 stepi {a.steps}: gdb+flux-gdbstub vs gdb+gdbserver, {a.runs} runs each")
         s_flux, s_native, s_fp, s_np = bench_stepi(a.stub, a.runs, a.steps, tmp)
-        log("4/12 a conditional breakpoint hit 20,000 times: break if (agent expression; CLI and MI) vs monitor break,"
+        log("4/13 a conditional breakpoint hit 20,000 times: break if (agent expression; CLI and MI) vs monitor break,"
             " and gdb-side (condition-evaluation host) vs agent expression")
         h_stub, h_stub_mi, h_agent, h_agent_mi, h_gdb, h_agent_g = bench_cond_hits(a.stub, a.runs)
-        log("5/12 gdb continue over loop.fasm with 5 stub-side conditional breakpoints + 2 watch-if vs plain run")
+        log("5/13 gdb continue over loop.fasm with 5 stub-side conditional breakpoints + 2 watch-if vs plain run")
         f_armed, f_plain = bench_flux_hooks(a.stub, a.runs)
-        log(f"6/12 recording: run --record vs run (fib30); gdb continue with serve --record vs without (loop.fasm)")
+        log(f"6/13 recording: run --record vs run (fib30); gdb continue with serve --record vs without (loop.fasm)")
         rr_rec, rr_plain, rr_size = bench_record_run(a.stub, a.runs, tmp)
         rc_rec, rc_plain, rc_hist = bench_record_continue(a.stub, a.runs)
-        log(f"7/12 reverse-stepi {a.steps // 10} vs stepi {a.steps // 10} at the end of a fib(30) recording")
+        log(f"7/13 reverse-stepi {a.steps // 10} vs stepi {a.steps // 10} at the end of a fib(30) recording")
         rs_back, rs_fwd, rs_hist = bench_reverse_stepi(a.stub, a.runs, max(1, a.steps // 10))
-        log(f"8/12 gdb continue over loop.fasm with monitor trace on vs without")
+        log(f"8/13 gdb continue over loop.fasm with monitor trace on vs without")
         t_on, t_off, t_save = bench_trace_continue(a.stub, a.runs, tmp)
-        log("9/12 recording memory: rng_loop vs plain_loop; pages_loop under --record-limit")
+        log("9/13 recording memory: rng_loop vs plain_loop; pages_loop under --record-limit")
         mem_rows, mem_notes = memory_rows(bench_record_memory(a.stub, tmp))
-        log(f"10/12 depth-3 bug: explore --sched pct --depth 3 vs chaos, seeds 0..{a.pct_seeds}")
+        log(f"10/13 depth-3 bug: explore --sched pct --depth 3 vs chaos, seeds 0..{a.pct_seeds}")
         pct_r, pct_notes = pct_rows(bench_pct(a.stub, a.pct_seeds))
-        log(f"11/12 next {a.steps}: DAP (flux-gdbstub dap) vs gdb (serve), {a.runs} runs each")
+        log(f"11/13 next {a.steps}: DAP (flux-gdbstub dap) vs gdb (serve), {a.runs} runs each")
         d_dap, d_gdb = bench_dap_next(a.stub, a.runs, a.steps, tmp)
-        log(f"12/12 history queries (origin, last-write, history of {QUERY_WORD}) at the end of fib(30) vs a plain run")
+        log(f"12/13 history queries (origin, last-write, history of {QUERY_WORD}) at the end of fib(30) vs a plain run")
         q_times, q_plain = bench_queries(a.stub, a.runs)
+        log(f"13/13 collect fib(25) into a run database vs run --record, {a.runs} runs each")
+        db_rows = collect_rows(*bench_collect(a.stub, a.runs, tmp))
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 
@@ -967,6 +1025,7 @@ def main():
         *[(f"monitor {q} {QUERY_WORD}, end of fib(30), vs run", ms(q_times[q]), ms(q_plain),
            f"{paired(q_times[q], q_plain):.3f}x", f"{min(q_times[q]) / min(q_plain):.3f}x", "<= 0.1x",
            ok(paired(q_times[q], q_plain) <= 0.1)) for q in q_times],
+        *db_rows,
     ]
     lines = [f"FLUX benchmarks: {a.runs} pairs of runs (FLUX and peer back to back, which goes first alternating);"
              f" times are best (median in brackets); ratios are FLUX / peer; 'met' judges the median of the"
