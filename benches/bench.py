@@ -34,14 +34,16 @@
   12. history queries at the end of a recording of fib(30): `monitor origin`,
      `last-write` and `history` of the stack word mem32[0xFFF8] vs a plain
      `flux-gdbstub run` of fib(30).
-
   13. explore throughput: runs per second on one core (`explore --jobs 1`) of the
      racy FizzBuzz (~330 instructions a run) and of pct_depth3.fasm (~200,000), each
      with schedule coverage (the access log) against `--no-coverage`; and
      scripts/explore_dask.py on a LocalCluster of 2 workers against `explore --jobs 2`
      over the same seeds (the cluster's start included).
+  14. the run database: `collect benches/fib25.fasm --db FILE` (a recorded run indexed into
+     SQLite: every call, every memory write, the profile, ...) vs `run --record` of fib(25),
+     and the rows per second collect writes.
 
-`bench.py --only memory` measures 9 alone, `--only pct` 10 alone, `--only dap` 11 alone, `--only queries` 12 alone, `--only explore` 13 alone;
+`bench.py --only memory` measures 9 alone, `--only pct` 10 alone, `--only dap` 11 alone, `--only queries` 12 alone, `--only explore` 13 alone, `--only rundb` 14 alone;
 `--only speed` the rows with speed goals: fib(35) and fib(30), 2, 3, `run --record` of 6, and 7.
 
 Every measurement takes --runs pairs: a FLUX run and its peer's run one
@@ -52,7 +54,7 @@ are printed beside it for information.  Nothing here fails because of a
 timing, only when a measurement cannot be taken (a tool missing, a wrong
 result, a timeout).
 
-Usage: bench.py --stub PATH [--runs N] [--steps N] [--pct-seeds N] [--out FILE] [--only memory|speed|pct|dap|queries|explore]
+Usage: bench.py --stub PATH [--runs N] [--steps N] [--pct-seeds N] [--out FILE] [--only memory|speed|pct|dap|queries|explore|rundb]
 """
 import argparse
 import json
@@ -536,6 +538,46 @@ def bench_queries(stub, runs):
     return qs, plain
 
 
+# ---- 13. the run database ------------------------------------------------------
+
+FIB25_FASM = os.path.join(BENCHES, "fib25.fasm")
+
+
+def bench_collect(stub, runs, tmp):
+    """Per run: the seconds of `collect` of fib(25) into a fresh database and
+    of `run --record` of fib(25); and the rows each collect wrote."""
+    coll, rec, rows = [], [], []
+    db = os.path.join(tmp, "fib25.db")
+    path = os.path.join(tmp, "fib25.replay")
+
+    def collect():
+        if os.path.exists(db):
+            os.remove(db)
+        t0 = time.perf_counter()
+        p = subprocess.run([stub, "collect", FIB25_FASM, "--db", db], stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=T_PROC)
+        dt = time.perf_counter() - t0
+        out = p.stdout.decode(errors="replace")
+        m = re.search(r"; (\d+) rows in \d+ layers$", out.strip())
+        if p.returncode != 0 or not m or "exited with code 17" not in out:
+            raise BenchError(f"collect: exit status {p.returncode}: {out}{p.stderr.decode(errors='replace')}")
+        rows.append(int(m.group(1)))
+        return dt
+    for i in range(runs):
+        c, r = pair(i, collect, lambda: run_timed([stub, "run", FIB25_FASM, "--record", path], expect_rc=75025 & 0xFF, expect_out="75025"))
+        coll.append(c)
+        rec.append(r)
+    return coll, rec, rows
+
+
+def collect_rows(coll, rec, rows):
+    r, b = paired(coll, rec), min(coll) / min(rec)
+    per_s = [n / t for n, t in zip(rows, coll)]
+    return [
+        ("fib(25): collect --db vs run --record", ms(coll), ms(rec), f"{r:.2f}x", f"{b:.2f}x", "-", "-"),
+        (f"  (info) rows collect writes ({rows[0]} per run)", rate(per_s), "-", "-", "-", "-", "-"),
+    ]
+
+
 # ---- 9. recording memory ------------------------------------------------------
 
 def run_record_memory(stub, program, path):
@@ -913,10 +955,10 @@ def main():
     ap.add_argument("--runs", type=int, default=7, help="pairs of runs of each measurement (goals judged on the median per-pair ratio)")
     ap.add_argument("--steps", type=int, default=2000, help="stepi count per gdb session")
     ap.add_argument("--out", help="also write the table to this file")
-    ap.add_argument("--only", choices=["memory", "speed", "pct", "dap", "queries", "explore"],
+    ap.add_argument("--only", choices=["memory", "speed", "pct", "dap", "queries", "explore", "rundb"],
                     help="measure only this (memory: 9, recording memory; speed: the rows with speed goals,"
                          " 1, 2, 3, run --record of 6, and 7; pct: 10, PCT vs chaos; dap: 11, DAP next;"
-                         " queries: 12, history queries; explore: 13, explore throughput)")
+                         " queries: 12, history queries; explore: 13, explore throughput; rundb: 14, the run database)")
     ap.add_argument("--pct-seeds", type=int, default=4000, help="seeds per scheduler for the depth-3 bug")
     a = ap.parse_args()
     if a.runs < 1 or a.steps < 1:
@@ -926,7 +968,7 @@ def main():
             raise BenchError(f"{tool} not found (scripts/setup.sh installs it)")
 
     if a.only == "explore":
-        log(f"13/13 explore throughput: coverage vs --no-coverage on one core; Dask 2 workers vs --jobs 2, {a.runs} runs each")
+        log(f"13/14 explore throughput: coverage vs --no-coverage on one core; Dask 2 workers vs --jobs 2, {a.runs} runs each")
         rows, notes = explore_rows(bench_explore(a.stub, a.runs))
         text = "\n".join(table(rows) + [""] + notes +
                          [f"       machine: {os.cpu_count()} CPUs, load average {' '.join('%.2f' % x for x in os.getloadavg())}"]) + "\n"
@@ -936,7 +978,7 @@ def main():
                 f.write(text)
         return 0
     if a.only == "pct":
-        log(f"10/13 depth-3 bug: explore --sched pct --depth 3 vs chaos, seeds 0..{a.pct_seeds}")
+        log(f"10/14 depth-3 bug: explore --sched pct --depth 3 vs chaos, seeds 0..{a.pct_seeds}")
         rows, notes = pct_rows(bench_pct(a.stub, a.pct_seeds))
         text = "\n".join(table(rows) + [""] + notes) + "\n"
         sys.stdout.write(text)
@@ -945,6 +987,18 @@ def main():
                 f.write(text)
         return 0
     tmp = tempfile.mkdtemp(prefix="flux-bench-")
+    if a.only == "rundb":
+        try:
+            log(f"13/14 collect fib(25) into a run database vs run --record, {a.runs} runs each")
+            rows = collect_rows(*bench_collect(a.stub, a.runs, tmp))
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
+        text = "\n".join(table(rows)) + "\n"
+        sys.stdout.write(text)
+        if a.out:
+            with open(a.out, "w") as f:
+                f.write(text)
+        return 0
     if a.only == "queries":
         q_times, q_plain = bench_queries(a.stub, a.runs)
         rows = [(f"monitor {q} {QUERY_WORD}, end of fib(30), vs run", ms(q_times[q]), ms(q_plain),
@@ -954,7 +1008,7 @@ def main():
         return 0
     if a.only == "dap":
         try:
-            log(f"11/13 next {a.steps}: DAP (flux-gdbstub dap) vs gdb (serve), {a.runs} runs each")
+            log(f"11/14 next {a.steps}: DAP (flux-gdbstub dap) vs gdb (serve), {a.runs} runs each")
             d_dap, d_gdb = bench_dap_next(a.stub, a.runs, a.steps, tmp)
         finally:
             shutil.rmtree(tmp, ignore_errors=True)
@@ -968,7 +1022,7 @@ def main():
         return 0
     if a.only == "memory":
         try:
-            log("9/13 recording memory: rng_loop vs plain_loop; pages_loop under --record-limit")
+            log("9/14 recording memory: rng_loop vs plain_loop; pages_loop under --record-limit")
             mem_rows, mem_notes = memory_rows(bench_record_memory(a.stub, tmp))
         finally:
             shutil.rmtree(tmp, ignore_errors=True)
@@ -982,38 +1036,40 @@ def main():
     # breakpoints, stepi, run --record, reverse-stepi)
     speed_only = a.only == "speed"
     try:
-        log(f"1/13 fib(35) and fib(30): flux-gdbstub run vs lua5.4, {a.runs} runs each")
+        log(f"1/14 fib(35) and fib(30): flux-gdbstub run vs lua5.4, {a.runs} runs each")
         fib35_flux, fib35_lua = bench_fib(a.stub, a.runs, n=35)
         fib_flux, fib_lua = bench_fib(a.stub, a.runs)
-        log(f"2/13 gdb continue over loop.fasm (10 breakpoints + 1 watchpoint) vs plain run, {a.runs} runs each")
+        log(f"2/14 gdb continue over loop.fasm (10 breakpoints + 1 watchpoint) vs plain run, {a.runs} runs each")
         c_armed, c_plain, c_bare, c_sessions = bench_continue(a.stub, a.runs)
-        log(f"3/13 stepi {a.steps}: gdb+flux-gdbstub vs gdb+gdbserver, {a.runs} runs each")
+        log(f"3/14 stepi {a.steps}: gdb+flux-gdbstub vs gdb+gdbserver, {a.runs} runs each")
         s_flux, s_native, s_fp, s_np = bench_stepi(a.stub, a.runs, a.steps, tmp)
         if not speed_only:
-            log("4/13 a conditional breakpoint hit 20,000 times: break if (agent expression; CLI and MI) vs monitor break,"
+            log("4/14 a conditional breakpoint hit 20,000 times: break if (agent expression; CLI and MI) vs monitor break,"
                 " and gdb-side (condition-evaluation host) vs agent expression")
             h_stub, h_stub_mi, h_agent, h_agent_mi, h_gdb, h_agent_g = bench_cond_hits(a.stub, a.runs)
-            log("5/13 gdb continue over loop.fasm with 5 stub-side conditional breakpoints + 2 watch-if vs plain run")
+            log("5/14 gdb continue over loop.fasm with 5 stub-side conditional breakpoints + 2 watch-if vs plain run")
             f_armed, f_plain = bench_flux_hooks(a.stub, a.runs)
-        log(f"6/13 recording: run --record vs run (fib30); gdb continue with serve --record vs without (loop.fasm)")
+        log(f"6/14 recording: run --record vs run (fib30); gdb continue with serve --record vs without (loop.fasm)")
         rr_rec, rr_plain, rr_size = bench_record_run(a.stub, a.runs, tmp)
         if not speed_only:
             rc_rec, rc_plain, rc_hist = bench_record_continue(a.stub, a.runs)
-        log(f"7/13 reverse-stepi {a.steps // 10} vs stepi {a.steps // 10} at the end of a fib(30) recording")
+        log(f"7/14 reverse-stepi {a.steps // 10} vs stepi {a.steps // 10} at the end of a fib(30) recording")
         rs_back, rs_fwd, rs_hist = bench_reverse_stepi(a.stub, a.runs, max(1, a.steps // 10))
         if not speed_only:
-            log(f"8/13 gdb continue over loop.fasm with monitor trace on vs without")
+            log(f"8/14 gdb continue over loop.fasm with monitor trace on vs without")
             t_on, t_off, t_save = bench_trace_continue(a.stub, a.runs, tmp)
-            log("9/13 recording memory: rng_loop vs plain_loop; pages_loop under --record-limit")
+            log("9/14 recording memory: rng_loop vs plain_loop; pages_loop under --record-limit")
             mem_rows, mem_notes = memory_rows(bench_record_memory(a.stub, tmp))
-            log(f"10/13 depth-3 bug: explore --sched pct --depth 3 vs chaos, seeds 0..{a.pct_seeds}")
+            log(f"10/14 depth-3 bug: explore --sched pct --depth 3 vs chaos, seeds 0..{a.pct_seeds}")
             pct_r, pct_notes = pct_rows(bench_pct(a.stub, a.pct_seeds))
-            log(f"11/13 next {a.steps}: DAP (flux-gdbstub dap) vs gdb (serve), {a.runs} runs each")
+            log(f"11/14 next {a.steps}: DAP (flux-gdbstub dap) vs gdb (serve), {a.runs} runs each")
             d_dap, d_gdb = bench_dap_next(a.stub, a.runs, a.steps, tmp)
-            log(f"12/13 history queries (origin, last-write, history of {QUERY_WORD}) at the end of fib(30) vs a plain run")
+            log(f"12/14 history queries (origin, last-write, history of {QUERY_WORD}) at the end of fib(30) vs a plain run")
             q_times, q_plain = bench_queries(a.stub, a.runs)
-            log(f"13/13 explore throughput: coverage vs --no-coverage on one core; Dask 2 workers vs --jobs 2")
+            log(f"13/14 explore throughput: coverage vs --no-coverage on one core; Dask 2 workers vs --jobs 2")
             ex_r, ex_notes = explore_rows(bench_explore(a.stub, a.runs))
+            log(f"14/14 collect fib(25) into a run database vs run --record, {a.runs} runs each")
+            db_rows = collect_rows(*bench_collect(a.stub, a.runs, tmp))
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 
@@ -1081,6 +1137,7 @@ def main():
                   f"{paired(q_times[q], q_plain):.3f}x", f"{min(q_times[q]) / min(q_plain):.3f}x", "<= 0.1x",
                   ok(paired(q_times[q], q_plain) <= 0.1)) for q in q_times]
         rows += ex_r
+        rows += db_rows
     lines = [f"FLUX benchmarks: {a.runs} pairs of runs (FLUX and peer back to back, which goes first alternating);"
              f" times are best (median in brackets); ratios are FLUX / peer; 'met' judges the median of the"
              f" per-pair ratios", ""]

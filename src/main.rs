@@ -11,6 +11,7 @@ use clap::{Args, Parser, Subcommand};
 use cuda_flux_debugger::analysis::debugger::DebugEvent;
 use cuda_flux_debugger::analysis::explore;
 use cuda_flux_debugger::analysis::recording::{self, Recording};
+use cuda_flux_debugger::analysis::rundb;
 use cuda_flux_debugger::analysis::session::{RunError, Session};
 use cuda_flux_debugger::analysis::trace_buffer::TraceStream;
 use cuda_flux_debugger::analysis::trace_format::TraceFormat;
@@ -192,6 +193,37 @@ enum Command {
         #[arg(long, value_name = "ADDR:PORT")]
         listen: Option<String>,
     },
+    /// Run PROGRAM once (recorded) and write its layers into the run database FILE (docs/RUNDB.md);
+    /// with --from, index a replay file instead: exit 0, 1 when a layer failed, 2 on error
+    Collect {
+        /// FLUX assembly or bytecode (with --from: optional, checked against the recording, for names)
+        #[arg(required_unless_present = "from")]
+        program: Option<PathBuf>,
+        /// The run database (created when missing; several runs share one)
+        #[arg(long, value_name = "FILE")]
+        db: PathBuf,
+        /// Index this replay file (`run --record`, `monitor replay save`) instead of running
+        #[arg(long, value_name = "REPLAY_FILE")]
+        from: Option<PathBuf>,
+        #[command(flatten)]
+        vm: VmArgs,
+    },
+    /// Ask a run database: a named query (runs, top-ops, hotpath, calls, writes, output, compare)
+    /// or --sql; a table, or with --json one JSON object per row
+    Query {
+        file: PathBuf,
+        /// The named query
+        #[arg(required_unless_present = "sql")]
+        name: Option<String>,
+        /// Its arguments
+        args: Vec<String>,
+        /// Any statement that reads (the database is opened read-only)
+        #[arg(long, value_name = "SELECT", conflicts_with = "name")]
+        sql: Option<String>,
+        /// One JSON object per row instead of a table
+        #[arg(long)]
+        json: bool,
+    },
     /// Print the opcode table as JSON (what `monitor isa json` answers; scripts/flux-gdb.py reads it)
     Isa,
     /// Run PROGRAM once per seed and group the runs by outcome (exit status, output, fault):
@@ -236,6 +268,9 @@ enum Command {
         /// Runs in parallel (default: the machine's cores)
         #[arg(long, value_parser = clap::value_parser!(u32).range(1..))]
         jobs: Option<u32>,
+        /// Record each seed's run (its runs row and outcome class) in this run database
+        #[arg(long, value_name = "FILE", conflicts_with = "json")]
+        db: Option<PathBuf>,
         #[command(flatten)]
         pct: PctArgs,
     },
@@ -288,10 +323,13 @@ fn run(cli: Cli) -> Result<ExitCode> {
             }
         }
         Command::Explore { merge: Some(ExploreCommand::Merge { files }), .. } => explore_merge(&files),
-        Command::Explore { merge: None, program: Some(program), why: Some(seed), branches, why_json, sched, slice, energy, jobs, pct, .. } => {
+        Command::Explore { merge: None, program: Some(program), why: Some(seed), branches, why_json, sched, slice, energy, jobs, pct, db, .. } => {
+            if db.is_some() {
+                bail!("--db is for explore --seeds, not --why");
+            }
             explore_why(program, seed, (branches.unwrap_or(20), why_json), (pct, sched, slice), energy, jobs)
         }
-        Command::Explore { merge: None, program, seeds, shard, json, sched, slice, energy, jobs, pct, branches, why_json, no_coverage, .. } => {
+        Command::Explore { merge: None, program, seeds, shard, json, sched, slice, energy, jobs, pct, branches, why_json, no_coverage, db, .. } => {
             if branches.is_some() || why_json.is_some() {
                 bail!("--branches and --why-json are for --why SEED");
             }
@@ -300,8 +338,10 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 Some(s) => Some(cuda_flux_debugger::analysis::explore::Shard::parse(&s).map_err(anyhow::Error::msg)?),
                 None => None,
             };
-            explore(program, seeds, (shard, json), (pct, sched, slice), energy, (jobs, !no_coverage))
+            explore(program, seeds, (shard, json), (pct, sched, slice), energy, (jobs, !no_coverage), db)
         }
+        Command::Collect { program, db, from, vm } => collect(program, &db, from, vm),
+        Command::Query { file, name, args, sql, json } => query(&file, name, &args, sql, json),
         Command::Isa => {
             println!("{}", cuda_flux_debugger::runtime::isa::to_json());
             Ok(ExitCode::SUCCESS)
@@ -555,6 +595,7 @@ fn explore(
     (pct, sched, slice): (PctArgs, SchedKind, u32),
     energy: i64,
     (jobs, coverage): (Option<u32>, bool),
+    db: Option<PathBuf>,
 ) -> Result<ExitCode> {
     use std::io::IsTerminal;
     use std::sync::atomic::{AtomicU64, Ordering};
@@ -582,7 +623,31 @@ fn explore(
     };
     catch_sigint()?;
     log::info!("explore: {total} runs on {jobs} threads");
-    let found = explore::explore(&program.bytes, energy, schedule, seeds.clone(), jobs, coverage, &progress, &INTERRUPTED)?;
+    let mut database = match &db {
+        Some(path) => Some(rundb::RunDb::create(path)?),
+        None => None,
+    };
+    let each = std::sync::Mutex::new(Vec::new());
+    let keep = database.is_some();
+    let on_run = |seed: u64, o: &explore::RunOutcome, instructions: u64| {
+        if keep {
+            each.lock().unwrap_or_else(|p| p.into_inner()).push((seed, o.clone(), instructions));
+        }
+    };
+    let found = explore::explore_each(&program.bytes, energy, schedule, seeds.clone(), jobs, coverage, &progress, &INTERRUPTED, &on_run)?;
+    if let (Some(db), Some(path)) = (database.as_mut(), &db) {
+        let mut runs = each.into_inner().unwrap_or_else(|p| p.into_inner());
+        runs.sort_by_key(|r| r.0);
+        db.in_transaction(|db| {
+            for (seed, o, instructions) in &runs {
+                let class = found.classes.iter().position(|c| &c.outcome == o).unwrap_or(0) + 1;
+                rundb::record_explored(db, &program, (*seed, energy, schedule), o, *instructions, class)?;
+            }
+            Ok(())
+        })?;
+        db.build_indices()?;
+        log::info!("explore: {} runs recorded in {}", runs.len(), path.display());
+    }
     if tty {
         eprint!("\r\x1b[K");
     }
@@ -682,4 +747,73 @@ fn report(found: &explore::Exploration, start: u64, total: u64) -> ExitCode {
     }
     println!("{total} runs, {distinct}");
     ExitCode::from(if classes.len() == 1 { 0 } else { 1 })
+}
+
+/// `collect PROGRAM --db FILE` (recorded, then indexed) or `collect --from REPLAY_FILE`.
+fn collect(path: Option<PathBuf>, db: &std::path::Path, from: Option<PathBuf>, args: VmArgs) -> Result<ExitCode> {
+    if args.apoptosis_warn.is_some() {
+        bail!("--apoptosis-warn is for run and serve, not collect");
+    }
+    let (program, rec, source) = match &from {
+        Some(file) => {
+            let rec = Recording::load(file)?;
+            let program = match &path {
+                Some(path) => {
+                    let given = Program::load(path)?;
+                    rec.check_program(file, &path.display().to_string(), &given.bytes)?;
+                    given
+                }
+                None => Program::from_bytes(file.clone(), rec.program.clone()),
+            };
+            (program, rec, file.display().to_string())
+        }
+        None => {
+            let path = path.context("no PROGRAM")?;
+            let program = Program::load(&path)?;
+            let schedule = args.schedule(&program.bytes)?;
+            let (rec, _) = Recording::record_run(&program.bytes, args.config(), schedule, None, &mut std::io::sink())?;
+            (program, rec, "run".to_string())
+        }
+    };
+    let mut database = rundb::RunDb::create(db)?;
+    let c = rundb::collect(&mut database, &program, &rec, rundb::Source { kind: "collect", from: source })?;
+    let end = match (&c.end.outcome[..], c.end.exit_code, &c.end.signal) {
+        ("exited", Some(code), _) => format!("exited with code {code}"),
+        ("signalled", _, Some(signal)) => format!("{signal} at 0x{:04X}: {}", c.end.fault_pc.unwrap_or(0), c.end.reason.as_deref().unwrap_or("")),
+        _ => "still running when the recording ended".to_string(),
+    };
+    let failed: Vec<&rundb::LayerResult> = c.layers.iter().filter(|l| l.error.is_some()).collect();
+    println!(
+        "run {}: {end} after {} instructions; {} rows in {} layers{}",
+        c.run,
+        c.instructions,
+        c.rows(),
+        c.layers.len(),
+        if failed.is_empty() { String::new() } else { format!(" ({} failed)", failed.len()) }
+    );
+    for l in &failed {
+        eprintln!("flux-gdbstub: {}: run {}: layer {} failed: {}", database.path(), c.run, l.name, l.error.as_deref().unwrap_or(""));
+    }
+    Ok(ExitCode::from(if failed.is_empty() { 0 } else { 1 }))
+}
+
+/// `query FILE NAME [ARGS] [--json]`, `query FILE --sql "SELECT ..."`.
+fn query(file: &std::path::Path, name: Option<String>, args: &[String], sql: Option<String>, json: bool) -> Result<ExitCode> {
+    let db = rundb::QueryDb::open(file)?;
+    let answer = match (&sql, &name) {
+        (Some(text), _) => {
+            if !args.is_empty() {
+                bail!("--sql takes no arguments besides the statement");
+            }
+            db.sql(text)?
+        }
+        (None, Some(name)) => db.named(name, args)?,
+        (None, None) => bail!("query: a query name or --sql"),
+    };
+    if json {
+        print!("{}", answer.json_lines());
+    } else {
+        print!("{}", answer.table());
+    }
+    Ok(ExitCode::SUCCESS)
 }

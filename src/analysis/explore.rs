@@ -54,33 +54,36 @@ pub fn run_seed(program: &[u8], energy: i64, schedule: Schedule, seed: u64) -> R
     let never = AtomicBool::new(false);
     let mut vm = Vm::with_program(program, VmConfig { energy, seed })?;
     vm.set_schedule(schedule);
-    finish_run(&mut vm, Vec::new(), &never, None).map(|o| o.unwrap_or_default())
+    finish_run(&mut vm, Vec::new(), &never, None).map(|o| o.map(|(o, _)| o).unwrap_or_default())
 }
 
-/// [`run_seed`] with the fingerprint of its schedule ([`coverage`]), given
-/// up (None) once `stop` is set; the flag is looked at every 2^20
-/// instructions.
+/// [`run_seed`] with the fingerprint of its schedule ([`coverage`]) and
+/// the instructions it ran, given up (None) once `stop` is set; the flag is
+/// looked at every 2^20 instructions.
 /// (`fp` None: no access log, fingerprint 0.)
-fn run_seed_until(program: &[u8], energy: i64, schedule: Schedule, seed: u64, stop: &AtomicBool, fp: Option<&mut Fingerprinter>) -> Result<Option<(RunOutcome, u128)>, VmError> {
+fn run_seed_until(program: &[u8], energy: i64, schedule: Schedule, seed: u64, stop: &AtomicBool, fp: Option<&mut Fingerprinter>) -> Result<Option<(RunOutcome, u128, u64)>, VmError> {
     let mut vm = Vm::with_program(program, VmConfig { energy, seed })?;
     vm.set_schedule(schedule);
     let Some(fp) = fp else {
-        return Ok(finish_run(&mut vm, Vec::new(), stop, None)?.map(|o| (o, 0)));
+        return Ok(finish_run(&mut vm, Vec::new(), stop, None)?.map(|(o, n)| (o, 0, n)));
     };
     vm.log_accesses(true)?;
     let outcome = finish_run(&mut vm, Vec::new(), stop, Some(&mut *fp))?;
-    Ok(outcome.map(|o| (o, fp.finish())))
+    Ok(outcome.map(|(o, n)| (o, fp.finish(), n)))
 }
 
 /// Runs `vm` to its end from where it is (`output`: what it printed
-/// before); feeds its access log to `fp`.
-pub(crate) fn finish_run(vm: &mut Vm, mut output: Vec<u8>, stop: &AtomicBool, mut fp: Option<&mut Fingerprinter>) -> Result<Option<RunOutcome>, VmError> {
+/// before); feeds its access log to `fp`.  Also says how many
+/// instructions it ran.
+pub(crate) fn finish_run(vm: &mut Vm, mut output: Vec<u8>, stop: &AtomicBool, mut fp: Option<&mut Fingerprinter>) -> Result<Option<(RunOutcome, u64)>, VmError> {
     let mut events: Vec<Access> = Vec::new();
+    let mut instructions = 0u64;
     let outcome = loop {
         if stop.load(Ordering::Relaxed) {
             return Ok(None);
         }
         let s = vm.run(SLICE);
+        instructions += s.executed;
         output.extend(vm.take_output());
         if let Some(fp) = fp.as_deref_mut() {
             events.clear();
@@ -101,7 +104,7 @@ pub(crate) fn finish_run(vm: &mut Vm, mut output: Vec<u8>, stop: &AtomicBool, mu
         Outcome::Exited(_) => None,
         Outcome::Signalled { signal, pc, reason } => Some(format!("{signal} at 0x{pc:04X}: {reason}")),
     };
-    Ok(Some(RunOutcome { status: outcome.exit_status(), output, fault }))
+    Ok(Some((RunOutcome { status: outcome.exit_status(), output, fault }, instructions)))
 }
 
 /// PCT's `steps` for `program`: the instructions of one round-robin run
@@ -159,6 +162,23 @@ pub fn explore(
     progress: &(dyn Fn(u64) + Sync),
     stop: &AtomicBool,
 ) -> Result<Exploration, VmError> {
+    explore_each(program, energy, schedule, seeds, jobs, coverage, progress, stop, &|_, _, _| {})
+}
+
+/// [`explore`], telling `on_run(seed, outcome, instructions)` of each run
+/// finished (from the workers).
+#[allow(clippy::too_many_arguments)] // explore's, and the callback
+pub fn explore_each(
+    program: &[u8],
+    energy: i64,
+    schedule: Schedule,
+    seeds: std::ops::Range<u64>,
+    jobs: usize,
+    coverage: bool,
+    progress: &(dyn Fn(u64) + Sync),
+    stop: &AtomicBool,
+    on_run: &(dyn Fn(u64, &RunOutcome, u64) + Sync),
+) -> Result<Exploration, VmError> {
     let next = AtomicU64::new(seeds.start);
     let done = AtomicU64::new(0);
     let classes: Mutex<BTreeMap<RunOutcome, (u64, u64)>> = Mutex::new(BTreeMap::new());
@@ -176,7 +196,8 @@ pub fn explore(
                         break;
                     }
                     match run_seed_until(program, energy, schedule, seed, stop, coverage.then_some(&mut fp)) {
-                        Ok(Some((o, f))) => {
+                        Ok(Some((o, f, instructions))) => {
+                            on_run(seed, &o, instructions);
                             let e = local.entry(o).or_insert((0, seed));
                             e.0 += 1;
                             e.1 = e.1.min(seed);

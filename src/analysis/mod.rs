@@ -19,6 +19,7 @@ pub mod profiler;
 pub mod provenance;
 pub mod queries;
 pub mod recording;
+pub mod rundb;
 pub mod session;
 pub mod snapshot_diff;
 pub mod stepping;

@@ -158,7 +158,7 @@ fn decisions(program: &[u8], config: VmConfig, schedule: Schedule, branches: u64
     vm.set_schedule(schedule);
     vm.log_inputs(true);
     let start = Point { state: vm.save_state(), memory: vm.memory().to_vec().into_boxed_slice(), output: Vec::new() };
-    let outcome = finish_run(&mut vm, Vec::new(), &never, None)?.unwrap_or_default();
+    let outcome = finish_run(&mut vm, Vec::new(), &never, None)?.map(|(o, _)| o).unwrap_or_default();
     let (inputs, lost) = vm.take_inputs();
     if lost > 0 {
         return Err(WhyError::Lost(seed));
@@ -216,7 +216,7 @@ fn branch(program: &[u8], config: VmConfig, schedule: Schedule, at: &Point, sche
     }
     vm.load_state(&state)?;
     vm.write_mem(0, &at.memory[..MEM_SIZE as usize])?;
-    Ok(finish_run(&mut vm, at.output.clone(), never, None)?.unwrap_or_default())
+    Ok(finish_run(&mut vm, at.output.clone(), never, None)?.map(|(o, _)| o).unwrap_or_default())
 }
 
 #[cfg(test)]
