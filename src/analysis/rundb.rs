@@ -1002,7 +1002,7 @@ impl QueryDb {
             (Some(x), Some(y)) => match recording::diff(&x, &y)? {
                 None => row("recordings", "agree".into(), "agree".into()),
                 Some(d) => {
-                    let at = format!("instruction {}, pc 0x{:04X}: {}", d.instruction_index, d.pc, d.instruction);
+                    let at = format!("instruction {}, pc 0x{:04X}: {}", d.detail.instruction_index, d.detail.pc, d.detail.instruction);
                     row("first divergence", format!("{at}: {}", d.expected), format!("{at}: {}", d.actual));
                 }
             },
