@@ -316,7 +316,11 @@ fn explore_records_each_seed_and_its_class() {
     let db = dir.path().join("explore.db");
     let (code, out, err) = flux(&["explore", s(&race), "--seeds", "0..20", "--db", s(&db)]);
     assert_eq!(code, 1, "{out}{err}");
-    let classes = out.lines().count() as i64 - 1;
+    // the report: one line per class ("N runs (first seed S): ..."), then
+    // the schedule counts and the summary
+    let classes = out.lines().filter(|l| l.contains("(first seed ")).count() as i64;
+    let summary = out.lines().last().unwrap();
+    assert!(summary.starts_with(&format!("20 runs, {classes} distinct outcomes, ")), "{out}");
     assert_eq!(one::<i64>(&db, "SELECT count(*) FROM runs WHERE kind = 'explore'"), 20);
     assert_eq!(one::<String>(&db, "SELECT group_concat(seed, ',') FROM runs"), (0..20).map(|k| k.to_string()).collect::<Vec<_>>().join(","));
     assert_eq!(one::<i64>(&db, "SELECT count(DISTINCT explore_class) FROM runs"), classes);
