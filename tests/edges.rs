@@ -17,7 +17,7 @@ mod common;
 use common::*;
 use cuda_flux_debugger::asm;
 use cuda_flux_debugger::condition::Condition;
-use cuda_flux_debugger::vm::{StopKind, Vm, VmConfig, WatchKind, DEFAULT_ENERGY, FLAG_C, FLAG_O, FLAG_S, FLAG_Z};
+use cuda_flux_debugger::vm::{Signal, StopKind, Vm, VmConfig, WatchKind, DEFAULT_ENERGY, FLAG_C, FLAG_O, FLAG_S, FLAG_Z};
 
 fn vm_of(src: &str) -> Vm {
     let a = asm::assemble(src).unwrap_or_else(|e| panic!("{e}\n{src}"));
@@ -90,6 +90,31 @@ fn a_watch_is_removed_by_its_exact_range_only() {
     m.add_watchpoint(0xFFFC, 4, WatchKind::Read).unwrap();
     assert!(m.add_watchpoint(0xFFFD, 4, WatchKind::Write).is_err());
     assert!(m.add_watchpoint(0x8000, 0, WatchKind::Write).is_err(), "an empty watch");
+}
+
+#[test]
+fn removing_a_watch_condition_leaves_the_other_watches() {
+    // a 4-byte watch at 0x8000 and two watch conditions; the first one
+    // removed: the watch still stops at the store to 0x8003, the second
+    // condition at the store to 0x8010, the removed one (0x800F) never
+    let mut m = vm_of(EDGE_STORES);
+    m.add_watchpoint(0x8000, 4, WatchKind::Write).unwrap();
+    m.add_watch_condition(7, &Condition::parse("mem8[0x800F] == 0x11").unwrap(), false).unwrap();
+    m.add_watch_condition(8, &Condition::parse("mem8[0x8010] == 0x11").unwrap(), false).unwrap();
+    assert!(m.remove_watch_condition(7));
+    assert!(!m.remove_watch_condition(7), "removed once");
+    let mut stops = Vec::new();
+    loop {
+        let stop = m.run(u64::MAX);
+        if stop.kind == (StopKind::Halted { code: 0 }) {
+            break;
+        }
+        stops.push((stop.kind, stop.pc));
+    }
+    assert_eq!(
+        stops,
+        [(StopKind::Watchpoint { addr: 0x8003, write: true, index: 0 }, 0x12), (StopKind::WatchCondition { id: 8 }, 0x16)]
+    );
 }
 
 #[test]
@@ -509,4 +534,66 @@ fn agent_dprintf_widths_with_a_zero_digit() {
     let printed: Vec<&str> = out.lines().filter(|l| l.starts_with("[ ")).collect();
     assert_eq!(printed, [format!("[{:>10}|{:<20}|{}]", 17, "11", "0000000017")], "{out}");
     assert!(out.contains("[Inferior 1 (process 1) exited normally]"), "{out}");
+}
+
+// ------------------------------------------------ survivors of the seed-1 sample
+
+#[test]
+fn the_seventeenth_proposal_is_refused_whatever_the_routes_hold() {
+    // agent 16 routed through agent 0: the byte after the proposal table is 0
+    // (a search past the 16th slot would find it "free")
+    let src = "
+        LOAD_IMM r3, 16
+        ROUTE    r3, 0
+        LOAD_IMM r1, 16
+    l:  PROPOSE  r2, r1, r1
+        LOOP     r1, l
+    bad: PROPOSE r2, r1, r1
+        HALT
+    ";
+    let mut m = vm_of(src);
+    let stop = m.run(u64::MAX);
+    assert_eq!(stop.pc, label(src, "bad"), "{stop:?}");
+    match stop.kind {
+        StopKind::Fault { signal: Signal::Abrt, reason } => {
+            assert!(reason.contains("all 16 proposals are open"), "{reason}")
+        }
+        other => panic!("expected SIGABRT, got {other:?}"),
+    }
+    assert_eq!(m.regs().r[2], 15, "the 16th proposal's slot");
+}
+
+#[test]
+fn vload_fills_four_registers_and_no_fifth() {
+    let src = "
+        LOAD_IMM r8, 77
+        LOAD_IMM r1, 0x55
+        STORE32  r1, 0x810
+        LOAD_IMM r1, 9
+        STORE32  r1, 0x80C
+        VLOAD    r4, 0x800
+        HALT
+    ";
+    let mut m = vm_of(src);
+    assert_eq!(m.run(u64::MAX).kind, StopKind::Halted { code: 0 });
+    assert_eq!(m.regs().r[3..10], [0, 0, 0, 0, 9, 77, 0]);
+}
+
+#[test]
+fn output_of_exactly_the_flush_mark_does_not_stop_the_run() {
+    // 4,032 bytes (FLUX_OUTPUT_CAP - 64): the run stops for its output only
+    // past that mark; ending on a LOG, then on a DBG_PRINT
+    let log_last = "DBG_PRINT r0\nLOAD_IMM r1, 403\nl: LOG r0, 0\nLOOP r1, l\nHALT\n";
+    let print_last = "LOAD_IMM r1, 403\nl: LOG r0, 0\nLOOP r1, l\nDBG_PRINT r0\nHALT\n";
+    for src in [log_last, print_last] {
+        let mut m = vm_of(src);
+        let stop = m.run(u64::MAX);
+        assert_eq!(stop.kind, StopKind::Halted { code: 0 }, "{src}");
+        assert_eq!(m.take_output().len(), 4032, "{src}");
+    }
+    // one byte more ("10\n" first) and the run stops for it before the HALT
+    let mut m = vm_of(&format!("LOAD_IMM r2, 10\nDBG_PRINT r2\n{}", &log_last["DBG_PRINT r0\n".len()..]));
+    let stop = m.run(u64::MAX);
+    assert_eq!(stop.kind, StopKind::Output);
+    assert_eq!(m.take_output().len(), 4033);
 }
