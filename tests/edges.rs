@@ -527,12 +527,16 @@ fn agent_1_alone_again_keeps_the_stack_it_gave_up() {
 
 #[test]
 fn agent_dprintf_widths_with_a_zero_digit() {
-    // r1 = 0x11 at LAST_BYTES's HALT; widths 10 and 20, precision 0 and 10
+    // r1 = 0x11 at LAST_BYTES's HALT; widths 10, 20 and 9, precisions 10
+    // and 9 (the digits 0 and 9 at both ends of the digit range)
     let (_d, p) = program("last.fasm", LAST_BYTES);
     let stub = Stub::start(&p, &["--once"]);
-    let out = gdb_batch(stub.port, &["set dprintf-style agent", "dprintf *0x0E,\"[%10d|%-20x|%.10d]\\n\",$r1,$r1,$r1", "continue"]);
+    let out = gdb_batch(
+        stub.port,
+        &["set dprintf-style agent", "dprintf *0x0E,\"[%10d|%-20x|%.10d|%9d|%.9d]\\n\",$r1,$r1,$r1,$r1,$r1", "continue"],
+    );
     let printed: Vec<&str> = out.lines().filter(|l| l.starts_with("[ ")).collect();
-    assert_eq!(printed, [format!("[{:>10}|{:<20}|{}]", 17, "11", "0000000017")], "{out}");
+    assert_eq!(printed, [format!("[{:>10}|{:<20}|{}|{:>9}|{}]", 17, "11", "0000000017", 17, "000000017")], "{out}");
     assert!(out.contains("[Inferior 1 (process 1) exited normally]"), "{out}");
 }
 
@@ -596,4 +600,24 @@ fn output_of_exactly_the_flush_mark_does_not_stop_the_run() {
     let stop = m.run(u64::MAX);
     assert_eq!(stop.kind, StopKind::Output);
     assert_eq!(m.take_output().len(), 4033);
+}
+
+#[test]
+fn the_call_tree_counts_a_swi_in_the_function_that_issues_it() {
+    let src = "
+    start:  SWI 3
+            HALT
+    h:      NOP
+            IRET
+            ORG 0xBE06
+            DW h
+    ";
+    let mut m = vm_of(src);
+    m.set_profiling(true).unwrap();
+    assert_eq!(m.run(u64::MAX).kind, StopKind::Halted { code: 0 });
+    let p = m.profile_counts();
+    let mut by_func: Vec<(u32, u64, u64)> = p.nodes.iter().map(|n| (n.func, n.self_count, n.calls)).collect();
+    by_func.sort();
+    // start: SWI and HALT; the handler: NOP and IRET, entered once
+    assert_eq!(by_func, [(0x00, 2, 0), (label(src, "h"), 2, 1)], "{:?}", p.nodes);
 }
