@@ -568,7 +568,7 @@ fn the_seventeenth_proposal_is_refused_whatever_the_routes_hold() {
 }
 
 #[test]
-fn vload_fills_four_registers_and_no_fifth() {
+fn vload_and_vstore_move_four_words_and_no_fifth() {
     let src = "
         LOAD_IMM r8, 77
         LOAD_IMM r1, 0x55
@@ -581,6 +581,20 @@ fn vload_fills_four_registers_and_no_fifth() {
     let mut m = vm_of(src);
     assert_eq!(m.run(u64::MAX).kind, StopKind::Halted { code: 0 });
     assert_eq!(m.regs().r[3..10], [0, 0, 0, 0, 9, 77, 0]);
+    // and VSTORE writes four words, not the register after them
+    let src = "
+        LOAD_IMM r7, 9
+        LOAD_IMM r8, 77
+        VSTORE   r4, 0x900
+        HALT
+    ";
+    let mut m = vm_of(src);
+    assert_eq!(m.run(u64::MAX).kind, StopKind::Halted { code: 0 });
+    let mut b = [0xAAu8; 24];
+    m.read_mem(0x900, &mut b).unwrap();
+    let mut want = [0u8; 24];
+    want[12] = 9;
+    assert_eq!(b, want);
 }
 
 #[test]
