@@ -17,7 +17,7 @@ mod common;
 use common::*;
 use cuda_flux_debugger::asm;
 use cuda_flux_debugger::condition::Condition;
-use cuda_flux_debugger::vm::{Signal, StopKind, Vm, VmConfig, WatchKind, DEFAULT_ENERGY, FLAG_C, FLAG_O, FLAG_S, FLAG_Z};
+use cuda_flux_debugger::vm::{AgentState, Signal, StopKind, Vm, VmConfig, WatchKind, DEFAULT_ENERGY, FLAG_C, FLAG_O, FLAG_S, FLAG_Z};
 
 fn vm_of(src: &str) -> Vm {
     let a = asm::assemble(src).unwrap_or_else(|e| panic!("{e}\n{src}"));
@@ -634,4 +634,25 @@ fn the_call_tree_counts_a_swi_in_the_function_that_issues_it() {
     by_func.sort();
     // start: SWI and HALT; the handler: NOP and IRET, entered once
     assert_eq!(by_func, [(0x00, 2, 0), (label(src, "h"), 2, 1)], "{:?}", p.nodes);
+}
+
+#[test]
+fn writing_back_a_waiting_agents_registers_leaves_it_waiting() {
+    // agent 1 waits on its JOIN while agent 2 stops at cbrk; its registers
+    // written back as they are (gdb's `thread 1`, `set $r3 = $r3`), it still
+    // waits: only a new pc takes it off its blocking instruction
+    let src = agent_prog("NOP");
+    let mut m = vm_of(&src);
+    m.set_breakpoint(label(&src, "cbrk"), true);
+    assert_eq!(m.run(u64::MAX).agent, 2);
+    let state_of_1 = |m: &Vm| m.agents().into_iter().find(|a| a.id == 1).map(|a| a.state);
+    assert_eq!(state_of_1(&m), Some(AgentState::Join(2)));
+    let a1 = m.agent_regs(1).unwrap();
+    assert!(m.set_agent_regs(1, &a1));
+    assert_eq!(state_of_1(&m), Some(AgentState::Join(2)));
+    // a new pc (back to start) and it is runnable again
+    let mut moved = a1;
+    moved.pc = label(&src, "start");
+    assert!(m.set_agent_regs(1, &moved));
+    assert_eq!(state_of_1(&m), Some(AgentState::Runnable));
 }
