@@ -22,14 +22,18 @@ The mutants (every runtime-c/*.c and *.h, comments and strings left alone):
 Each mutant is applied to a copy of the tree (target/mutants/tree, tracked and
 untracked-but-not-ignored files), built with its own target dir
 (target/mutants/target, seeded from target/debug the first time; runtime-c
-at -O1, or $FLUX_MUTANTS_CFLAGS), and tested
+at -O0 through build.rs's FLUX_OPT_LEVEL, or $FLUX_MUTANTS_OPT), and tested
 with the test targets that cover where it is (COVER below: by file and by the
-function or opcode the mutant is in); the first failing test kills it.  A
-mutant that does not compile (-Werror) is "unviable" and does not count.
+function or opcode the mutant is in).  The test binaries are run directly,
+cheapest first and the library's unit tests last; the first failing test
+kills the mutant, as does running past --timeout.  A mutant that does not
+compile (-Werror) is "unviable" and does not count.  --log FILE gets each
+result line as it is known, so that a run cut short keeps what it found.
 Results: killed / (killed + survived), the survivors listed with file, line
 and the change; tests/MUTANTS.md says which survivors are equivalent.
 """
 import argparse
+import json
 import os
 import random
 import re
@@ -204,20 +208,59 @@ def prepare():
 def cargo(args, timeout):
     env = dict(os.environ, CARGO_TARGET_DIR=str(CARGO_TARGET))
     env.pop("RUSTFLAGS", None)
-    # runtime-c at -O1 (cc appends CFLAGS after build.rs's -O3): a third of
-    # the compile time of a mutant, the same behaviour to test
-    env["CFLAGS"] = os.environ.get("FLUX_MUTANTS_CFLAGS", "-O1")
+    # runtime-c at -O0 (build.rs's FLUX_OPT_LEVEL): flux_vm.c compiles in a
+    # fifth of its -O1 time, twice per mutant (the reference build too), and
+    # the tests run the same C; unlike CFLAGS it does not rebuild zstd-sys
+    env["FLUX_OPT_LEVEL"] = os.environ.get("FLUX_MUTANTS_OPT", "0")
     # its own process group: on a timeout the test binaries (a mutant that
     # loops for ever) go with cargo
     p = subprocess.Popen(["cargo"] + args, cwd=TREE, env=env, stdout=subprocess.PIPE,
-                         stderr=subprocess.STDOUT, start_new_session=True)
+                         stderr=subprocess.PIPE, start_new_session=True)
     try:
-        out, _ = p.communicate(timeout=timeout)
-        return p.returncode, out.decode(errors="replace")
+        out, err = p.communicate(timeout=timeout)
+        return p.returncode, out.decode(errors="replace"), err.decode(errors="replace")
     except subprocess.TimeoutExpired:
         os.killpg(p.pid, signal.SIGKILL)
-        out, _ = p.communicate()
-        return None, out.decode(errors="replace")
+        out, err = p.communicate()
+        return None, out.decode(errors="replace"), err.decode(errors="replace")
+
+
+def executables(json_lines):
+    """(target name, test binary) of `cargo test --no-run --message-format=json`."""
+    exes = []
+    for line in json_lines.splitlines():
+        if not line.startswith("{"):
+            continue
+        msg = json.loads(line)
+        if msg.get("reason") == "compiler-artifact" and msg.get("executable") and msg["profile"].get("test"):
+            exes.append((msg["target"]["name"], msg["executable"]))
+    return exes
+
+
+def run_tests(exes, timeout):
+    """Runs the test binaries themselves, as `cargo test` would (in the package
+    directory), cheapest first and the library's unit tests last; stops at the
+    first failing one.  (verdict, detail)."""
+    exes = sorted(exes, key=lambda e: (e[0] == "cuda_flux_debugger", e[0] not in ("opcodes", "edges"), e[0]))
+    deadline = time.time() + timeout
+    env = dict(os.environ, CARGO_MANIFEST_DIR=str(TREE))
+    for name, exe in exes:
+        left = deadline - time.time()
+        if left <= 0:
+            return "killed", "timeout"
+        p = subprocess.Popen([exe, "-q"], cwd=TREE, env=env, stdout=subprocess.PIPE,
+                             stderr=subprocess.STDOUT, start_new_session=True)
+        try:
+            out, _ = p.communicate(timeout=left)
+        except subprocess.TimeoutExpired:
+            os.killpg(p.pid, signal.SIGKILL)
+            p.communicate()
+            return "killed", f"timeout in {name}"
+        if p.returncode != 0:
+            out = out.decode(errors="replace")
+            failed = re.findall(r"^    (\S+)$", out, re.M)
+            return "killed", f"{name}: " + (failed[0] if failed else out[-500:])
+    return "survived", " ".join(n for n, _ in exes)
 
 
 def apply(m, text):
@@ -241,16 +284,16 @@ def run_one(m, args):
                 assert text.count(old) == 1, f"'{old}' is not once in {f}"
                 path.write_text(text.replace(old, new))
         tests = tests_for(m, args.tests)
-        rc, out = cargo(["test", "--locked", "--no-run"] + tests, args.build_timeout)
+        t0 = time.time()
+        rc, out, err = cargo(["test", "--locked", "--no-run", "--message-format=json"] + tests, args.build_timeout)
+        m["build_s"] = time.time() - t0
         if rc != 0:
-            return "unviable", out[-2000:]
-        rc, out = cargo(["test", "--locked"] + tests, args.timeout)
-        if rc is None:
-            return "killed", "timeout"
-        if rc == 0:
-            return "survived", " ".join(tests)
-        failed = re.findall(r"^    (\S+)$", out, re.M)
-        return "killed", (failed[0] if failed else out[-500:])
+            return "unviable", err[-2000:]
+        t0 = time.time()
+        try:
+            return run_tests(executables(out), args.timeout)
+        finally:
+            m["test_s"] = time.time() - t0
     finally:
         for f, text in origs.items():
             (TREE / f).write_text(text)
@@ -268,6 +311,7 @@ def main():
     ap.add_argument("--tests", help="the cargo test arguments to use for every mutant (default: by COVER)")
     ap.add_argument("--timeout", type=int, default=300, help="seconds of tests per mutant (then: killed; the unmutated run takes about one minute)")
     ap.add_argument("--build-timeout", type=int, default=1800)
+    ap.add_argument("--log", help="append each mutant's result line to this file as it is known (a partial run keeps its results)")
     args = ap.parse_args()
 
     ms = all_mutants()
@@ -300,7 +344,13 @@ def main():
         t0 = time.time()
         verdict, detail = run_one(m, args)
         results.append((m, verdict, detail))
-        print(f"[{k}/{len(chosen)}] {verdict:8} {describe(m)}  ({detail.strip().splitlines()[-1] if detail.strip() else ''}; {time.time() - t0:.0f} s)", flush=True)
+        last = detail.strip().splitlines()[-1] if detail.strip() else ""
+        line = (f"[{k}/{len(chosen)}] {verdict:8} {describe(m)}  ({last}; {time.time() - t0:.0f} s: "
+                f"build {m.get('build_s', 0):.0f}, tests {m.get('test_s', 0):.0f})")
+        print(line, flush=True)
+        if args.log:
+            with open(args.log, "a") as f:
+                f.write(line + "\n")
 
     killed = sum(1 for _, v, _ in results if v == "killed")
     survived = [m for m, v, _ in results if v == "survived"]

@@ -17,7 +17,7 @@ mod common;
 use common::*;
 use cuda_flux_debugger::asm;
 use cuda_flux_debugger::condition::Condition;
-use cuda_flux_debugger::vm::{StopKind, Vm, VmConfig, WatchKind, DEFAULT_ENERGY, FLAG_C, FLAG_O, FLAG_S, FLAG_Z};
+use cuda_flux_debugger::vm::{AgentState, Signal, StopKind, Vm, VmConfig, WatchKind, DEFAULT_ENERGY, FLAG_C, FLAG_O, FLAG_S, FLAG_Z};
 
 fn vm_of(src: &str) -> Vm {
     let a = asm::assemble(src).unwrap_or_else(|e| panic!("{e}\n{src}"));
@@ -90,6 +90,31 @@ fn a_watch_is_removed_by_its_exact_range_only() {
     m.add_watchpoint(0xFFFC, 4, WatchKind::Read).unwrap();
     assert!(m.add_watchpoint(0xFFFD, 4, WatchKind::Write).is_err());
     assert!(m.add_watchpoint(0x8000, 0, WatchKind::Write).is_err(), "an empty watch");
+}
+
+#[test]
+fn removing_a_watch_condition_leaves_the_other_watches() {
+    // a 4-byte watch at 0x8000 and two watch conditions; the first one
+    // removed: the watch still stops at the store to 0x8003, the second
+    // condition at the store to 0x8010, the removed one (0x800F) never
+    let mut m = vm_of(EDGE_STORES);
+    m.add_watchpoint(0x8000, 4, WatchKind::Write).unwrap();
+    m.add_watch_condition(7, &Condition::parse("mem8[0x800F] == 0x11").unwrap(), false).unwrap();
+    m.add_watch_condition(8, &Condition::parse("mem8[0x8010] == 0x11").unwrap(), false).unwrap();
+    assert!(m.remove_watch_condition(7));
+    assert!(!m.remove_watch_condition(7), "removed once");
+    let mut stops = Vec::new();
+    loop {
+        let stop = m.run(u64::MAX);
+        if stop.kind == (StopKind::Halted { code: 0 }) {
+            break;
+        }
+        stops.push((stop.kind, stop.pc));
+    }
+    assert_eq!(
+        stops,
+        [(StopKind::Watchpoint { addr: 0x8003, write: true, index: 0 }, 0x12), (StopKind::WatchCondition { id: 8 }, 0x16)]
+    );
 }
 
 #[test]
@@ -502,11 +527,132 @@ fn agent_1_alone_again_keeps_the_stack_it_gave_up() {
 
 #[test]
 fn agent_dprintf_widths_with_a_zero_digit() {
-    // r1 = 0x11 at LAST_BYTES's HALT; widths 10 and 20, precision 0 and 10
+    // r1 = 0x11 at LAST_BYTES's HALT; widths 10, 20 and 9, precisions 10
+    // and 9 (the digits 0 and 9 at both ends of the digit range)
     let (_d, p) = program("last.fasm", LAST_BYTES);
     let stub = Stub::start(&p, &["--once"]);
-    let out = gdb_batch(stub.port, &["set dprintf-style agent", "dprintf *0x0E,\"[%10d|%-20x|%.10d]\\n\",$r1,$r1,$r1", "continue"]);
+    let out = gdb_batch(
+        stub.port,
+        &["set dprintf-style agent", "dprintf *0x0E,\"[%10d|%-20x|%.10d|%9d|%.9d]\\n\",$r1,$r1,$r1,$r1,$r1", "continue"],
+    );
     let printed: Vec<&str> = out.lines().filter(|l| l.starts_with("[ ")).collect();
-    assert_eq!(printed, [format!("[{:>10}|{:<20}|{}]", 17, "11", "0000000017")], "{out}");
+    assert_eq!(printed, [format!("[{:>10}|{:<20}|{}|{:>9}|{}]", 17, "11", "0000000017", 17, "000000017")], "{out}");
     assert!(out.contains("[Inferior 1 (process 1) exited normally]"), "{out}");
+}
+
+// ------------------------------------------------ survivors of the seed-1 sample
+
+#[test]
+fn the_seventeenth_proposal_is_refused_whatever_the_routes_hold() {
+    // agent 16 routed through agent 0: the byte after the proposal table is 0
+    // (a search past the 16th slot would find it "free")
+    let src = "
+        LOAD_IMM r3, 16
+        ROUTE    r3, 0
+        LOAD_IMM r1, 16
+    l:  PROPOSE  r2, r1, r1
+        LOOP     r1, l
+    bad: PROPOSE r2, r1, r1
+        HALT
+    ";
+    let mut m = vm_of(src);
+    let stop = m.run(u64::MAX);
+    assert_eq!(stop.pc, label(src, "bad"), "{stop:?}");
+    match stop.kind {
+        StopKind::Fault { signal: Signal::Abrt, reason } => {
+            assert!(reason.contains("all 16 proposals are open"), "{reason}")
+        }
+        other => panic!("expected SIGABRT, got {other:?}"),
+    }
+    assert_eq!(m.regs().r[2], 15, "the 16th proposal's slot");
+}
+
+#[test]
+fn vload_and_vstore_move_four_words_and_no_fifth() {
+    let src = "
+        LOAD_IMM r8, 77
+        LOAD_IMM r1, 0x55
+        STORE32  r1, 0x810
+        LOAD_IMM r1, 9
+        STORE32  r1, 0x80C
+        VLOAD    r4, 0x800
+        HALT
+    ";
+    let mut m = vm_of(src);
+    assert_eq!(m.run(u64::MAX).kind, StopKind::Halted { code: 0 });
+    assert_eq!(m.regs().r[3..10], [0, 0, 0, 0, 9, 77, 0]);
+    // and VSTORE writes four words, not the register after them
+    let src = "
+        LOAD_IMM r7, 9
+        LOAD_IMM r8, 77
+        VSTORE   r4, 0x900
+        HALT
+    ";
+    let mut m = vm_of(src);
+    assert_eq!(m.run(u64::MAX).kind, StopKind::Halted { code: 0 });
+    let mut b = [0xAAu8; 24];
+    m.read_mem(0x900, &mut b).unwrap();
+    let mut want = [0u8; 24];
+    want[12] = 9;
+    assert_eq!(b, want);
+}
+
+#[test]
+fn output_of_exactly_the_flush_mark_does_not_stop_the_run() {
+    // 4,032 bytes (FLUX_OUTPUT_CAP - 64): the run stops for its output only
+    // past that mark; ending on a LOG, then on a DBG_PRINT
+    let log_last = "DBG_PRINT r0\nLOAD_IMM r1, 403\nl: LOG r0, 0\nLOOP r1, l\nHALT\n";
+    let print_last = "LOAD_IMM r1, 403\nl: LOG r0, 0\nLOOP r1, l\nDBG_PRINT r0\nHALT\n";
+    for src in [log_last, print_last] {
+        let mut m = vm_of(src);
+        let stop = m.run(u64::MAX);
+        assert_eq!(stop.kind, StopKind::Halted { code: 0 }, "{src}");
+        assert_eq!(m.take_output().len(), 4032, "{src}");
+    }
+    // one byte more ("10\n" first) and the run stops for it before the HALT
+    let mut m = vm_of(&format!("LOAD_IMM r2, 10\nDBG_PRINT r2\n{}", &log_last["DBG_PRINT r0\n".len()..]));
+    let stop = m.run(u64::MAX);
+    assert_eq!(stop.kind, StopKind::Output);
+    assert_eq!(m.take_output().len(), 4033);
+}
+
+#[test]
+fn the_call_tree_counts_a_swi_in_the_function_that_issues_it() {
+    let src = "
+    start:  SWI 3
+            HALT
+    h:      NOP
+            IRET
+            ORG 0xBE06
+            DW h
+    ";
+    let mut m = vm_of(src);
+    m.set_profiling(true).unwrap();
+    assert_eq!(m.run(u64::MAX).kind, StopKind::Halted { code: 0 });
+    let p = m.profile_counts();
+    let mut by_func: Vec<(u32, u64, u64)> = p.nodes.iter().map(|n| (n.func, n.self_count, n.calls)).collect();
+    by_func.sort();
+    // start: SWI and HALT; the handler: NOP and IRET, entered once
+    assert_eq!(by_func, [(0x00, 2, 0), (label(src, "h"), 2, 1)], "{:?}", p.nodes);
+}
+
+#[test]
+fn writing_back_a_waiting_agents_registers_leaves_it_waiting() {
+    // agent 1 waits on its JOIN while agent 2 stops at cbrk; its registers
+    // written back as they are (gdb's `thread 1`, `set $r3 = $r3`), it still
+    // waits: only a new pc takes it off its blocking instruction
+    let src = agent_prog("NOP");
+    let mut m = vm_of(&src);
+    m.set_breakpoint(label(&src, "cbrk"), true);
+    assert_eq!(m.run(u64::MAX).agent, 2);
+    let state_of_1 = |m: &Vm| m.agents().into_iter().find(|a| a.id == 1).map(|a| a.state);
+    assert_eq!(state_of_1(&m), Some(AgentState::Join(2)));
+    let a1 = m.agent_regs(1).unwrap();
+    assert!(m.set_agent_regs(1, &a1));
+    assert_eq!(state_of_1(&m), Some(AgentState::Join(2)));
+    // a new pc (back to start) and it is runnable again
+    let mut moved = a1;
+    moved.pc = label(&src, "start");
+    assert!(m.set_agent_regs(1, &moved));
+    assert_eq!(state_of_1(&m), Some(AgentState::Runnable));
 }
