@@ -53,6 +53,9 @@ pub struct TraceRecord {
     pub energy: i64,
     pub cycles: u64,
     pub events: Vec<FluxEvent>,
+    /// The id of the agent that ran it (1 when the VM did not say).
+    #[serde(skip)]
+    pub agent: u32,
 }
 
 impl TraceRecord {
@@ -116,6 +119,7 @@ pub fn parse_raw(data: &[u8]) -> Vec<TraceRecord> {
             energy: h.energy,
             cycles: h.cycle.wrapping_add(1), // cycles wrap in the runtime (gdb may write any value)
             events,
+            agent: h.agent as u32,
         });
     }
     out
