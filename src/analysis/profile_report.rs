@@ -755,34 +755,40 @@ pub fn speedscope_json_with(data: &ProfileData, program: &Program, timeline: Opt
     let name = program.path.file_name().map_or_else(|| file.clone(), |n| n.to_string_lossy().into_owned());
     let mut exporter = format!("cuda-flux-debugger {}", env!("CARGO_PKG_VERSION"));
     let mut doc_name = name.clone();
+    // each evented profile's events, written as text and put in place of
+    // the string EVENTS_SLOT + its index
+    let mut placed: Vec<String> = Vec::new();
     let profiles = match timeline {
         Some(t) if !t.overflowed => {
             // frames for entries the counts do not show (an agent's start)
             let mut extra: BTreeMap<u32, usize> = BTreeMap::new();
             let mut profiles = Vec::new();
             for (&agent, line) in &t.agents {
-                let events: Vec<serde_json::Value> = t
-                    .events_of(agent)
-                    .iter()
-                    .map(|e| {
-                        let k = match a.funcs.binary_search_by_key(&e.func, |f| f.entry) {
-                            Ok(k) => k,
-                            Err(_) => *extra.entry(e.func).or_insert_with(|| {
-                                frames.push(frame_of(&func_name(program, e.func), e.func));
-                                frames.len() - 1
-                            }),
-                        };
-                        serde_json::json!({ "type": if e.open { "O" } else { "C" }, "frame": k, "at": e.at })
-                    })
-                    .collect();
+                // the events as text: a million serde_json values would take
+                // a hundred times the memory of the file
+                let mut events = String::from("[");
+                for (n, e) in t.events_of(agent).iter().enumerate() {
+                    let k = match a.funcs.binary_search_by_key(&e.func, |f| f.entry) {
+                        Ok(k) => k,
+                        Err(_) => *extra.entry(e.func).or_insert_with(|| {
+                            frames.push(frame_of(&func_name(program, e.func), e.func));
+                            frames.len() - 1
+                        }),
+                    };
+                    let sep = if n == 0 { "" } else { "," };
+                    let kind = if e.open { "O" } else { "C" };
+                    let _ = write!(events, r#"{sep}{{"type":"{kind}","frame":{k},"at":{}}}"#, e.at);
+                }
+                events.push(']');
                 profiles.push(serde_json::json!({
                     "type": "evented",
                     "name": format!("{name} agent {agent} (instructions)"),
                     "unit": "none",
                     "startValue": 0,
                     "endValue": line.instructions,
-                    "events": events,
+                    "events": format!("{EVENTS_SLOT}{}", placed.len()),
                 }));
+                placed.push(events);
             }
             profiles
         }
@@ -831,8 +837,18 @@ pub fn speedscope_json_with(data: &ProfileData, program: &Program, timeline: Opt
         "activeProfileIndex": 0,
         "exporter": exporter,
     });
-    doc.to_string()
+    let mut text = doc.to_string();
+    for (k, events) in placed.iter().enumerate() {
+        let slot = serde_json::Value::String(format!("{EVENTS_SLOT}{k}")).to_string();
+        if let Some(at) = text.find(&slot) {
+            text.replace_range(at..at + slot.len(), events);
+        }
+    }
+    text
 }
+
+/// A placeholder no name can hold (a NUL): where an evented profile's events go.
+const EVENTS_SLOT: &str = "\u{0}events:";
 
 #[cfg(test)]
 mod tests {

@@ -681,7 +681,7 @@ impl Session {
             if let Some(t) = trace.as_deref_mut() {
                 t.drain(&mut self.vm, flux_event, timeline).map_err(|e| RunError::trace(t.path(), &e))?;
             } else if let Some(line) = timeline {
-                for r in self.vm.take_trace_writes() {
+                for r in self.vm.take_trace_steps() {
                     line.step(r.agent, r.pc, r.opcode);
                 }
                 if line.overflowed {
