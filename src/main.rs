@@ -163,6 +163,10 @@ enum Command {
         /// Profile the run exactly and write a speedscope file to PATH
         #[arg(long, value_name = "PATH")]
         profile: Option<PathBuf>,
+        /// The most call events the --profile file holds (one per call and
+        /// one per return): past it, the file holds aggregated samples
+        #[arg(long, value_name = "N", default_value_t = cuda_flux_debugger::analysis::profile_report::DEFAULT_MAX_EVENTS, requires = "profile")]
+        profile_events: u64,
         /// Record the run to a replay file (`serve --replay PATH` debugs it)
         #[arg(long, value_name = "PATH", conflicts_with_all = ["trace", "profile", "apoptosis_warn"])]
         record: Option<PathBuf>,
@@ -295,8 +299,8 @@ fn run(cli: Cli) -> Result<ExitCode> {
             serve(program, &listen, stdio, tcp, (record, record_limit), replay, &save_dir, vm)
         }
         Command::Run { program, vm, record: Some(path), record_limit, .. } => run_recorded(program, vm, path, record_limit),
-        Command::Run { program, vm, trace, trace_format, profile, record: None, .. } => {
-            run_headless(program, vm, trace.map(|p| (p, trace_format)), profile)
+        Command::Run { program, vm, trace, trace_format, profile, profile_events, record: None, .. } => {
+            run_headless(program, vm, trace.map(|p| (p, trace_format)), profile.map(|p| (p, profile_events)))
         }
         Command::Replay { command: ReplayCommand::Diff { expected, actual, json } } => replay_diff(&expected, &actual, json),
         Command::Asm { input, output, elf } => {
@@ -525,7 +529,7 @@ fn replay_diff(expected: &std::path::Path, actual: &std::path::Path, json: bool)
     Ok(ExitCode::from(if d.is_some() { 1 } else { 0 }))
 }
 
-fn run_headless(path: PathBuf, args: VmArgs, trace: Option<(PathBuf, TraceFormat)>, profile: Option<PathBuf>) -> Result<ExitCode> {
+fn run_headless(path: PathBuf, args: VmArgs, trace: Option<(PathBuf, TraceFormat)>, profile: Option<(PathBuf, u64)>) -> Result<ExitCode> {
     let program = Program::load(&path)?;
     let schedule = args.schedule(&program.bytes)?;
     let mut session = Session::new(program, args.config(), Box::new(std::io::stdout()))?;
@@ -534,8 +538,9 @@ fn run_headless(path: PathBuf, args: VmArgs, trace: Option<(PathBuf, TraceFormat
         Some((p, format)) => Some(TraceStream::create(p, *format).with_context(|| format!("creating {}", p.display()))?),
         None => None,
     };
-    if profile.is_some() {
+    if let Some((_, max_events)) = &profile {
         session.set_profiling(true)?;
+        session.timeline = Some(cuda_flux_debugger::analysis::profile_report::Timeline::new(*max_events));
     }
     if let Some(level) = args.apoptosis_warn {
         session.set_apoptosis_warning(level)?;
@@ -549,8 +554,14 @@ fn run_headless(path: PathBuf, args: VmArgs, trace: Option<(PathBuf, TraceFormat
         let path = s.path().to_path_buf();
         s.finish(&session.program).map_err(|e| RunError::trace(&path, &e))?;
     }
-    if let Some(p) = &profile {
+    if let Some((p, max_events)) = &profile {
         session.write_profile(p).with_context(|| format!("writing {}", p.display()))?;
+        if session.timeline.as_ref().is_some_and(|t| t.overflowed) {
+            eprintln!(
+                "flux-gdbstub: the profile has more than {max_events} call events: {} holds aggregated samples (no timeline); --profile-events raises the limit",
+                p.display()
+            );
+        }
     }
     if let Outcome::Signalled { signal, pc, reason } = &outcome {
         eprintln!("flux-gdbstub: {signal} at 0x{pc:04X}: {reason}");

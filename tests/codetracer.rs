@@ -53,6 +53,7 @@ fn simulate(bytes: &[u8]) -> Vec<TraceRecord> {
             energy: after.energy,
             cycles: after.cycles,
             events: Vec::new(),
+            agent: 1,
         });
         if matches!(stop.kind, StopKind::Halted { .. }) {
             return records;

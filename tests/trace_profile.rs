@@ -69,13 +69,13 @@ fn profile_counts_exactly_and_writes_speedscope() {
     let frames: Vec<&str> = v["shared"]["frames"].as_array().unwrap().iter().map(|f| f["name"].as_str().unwrap()).collect();
     assert_eq!(frames, ["start", "fib"]);
     let p = &v["profiles"][0];
-    assert_eq!(p["type"], "sampled");
+    assert_eq!(v["profiles"].as_array().unwrap().len(), 1);
+    assert_eq!(p["type"], "evented");
     assert_eq!(p["unit"], "none");
     assert_eq!(p["startValue"], 0);
     assert_eq!(p["endValue"], 175_128);
-    let weights: u64 = p["weights"].as_array().unwrap().iter().map(|w| w.as_u64().unwrap()).sum();
-    assert_eq!(weights, 175_128);
-    assert_eq!(p["samples"].as_array().unwrap().len(), p["weights"].as_array().unwrap().len());
+    // fib(20): 21,891 calls, each opened and closed, and start's frame
+    assert_eq!(p["events"].as_array().unwrap().len(), 2 + 2 * 21_891);
 }
 
 #[test]

@@ -298,6 +298,7 @@ mod tests {
             energy: 100 - index as i64,
             cycles: index,
             events: Vec::new(),
+            agent: 1,
         }
     }
 

@@ -625,61 +625,230 @@ fn bottleneck_lines(a: &Analysis, ops: &[OpRow], blocks_by_weight: &[Block]) -> 
     out
 }
 
+/// The most call events a [`Timeline`] keeps unless told otherwise
+/// (`run --profile-events`).
+pub const DEFAULT_MAX_EVENTS: u64 = 1_000_000;
+
+/// A frame opened (`open`) or closed at an agent's instruction index `at`
+/// (the instructions that agent ran before it).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FrameEvent {
+    pub open: bool,
+    /// The function's entry address.
+    pub func: u32,
+    pub at: u64,
+}
+
+/// One agent's run as calls and returns.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct AgentTimeline {
+    /// Instructions the agent ran.
+    pub instructions: u64,
+    /// Its frames, outermost first (the entry it started at, then each
+    /// function entered by a call and not yet left).
+    stack: Vec<u32>,
+    /// Its last instruction was a call: the next one it runs is the callee's entry.
+    pending_call: bool,
+    pub events: Vec<FrameEvent>,
+}
+
+/// Calls and returns per agent, in the order each agent ran them, made from
+/// the trace records of a run (one [`Timeline::step`] per instruction).
+/// A call (an opcode whose Flow is Call: CALL, SWI) opens the frame of the
+/// function the agent runs next, at the index of that instruction; a return
+/// (Flow Return: RET, IRET) closes the innermost frame after it, as the VM's
+/// call-path counts charge them.  Past `limit` events it keeps none
+/// (`overflowed`): the file is then made of the aggregated counts.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Timeline {
+    /// The most events the file may hold.
+    pub limit: u64,
+    pub agents: BTreeMap<u32, AgentTimeline>,
+    events: u64,
+    pub overflowed: bool,
+}
+
+impl Timeline {
+    pub fn new(limit: u64) -> Timeline {
+        Timeline { limit, agents: BTreeMap::new(), events: 0, overflowed: false }
+    }
+
+    fn add(&mut self, agent: u32, e: FrameEvent) {
+        if self.overflowed {
+            return;
+        }
+        // an open counts with the close that ends its frame (at a return or at the end)
+        let cost = if e.open { 2 } else { 0 };
+        if self.events + cost > self.limit {
+            self.overflowed = true;
+            for a in self.agents.values_mut() {
+                a.events = Vec::new();
+            }
+            return;
+        }
+        self.events += cost;
+        self.agents.entry(agent).or_default().events.push(e);
+    }
+
+    /// One instruction `agent` ran at `pc`.
+    pub fn step(&mut self, agent: u32, pc: u32, opcode: u8) {
+        let line = self.agents.entry(agent).or_default();
+        let at = line.instructions;
+        line.instructions += 1;
+        let mut opened = None;
+        if line.stack.is_empty() || std::mem::take(&mut line.pending_call) {
+            line.stack.push(pc);
+            opened = Some(FrameEvent { open: true, func: pc, at });
+        }
+        let mut closed = None;
+        match crate::runtime::isa::opcode(opcode).map(|o| o.flow) {
+            Some(Flow::Call) => line.pending_call = true,
+            Some(Flow::Return) if line.stack.len() > 1 => {
+                let func = line.stack.pop().unwrap_or_default();
+                closed = Some(FrameEvent { open: false, func, at: at + 1 });
+            }
+            _ => {}
+        }
+        for e in opened.into_iter().chain(closed) {
+            self.add(agent, e);
+        }
+    }
+
+    /// The events of `agent` with the frames still open closed at its end.
+    pub fn events_of(&self, agent: u32) -> Vec<FrameEvent> {
+        let Some(line) = self.agents.get(&agent) else { return Vec::new() };
+        let mut events = line.events.clone();
+        events.extend(line.stack.iter().rev().map(|&func| FrameEvent { open: false, func, at: line.instructions }));
+        events
+    }
+
+    /// Instructions run by all agents.
+    pub fn instructions(&self) -> u64 {
+        self.agents.values().map(|a| a.instructions).sum()
+    }
+}
+
 /// A speedscope file (https://www.speedscope.app/file-format-schema.json):
 /// one frame per function, one "sampled" profile whose samples are the call
 /// paths and whose weights are their exact self instruction counts.
 pub fn speedscope_json(data: &ProfileData, program: &Program) -> String {
+    speedscope_json_with(data, program, None)
+}
+
+/// [`speedscope_json`], or with a [`Timeline`] that did not overflow one
+/// "evented" profile per agent: its frames opened and closed at the agent's
+/// instruction indices, so that speedscope's Time Order view shows the run
+/// (Left Heavy and Sandwich aggregate it).  A timeline that overflowed gives
+/// the aggregated samples, and the file's name and exporter say so.
+pub fn speedscope_json_with(data: &ProfileData, program: &Program, timeline: Option<&Timeline>) -> String {
     let a = Analysis::new(data, program);
     let file = program.path.display().to_string();
-    let frames: Vec<serde_json::Value> = a
-        .funcs
-        .iter()
-        .map(|f| {
-            let mut frame = serde_json::json!({ "name": f.name, "file": file });
-            if let Some(line) = program.source.as_ref().and_then(|(_, asm)| asm.line_of(f.entry)) {
-                frame["line"] = serde_json::json!(line);
-            }
-            frame
-        })
-        .collect();
+    let frame_of = |name: &str, entry: u32| {
+        let mut frame = serde_json::json!({ "name": name, "file": file });
+        if let Some(line) = program.source.as_ref().and_then(|(_, asm)| asm.line_of(entry)) {
+            frame["line"] = serde_json::json!(line);
+        }
+        frame
+    };
+    let mut frames: Vec<serde_json::Value> = a.funcs.iter().map(|f| frame_of(&f.name, f.entry)).collect();
     let index = |entry: u32| a.funcs.binary_search_by_key(&entry, |f| f.entry).unwrap_or(0);
-    let mut samples: Vec<Vec<usize>> = Vec::new();
-    let mut weights: Vec<u64> = Vec::new();
-    if data.call_paths.is_empty() {
-        // No call paths: one flat sample per function that ran.
-        for (k, f) in a.funcs.iter().enumerate() {
-            if f.instructions > 0 {
-                samples.push(vec![k]);
-                weights.push(f.instructions);
-            }
-        }
-    } else {
-        for p in &data.call_paths {
-            if p.self_count > 0 {
-                samples.push(p.stack.iter().map(|&e| index(e)).collect());
-                weights.push(p.self_count);
-            }
-        }
-    }
     let name = program.path.file_name().map_or_else(|| file.clone(), |n| n.to_string_lossy().into_owned());
+    let mut exporter = format!("cuda-flux-debugger {}", env!("CARGO_PKG_VERSION"));
+    let mut doc_name = name.clone();
+    // each evented profile's events, written as text and put in place of
+    // the string EVENTS_SLOT + its index
+    let mut placed: Vec<String> = Vec::new();
+    let profiles = match timeline {
+        Some(t) if !t.overflowed => {
+            // frames for entries the counts do not show (an agent's start)
+            let mut extra: BTreeMap<u32, usize> = BTreeMap::new();
+            let mut profiles = Vec::new();
+            for (&agent, line) in &t.agents {
+                // the events as text: a million serde_json values would take
+                // a hundred times the memory of the file
+                let mut events = String::from("[");
+                for (n, e) in t.events_of(agent).iter().enumerate() {
+                    let k = match a.funcs.binary_search_by_key(&e.func, |f| f.entry) {
+                        Ok(k) => k,
+                        Err(_) => *extra.entry(e.func).or_insert_with(|| {
+                            frames.push(frame_of(&func_name(program, e.func), e.func));
+                            frames.len() - 1
+                        }),
+                    };
+                    let sep = if n == 0 { "" } else { "," };
+                    let kind = if e.open { "O" } else { "C" };
+                    let _ = write!(events, r#"{sep}{{"type":"{kind}","frame":{k},"at":{}}}"#, e.at);
+                }
+                events.push(']');
+                profiles.push(serde_json::json!({
+                    "type": "evented",
+                    "name": format!("{name} agent {agent} (instructions)"),
+                    "unit": "none",
+                    "startValue": 0,
+                    "endValue": line.instructions,
+                    "events": format!("{EVENTS_SLOT}{}", placed.len()),
+                }));
+                placed.push(events);
+            }
+            profiles
+        }
+        _ => {
+            let mut profile_name = format!("{name} (instructions)");
+            if let Some(t) = timeline {
+                let note = format!("aggregated samples: more than {} call events", t.limit);
+                profile_name = format!("{name} (instructions; {note})");
+                doc_name = format!("{name} ({note})");
+                exporter = format!("{exporter} ({note})");
+            }
+            let mut samples: Vec<Vec<usize>> = Vec::new();
+            let mut weights: Vec<u64> = Vec::new();
+            if data.call_paths.is_empty() {
+                // No call paths: one flat sample per function that ran.
+                for (k, f) in a.funcs.iter().enumerate() {
+                    if f.instructions > 0 {
+                        samples.push(vec![k]);
+                        weights.push(f.instructions);
+                    }
+                }
+            } else {
+                for p in &data.call_paths {
+                    if p.self_count > 0 {
+                        samples.push(p.stack.iter().map(|&e| index(e)).collect());
+                        weights.push(p.self_count);
+                    }
+                }
+            }
+            vec![serde_json::json!({
+                "type": "sampled",
+                "name": profile_name,
+                "unit": "none",
+                "startValue": 0,
+                "endValue": data.total_instructions,
+                "samples": samples,
+                "weights": weights,
+            })]
+        }
+    };
     let doc = serde_json::json!({
         "$schema": "https://www.speedscope.app/file-format-schema.json",
         "shared": { "frames": frames },
-        "profiles": [{
-            "type": "sampled",
-            "name": format!("{name} (instructions)"),
-            "unit": "none",
-            "startValue": 0,
-            "endValue": data.total_instructions,
-            "samples": samples,
-            "weights": weights,
-        }],
-        "name": name,
+        "profiles": profiles,
+        "name": doc_name,
         "activeProfileIndex": 0,
-        "exporter": format!("cuda-flux-debugger {}", env!("CARGO_PKG_VERSION")),
+        "exporter": exporter,
     });
-    doc.to_string()
+    let mut text = doc.to_string();
+    for (k, events) in placed.iter().enumerate() {
+        let slot = serde_json::Value::String(format!("{EVENTS_SLOT}{k}")).to_string();
+        if let Some(at) = text.find(&slot) {
+            text.replace_range(at..at + slot.len(), events);
+        }
+    }
+    text
 }
+
+/// A placeholder no name can hold (a NUL): where an evented profile's events go.
+const EVENTS_SLOT: &str = "\u{0}events:";
 
 #[cfg(test)]
 mod tests {

@@ -105,6 +105,9 @@ pub struct Session {
     pub trace: TraceWindow,
     /// `profile on`: the VM counts every instruction it runs.
     pub profiling: bool,
+    /// Calls and returns per agent for an evented speedscope file
+    /// (`run --profile`), fed from the trace records by `run_to_end`.
+    pub timeline: Option<crate::analysis::profile_report::Timeline>,
     /// The recorded history while recording (`--record`, `record on`).
     pub history: Option<History>,
     /// Record from the start of every run (`serve --record`).
@@ -133,6 +136,7 @@ impl Session {
             gdb_bytecode: Default::default(),
             trace: TraceWindow::default(),
             profiling: false,
+            timeline: None,
             history: None,
             record_from_start: false,
             record_limit: crate::analysis::history::DEFAULT_LIMIT,
@@ -662,7 +666,7 @@ impl Session {
     /// passed on, the trace streamed to `trace`, each apoptosis warning
     /// handed to `on_warning` (the run goes on).
     pub fn run_to_end(&mut self, mut trace: Option<&mut TraceStream<'_>>, on_warning: &mut dyn FnMut(&DebugEvent)) -> Result<Outcome, RunError> {
-        if trace.is_some() {
+        if trace.is_some() || self.timeline.is_some() {
             self.vm.set_tracing(true)?;
         }
         loop {
@@ -673,8 +677,17 @@ impl Session {
                 Some(DebugEvent::ApoptosisWarning { energy, level, .. }) => Some(FluxEvent::ApoptosisWarning { energy, level }),
                 _ => None,
             };
+            let timeline = self.timeline.as_mut().filter(|t| !t.overflowed);
             if let Some(t) = trace.as_deref_mut() {
-                t.drain(&mut self.vm, flux_event).map_err(|e| RunError::trace(t.path(), &e))?;
+                t.drain(&mut self.vm, flux_event, timeline).map_err(|e| RunError::trace(t.path(), &e))?;
+            } else if let Some(line) = timeline {
+                for r in self.vm.take_trace_steps() {
+                    line.step(r.agent, r.pc, r.opcode);
+                }
+                if line.overflowed {
+                    // past the limit the records are of no use: run on without them
+                    self.vm.set_tracing(false)?;
+                }
             }
             match stop.kind {
                 StopKind::Halted { code } => return Ok(Outcome::Exited(code)),
@@ -691,8 +704,11 @@ impl Session {
     }
 
     /// The profile as speedscope JSON, written to `path` (`run --profile`).
+    /// Evented (one profile per agent) when `timeline` was set before the
+    /// run and did not overflow; aggregated samples otherwise.
     pub fn write_profile(&self, path: &Path) -> std::io::Result<()> {
         let data = crate::analysis::profiler::profile_data(&self.vm);
-        std::fs::write(path, crate::analysis::profile_report::speedscope_json(&data, &self.program))
+        let json = crate::analysis::profile_report::speedscope_json_with(&data, &self.program, self.timeline.as_ref());
+        std::fs::write(path, json)
     }
 }

@@ -53,6 +53,9 @@ pub struct TraceRecord {
     pub energy: i64,
     pub cycles: u64,
     pub events: Vec<FluxEvent>,
+    /// The id of the agent that ran it (1 when the VM did not say).
+    #[serde(skip)]
+    pub agent: u32,
 }
 
 impl TraceRecord {
@@ -116,7 +119,38 @@ pub fn parse_raw(data: &[u8]) -> Vec<TraceRecord> {
             energy: h.energy,
             cycles: h.cycle.wrapping_add(1), // cycles wrap in the runtime (gdb may write any value)
             events,
+            agent: h.agent as u32,
         });
+    }
+    out
+}
+
+/// One traced instruction as a profile's timeline reads it: who ran it,
+/// where, and its opcode (the rest of the record is skipped).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Step {
+    pub agent: u32,
+    pub pc: u32,
+    pub opcode: u8,
+}
+
+/// Parses the runtime's trace stream into [`Step`]s.
+pub fn parse_steps(data: &[u8]) -> Vec<Step> {
+    use crate::runtime::ffi::{flux_trace_head, flux_trace_mem, flux_trace_reg, flux_trace_trust};
+    use std::mem::size_of;
+    let mut out = Vec::with_capacity(data.len() / size_of::<flux_trace_head>());
+    let mut at = 0usize;
+    while let Some(bytes) = at.checked_add(size_of::<flux_trace_head>()).and_then(|end| data.get(at..end)) {
+        // SAFETY: flux_trace_head is a plain C struct of integers; any bytes are valid.
+        let h: flux_trace_head = unsafe { std::ptr::read_unaligned(bytes.as_ptr() as *const flux_trace_head) };
+        at += size_of::<flux_trace_head>()
+            + h.reg_mask.count_ones() as usize * size_of::<flux_trace_reg>()
+            + h.nmem as usize * size_of::<flux_trace_mem>()
+            + if h.flags as u32 & crate::runtime::ffi::FLUX_TRACE_TRUST != 0 { size_of::<flux_trace_trust>() } else { 0 };
+        if at > data.len() {
+            break;
+        }
+        out.push(Step { agent: h.agent as u32, pc: h.pc, opcode: h.opcode });
     }
     out
 }

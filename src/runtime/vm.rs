@@ -714,6 +714,23 @@ impl Vm {
         records
     }
 
+    /// Takes the trace records produced since the last call as who ran
+    /// what where (a profile's timeline).
+    pub fn take_trace_steps(&mut self) -> Vec<crate::runtime::records::Step> {
+        let mut len = 0usize;
+        // SAFETY: `self.ptr()` is live (see `Vm::ptr`); `len` is a local the call fills.
+        let p = unsafe { ffi::flux_vm_trace_data(self.ptr(), &mut len) };
+        let steps = if p.is_null() || len == 0 {
+            Vec::new()
+        } else {
+            // SAFETY: runtime-c hands out its buffer and its filled length.
+            crate::runtime::records::parse_steps(unsafe { std::slice::from_raw_parts(p, len) })
+        };
+        // SAFETY: `self.ptr()` is live (see `Vm::ptr`); the other arguments are plain values.
+        unsafe { ffi::flux_vm_trace_clear(self.ptr()) };
+        steps
+    }
+
     /// Drops the trace records produced since the last call; returns their bytes.
     pub fn discard_trace(&mut self) -> usize {
         let mut len = 0usize;
