@@ -406,15 +406,7 @@ fn serve(
     let output: Box<dyn Write + Send> = if stdio { Box::new(std::io::stderr()) } else { Box::new(std::io::stdout()) };
     let mut target = match &replay {
         Some(file) => {
-            let rec = Recording::load(file)?;
-            let program = match &path {
-                Some(path) => {
-                    let given = Program::load(path)?;
-                    rec.check_program(file, &path.display().to_string(), &given.bytes)?;
-                    given
-                }
-                None => Program::from_bytes(file.clone(), rec.program.clone()),
-            };
+            let (rec, program) = recording_and_program(file, path.as_deref())?;
             let config = VmConfig { energy: rec.energy, seed: rec.seed };
             let mut target = FluxTarget::new(program, config, output)?;
             target.session.record_limit = record_limit;
@@ -760,6 +752,21 @@ fn report(found: &explore::Exploration, start: u64, total: u64) -> ExitCode {
     ExitCode::from(if classes.len() == 1 { 0 } else { 1 })
 }
 
+/// A replay file and the program it ran: the one given (checked against the
+/// file's copy), else the file's own bytes.
+fn recording_and_program(file: &std::path::Path, path: Option<&std::path::Path>) -> Result<(Recording, Program)> {
+    let rec = Recording::load(file)?;
+    let program = match path {
+        Some(path) => {
+            let given = Program::load(path)?;
+            rec.check_program(file, &path.display().to_string(), &given.bytes)?;
+            given
+        }
+        None => Program::from_bytes(file.to_path_buf(), rec.program.clone()),
+    };
+    Ok((rec, program))
+}
+
 /// `collect PROGRAM --db FILE` (recorded, then indexed) or `collect --from REPLAY_FILE`.
 fn collect(path: Option<PathBuf>, db: &std::path::Path, from: Option<PathBuf>, args: VmArgs) -> Result<ExitCode> {
     if args.apoptosis_warn.is_some() {
@@ -767,15 +774,7 @@ fn collect(path: Option<PathBuf>, db: &std::path::Path, from: Option<PathBuf>, a
     }
     let (program, rec, source) = match &from {
         Some(file) => {
-            let rec = Recording::load(file)?;
-            let program = match &path {
-                Some(path) => {
-                    let given = Program::load(path)?;
-                    rec.check_program(file, &path.display().to_string(), &given.bytes)?;
-                    given
-                }
-                None => Program::from_bytes(file.clone(), rec.program.clone()),
-            };
+            let (rec, program) = recording_and_program(file, path.as_deref())?;
             (program, rec, file.display().to_string())
         }
         None => {
