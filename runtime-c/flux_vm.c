@@ -1275,9 +1275,28 @@ dispatch:
             OPS_RI16(a, t); vm->r[a] = (int32_t)((uint32_t)vm->r[a] - 1);
             NEXT_TO((vm->r[a] != 0 && !(flags_now(vm) & FLUX_FLAG_Z)) ? t : pc + len);
         }
+/* A conditional jump reads the flags.  After a compare or a subtraction
+ * (flags pending as FL_SUB, the common case) the optimized build takes
+ * C Z S O straight from the pending operands, as sub_flags does, without
+ * packing them into a flags word first; the reference build
+ * (FLUX_NO_COMPUTED_GOTO) always goes through flags_now. */
+#if FLUX_COMPUTED_GOTO
+#define FLAG_JUMP_SUB(cond)                                                      \
+            if (LIKELY(vm->fl_kind == FL_SUB)) {                                 \
+                uint32_t x_ = vm->fl_x, y_ = vm->fl_y, r_ = vm->fl_res;          \
+                int c_ = x_ < y_, z_ = r_ == 0, s_ = (int)(r_ >> 31);            \
+                int o_ = (int)((((x_ ^ y_) & (x_ ^ r_))) >> 31);                 \
+                (void)c_; (void)z_; (void)s_; (void)o_;                          \
+                NEXT_TO((cond) ? t : pc + len);                                  \
+            }
+#else
+#define FLAG_JUMP_SUB(cond)
+#endif
 #define FLAG_JUMP(OPC, cond)                                           \
         CASE(OPC) {                                                    \
-            OPS_RI16(a, t); (void)a; uint32_t f = flags_now(vm);           \
+            OPS_RI16(a, t); (void)a;                                   \
+            FLAG_JUMP_SUB(cond)                                        \
+            uint32_t f = flags_now(vm);                                \
             int c_ = !!(f & FLUX_FLAG_C), z_ = !!(f & FLUX_FLAG_Z);    \
             int s_ = !!(f & FLUX_FLAG_S), o_ = !!(f & FLUX_FLAG_O);    \
             (void)c_; (void)z_; (void)s_; (void)o_;                    \
@@ -1297,6 +1316,7 @@ dispatch:
         FLAG_JUMP(JNO, !o_)
         FLAG_JUMP(JS, s_)
         FLAG_JUMP(JNS, !s_)
+#undef FLAG_JUMP_SUB
 #undef FLAG_JUMP
 
         /* ---------------- arith ---------------- */

@@ -432,7 +432,7 @@ static inline int range_ok(uint32_t addr, size_t len) {
 }
 
 /* Marks the pages of [addr, addr + n) written; n > 0 and the range lies in memory. */
-static inline void mark_dirty(flux_vm *vm, uint32_t addr, uint32_t n) {
+static inline void mark_dirty_any(flux_vm *vm, uint32_t addr, uint32_t n) {
     uint32_t first = addr / FLUX_PAGE_SIZE, last = (addr + n - 1) / FLUX_PAGE_SIZE;
     vm->dirty[first] = 1;
     vm->dirty[last] = 1;
@@ -441,6 +441,20 @@ static inline void mark_dirty(flux_vm *vm, uint32_t addr, uint32_t n) {
     vm->dirty_lines[first] = 1;
     vm->dirty_lines[last] = 1;
     for (uint32_t l = first + 1; l < last; l++) vm->dirty_lines[l] = 1;
+}
+/* The same, inline: an access of at most a line's bytes (the interpreter's
+ * loads, stores and pushes) spans at most two lines and two pages, so its
+ * marks are four stores. */
+static inline __attribute__((always_inline)) void mark_dirty(flux_vm *vm, uint32_t addr, uint32_t n) {
+    if (__builtin_constant_p(n) && n <= FLUX_LINE_SIZE) {
+        uint32_t last = addr + n - 1;
+        vm->dirty[addr / FLUX_PAGE_SIZE] = 1;
+        vm->dirty[last / FLUX_PAGE_SIZE] = 1;
+        vm->dirty_lines[addr / FLUX_LINE_SIZE] = 1;
+        vm->dirty_lines[last / FLUX_LINE_SIZE] = 1;
+    } else {
+        mark_dirty_any(vm, addr, n);
+    }
 }
 
 /* Whether any of b's agent-expression conditions holds; one that cannot be
