@@ -504,7 +504,10 @@ fn flux_commands_print_in_a_new_ui_console() {
             let after = from + seen[from..].find(want).unwrap_or(0) + want.len();
             pty.read_until(seen, after, "(gdb) ")
         };
-        (ok, seen[from..].replace("(gdb) ", ""))
+        // blank lines left out: gdb may end the entry stop's display with a
+        // newline after the command was typed (seen on a loaded machine)
+        let text: String = seen[from..].replace("(gdb) ", "").split("\r\n").filter(|l| !l.is_empty()).map(|l| format!("{l}\r\n")).collect();
+        (ok, text)
     };
     let (why_ok, why) = if ready { ask("flux why", "not stopped by anything yet: at 0x0000: LOAD_IMM      r1, 0x14", &mut seen) } else { (false, String::new()) };
     let (disas_ok, disas) = if why_ok { ask("flux disas 0xC 2", "  0010: JL            r1, 0x2D", &mut seen) } else { (false, String::new()) };
