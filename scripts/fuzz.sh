@@ -3,7 +3,7 @@
 # language and replay files with cargo-fuzz (libFuzzer), each target for SECONDS (default 60),
 # one after another.
 #
-#   scripts/fuzz.sh [SECONDS] [TARGET...]     targets: asm disasm runtime condition replay_file (default: all)
+#   scripts/fuzz.sh [SECONDS] [TARGET...]     targets: asm disasm runtime condition replay_file dap (default: all)
 #
 # Not part of CI: it is for people.  It needs clang (scripts/setup.sh installs
 # it) and cargo-fuzz, which it installs when missing.  cargo-fuzz wants a
@@ -22,7 +22,7 @@ cd "$(dirname "$0")/.."
 SECONDS_PER_TARGET="${1:-60}"
 shift || true
 TARGETS=("$@")
-[ ${#TARGETS[@]} -gt 0 ] || TARGETS=(asm disasm runtime condition replay_file)
+[ ${#TARGETS[@]} -gt 0 ] || TARGETS=(asm disasm runtime condition replay_file dap)
 
 export RUSTC_BOOTSTRAP=1
 export FLUX_SANITIZE="${FLUX_SANITIZE:-address,undefined,fuzzer}"
@@ -109,6 +109,7 @@ for t in "${TARGETS[@]}"; do
   case "$t" in
     asm) max_len=8192; extra=(-dict="$dict") ;;
     condition) max_len=1024; extra=(-dict=fuzz/condition.dict) ;;
+    dap) max_len=16384 ;;
     *) max_len=65564 ;;
   esac
   cargo fuzz run "$t" -- -max_total_time="$SECONDS_PER_TARGET" -max_len="$max_len" "${extra[@]}" \
