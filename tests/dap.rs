@@ -8,7 +8,7 @@ use std::io::{BufRead, BufReader, Read, Write};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::{repo, stub_bin, TIMEOUT};
+use common::{example, repo, stub_bin, TIMEOUT};
 
 /// Waits for `child` at most `limit`; kills it after.
 fn wait_with_timeout(child: &mut std::process::Child, limit: Duration) -> std::process::ExitStatus {
@@ -130,4 +130,61 @@ fn malformed_messages_cost_one_stderr_line_each_and_the_next_request_is_served()
     assert!(lines[1].starts_with("flux-gdbstub dap: a message of 5 bytes is not JSON: key must be a string"), "{}", lines[1]);
     assert_eq!(lines[2], r#"flux-gdbstub dap: malformed header "garbage": expected `Content-Length: N`"#);
     assert_eq!(lines[3], "flux-gdbstub dap: a request without a command: skipped");
+}
+
+/// Reads messages until the response to request `seq` (events are skipped).
+fn response_to(r: &mut impl BufRead, seq: i64) -> serde_json::Value {
+    loop {
+        let m = read_message(r);
+        if m["type"] == "response" && m["request_seq"].as_i64() == Some(seq) {
+            return m;
+        }
+    }
+}
+
+#[test]
+fn addresses_offsets_and_counts_at_the_ends_of_i64_are_answered_not_a_crash() {
+    let mut child = Command::new(stub_bin())
+        .arg("dap")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("flux-gdbstub dap");
+    let mut input = child.stdin.take().unwrap();
+    let mut output = BufReader::new(child.stdout.take().unwrap());
+    let program = serde_json::to_string(&example("fibonacci.fasm")).unwrap();
+    let requests = [
+        r#"{"seq":1,"type":"request","command":"initialize","arguments":{"adapterID":"flux"}}"#.to_string(),
+        format!(r#"{{"seq":2,"type":"request","command":"launch","arguments":{{"program":{program},"stopOnEntry":true}}}}"#),
+        r#"{"seq":3,"type":"request","command":"configurationDone"}"#.to_string(),
+        r#"{"seq":4,"type":"request","command":"readMemory","arguments":{"memoryReference":"0x10","offset":9223372036854775807,"count":4}}"#.to_string(),
+        r#"{"seq":5,"type":"request","command":"readMemory","arguments":{"memoryReference":"0xFFF0","count":18446744073709551615}}"#.to_string(),
+        r#"{"seq":6,"type":"request","command":"disassemble","arguments":{"memoryReference":"0x0","instructionOffset":9223372036854775807,"instructionCount":2}}"#.to_string(),
+        r#"{"seq":7,"type":"request","command":"disassemble","arguments":{"memoryReference":"0x0","instructionOffset":-9223372036854775808,"instructionCount":1}}"#.to_string(),
+        r#"{"seq":8,"type":"request","command":"threads"}"#.to_string(),
+    ];
+    for r in &requests {
+        input.write_all(frame(r).as_bytes()).unwrap();
+    }
+    input.flush().unwrap();
+    assert_eq!(response_to(&mut output, 2)["success"], true);
+    let r4 = response_to(&mut output, 4);
+    assert_eq!((r4["success"].as_bool(), r4["message"].as_str()), (Some(false), Some("readMemory: 0x10 + offset 9223372036854775807 is outside memory")));
+    // the 16 bytes up to the end of memory, the rest unreadable
+    let r5 = response_to(&mut output, 5);
+    assert_eq!(r5["success"], true, "{r5}");
+    assert_eq!(r5["body"]["address"], "0xFFF0");
+    assert_eq!(r5["body"]["unreadableBytes"], serde_json::json!(i64::MAX - 16));
+    // offsets past either end: placeholders, as for any address past the program
+    let r6 = response_to(&mut output, 6);
+    assert_eq!(r6["success"], true, "{r6}");
+    assert_eq!(r6["body"]["instructions"].as_array().map(Vec::len), Some(2), "{r6}");
+    assert_eq!(r6["body"]["instructions"][0]["presentationHint"], "invalid");
+    let r7 = response_to(&mut output, 7);
+    assert_eq!(r7["body"]["instructions"][0]["presentationHint"], "invalid", "{r7}");
+    let r8 = response_to(&mut output, 8);
+    assert_eq!(r8["body"]["threads"][0]["id"], 1, "{r8}");
+    drop(input);
+    assert!(wait_with_timeout(&mut child, TIMEOUT).success());
 }

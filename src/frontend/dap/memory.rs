@@ -48,13 +48,16 @@ pub fn base64_decode(text: &str) -> Result<Vec<u8>, String> {
 fn address(args: &Value, what: &str) -> Result<i64, String> {
     let reference = args.get("memoryReference").and_then(Value::as_str).ok_or_else(|| format!("{what}: no memoryReference"))?;
     let base = parse_int(reference).ok_or_else(|| format!("{what}: memoryReference {reference:?} is not an address"))?;
-    Ok(base + args.get("offset").and_then(Value::as_i64).unwrap_or(0))
+    let offset = args.get("offset").and_then(Value::as_i64).unwrap_or(0);
+    base.checked_add(offset).ok_or_else(|| format!("{what}: {reference} + offset {offset} is outside memory"))
 }
 
 impl Adapter {
     pub(super) fn disassemble(&mut self, args: &Value) -> Result<Value, String> {
         let start = address(args, "disassemble")?;
-        let skip = args.get("instructionOffset").and_then(Value::as_i64).unwrap_or(0);
+        // a client's offset, kept within what memory can hold (2^16
+        // instructions at most either way), so the sums below cannot overflow
+        let skip = args.get("instructionOffset").and_then(Value::as_i64).unwrap_or(0).clamp(-(MEM_SIZE as i64), MEM_SIZE as i64);
         let count = args.get("instructionCount").and_then(Value::as_u64).ok_or("disassemble: no instructionCount")?.min(4096) as i64;
         let l = self.launched()?;
         let source = l.source();
@@ -99,11 +102,12 @@ impl Adapter {
 
     pub(super) fn read_memory(&mut self, args: &Value) -> Result<Value, String> {
         let addr = address(args, "readMemory")?;
-        let count = args.get("count").and_then(Value::as_u64).ok_or("readMemory: no count")? as i64;
+        let count = args.get("count").and_then(Value::as_u64).ok_or("readMemory: no count")?;
+        let count = i64::try_from(count).unwrap_or(i64::MAX);
         let l = self.launched()?;
         let mem = l.session.vm.memory_view();
         let from = addr.clamp(0, MEM_SIZE as i64);
-        let to = (addr + count).clamp(from, MEM_SIZE as i64);
+        let to = addr.saturating_add(count).clamp(from, MEM_SIZE as i64);
         let data = &mem[from as usize..to as usize];
         let mut body = json!({ "address": hex(from as u32), "data": base64_encode(data) });
         if (to - from) < count {
