@@ -163,6 +163,7 @@ fn addresses_offsets_and_counts_at_the_ends_of_i64_are_answered_not_a_crash() {
         r#"{"seq":6,"type":"request","command":"disassemble","arguments":{"memoryReference":"0x0","instructionOffset":9223372036854775807,"instructionCount":2}}"#.to_string(),
         r#"{"seq":7,"type":"request","command":"disassemble","arguments":{"memoryReference":"0x0","instructionOffset":-9223372036854775808,"instructionCount":1}}"#.to_string(),
         r#"{"seq":8,"type":"request","command":"threads"}"#.to_string(),
+        r#"{"seq":9,"type":"request","command":"setInstructionBreakpoints","arguments":{"breakpoints":[{"instructionReference":"0x10","offset":9223372036854775807}]}}"#.to_string(),
     ];
     for r in &requests {
         input.write_all(frame(r).as_bytes()).unwrap();
@@ -185,6 +186,9 @@ fn addresses_offsets_and_counts_at_the_ends_of_i64_are_answered_not_a_crash() {
     assert_eq!(r7["body"]["instructions"][0]["presentationHint"], "invalid", "{r7}");
     let r8 = response_to(&mut output, 8);
     assert_eq!(r8["body"]["threads"][0]["id"], 1, "{r8}");
+    let r9 = response_to(&mut output, 9);
+    assert_eq!(r9["body"]["breakpoints"][0]["verified"], false, "{r9}");
+    assert_eq!(r9["body"]["breakpoints"][0]["message"], "\"0x10\" + 9223372036854775807 is not an address in memory", "{r9}");
     drop(input);
     assert!(wait_with_timeout(&mut child, TIMEOUT).success());
 }

@@ -307,7 +307,7 @@ impl Adapter {
         for spec in list(args, "breakpoints") {
             let reference = spec.get("instructionReference").and_then(Value::as_str).unwrap_or("");
             let offset = spec.get("offset").and_then(Value::as_i64).unwrap_or(0);
-            let addr = parse_int(reference).map(|a| a + offset).and_then(|a| u32::try_from(a).ok()).filter(|&a| a < MEM_SIZE);
+            let addr = parse_int(reference).and_then(|a| a.checked_add(offset)).and_then(|a| u32::try_from(a).ok()).filter(|&a| a < MEM_SIZE);
             out.push(match addr {
                 Some(a) => l.add_bp(bps, BpKind::Instruction, a, spec),
                 None => unverified(format!("{reference:?} + {offset} is not an address in memory")),
