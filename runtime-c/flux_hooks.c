@@ -395,10 +395,31 @@ static uint32_t prof_child(flux_vm *vm, uint32_t parent, uint32_t func) {
 /* Profiling counts each instruction at dispatch (prof_count) and charges
  * a call path's instructions when the path changes: at CALL/SWI (into the
  * callee's node) and RET/IRET (back to the caller's). */
-void fluxi_prof_transition(flux_vm *vm, uint32_t op, uint32_t target, uint64_t cycles) {
+/* Profile events: room for PROF_EV_CAP, a stop asked for PROF_EV_SLACK
+ * before that (the run's END and the turns between two checks use it). */
+#define PROF_EV_CAP 65536u
+#define PROF_EV_SLACK 64u
+
+/* Logs one profile event of the running agent; 1 when the buffer nearly
+ * filled (the run should stop for it to be taken). */
+int fluxi_prof_event(flux_vm *vm, uint32_t kind, uint32_t addr, uint64_t cycles) {
+    if (vm->prof_ev_len >= PROF_EV_CAP) {
+        vm->prof_ev_lost++;
+        return 1;
+    }
+    const agent *a = &vm->agents[vm->cur];
+    /* a turn logged between turns, where vm->cycles is in step */
+    const uint8_t resumed = kind == FLUX_PROF_EV_TURN && a->retired + (vm->cycles - vm->slice_start) > 0;
+    vm->prof_ev[vm->prof_ev_len++] = (flux_prof_event){cycles, addr, (uint8_t)kind, (uint8_t)a->id, resumed, 0};
+    return vm->prof_ev_len >= PROF_EV_CAP - PROF_EV_SLACK;
+}
+
+/* Returns 1 when the profile events' buffer nearly filled. */
+int fluxi_prof_transition(flux_vm *vm, uint32_t op, uint32_t target, uint64_t cycles) {
     vm->prof_nodes[vm->prof_cur].self_count += prof_since_mark(vm, cycles);
     vm->prof_mark = cycles;
-    if (op == FLUX_OP_CALL || op == FLUX_OP_SWI) {
+    const int call = op == FLUX_OP_CALL || op == FLUX_OP_SWI;
+    if (call) {
         uint32_t c = prof_child(vm, vm->prof_cur, target);
         if (c != vm->prof_cur) {
             vm->prof_nodes[c].calls++;
@@ -407,6 +428,30 @@ void fluxi_prof_transition(flux_vm *vm, uint32_t op, uint32_t target, uint64_t c
     } else if (vm->prof_cur != 0) {
         vm->prof_cur = vm->prof_nodes[vm->prof_cur].parent;
     }
+    if (!vm->prof_ev_on) return 0;
+    return fluxi_prof_event(vm, call ? FLUX_PROF_EV_CALL : FLUX_PROF_EV_RETURN, target, cycles);
+}
+
+int flux_vm_profile_events(flux_vm *vm, int on) {
+    if (on && !vm->prof_ev) {
+        vm->prof_ev = malloc(PROF_EV_CAP * sizeof *vm->prof_ev);
+        if (!vm->prof_ev) return -1;
+        vm->prof_ev_len = 0;
+        vm->prof_ev_lost = 0;
+    }
+    vm->prof_ev_on = on != 0;
+    return 0;
+}
+
+const flux_prof_event *flux_vm_profile_event_data(const flux_vm *vm, size_t *n, uint64_t *lost) {
+    *n = vm->prof_ev_len;
+    if (lost) *lost = vm->prof_ev_lost;
+    return vm->prof_ev;
+}
+
+void flux_vm_profile_events_clear(flux_vm *vm) {
+    vm->prof_ev_len = 0;
+    vm->prof_ev_lost = 0;
 }
 
 int flux_vm_set_tracing(flux_vm *vm, int on) {

@@ -134,6 +134,7 @@ void flux_vm_free(flux_vm *vm) {
     free(vm->prof_nodes);
     free(vm->prof_hash);
     free(vm->prof_energy_out);
+    free(vm->prof_ev);
     free(vm);
 }
 
@@ -1213,7 +1214,7 @@ dispatch:
         CASE(JNZ) { OPS_RI16(a, t); NEXT_TO((vm->r[a] != 0) ? t : pc + len); }
         CASE(CALL) {
             OPS_I16(t); STACK_ROOM(1); PUSH_RAW(pc + len);
-            if (UNLIKELY(profiling)) fluxi_prof_transition(vm, op, t, CYCLES() + 1);
+            if (UNLIKELY(profiling) && fluxi_prof_transition(vm, op, t, CYCLES() + 1)) { trace_full = 1; END_CHUNK_AFTER_THIS(); }
             NEXT_TO(t);
         }
         CASE(RET) {
@@ -1222,7 +1223,7 @@ dispatch:
                 sp -= 4;
                 FAULT(FLUX_SIGSEGV, "RET at 0x%04X to 0x%X, outside memory", pc, t);
             }
-            if (UNLIKELY(profiling)) fluxi_prof_transition(vm, op, t, CYCLES() + 1);
+            if (UNLIKELY(profiling) && fluxi_prof_transition(vm, op, t, CYCLES() + 1)) { trace_full = 1; END_CHUNK_AFTER_THIS(); }
             NEXT_TO(t);
         }
         CASE(HALT) {
@@ -1254,7 +1255,7 @@ dispatch:
             if (h == 0) FAULT(FLUX_SIGILL, "SWI 0x%X at 0x%04X: no handler at 0x%04X", n, pc,
                               FLUX_IVT_BASE + 2 * n);
             STACK_ROOM(2); PUSH_RAW(pc + len); PUSH_RAW(flags_now(vm));
-            if (UNLIKELY(profiling)) fluxi_prof_transition(vm, op, h, CYCLES() + 1);
+            if (UNLIKELY(profiling) && fluxi_prof_transition(vm, op, h, CYCLES() + 1)) { trace_full = 1; END_CHUNK_AFTER_THIS(); }
             NEXT_TO(h);
         }
         CASE(IRET) {
@@ -1263,7 +1264,7 @@ dispatch:
                 FAULT(FLUX_SIGSEGV, "IRET at 0x%04X to 0x%X, outside memory", pc, rd32(vm->mem, sp + 4));
             POP_RAW(f); POP_RAW(t);
             SET_FLAGS(f & (FLUX_FLAG_C | FLUX_FLAG_Z | FLUX_FLAG_S | FLUX_FLAG_O));
-            if (UNLIKELY(profiling)) fluxi_prof_transition(vm, op, t, CYCLES() + 1);
+            if (UNLIKELY(profiling) && fluxi_prof_transition(vm, op, t, CYCLES() + 1)) { trace_full = 1; END_CHUNK_AFTER_THIS(); }
             NEXT_TO(t);
         }
         CASE(LOOP) { OPS_RI16(a, t); vm->r[a] = (int32_t)((uint32_t)vm->r[a] - 1); NEXT_TO((vm->r[a] != 0) ? t : pc + len); }
@@ -2329,9 +2330,23 @@ stop:
  * who runs next (outside the interpreter loop, whose hot state stays in
  * registers). */
 #ifndef FLUX_VM_MULTI_PASS
-flux_stop flux_vm_run(flux_vm *vm, uint64_t budget) {
+static flux_stop run_turns(flux_vm *vm, uint64_t budget) {
     uint64_t executed = 0;
+    const int events = vm->profiling && vm->prof_ev_on;
+    uint32_t logged = 0;   /* the agent whose turn was logged last (profile events) */
     for (;;) {
+        if (UNLIKELY(events) && vm->agents[vm->cur].id != logged) {
+            logged = vm->agents[vm->cur].id;
+            if (fluxi_prof_event(vm, FLUX_PROF_EV_TURN, vm->pc, vm->cycles) && executed > 0) {
+                flux_stop st;
+                memset(&st, 0, sizeof st);
+                st.kind = FLUX_STOP_TRACE_FULL;
+                st.executed = executed;
+                st.pc = vm->pc;
+                st.agent = logged;
+                return st;
+            }
+        }
         const int alone = vm->nlive == 1 && vm->stack_lo == FLUX_STACK_LIMIT && vm->stack_hi == FLUX_STACK_TOP;
         flux_stop st = alone ? run_turn_single(vm, budget - executed) : run_turn_multi(vm, budget - executed);
         executed += st.executed;
@@ -2345,6 +2360,12 @@ flux_stop flux_vm_run(flux_vm *vm, uint64_t budget) {
             return st;
         }
     }
+}
+
+flux_stop flux_vm_run(flux_vm *vm, uint64_t budget) {
+    flux_stop st = run_turns(vm, budget);
+    if (UNLIKELY(vm->profiling && vm->prof_ev_on)) fluxi_prof_event(vm, FLUX_PROF_EV_END, vm->pc, vm->cycles);
+    return st;
 }
 
 /* The second reading of this file: the loop again, as run_turn_multi, with

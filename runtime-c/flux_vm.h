@@ -128,7 +128,7 @@ typedef enum flux_stop_kind {
                                 the last instruction                          */
     FLUX_STOP_TRUST_FAIL,    /* break-on trust-fail: the last instruction was a
                                 TRUST_CHECK that failed                       */
-    FLUX_STOP_TRACE_FULL,    /* the trace buffer or the access log is nearly full: take it and go on */
+    FLUX_STOP_TRACE_FULL,    /* the trace buffer, the access log or the profile events nearly full: take them and go on */
     FLUX_STOP_BLOCKED        /* the scheduler is locked (flux_vm_lock_scheduler) and
                                 the running agent blocked: pc is the blocking
                                 instruction, which has not run */
@@ -465,6 +465,35 @@ const uint64_t *flux_vm_profile_counts(const flux_vm *vm);
 const uint64_t *flux_vm_profile_energy(const flux_vm *vm);
 /* Copies up to max call-path nodes; returns how many there are in all. */
 size_t flux_vm_profile_nodes(const flux_vm *vm, flux_prof_node *out, size_t max);
+
+/* Profile events: while profiling and on, every call (CALL, SWI), return
+ * (RET, IRET) and agent turn is logged, so that the run can be drawn as a
+ * timeline (which agent ran when, each function entered and left).  A
+ * `cycle` is a global instruction index (the VM's cycles): a CALL's is the
+ * index of the callee's first instruction, a return's the index after it, a
+ * TURN's the first instruction of the agent's turn (its `addr`: the pc it
+ * runs from), an END's where the run stopped.  Every run begins with a
+ * TURN and ends with an END.  When the buffer nearly fills the VM stops
+ * with FLUX_STOP_TRACE_FULL: take the events, clear them, and run on
+ * (events that found it full are lost, and counted). */
+#define FLUX_PROF_EV_CALL 1u
+#define FLUX_PROF_EV_RETURN 2u
+#define FLUX_PROF_EV_TURN 3u
+#define FLUX_PROF_EV_END 4u
+typedef struct flux_prof_event {
+    uint64_t cycle;
+    uint32_t addr;       /* CALL: the callee's entry; RETURN: where it returns to; TURN: the pc */
+    uint8_t kind;        /* FLUX_PROF_EV_* */
+    uint8_t agent;       /* the id of the agent that ran it */
+    uint8_t resumed;     /* TURN: 1 when the agent had run before (not from its start) */
+    uint8_t reserved;
+} flux_prof_event;
+
+/* Profile events on (allocating their buffer) or off; -1 when out of memory. */
+int flux_vm_profile_events(flux_vm *vm, int on);
+/* The events logged since the last clear; *lost: how many found the buffer full. */
+const flux_prof_event *flux_vm_profile_event_data(const flux_vm *vm, size_t *n, uint64_t *lost);
+void flux_vm_profile_events_clear(flux_vm *vm);
 
 /* FLUX state outside the register file. */
 float flux_vm_trust(const flux_vm *vm, uint32_t agent);

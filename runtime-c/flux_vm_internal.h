@@ -273,6 +273,11 @@ struct flux_vm {
     flux_prof_node *prof_nodes;
     uint32_t prof_nnodes, prof_cap, prof_cur;
     uint32_t *prof_hash;                       /* (parent, func) -> node + 1, 2 * prof_cap slots */
+    /* profile events (flux_vm_profile_events) */
+    int prof_ev_on;
+    flux_prof_event *prof_ev;
+    uint32_t prof_ev_len;
+    uint64_t prof_ev_lost;
     /* A ring of confidence provenance.  Not part of checkpoints (it is large):
      * after going back in time, records older than the ring may be gone. */
     prov_record prov[PROV_RING];
@@ -401,7 +406,8 @@ void fluxi_trace_mem(flux_vm *vm, uint32_t addr, uint32_t len);
 int fluxi_access(flux_vm *vm, uint32_t kind, uint32_t loc, uint32_t len);
 /* The accesses to shared FLUX state of instruction `op`, which just retired. */
 int fluxi_access_op(flux_vm *vm, uint32_t op);
-void fluxi_prof_transition(flux_vm *vm, uint32_t op, uint32_t target, uint64_t cycles);
+int fluxi_prof_transition(flux_vm *vm, uint32_t op, uint32_t target, uint64_t cycles);
+int fluxi_prof_event(flux_vm *vm, uint32_t kind, uint32_t addr, uint64_t cycles);
 int fluxi_hook_step(flux_vm *vm, hook_state *hs, uint32_t pc, uint32_t sp, int64_t energy, uint64_t cycles);
 
 /* ---- inline helpers of the interpreter's hot path --------------------------- */

@@ -531,8 +531,8 @@ fn run_headless(path: PathBuf, args: VmArgs, trace: Option<(PathBuf, TraceFormat
         None => None,
     };
     if let Some((_, max_events)) = &profile {
+        session.arm_timeline(*max_events)?;
         session.set_profiling(true)?;
-        session.timeline = Some(cuda_flux_debugger::analysis::profile_report::Timeline::new(*max_events));
     }
     if let Some(level) = args.apoptosis_warn {
         session.set_apoptosis_warning(level)?;

@@ -165,3 +165,114 @@ fn without_a_trace_file_the_timeline_is_the_same() {
     assert!(alone["profiles"] == traced["profiles"], "the profiles differ with and without --trace");
     assert_eq!(frame_names(&alone), frame_names(&traced));
 }
+
+/// The saved profile `name` in `dir`.
+fn saved(dir: &std::path::Path, name: &str) -> Value {
+    serde_json::from_str(&std::fs::read_to_string(dir.join(name)).unwrap()).unwrap()
+}
+
+/// `monitor profile save` through gdb writes the timeline `run --profile`
+/// writes: armed before the first instruction and saved at the breakpoint
+/// on HALT (which has not run), the same 177 calls of fib, nested, over
+/// every instruction the profile counted; past `monitor profile events N`
+/// aggregated samples, said in the answer.
+#[test]
+fn monitor_profile_save_writes_the_timeline_through_gdb() {
+    let (_d, p) = program("prog.fasm", &fib10());
+    let dir = tempfile::tempdir().unwrap();
+    let stub = Stub::start(&p, &["--once", "--save-dir", dir.path().to_str().unwrap()]);
+    let out = gdb_batch(
+        stub.port,
+        &[
+            "monitor profile on",
+            "break *0x0B",
+            "continue",
+            "monitor profile save t.json",
+            "monitor profile events 356",
+            "monitor profile save t356.json",
+            "monitor profile events 355",
+            "monitor profile save a.json",
+            "monitor profile events 1000",
+            "monitor profile events x",
+        ],
+    );
+    let n = FIB10_INSNS - 1;
+    assert!(out.contains(&format!("saved the profile ({n} instructions) to t.json (speedscope JSON)\n")), "{out}");
+    assert!(out.contains(&format!("saved the profile ({n} instructions) to t356.json (speedscope JSON)\n")), "{out}");
+    assert!(out.contains("the timeline keeps at most 355 call events; this profile has more: it will be saved as aggregated samples\n"), "{out}");
+    assert!(
+        out.contains(&format!(
+            "saved the profile ({n} instructions) to a.json (speedscope JSON) as aggregated samples: more than 355 call events (monitor profile events N raises the limit, monitor profile reset starts again)\n"
+        )),
+        "{out}"
+    );
+    assert!(out.contains("the timeline keeps at most 1000 call events; this profile's were dropped past the old limit (monitor profile reset starts a new one)\n"), "{out}");
+    assert!(out.contains("error: usage: monitor profile events N (the most call events a saved timeline holds)\n"), "{out}");
+
+    for name in ["t.json", "t356.json"] {
+        let v = saved(dir.path(), name);
+        assert_eq!(frame_names(&v), ["start", "fib"], "{name}");
+        let profiles = v["profiles"].as_array().unwrap();
+        assert_eq!(profiles.len(), 1);
+        let p = &profiles[0];
+        assert_eq!((p["type"].as_str(), p["name"].as_str()), (Some("evented"), Some("prog.fasm agent 1 (instructions)")));
+        assert_eq!((p["startValue"].as_u64(), p["endValue"].as_u64()), (Some(0), Some(n)));
+        // start: LOAD_IMM, CALL, DBG_PRINT (HALT has not run); the rest in fib
+        assert_eq!(check_nesting(p, 2), [3, n - 3]);
+        assert_eq!((opens_of(p, 0), opens_of(p, 1)), (1, 177));
+        let first: Vec<(&str, u64, u64)> =
+            p["events"].as_array().unwrap()[..3].iter().map(|e| (e["type"].as_str().unwrap(), e["frame"].as_u64().unwrap(), e["at"].as_u64().unwrap())).collect();
+        assert_eq!(first, [("O", 0, 0), ("O", 1, 2), ("O", 1, 7)]);
+    }
+    let v = saved(dir.path(), "a.json");
+    let note = "aggregated samples: more than 355 call events";
+    assert_eq!(v["name"], format!("prog.fasm ({note})"));
+    let p = &v["profiles"][0];
+    assert_eq!((p["type"].as_str(), p["endValue"].as_u64()), (Some("sampled"), Some(n)));
+    let weights: u64 = p["weights"].as_array().unwrap().iter().map(|w| w.as_u64().unwrap()).sum();
+    assert_eq!(weights, n);
+}
+
+/// A profile made of many runs (breakpoints hit, single steps, a profile
+/// turned off and on again) is one timeline over the instructions it
+/// counted: it nests, its length is the profile's count, and fib opens once
+/// per call that ran while profiling.
+#[test]
+fn a_profile_over_stops_and_steps_is_one_timeline() {
+    let (_d, p) = program("prog.fasm", &fib10());
+    let dir = tempfile::tempdir().unwrap();
+    let stub = Stub::start(&p, &["--once", "--save-dir", dir.path().to_str().unwrap()]);
+    let out = gdb_batch(
+        stub.port,
+        &[
+            // the first instruction (LOAD_IMM) runs unprofiled
+            "stepi",
+            "monitor profile on",
+            "break fib",
+            "continue",
+            "continue",
+            "continue",
+            "delete",
+            "stepi 5",
+            // CMP_I16 and JL of a call run unprofiled: the call is still counted
+            "monitor profile off",
+            "stepi 2",
+            "monitor profile on",
+            "break *0x0B",
+            "continue",
+            "monitor profile save s.json",
+            "monitor profile report 1",
+        ],
+    );
+    let n = FIB10_INSNS - 1 - 1 - 2;
+    assert!(out.contains(&format!("saved the profile ({n} instructions) to s.json (speedscope JSON)\n")), "{out}");
+    let v = saved(dir.path(), "s.json");
+    let p = &v["profiles"][0];
+    assert_eq!((p["type"].as_str(), p["startValue"].as_u64(), p["endValue"].as_u64()), (Some("evented"), Some(0), Some(n)));
+    assert_eq!(frame_names(&v), ["start", "fib"]);
+    let self_time = check_nesting(p, 2);
+    assert_eq!(self_time.iter().sum::<u64>(), n);
+    // start's first frame opens where it was: at the CALL (LOAD_IMM ran before)
+    assert_eq!(self_time[0], 2);
+    assert_eq!((opens_of(p, 0), opens_of(p, 1)), (1, 177));
+}

@@ -642,23 +642,30 @@ pub struct FrameEvent {
 /// One agent's run as calls and returns.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct AgentTimeline {
-    /// Instructions the agent ran.
+    /// Instructions the agent ran (in its turns that ended).
     pub instructions: u64,
-    /// Its frames, outermost first (the entry it started at, then each
+    /// Its frames, outermost first (the pc it started at, then each
     /// function entered by a call and not yet left).
     stack: Vec<u32>,
-    /// Its last instruction was a call: the next one it runs is the callee's entry.
-    pending_call: bool,
+    /// Where it starts running (its first frame), until it has run.
+    entry: u32,
+    /// It had run before the profile began: `entry` may lie inside a
+    /// function, and the first frame is that function's.
+    pub resumed: bool,
     pub events: Vec<FrameEvent>,
 }
 
 /// Calls and returns per agent, in the order each agent ran them, made from
-/// the trace records of a run (one [`Timeline::step`] per instruction).
-/// A call (an opcode whose Flow is Call: CALL, SWI) opens the frame of the
-/// function the agent runs next, at the index of that instruction; a return
-/// (Flow Return: RET, IRET) closes the innermost frame after it, as the VM's
-/// call-path counts charge them.  Past `limit` events it keeps none
-/// (`overflowed`): the file is then made of the aggregated counts.
+/// the VM's profile events ([`Timeline::feed`]; see
+/// [`crate::runtime::vm::Vm::take_profile_events`]): the VM logs each call,
+/// return and agent turn at its global instruction index, and the timeline
+/// counts each agent's own instructions from its turns.  An agent's first
+/// frame is the pc it first ran from; a call (an opcode whose Flow is Call:
+/// CALL, SWI) opens the frame of its callee at the index of the callee's
+/// first instruction; a return (Flow Return: RET, IRET) closes the innermost
+/// frame after it (never the first), as the VM's call-path counts charge
+/// them.  Past `limit` events it keeps none (`overflowed`): the file is
+/// then made of the aggregated counts.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Timeline {
     /// The most events the file may hold.
@@ -666,11 +673,34 @@ pub struct Timeline {
     pub agents: BTreeMap<u32, AgentTimeline>,
     events: u64,
     pub overflowed: bool,
+    /// The turn running: its agent and the global index it began at.
+    turn: Option<(u32, u64)>,
 }
 
 impl Timeline {
     pub fn new(limit: u64) -> Timeline {
-        Timeline { limit, agents: BTreeMap::new(), events: 0, overflowed: false }
+        Timeline { limit, agents: BTreeMap::new(), events: 0, overflowed: false, turn: None }
+    }
+
+    /// Events kept so far (an open counts two: it and the close that ends its frame).
+    pub fn events(&self) -> u64 {
+        self.events
+    }
+
+    /// Drops the events: the file will hold the aggregated counts.
+    pub fn overflow(&mut self) {
+        self.overflowed = true;
+        for a in self.agents.values_mut() {
+            a.events = Vec::new();
+        }
+    }
+
+    /// A new limit; past it (already) the events are dropped.
+    pub fn set_limit(&mut self, limit: u64) {
+        self.limit = limit;
+        if self.events > limit {
+            self.overflow();
+        }
     }
 
     fn add(&mut self, agent: u32, e: FrameEvent) {
@@ -680,37 +710,65 @@ impl Timeline {
         // an open counts with the close that ends its frame (at a return or at the end)
         let cost = if e.open { 2 } else { 0 };
         if self.events + cost > self.limit {
-            self.overflowed = true;
-            for a in self.agents.values_mut() {
-                a.events = Vec::new();
-            }
+            self.overflow();
             return;
         }
         self.events += cost;
         self.agents.entry(agent).or_default().events.push(e);
     }
 
-    /// One instruction `agent` ran at `pc`.
-    pub fn step(&mut self, agent: u32, pc: u32, opcode: u8) {
+    /// Opens `agent`'s first frame when it has none: it ran.
+    fn started(&mut self, agent: u32) {
         let line = self.agents.entry(agent).or_default();
-        let at = line.instructions;
-        line.instructions += 1;
-        let mut opened = None;
-        if line.stack.is_empty() || std::mem::take(&mut line.pending_call) {
-            line.stack.push(pc);
-            opened = Some(FrameEvent { open: true, func: pc, at });
+        if line.stack.is_empty() {
+            let (func, at) = (line.entry, line.instructions);
+            line.stack.push(func);
+            self.add(agent, FrameEvent { open: true, func, at });
         }
-        let mut closed = None;
-        match crate::runtime::isa::opcode(opcode).map(|o| o.flow) {
-            Some(Flow::Call) => line.pending_call = true,
-            Some(Flow::Return) if line.stack.len() > 1 => {
-                let func = line.stack.pop().unwrap_or_default();
-                closed = Some(FrameEvent { open: false, func, at: at + 1 });
+    }
+
+    /// Ends the turn running at global index `end`.
+    fn end_turn(&mut self, end: u64) {
+        if let Some((agent, begin)) = self.turn.take() {
+            let ran = end.wrapping_sub(begin);
+            if ran > 0 && ran < u64::MAX / 2 {
+                self.started(agent);
+                if let Some(line) = self.agents.get_mut(&agent) {
+                    line.instructions += ran;
+                }
             }
-            _ => {}
         }
-        for e in opened.into_iter().chain(closed) {
-            self.add(agent, e);
+    }
+
+    /// The VM's profile events, in the order it logged them.
+    pub fn feed(&mut self, events: &[crate::runtime::records::ProfEvent]) {
+        use crate::runtime::records::ProfEventKind as K;
+        for e in events {
+            match e.kind {
+                K::Turn => {
+                    self.end_turn(e.cycle);
+                    self.turn = Some((e.agent, e.cycle));
+                    let line = self.agents.entry(e.agent).or_default();
+                    if line.stack.is_empty() {
+                        line.entry = e.addr;
+                        line.resumed = e.resumed;
+                    }
+                }
+                K::End => self.end_turn(e.cycle),
+                K::Call | K::Return => {
+                    let Some((agent, begin)) = self.turn.filter(|&(a, _)| a == e.agent) else { continue };
+                    self.started(agent);
+                    let Some(line) = self.agents.get_mut(&agent) else { continue };
+                    let at = line.instructions + e.cycle.wrapping_sub(begin);
+                    if e.kind == K::Call {
+                        line.stack.push(e.addr);
+                        self.add(agent, FrameEvent { open: true, func: e.addr, at });
+                    } else if line.stack.len() > 1 {
+                        let func = line.stack.pop().unwrap_or_default();
+                        self.add(agent, FrameEvent { open: false, func, at });
+                    }
+                }
+            }
         }
     }
 
@@ -767,7 +825,15 @@ pub fn speedscope_json_with(data: &ProfileData, program: &Program, timeline: Opt
                 // the events as text: a million serde_json values would take
                 // a hundred times the memory of the file
                 let mut events = String::from("[");
-                for (n, e) in t.events_of(agent).iter().enumerate() {
+                let all = t.events_of(agent);
+                for (n, e) in all.iter().enumerate() {
+                    // the first frame (the first event and the last) of an agent
+                    // that had run before is the function its pc was in
+                    let func = match line.resumed && (n == 0 || n + 1 == all.len()) {
+                        true => a.func_of(e.func).map_or(e.func, |f| f.entry),
+                        false => e.func,
+                    };
+                    let e = FrameEvent { func, ..*e };
                     let k = match a.funcs.binary_search_by_key(&e.func, |f| f.entry) {
                         Ok(k) => k,
                         Err(_) => *extra.entry(e.func).or_insert_with(|| {

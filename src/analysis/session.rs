@@ -106,8 +106,13 @@ pub struct Session {
     /// `profile on`: the VM counts every instruction it runs.
     pub profiling: bool,
     /// Calls and returns per agent for an evented speedscope file
-    /// (`run --profile`), fed from the trace records by `run_to_end`.
+    /// (`run --profile`, `monitor profile save`), fed from the VM's profile
+    /// events after every run while profiling (see [`Session::arm_timeline`]).
     pub timeline: Option<crate::analysis::profile_report::Timeline>,
+    /// The most call events a timeline keeps (`monitor profile events N`).
+    pub profile_event_limit: u64,
+    /// The VM's profile events taken after a run (kept for its capacity).
+    prof_events: Vec<crate::runtime::records::ProfEvent>,
     /// The recorded history while recording (`--record`, `record on`).
     pub history: Option<History>,
     /// Record from the start of every run (`serve --record`).
@@ -137,6 +142,8 @@ impl Session {
             trace: TraceWindow::default(),
             profiling: false,
             timeline: None,
+            profile_event_limit: crate::analysis::profile_report::DEFAULT_MAX_EVENTS,
+            prof_events: Vec::new(),
             history: None,
             record_from_start: false,
             record_limit: crate::analysis::history::DEFAULT_LIMIT,
@@ -233,7 +240,16 @@ impl Session {
             return format!("instruction {n} is before the start of the history ({}): the record limit dropped it", h.begin());
         }
         h.before_resume(&mut self.vm);
-        if let Err(e) = h.goto(&mut self.vm, n) {
+        // going there re-runs stretches of the history: the profile must not count them
+        let profiling = self.profiling;
+        if profiling {
+            let _ = self.vm.set_profiling(false);
+        }
+        let moved = h.goto(&mut self.vm, n);
+        if profiling {
+            let _ = self.vm.set_profiling(true);
+        }
+        if let Err(e) = moved {
             return format!("error: {e}");
         }
         format!(
@@ -353,6 +369,7 @@ impl Session {
             }
             None => (self.vm.run(want), false),
         };
+        self.take_profile_events();
         let text = self.vm.take_ax_output();
         if !text.is_empty() {
             console(&text);
@@ -371,16 +388,20 @@ impl Session {
     pub fn run_reverse(&mut self, step: Option<u32>) -> Result<ReverseEnd, VmError> {
         let Some(h) = &mut self.history else { return Ok(ReverseEnd::NoHistory) };
         h.before_resume(&mut self.vm);
+        // going back re-runs stretches of the history on this VM (its
+        // breakpoints armed): the profile must not count them again
+        if self.profiling {
+            self.vm.set_profiling(false)?;
+        }
         if let Some(agent) = step {
-            return Ok(match h.reverse_step_agent(&mut self.vm, agent)? {
+            let stepped = h.reverse_step_agent(&mut self.vm, agent);
+            if self.profiling {
+                self.vm.set_profiling(true)?;
+            }
+            return Ok(match stepped? {
                 Some(_) => ReverseEnd::Stepped,
                 None => ReverseEnd::Begin,
             });
-        }
-        // reverse-continue re-runs stretches of the history on this VM
-        // (its breakpoints armed): the profile must not count them again
-        if self.profiling {
-            self.vm.set_profiling(false)?;
         }
         let found = h.reverse_continue(&mut self.vm, counts_in_reverse);
         if self.profiling {
@@ -427,6 +448,19 @@ impl Session {
     /// the whole recorded run is in the history, so gdb can move freely
     /// through it (values come from the file: its start state holds the RNG).
     pub fn replay_from(&mut self, rec: &crate::analysis::recording::Recording) -> Result<(), crate::analysis::recording::ReplayError> {
+        // loading runs the whole recording on this VM: the profile must not count it
+        let profiling = self.profiling;
+        if profiling {
+            let _ = self.vm.set_profiling(false);
+        }
+        let loaded = self.load_replay(rec);
+        if profiling {
+            let _ = self.vm.set_profiling(true);
+        }
+        loaded
+    }
+
+    fn load_replay(&mut self, rec: &crate::analysis::recording::Recording) -> Result<(), crate::analysis::recording::ReplayError> {
         use crate::runtime::vm::{StopKind, PAGE_SIZE};
         rec.verify()?;
         let runner = crate::analysis::recording::Runner::new(rec)?;
@@ -495,10 +529,15 @@ impl Session {
         format!("the trace keeps the newest {n} records")
     }
 
-    /// Exact profiling on or off (the counts stay until `profile_reset`).
+    /// Exact profiling on or off (the counts stay until `profile_reset`);
+    /// on, the calls and returns are kept for a timeline too (see
+    /// [`Session::arm_timeline`]).
     pub fn set_profiling(&mut self, on: bool) -> Result<(), VmError> {
         if on {
             self.vm.set_profiling(true)?;
+            if self.timeline.is_none() {
+                self.arm_timeline(self.profile_event_limit)?;
+            }
         } else {
             let _ = self.vm.set_profiling(false);
         }
@@ -506,14 +545,82 @@ impl Session {
         Ok(())
     }
 
-    /// The profile as speedscope JSON, written to `path` in the save directory.
+    /// Keeps a timeline of the profiled runs (at most `limit` call events):
+    /// the VM logs each call, return and agent turn while profiling, and
+    /// every run's events are taken after it.
+    pub fn arm_timeline(&mut self, limit: u64) -> Result<(), VmError> {
+        self.vm.set_profile_events(true)?;
+        let mut scratch = Vec::new();
+        self.vm.take_profile_events(&mut scratch);
+        self.profile_event_limit = limit;
+        self.timeline = Some(crate::analysis::profile_report::Timeline::new(limit));
+        Ok(())
+    }
+
+    /// Feeds the VM's profile events to the timeline (after every run).
+    fn take_profile_events(&mut self) {
+        let Some(t) = self.timeline.as_mut().filter(|t| !t.overflowed) else { return };
+        self.prof_events.clear();
+        if self.vm.take_profile_events(&mut self.prof_events) > 0 {
+            t.overflow();
+        }
+        t.feed(&self.prof_events);
+        if t.overflowed {
+            // past the limit the events are of no use: profile on without them
+            let _ = self.vm.set_profile_events(false);
+        }
+    }
+
+    /// `profile reset`: the counts and the timeline start again.
+    pub fn profile_reset(&mut self) {
+        self.vm.profile_reset();
+        if self.timeline.is_some() {
+            if let Err(e) = self.arm_timeline(self.profile_event_limit) {
+                log::warn!("profile events: {e}");
+                self.timeline = None;
+            }
+        }
+    }
+
+    /// `profile events N`: the most call events a timeline keeps.
+    pub fn set_profile_event_limit(&mut self, limit: u64) -> String {
+        self.profile_event_limit = limit;
+        match &mut self.timeline {
+            Some(t) if t.overflowed => format!(
+                "the timeline keeps at most {limit} call events; this profile's were dropped past the old limit (monitor profile reset starts a new one)"
+            ),
+            Some(t) => {
+                t.set_limit(limit);
+                if t.overflowed {
+                    format!("the timeline keeps at most {limit} call events; this profile has more: it will be saved as aggregated samples")
+                } else {
+                    format!("the timeline keeps at most {limit} call events")
+                }
+            }
+            None => format!("the timeline keeps at most {limit} call events"),
+        }
+    }
+
+    /// The profile as speedscope JSON, written to `path` in the save
+    /// directory: evented (a timeline per agent) unless the timeline had
+    /// more than its limit of call events, then aggregated samples, and the
+    /// answer says so.
     pub fn save_profile(&self, path: &str) -> String {
         let data = crate::analysis::profiler::profile_data(&self.vm);
-        let json = crate::analysis::profile_report::speedscope_json(&data, &self.program);
+        let json = crate::analysis::profile_report::speedscope_json_with(&data, &self.program, self.timeline.as_ref());
         match self.create_saved_file(path).and_then(|mut f| {
             std::io::Write::write_all(&mut f, json.as_bytes()).map_err(|e| format!("writing {path}: {e}"))
         }) {
-            Ok(()) => format!("saved the profile ({} instructions) to {path} (speedscope JSON)", data.total_instructions),
+            Ok(()) => {
+                let mut line = format!("saved the profile ({} instructions) to {path} (speedscope JSON)", data.total_instructions);
+                if let Some(t) = self.timeline.as_ref().filter(|t| t.overflowed) {
+                    line.push_str(&format!(
+                        " as aggregated samples: more than {} call events (monitor profile events N raises the limit, monitor profile reset starts again)",
+                        t.limit
+                    ));
+                }
+                line
+            }
             Err(e) => format!("error: {e}"),
         }
     }
@@ -666,28 +773,20 @@ impl Session {
     /// passed on, the trace streamed to `trace`, each apoptosis warning
     /// handed to `on_warning` (the run goes on).
     pub fn run_to_end(&mut self, mut trace: Option<&mut TraceStream<'_>>, on_warning: &mut dyn FnMut(&DebugEvent)) -> Result<Outcome, RunError> {
-        if trace.is_some() || self.timeline.is_some() {
+        if trace.is_some() {
             self.vm.set_tracing(true)?;
         }
         loop {
             let stop = self.vm.run(u64::MAX);
+            self.take_profile_events();
             self.flush_output()?;
             let event = self.debugger.event_for(&stop, &self.vm);
             let flux_event = match event {
                 Some(DebugEvent::ApoptosisWarning { energy, level, .. }) => Some(FluxEvent::ApoptosisWarning { energy, level }),
                 _ => None,
             };
-            let timeline = self.timeline.as_mut().filter(|t| !t.overflowed);
             if let Some(t) = trace.as_deref_mut() {
-                t.drain(&mut self.vm, flux_event, timeline).map_err(|e| RunError::trace(t.path(), &e))?;
-            } else if let Some(line) = timeline {
-                for r in self.vm.take_trace_steps() {
-                    line.step(r.agent, r.pc, r.opcode);
-                }
-                if line.overflowed {
-                    // past the limit the records are of no use: run on without them
-                    self.vm.set_tracing(false)?;
-                }
+                t.drain(&mut self.vm, flux_event).map_err(|e| RunError::trace(t.path(), &e))?;
             }
             match stop.kind {
                 StopKind::Halted { code } => return Ok(Outcome::Exited(code)),
@@ -704,8 +803,8 @@ impl Session {
     }
 
     /// The profile as speedscope JSON, written to `path` (`run --profile`).
-    /// Evented (one profile per agent) when `timeline` was set before the
-    /// run and did not overflow; aggregated samples otherwise.
+    /// Evented (one profile per agent) when the timeline was armed before
+    /// the run and did not overflow; aggregated samples otherwise.
     pub fn write_profile(&self, path: &Path) -> std::io::Result<()> {
         let data = crate::analysis::profiler::profile_data(&self.vm);
         let json = crate::analysis::profile_report::speedscope_json_with(&data, &self.program, self.timeline.as_ref());

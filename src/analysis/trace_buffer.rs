@@ -258,19 +258,8 @@ impl<'a> TraceStream<'a> {
 
     /// Takes the VM's records, with their disassembly; `event` (an apoptosis
     /// warning the stop is) goes on the record of the instruction that caused it.
-    /// Each record is also a step of `timeline`, when given.
-    pub fn drain(
-        &mut self,
-        vm: &mut Vm,
-        event: Option<FluxEvent>,
-        timeline: Option<&mut crate::analysis::profile_report::Timeline>,
-    ) -> Result<(), TraceWriteError> {
+    pub fn drain(&mut self, vm: &mut Vm, event: Option<FluxEvent>) -> Result<(), TraceWriteError> {
         let mut records = disasm::take_trace(vm, &mut self.texts);
-        if let Some(t) = timeline {
-            for r in &records {
-                t.step(r.agent, r.pc, r.opcode);
-            }
-        }
         if let (Some(e), Some(last)) = (event, records.last_mut()) {
             last.events.push(e);
         }

@@ -125,34 +125,29 @@ pub fn parse_raw(data: &[u8]) -> Vec<TraceRecord> {
     out
 }
 
-/// One traced instruction as a profile's timeline reads it: who ran it,
-/// where, and its opcode (the rest of the record is skipped).
+/// What a [`ProfEvent`] marks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Step {
-    pub agent: u32,
-    pub pc: u32,
-    pub opcode: u8,
+pub enum ProfEventKind {
+    /// A CALL or SWI: `cycle` is the index of the callee's first instruction, `addr` its entry.
+    Call,
+    /// A RET or IRET: `cycle` is the index after it, `addr` where it returns to.
+    Return,
+    /// An agent's turn begins at `cycle`, at pc `addr` (every run begins with one).
+    Turn,
+    /// The run stopped at `cycle`.
+    End,
 }
 
-/// Parses the runtime's trace stream into [`Step`]s.
-pub fn parse_steps(data: &[u8]) -> Vec<Step> {
-    use crate::runtime::ffi::{flux_trace_head, flux_trace_mem, flux_trace_reg, flux_trace_trust};
-    use std::mem::size_of;
-    let mut out = Vec::with_capacity(data.len() / size_of::<flux_trace_head>());
-    let mut at = 0usize;
-    while let Some(bytes) = at.checked_add(size_of::<flux_trace_head>()).and_then(|end| data.get(at..end)) {
-        // SAFETY: flux_trace_head is a plain C struct of integers; any bytes are valid.
-        let h: flux_trace_head = unsafe { std::ptr::read_unaligned(bytes.as_ptr() as *const flux_trace_head) };
-        at += size_of::<flux_trace_head>()
-            + h.reg_mask.count_ones() as usize * size_of::<flux_trace_reg>()
-            + h.nmem as usize * size_of::<flux_trace_mem>()
-            + if h.flags as u32 & crate::runtime::ffi::FLUX_TRACE_TRUST != 0 { size_of::<flux_trace_trust>() } else { 0 };
-        if at > data.len() {
-            break;
-        }
-        out.push(Step { agent: h.agent as u32, pc: h.pc, opcode: h.opcode });
-    }
-    out
+/// One of the VM's profile events (see `flux_vm_profile_events`): `cycle`
+/// is a global instruction index, `agent` the agent that ran.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ProfEvent {
+    pub kind: ProfEventKind,
+    pub agent: u32,
+    pub addr: u32,
+    pub cycle: u64,
+    /// A turn of an agent that had run before (so `addr` may be inside a function).
+    pub resumed: bool,
 }
 
 /// A register one instruction changed: old and new value and confidence.

@@ -714,23 +714,6 @@ impl Vm {
         records
     }
 
-    /// Takes the trace records produced since the last call as who ran
-    /// what where (a profile's timeline).
-    pub fn take_trace_steps(&mut self) -> Vec<crate::runtime::records::Step> {
-        let mut len = 0usize;
-        // SAFETY: `self.ptr()` is live (see `Vm::ptr`); `len` is a local the call fills.
-        let p = unsafe { ffi::flux_vm_trace_data(self.ptr(), &mut len) };
-        let steps = if p.is_null() || len == 0 {
-            Vec::new()
-        } else {
-            // SAFETY: runtime-c hands out its buffer and its filled length.
-            crate::runtime::records::parse_steps(unsafe { std::slice::from_raw_parts(p, len) })
-        };
-        // SAFETY: `self.ptr()` is live (see `Vm::ptr`); the other arguments are plain values.
-        unsafe { ffi::flux_vm_trace_clear(self.ptr()) };
-        steps
-    }
-
     /// Drops the trace records produced since the last call; returns their bytes.
     pub fn discard_trace(&mut self) -> usize {
         let mut len = 0usize;
@@ -885,6 +868,46 @@ impl Vm {
             return Err(VmError::HookMemory);
         }
         Ok(())
+    }
+
+    /// Profile events on or off: while profiling, every call, return and
+    /// agent turn is logged (see [`Vm::take_profile_events`]).
+    pub fn set_profile_events(&mut self, on: bool) -> Result<(), VmError> {
+        // SAFETY: `self.ptr()` is live (see `Vm::ptr`); the other arguments are plain values.
+        if unsafe { ffi::flux_vm_profile_events(self.ptr(), on as i32) } != 0 {
+            return Err(VmError::HookMemory);
+        }
+        Ok(())
+    }
+
+    /// Appends the profile events logged since the last call to `out` and
+    /// clears them; returns how many were lost to a full buffer (none while
+    /// every run's events are taken after it: the VM stops with
+    /// [`StopKind::TraceFull`] before it fills).
+    pub fn take_profile_events(&mut self, out: &mut Vec<crate::runtime::records::ProfEvent>) -> u64 {
+        use crate::runtime::records::{ProfEvent, ProfEventKind};
+        let (mut n, mut lost) = (0usize, 0u64);
+        // SAFETY: `self.ptr()` is live (see `Vm::ptr`); `n` and `lost` are locals the call fills.
+        let p = unsafe { ffi::flux_vm_profile_event_data(self.ptr(), &mut n, &mut lost) };
+        if !p.is_null() && n > 0 {
+            // SAFETY: runtime-c hands out its buffer and its filled length; the
+            // events are copied out before the buffer is cleared below.
+            let events = unsafe { std::slice::from_raw_parts(p, n) };
+            out.reserve(n);
+            out.extend(events.iter().filter_map(|e| {
+                let kind = match u32::from(e.kind) {
+                    ffi::FLUX_PROF_EV_CALL => ProfEventKind::Call,
+                    ffi::FLUX_PROF_EV_RETURN => ProfEventKind::Return,
+                    ffi::FLUX_PROF_EV_TURN => ProfEventKind::Turn,
+                    ffi::FLUX_PROF_EV_END => ProfEventKind::End,
+                    _ => return None,
+                };
+                Some(ProfEvent { kind, agent: u32::from(e.agent), addr: e.addr, cycle: e.cycle, resumed: e.resumed != 0 })
+            }));
+        }
+        // SAFETY: `self.ptr()` is live (see `Vm::ptr`).
+        unsafe { ffi::flux_vm_profile_events_clear(self.ptr()) };
+        lost
     }
 
     pub fn profile_reset(&mut self) {

@@ -21,7 +21,8 @@ pub const COMMANDS: &[(&str, &str)] = &[
     ("trace size N", "keep the newest N records (default 100000, at most 10000000)"),
     ("profile on|off|reset", "count every instruction, per address and call path"),
     ("profile report [N]", "opcode frequency, hot paths, bottleneck analysis"),
-    ("profile save PATH", "the profile as speedscope JSON, in the save directory"),
+    ("profile save PATH", "the profile as speedscope JSON (a timeline per agent), in the save directory"),
+    ("profile events N", "the most call events a saved timeline holds (more: aggregated samples)"),
 ];
 
 impl Session {
@@ -55,16 +56,20 @@ impl Session {
                 "profiling off (the counts stay until `monitor profile reset`)".into()
             }
             ["profile", "reset"] => {
-                s.vm.profile_reset();
+                s.profile_reset();
                 "profile counts reset".into()
             }
+            ["profile", "events", n] => match n.parse::<u64>() {
+                Ok(n) => s.set_profile_event_limit(n),
+                Err(_) => "error: usage: monitor profile events N (the most call events a saved timeline holds)".into(),
+            },
             ["profile", "report"] => s.profile_report(10),
             ["profile", "report", n] => match parse_u32(n) {
                 Some(n) => s.profile_report(n as usize),
                 None => "error: usage: monitor profile report [N]".into(),
             },
             ["profile", "save", path] => s.save_profile(path),
-            ["profile", ..] => "error: usage: monitor profile on|off|reset|report [N]|save PATH".into(),
+            ["profile", ..] => "error: usage: monitor profile on|off|reset|report [N]|save PATH|events N".into(),
             _ => return None,
         })
     }
