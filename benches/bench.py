@@ -42,8 +42,12 @@
   14. the run database: `collect benches/fib25.fasm --db FILE` (a recorded run indexed into
      SQLite: every call, every memory write, the profile, ...) vs `run --record` of fib(25),
      and the rows per second collect writes.
+  15. profiling in the stub: gdb `continue` over fib(30) with `monitor profile on`
+     (the exact counts and the timeline of every call, `monitor profile events`
+     raised so that all 2.7 million call events are kept) vs without, and the
+     time `monitor profile save` then takes to write the evented speedscope file.
 
-`bench.py --only memory` measures 9 alone, `--only pct` 10 alone, `--only dap` 11 alone, `--only queries` 12 alone, `--only explore` 13 alone, `--only rundb` 14 alone;
+`bench.py --only memory` measures 9 alone, `--only pct` 10 alone, `--only dap` 11 alone, `--only queries` 12 alone, `--only explore` 13 alone, `--only rundb` 14 alone, `--only profile` 15 alone;
 `--only speed` the rows with speed goals: fib(35) and fib(30), 2, 3, `run --record` of 6, and 7.
 
 Every measurement takes --runs pairs: a FLUX run and its peer's run one
@@ -54,7 +58,7 @@ are printed beside it for information.  Nothing here fails because of a
 timing, only when a measurement cannot be taken (a tool missing, a wrong
 result, a timeout).
 
-Usage: bench.py --stub PATH [--runs N] [--steps N] [--pct-seeds N] [--out FILE] [--only memory|speed|pct|dap|queries|explore|rundb]
+Usage: bench.py --stub PATH [--runs N] [--steps N] [--pct-seeds N] [--out FILE] [--only memory|speed|pct|dap|queries|explore|rundb|profile]
 """
 import argparse
 import json
@@ -578,6 +582,39 @@ def collect_rows(coll, rec, rows):
     ]
 
 
+# ---- 15. profiling in the stub -------------------------------------------------
+
+def bench_profile_continue(stub, runs, tmp):
+    """Per pair: gdb `continue` over fib(30) profiled (counts and timeline) and
+    not; and the seconds `monitor profile save` took after the profiled one."""
+    profiled, plain, saves = [], [], []
+    timer = py("import time; t1 = time.perf_counter()")
+    after = [*timer, "-ex", "monitor profile save p.json",
+             *py("print('RESULT save=%.6f' % (time.perf_counter() - t1))")]
+
+    def profiled_run():
+        setup = ["monitor profile events 10000000", "monitor profile on"]
+        secs, _, out = gdb_continue_to(stub, FIB_FASM, FIB_HALT, ["--save-dir", tmp], setup=setup, after=after)
+        if "saved the profile (" not in out:
+            raise BenchError(f"monitor profile save: unexpected session:\n{out}")
+        saves.append(float(result(out, "save")))
+        return secs
+
+    for i in range(runs):
+        t, p = pair(i, profiled_run, lambda: gdb_continue_to(stub, FIB_FASM, FIB_HALT, [])[0])
+        profiled.append(t)
+        plain.append(p)
+    return profiled, plain, saves
+
+
+def profile_rows(profiled, plain, saves):
+    r, b = paired(profiled, plain), min(profiled) / min(plain)
+    return [
+        ("gdb continue over fib(30): profile on (counts + timeline) vs off", ms(profiled), ms(plain), f"{r:.2f}x", f"{b:.2f}x", "-", "-"),
+        ("  (info) monitor profile save of it (evented speedscope file)", ms(saves), "-", "-", "-", "-", "-"),
+    ]
+
+
 # ---- 9. recording memory ------------------------------------------------------
 
 def run_record_memory(stub, program, path):
@@ -955,10 +992,11 @@ def main():
     ap.add_argument("--runs", type=int, default=7, help="pairs of runs of each measurement (goals judged on the median per-pair ratio)")
     ap.add_argument("--steps", type=int, default=2000, help="stepi count per gdb session")
     ap.add_argument("--out", help="also write the table to this file")
-    ap.add_argument("--only", choices=["memory", "speed", "pct", "dap", "queries", "explore", "rundb"],
+    ap.add_argument("--only", choices=["memory", "speed", "pct", "dap", "queries", "explore", "rundb", "profile"],
                     help="measure only this (memory: 9, recording memory; speed: the rows with speed goals,"
                          " 1, 2, 3, run --record of 6, and 7; pct: 10, PCT vs chaos; dap: 11, DAP next;"
-                         " queries: 12, history queries; explore: 13, explore throughput; rundb: 14, the run database)")
+                         " queries: 12, history queries; explore: 13, explore throughput; rundb: 14, the run database;"
+                         " profile: 15, profiling in the stub)")
     ap.add_argument("--pct-seeds", type=int, default=4000, help="seeds per scheduler for the depth-3 bug")
     a = ap.parse_args()
     if a.runs < 1 or a.steps < 1:
@@ -987,6 +1025,18 @@ def main():
                 f.write(text)
         return 0
     tmp = tempfile.mkdtemp(prefix="flux-bench-")
+    if a.only == "profile":
+        try:
+            log(f"15 gdb continue over fib(30) with profiling on (counts and timeline) vs off, {a.runs} runs each")
+            rows = profile_rows(*bench_profile_continue(a.stub, a.runs, tmp))
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
+        text = "\n".join(table(rows)) + "\n"
+        sys.stdout.write(text)
+        if a.out:
+            with open(a.out, "w") as f:
+                f.write(text)
+        return 0
     if a.only == "rundb":
         try:
             log(f"13/14 collect fib(25) into a run database vs run --record, {a.runs} runs each")
@@ -1070,6 +1120,8 @@ def main():
             ex_r, ex_notes = explore_rows(bench_explore(a.stub, a.runs))
             log(f"14/14 collect fib(25) into a run database vs run --record, {a.runs} runs each")
             db_rows = collect_rows(*bench_collect(a.stub, a.runs, tmp))
+            log(f"15 gdb continue over fib(30) with profiling on (counts and timeline) vs off, {a.runs} runs each")
+            db_rows += profile_rows(*bench_profile_continue(a.stub, a.runs, tmp))
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 

@@ -124,6 +124,17 @@ CREATE INDEX IF NOT EXISTS messages_run ON messages(run, instruction);
 CREATE INDEX IF NOT EXISTS layers_run ON layers(run);
 ";
 
+/// Binds each value to its parameter (?1, ?2, ...) of the prepared
+/// statement and runs it: typed binds, no slice of trait objects per row.
+macro_rules! insert {
+    ($st:expr; $($v:expr),+ $(,)?) => {{
+        let mut k = 0usize;
+        $( k += 1; $st.raw_bind_parameter(k, $v)?; )+
+        let _ = k;
+        $st.raw_execute()
+    }};
+}
+
 /// A run database open for writing.
 pub struct RunDb {
     conn: Connection,
@@ -165,7 +176,13 @@ impl RunDb {
             ))
             .map_err(sql(&name))?;
         }
-        conn.execute_batch("PRAGMA synchronous = NORMAL;").map_err(sql(&name))?;
+        // a database this collect creates holds nothing else: a crash may
+        // leave it broken, and the collect is run again (journal in memory,
+        // which still rolls a failed layer back; no syncs).  One that holds
+        // runs already keeps its journal and syncs.
+        let durability = if fresh { "PRAGMA journal_mode = MEMORY; PRAGMA synchronous = OFF;" } else { "PRAGMA synchronous = NORMAL;" };
+        // the indices are sorted in memory (64 MiB of page cache) rather than in temporary files
+        conn.execute_batch(&format!("{durability} PRAGMA cache_size = -65536; PRAGMA temp_store = MEMORY;")).map_err(sql(&name))?;
         Ok(RunDb { conn, path: name })
     }
 
@@ -408,7 +425,7 @@ fn index(rec: &Recording) -> Result<Indexed, RunDbError> {
         let cycles = runner.vm.regs().cycles;
         runner.run(u64::MAX, &mut events, &mut pending).map_err(|source| ReplayError::Io { path: "<output>".into(), source })?;
         events.clear();
-        for r in runner.vm.take_trace_writes() {
+        runner.vm.drain_trace_writes(|r| {
             let index = before + r.cycle.wrapping_sub(cycles);
             let agent = r.agent;
             if last_agent.is_some_and(|a| a != agent) {
@@ -422,7 +439,7 @@ fn index(rec: &Recording) -> Result<Indexed, RunDbError> {
                 *slot = r.opcode as i16;
             }
             let g = regs.entry(agent).or_insert([0; NUM_REGS]);
-            for c in &r.regs {
+            for c in r.regs {
                 // what the register held before, as the trace says
                 g[c.reg as usize] = c.old;
             }
@@ -450,7 +467,7 @@ fn index(rec: &Recording) -> Result<Indexed, RunDbError> {
                 "DBG_PRINT" | "LOG" => printers.push_back((index, agent, r.pc)),
                 _ => {}
             }
-            for c in &r.regs {
+            for c in r.regs {
                 g[c.reg as usize] = c.new;
             }
             if mnemonic == "ASK" {
@@ -464,10 +481,10 @@ fn index(rec: &Recording) -> Result<Indexed, RunDbError> {
                     calls[i].ret = Some((index, g[0]));
                 }
             }
-            for m in &r.mem {
+            for m in r.mem {
                 writes.push(WriteRow { instruction: index, pc: r.pc, agent, addr: m.addr, size: m.len, old: m.old, new: m.new });
             }
-        }
+        });
         // every DBG_PRINT and LOG prints one line
         while let Some(nl) = pending.iter().position(|&b| b == b'\n') {
             let line: Vec<u8> = pending.drain(..=nl).collect();
@@ -560,7 +577,7 @@ pub fn collect(db: &mut RunDb, program: &Program, rec: &Recording, source: Sourc
     let write_output = |tx: &rusqlite::Transaction| -> rusqlite::Result<u64> {
         let mut st = tx.prepare("INSERT INTO output(run, line, instruction, agent, pc, text) VALUES (?1, ?2, ?3, ?4, ?5, ?6)")?;
         for (k, l) in ix.output.iter().enumerate() {
-            st.execute(params![run, k as i64 + 1, l.instruction.map(|i| i as i64), l.agent, l.pc, l.text])?;
+            insert!(st; run, k as i64 + 1, l.instruction.map(|i| i as i64), l.agent, l.pc, &l.text)?;
         }
         Ok(ix.output.len() as u64)
     };
@@ -578,7 +595,7 @@ pub fn collect(db: &mut RunDb, program: &Program, rec: &Recording, source: Sourc
             let energy = p.pc_energy.get(pc).copied().unwrap_or(0);
             let op = ix.pc_opcode.get(pc).and_then(|&c| u8::try_from(c).ok()).and_then(isa::opcode);
             let (name, category) = op.map_or(("DB", "data"), |o| (o.mnemonic, o.category));
-            st.execute(params![run, pc as i64, name, count as i64, energy as i64])?;
+            insert!(st; run, pc as i64, name, count as i64, energy as i64)?;
             let e = ops.entry(name).or_insert((category, 0, 0));
             e.1 += count;
             e.2 += energy;
@@ -586,7 +603,7 @@ pub fn collect(db: &mut RunDb, program: &Program, rec: &Recording, source: Sourc
         }
         let mut st = tx.prepare("INSERT INTO profile_ops(run, opcode, category, count, energy) VALUES (?1, ?2, ?3, ?4, ?5)")?;
         for (name, (category, count, energy)) in &ops {
-            st.execute(params![run, name, category, *count as i64, *energy as i64])?;
+            insert!(st; run, name, category, *count as i64, *energy as i64)?;
             rows += 1;
         }
         let mut st = tx.prepare(
@@ -597,7 +614,7 @@ pub fn collect(db: &mut RunDb, program: &Program, rec: &Recording, source: Sourc
             let parent = ix.nodes_parent.get(k).copied().filter(|&q| (q as usize) < k && k > 0).map(i64::from);
             let names: Vec<String> = cp.stack.iter().map(|&e| program.function_name(e)).collect();
             let entry = cp.stack.last().copied().unwrap_or(0);
-            st.execute(params![
+            insert!(st; 
                 run,
                 k as i64,
                 parent,
@@ -608,7 +625,7 @@ pub fn collect(db: &mut RunDb, program: &Program, rec: &Recording, source: Sourc
                 cp.self_count as i64,
                 cp.inclusive as i64,
                 cp.calls as i64
-            ])?;
+            )?;
             rows += 1;
         }
         Ok(rows)
@@ -623,7 +640,7 @@ pub fn collect(db: &mut RunDb, program: &Program, rec: &Recording, source: Sourc
         let mut names: HashMap<u32, String> = HashMap::new();
         for (k, c) in ix.calls.iter().enumerate() {
             let name = names.entry(c.callee).or_insert_with(|| program.function_name(c.callee));
-            st.execute(params![
+            insert!(st; 
                 run,
                 k as i64 + 1,
                 c.instruction as i64,
@@ -635,7 +652,7 @@ pub fn collect(db: &mut RunDb, program: &Program, rec: &Recording, source: Sourc
                 c.r1,
                 c.ret.map(|r| r.0 as i64),
                 c.ret.map(|r| r.1)
-            ])?;
+            )?;
         }
         Ok(ix.calls.len() as u64)
     };
@@ -644,7 +661,7 @@ pub fn collect(db: &mut RunDb, program: &Program, rec: &Recording, source: Sourc
     let write_writes = |tx: &rusqlite::Transaction| -> rusqlite::Result<u64> {
         let mut st = tx.prepare("INSERT INTO writes(run, instruction, pc, agent, addr, size, old, new) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)")?;
         for w in &ix.writes {
-            st.execute(params![run, w.instruction as i64, w.pc, w.agent, w.addr, w.size, w.old, w.new])?;
+            insert!(st; run, w.instruction as i64, w.pc, w.agent, w.addr, w.size, w.old, w.new)?;
         }
         Ok(ix.writes.len() as u64)
     };
@@ -653,13 +670,13 @@ pub fn collect(db: &mut RunDb, program: &Program, rec: &Recording, source: Sourc
     let write_agents = |tx: &rusqlite::Transaction| -> rusqlite::Result<u64> {
         let mut st = tx.prepare("INSERT INTO switches(run, instruction, from_agent, to_agent, pc) VALUES (?1, ?2, ?3, ?4, ?5)")?;
         for &(i, from, to, pc) in &ix.switches {
-            st.execute(params![run, i as i64, from, to, pc])?;
+            insert!(st; run, i as i64, from, to, pc)?;
         }
         let mut st = tx.prepare(
             "INSERT INTO messages(run, instruction, agent, pc, op, direction, peer, value) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
         )?;
         for m in &ix.messages {
-            st.execute(params![run, m.instruction as i64, m.agent, m.pc, m.op, if m.send { "send" } else { "receive" }, m.peer, m.value])?;
+            insert!(st; run, m.instruction as i64, m.agent, m.pc, m.op, if m.send { "send" } else { "receive" }, m.peer, m.value)?;
         }
         Ok((ix.switches.len() + ix.messages.len()) as u64)
     };
@@ -673,13 +690,13 @@ pub fn collect(db: &mut RunDb, program: &Program, rec: &Recording, source: Sourc
         )?;
         for a in &f.agents {
             let r = f.regs.iter().find(|(id, _)| *id == a.id).map(|(_, r)| *r).unwrap_or_default();
-            st.execute(params![run, a.id, state_name(a.state), a.pc, r.sp, r.fp, r.flags, a.energy, a.retired as i64])?;
+            insert!(st; run, a.id, state_name(a.state), a.pc, r.sp, r.fp, r.flags, a.energy, a.retired as i64)?;
             rows += 1;
         }
         let mut st = tx.prepare("INSERT INTO final_registers(run, agent, reg, value, conf) VALUES (?1, ?2, ?3, ?4, ?5)")?;
         for (id, r) in &f.regs {
             for k in 0..NUM_REGS {
-                st.execute(params![run, id, k as i64, r.r[k], r.conf[k] as f64])?;
+                insert!(st; run, id, k as i64, r.r[k], r.conf[k] as f64)?;
                 rows += 1;
             }
         }

@@ -173,8 +173,22 @@ pub struct WriteRecord {
     pub mem: Vec<MemWrite>,
 }
 
-/// Parses the runtime's trace stream into [`WriteRecord`]s.
-pub fn parse_writes(data: &[u8]) -> Vec<WriteRecord> {
+/// One traced instruction as [`each_write`] hands it over: a
+/// [`WriteRecord`] whose registers and memory writes are borrowed (no
+/// allocation per record).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct WriteView<'a> {
+    /// The cycle count before it ran.
+    pub cycle: u64,
+    pub pc: u32,
+    pub opcode: u8,
+    pub agent: u32,
+    pub regs: &'a [RegChange],
+    pub mem: &'a [MemWrite],
+}
+
+/// Hands each record of the runtime's trace stream to `f`, in order.
+pub fn each_write(data: &[u8], mut f: impl FnMut(&WriteView<'_>)) {
     use crate::runtime::ffi::{flux_trace_head, flux_trace_mem, flux_trace_reg, flux_trace_trust};
     use std::mem::size_of;
     fn read<T: Copy>(data: &[u8], at: &mut usize) -> Option<T> {
@@ -184,27 +198,39 @@ pub fn parse_writes(data: &[u8]) -> Vec<WriteRecord> {
         // SAFETY: T is a plain C struct of integers and floats; any bytes are valid.
         Some(unsafe { std::ptr::read_unaligned(bytes.as_ptr() as *const T) })
     }
-    let mut out = Vec::with_capacity(data.len() / 32);
+    const NONE_REG: RegChange = RegChange { reg: 0, old: 0, new: 0, conf_old: 0.0, conf_new: 0.0 };
+    const NONE_MEM: MemWrite = MemWrite { addr: 0, len: 0, old: 0, new: 0 };
+    let mut regs = [NONE_REG; 16];
+    let mut mem = [NONE_MEM; 256];
     let mut at = 0usize;
     while let Some(h) = read::<flux_trace_head>(data, &mut at) {
-        let mut regs = Vec::new();
+        let mut nregs = 0;
         for k in 0..16u8 {
             if h.reg_mask >> k & 1 == 0 {
                 continue;
             }
-            let Some(r) = read::<flux_trace_reg>(data, &mut at) else { return out };
-            regs.push(RegChange { reg: k, old: r.value_before, new: r.value, conf_old: r.conf_before, conf_new: r.conf });
+            let Some(r) = read::<flux_trace_reg>(data, &mut at) else { return };
+            regs[nregs] = RegChange { reg: k, old: r.value_before, new: r.value, conf_old: r.conf_before, conf_new: r.conf };
+            nregs += 1;
         }
-        let mut mem = Vec::new();
-        for _ in 0..h.nmem {
-            let Some(m) = read::<flux_trace_mem>(data, &mut at) else { return out };
-            mem.push(MemWrite { addr: m.addr, len: m.len.min(255) as u8, old: m.old_value, new: m.new_value });
+        let nmem = h.nmem as usize;
+        for m in mem.iter_mut().take(nmem) {
+            let Some(w) = read::<flux_trace_mem>(data, &mut at) else { return };
+            *m = MemWrite { addr: w.addr, len: w.len.min(255) as u8, old: w.old_value, new: w.new_value };
         }
         if h.flags as u32 & crate::runtime::ffi::FLUX_TRACE_TRUST != 0 && read::<flux_trace_trust>(data, &mut at).is_none() {
-            return out;
+            return;
         }
-        out.push(WriteRecord { cycle: h.cycle, pc: h.pc, opcode: h.opcode, agent: h.agent as u32, regs, mem });
+        f(&WriteView { cycle: h.cycle, pc: h.pc, opcode: h.opcode, agent: h.agent as u32, regs: &regs[..nregs], mem: &mem[..nmem] });
     }
+}
+
+/// Parses the runtime's trace stream into [`WriteRecord`]s.
+pub fn parse_writes(data: &[u8]) -> Vec<WriteRecord> {
+    let mut out = Vec::with_capacity(data.len() / 32);
+    each_write(data, |r| {
+        out.push(WriteRecord { cycle: r.cycle, pc: r.pc, opcode: r.opcode, agent: r.agent, regs: r.regs.to_vec(), mem: r.mem.to_vec() })
+    });
     out
 }
 

@@ -697,6 +697,21 @@ impl Vm {
         records
     }
 
+    /// Hands the trace records produced since the last call to `f` as
+    /// borrowed lean records (see [`Vm::take_trace_writes`]), and clears them.
+    pub fn drain_trace_writes(&mut self, f: impl FnMut(&crate::runtime::records::WriteView<'_>)) {
+        let mut len = 0usize;
+        // SAFETY: `self.ptr()` is live (see `Vm::ptr`); `len` is a local the call fills.
+        let p = unsafe { ffi::flux_vm_trace_data(self.ptr(), &mut len) };
+        if !p.is_null() && len > 0 {
+            // SAFETY: runtime-c hands out its buffer and its filled length; it is
+            // read before the buffer is cleared below.
+            crate::runtime::records::each_write(unsafe { std::slice::from_raw_parts(p, len) }, f);
+        }
+        // SAFETY: `self.ptr()` is live (see `Vm::ptr`); the other arguments are plain values.
+        unsafe { ffi::flux_vm_trace_clear(self.ptr()) };
+    }
+
     /// Takes the trace records produced since the last call as the lean
     /// records history queries read (who ran it, what it wrote, old and new).
     pub fn take_trace_writes(&mut self) -> Vec<crate::runtime::records::WriteRecord> {
