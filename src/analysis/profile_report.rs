@@ -744,6 +744,9 @@ impl Timeline {
     pub fn feed(&mut self, events: &[crate::runtime::records::ProfEvent]) {
         use crate::runtime::records::ProfEventKind as K;
         for e in events {
+            if self.overflowed {
+                return;
+            }
             match e.kind {
                 K::Turn => {
                     self.end_turn(e.cycle);
@@ -756,16 +759,33 @@ impl Timeline {
                 }
                 K::End => self.end_turn(e.cycle),
                 K::Call | K::Return => {
+                    // the hot path (two events a call): one look-up, the
+                    // limit checked in place
                     let Some((agent, begin)) = self.turn.filter(|&(a, _)| a == e.agent) else { continue };
-                    self.started(agent);
                     let Some(line) = self.agents.get_mut(&agent) else { continue };
+                    let mut cost = 0;
+                    if line.stack.is_empty() {
+                        cost += 2;
+                    }
+                    if e.kind == K::Call {
+                        cost += 2;
+                    }
+                    if self.events + cost > self.limit {
+                        self.overflow();
+                        return;
+                    }
+                    self.events += cost;
+                    if line.stack.is_empty() {
+                        line.stack.push(line.entry);
+                        line.events.push(FrameEvent { open: true, func: line.entry, at: line.instructions });
+                    }
                     let at = line.instructions + e.cycle.wrapping_sub(begin);
                     if e.kind == K::Call {
                         line.stack.push(e.addr);
-                        self.add(agent, FrameEvent { open: true, func: e.addr, at });
+                        line.events.push(FrameEvent { open: true, func: e.addr, at });
                     } else if line.stack.len() > 1 {
                         let func = line.stack.pop().unwrap_or_default();
-                        self.add(agent, FrameEvent { open: false, func, at });
+                        line.events.push(FrameEvent { open: false, func, at });
                     }
                 }
             }

@@ -398,11 +398,17 @@ fn index(rec: &Recording) -> Result<Indexed, RunDbError> {
     let mut runner = Runner::new(rec)?;
     let trace = runner.vm.set_tracing(true).map_err(|e| e.to_string());
     let profiling = runner.vm.set_profiling(true).map_err(|e| e.to_string());
-    let mut regs: HashMap<u32, [i32; NUM_REGS]> =
-        runner.vm.agents().iter().filter_map(|a| runner.vm.agent_regs(a.id).map(|r| (a.id, r.r))).collect();
+    // per agent id (the trace's agent is a byte): no hashing per instruction
+    const IDS: usize = 256;
+    let mut regs: Vec<[i32; NUM_REGS]> = vec![[0; NUM_REGS]; IDS];
+    for a in runner.vm.agents() {
+        if let Some(r) = runner.vm.agent_regs(a.id) {
+            regs[a.id as usize % IDS] = r.r;
+        }
+    }
     let mut calls: Vec<CallRow> = Vec::new();
-    let mut stacks: HashMap<u32, Vec<usize>> = HashMap::new();
-    let mut awaiting: HashMap<u32, usize> = HashMap::new();
+    let mut stacks: Vec<Vec<usize>> = vec![Vec::new(); IDS];
+    let mut awaiting: Vec<Option<usize>> = vec![None; IDS];
     let mut writes = Vec::new();
     let mut switches = Vec::new();
     let mut messages = Vec::new();
@@ -432,13 +438,14 @@ fn index(rec: &Recording) -> Result<Indexed, RunDbError> {
                 switches.push((index, last_agent.unwrap_or(0), agent, r.pc));
             }
             last_agent = Some(agent);
-            if let Some(i) = awaiting.remove(&agent) {
+            let slot = agent as usize % IDS;
+            if let Some(i) = awaiting[slot].take() {
                 calls[i].callee = r.pc;
             }
             if let Some(slot) = pc_opcode.get_mut(r.pc as usize) {
                 *slot = r.opcode as i16;
             }
-            let g = regs.entry(agent).or_insert([0; NUM_REGS]);
+            let g = &mut regs[slot];
             for c in r.regs {
                 // what the register held before, as the trace says
                 g[c.reg as usize] = c.old;
@@ -447,10 +454,10 @@ fn index(rec: &Recording) -> Result<Indexed, RunDbError> {
             let flow = op.map_or(Flow::Next, |o| o.flow);
             let mnemonic = op.map_or("DB", |o| o.mnemonic);
             if flow == Flow::Call {
-                let st = stacks.entry(agent).or_default();
+                let st = &mut stacks[slot];
                 calls.push(CallRow { instruction: index, agent, caller_pc: r.pc, callee: 0, depth: st.len(), r1: g[1], ret: None });
                 st.push(calls.len() - 1);
-                awaiting.insert(agent, calls.len() - 1);
+                awaiting[slot] = Some(calls.len() - 1);
             }
             let reg = |k: u32| g.get(k as usize).copied().unwrap_or(0) as i64;
             match mnemonic {
@@ -477,7 +484,7 @@ fn index(rec: &Recording) -> Result<Indexed, RunDbError> {
                 }
             }
             if flow == Flow::Return {
-                if let Some(i) = stacks.entry(agent).or_default().pop() {
+                if let Some(i) = stacks[slot].pop() {
                     calls[i].ret = Some((index, g[0]));
                 }
             }
@@ -658,9 +665,14 @@ pub fn collect(db: &mut RunDb, program: &Program, rec: &Recording, source: Sourc
     };
     layers.push(db.layer(run, "calls", traced(&trace_err).map(|_| &write_calls as &LayerWriter))?);
 
+    // in the order of the index on (run, addr): building it is then a
+    // third cheaper than from instruction order (the rows' order is no
+    // promise: queries say ORDER BY)
+    let mut by_addr: Vec<&WriteRow> = ix.writes.iter().collect();
+    by_addr.sort_by_key(|w| (w.addr, w.instruction));
     let write_writes = |tx: &rusqlite::Transaction| -> rusqlite::Result<u64> {
         let mut st = tx.prepare("INSERT INTO writes(run, instruction, pc, agent, addr, size, old, new) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)")?;
-        for w in &ix.writes {
+        for w in &by_addr {
             insert!(st; run, w.instruction as i64, w.pc, w.agent, w.addr, w.size, w.old, w.new)?;
         }
         Ok(ix.writes.len() as u64)
