@@ -1010,6 +1010,44 @@ small:  MOV       r0, r1
         s.lines().collect()
     }
 
+    /// Agents' turns interleave: each agent's indices count only its own
+    /// instructions, its first frame opens where it first ran (the function
+    /// its pc is in when it had run before), a return never closes it.
+    #[test]
+    fn a_timeline_from_profile_events_counts_each_agent_in_its_turns() {
+        use crate::runtime::records::{ProfEvent, ProfEventKind as K};
+        let ev = |kind, agent, addr, cycle| ProfEvent { kind, agent, addr, cycle, resumed: false };
+        let mut t = Timeline::new(100);
+        t.feed(&[
+            ev(K::Turn, 1, 0x00, 10),   // agent 1 runs from 0 at global 10
+            ev(K::Call, 1, 0x20, 12),   // its third instruction is the callee's first
+            ev(K::Turn, 2, 0x40, 15),   // agent 2 from 0x40: agent 1 ran 5
+            ev(K::Call, 2, 0x20, 17),
+            ev(K::Return, 2, 0x44, 19),
+            ev(K::Turn, 1, 0x22, 20),   // agent 2 ran 5
+            ev(K::Return, 1, 0x05, 21), // agent 1's sixth instruction returns
+            ev(K::Return, 1, 0x00, 23), // a return from its first frame: nothing closes
+            ev(K::End, 1, 0x00, 24),
+        ]);
+        assert!(!t.overflowed);
+        assert_eq!((t.agents[&1].instructions, t.agents[&2].instructions, t.instructions()), (9, 5, 14));
+        let e = |open, func, at| FrameEvent { open, func, at };
+        assert_eq!(t.events_of(1), [e(true, 0, 0), e(true, 0x20, 2), e(false, 0x20, 6), e(false, 0, 9)]);
+        assert_eq!(t.events_of(2), [e(true, 0x40, 0), e(true, 0x20, 2), e(false, 0x20, 4), e(false, 0x40, 5)]);
+        assert_eq!(t.events(), 8);
+        // past the limit nothing is kept
+        let mut small = Timeline::new(3);
+        small.feed(&[ev(K::Turn, 1, 0, 0), ev(K::Call, 1, 0x20, 1), ev(K::End, 1, 0, 2)]);
+        assert!(small.overflowed);
+        assert!(small.events_of(1).iter().all(|e| !e.open));
+        // an agent that had run before starts in the function its pc is in
+        let (p, d) = fib5();
+        let mut mid = Timeline::new(100);
+        mid.feed(&[ProfEvent { kind: K::Turn, agent: 1, addr: 0x14, cycle: 50, resumed: true }, ev(K::End, 1, 0, 53)]);
+        let v: serde_json::Value = serde_json::from_str(&speedscope_json_with(&d, &p, Some(&mid))).unwrap();
+        assert_eq!(v["profiles"][0]["events"], serde_json::json!([{"type": "O", "frame": 1, "at": 0}, {"type": "C", "frame": 1, "at": 3}]));
+    }
+
     #[test]
     fn thousands_separators() {
         assert_eq!(thousands(0), "0");
