@@ -276,3 +276,35 @@ fn a_profile_over_stops_and_steps_is_one_timeline() {
     assert_eq!(self_time[0], 2);
     assert_eq!((opens_of(p, 0), opens_of(p, 1)), (1, 177));
 }
+
+/// A restart while profiling starts the profile again: `monitor reset` and
+/// the same run to the same stop give the same counts and the same timeline
+/// as the first run gave, not the two runs run together.
+#[test]
+fn a_restart_while_profiling_starts_the_profile_again() {
+    let (_d, p) = program("prog.fasm", &fib10());
+    let dir = tempfile::tempdir().unwrap();
+    let stub = Stub::start(&p, &["--once", "--save-dir", dir.path().to_str().unwrap()]);
+    let out = gdb_batch(
+        stub.port,
+        &[
+            "monitor profile on",
+            "break *0x0B",
+            "continue",
+            "monitor profile save first.json",
+            "monitor reset",
+            "continue",
+            "monitor profile save second.json",
+        ],
+    );
+    let n = FIB10_INSNS - 1;
+    for name in ["first.json", "second.json"] {
+        assert!(out.contains(&format!("saved the profile ({n} instructions) to {name} (speedscope JSON)\n")), "{out}");
+    }
+    let (first, second) = (saved(dir.path(), "first.json"), saved(dir.path(), "second.json"));
+    assert_eq!(first["profiles"], second["profiles"]);
+    let p = &second["profiles"][0];
+    assert_eq!((p["type"].as_str(), p["startValue"].as_u64(), p["endValue"].as_u64()), (Some("evented"), Some(0), Some(n)));
+    assert_eq!(check_nesting(p, 2), [3, n - 3]);
+    assert_eq!((opens_of(p, 0), opens_of(p, 1)), (1, 177));
+}

@@ -162,12 +162,19 @@ impl Session {
         Ok(())
     }
 
-    /// Starts the program over; breakpoints and watchpoints stay.  Serving a
+    /// Starts the program over; breakpoints and watchpoints stay, a profile
+    /// starts again (profiling stays on).  Serving a
     /// replay file, start over is its start again; otherwise a new run gets a
     /// new recording (the trace keeps what it traced).
     pub fn restart(&mut self) {
         self.last_stop = None;
         self.vm.reset();
+        if self.profiling {
+            // a profile is of one run: its counts and timeline start again
+            // with it (run together, the timeline's instruction indices
+            // would go back to 0 inside open frames)
+            self.profile_reset();
+        }
         self.freeze_trace();
         if let Some(rec) = self.replay.clone() {
             if let Err(e) = self.replay_from(&rec) {
