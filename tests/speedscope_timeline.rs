@@ -194,6 +194,8 @@ fn monitor_profile_save_writes_the_timeline_through_gdb() {
             "monitor profile save a.json",
             "monitor profile events 1000",
             "monitor profile events x",
+            "monitor profile events 20000001",
+            "monitor profile events 20000000",
         ],
     );
     let n = FIB10_INSNS - 1;
@@ -208,6 +210,9 @@ fn monitor_profile_save_writes_the_timeline_through_gdb() {
     );
     assert!(out.contains("the timeline keeps at most 1000 call events; this profile's were dropped past the old limit (monitor profile reset starts a new one)\n"), "{out}");
     assert!(out.contains("error: usage: monitor profile events N (the most call events a saved timeline holds)\n"), "{out}");
+    // a client cannot make the stub hold unbounded events: refused, and the limit stays
+    assert!(out.contains("error: a timeline keeps at most 20000000 call events (16 bytes each, held until saved)\n"), "{out}");
+    assert!(out.contains("the timeline keeps at most 20000000 call events; this profile's were dropped past the old limit"), "{out}");
 
     for name in ["t.json", "t356.json"] {
         let v = saved(dir.path(), name);

@@ -14,6 +14,10 @@ use super::args::parse_u32;
 use crate::analysis::session::Session;
 use crate::analysis::trace_format::TraceFormat;
 
+/// The largest `profile events N` a client may ask for: a client may change
+/// the VM, not make the stub hold unbounded memory (320 MB of events here).
+pub const MAX_PROFILE_EVENTS: u64 = 20_000_000;
+
 pub const COMMANDS: &[(&str, &str)] = &[
     ("trace on|off|clear", "record every instruction (a ring of the newest)"),
     ("trace show [N]", "the last N records (default 20)"),
@@ -60,6 +64,9 @@ impl Session {
                 "profile counts reset".into()
             }
             ["profile", "events", n] => match n.parse::<u64>() {
+                Ok(n) if n > MAX_PROFILE_EVENTS => format!(
+                    "error: a timeline keeps at most {MAX_PROFILE_EVENTS} call events (16 bytes each, held until saved)"
+                ),
                 Ok(n) => s.set_profile_event_limit(n),
                 Err(_) => "error: usage: monitor profile events N (the most call events a saved timeline holds)".into(),
             },
