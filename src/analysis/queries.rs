@@ -255,24 +255,45 @@ impl Scratch {
         let mut out = Vec::new();
         match subject.operand {
             Operand::Reg(k) | Operand::Conf(k) => {
-                let recs = self.trace(span, from, to)?;
+                // the trace of the span, read in place: most records are
+                // of other registers, and nothing is kept of them
+                let to = to.min(span.end);
+                self.restore(span.cp)?;
+                if to <= from || self.run(from - span.cp.index, None) < from - span.cp.index {
+                    return Ok(out);
+                }
                 let conf = matches!(subject.operand, Operand::Conf(_));
-                for (index, r) in &recs {
-                    if r.agent != subject.agent {
-                        continue;
-                    }
-                    for c in r.regs.iter().filter(|c| c.reg == k) {
-                        let (old, new) = if conf {
-                            if c.conf_old.to_bits() == c.conf_new.to_bits() {
-                                continue;
-                            }
-                            (Value::Conf(c.conf_old), Value::Conf(c.conf_new))
-                        } else {
-                            (Value::Int(c.old as i64), Value::Int(c.new as i64))
-                        };
-                        out.push(Write { index: *index, pc: r.pc, agent: r.agent, opcode: r.opcode, old, new });
+                let base = self.vm.regs().cycles;
+                self.vm.set_tracing(true)?;
+                let mut ran = 0;
+                while ran < to - from {
+                    let stop = self.vm.run(to - from - ran);
+                    ran += stop.executed;
+                    self.vm.take_output();
+                    self.vm.take_ax_output();
+                    self.vm.drain_trace_writes(|r| {
+                        if r.agent != subject.agent {
+                            return;
+                        }
+                        for c in r.regs.iter().filter(|c| c.reg == k) {
+                            let (old, new) = if conf {
+                                if c.conf_old.to_bits() == c.conf_new.to_bits() {
+                                    continue;
+                                }
+                                (Value::Conf(c.conf_old), Value::Conf(c.conf_new))
+                            } else {
+                                (Value::Int(c.old as i64), Value::Int(c.new as i64))
+                            };
+                            let index = from + r.cycle.wrapping_sub(base);
+                            out.push(Write { index, pc: r.pc, agent: r.agent, opcode: r.opcode, old, new });
+                        }
+                    });
+                    let goes_on = matches!(stop.kind, StopKind::Budget | StopKind::Output | StopKind::Brk | StopKind::TraceFull);
+                    if !goes_on || (stop.executed == 0 && !matches!(stop.kind, StopKind::Output | StopKind::TraceFull)) {
+                        break;
                     }
                 }
+                self.vm.set_tracing(false)?;
             }
             Operand::Mem { addr, size } => {
                 // memory: under a write watchpoint, which costs next to
