@@ -7,6 +7,7 @@ sample of them, each run with the test targets that cover its module (GROUPS).
     scripts/mutate_rust.py --sample 60 --seed 1 --skip 20 --log /tmp/rust.log
                                                     the same sample's mutants 21 to 60
     scripts/mutate_rust.py --group conditions       every mutant of one group
+    scripts/mutate_rust.py --re 'agent_expr.rs:270:49'   the mutants whose name it finds
 
 cargo-mutants lists the mutants (`--list --json`: each with its diff); each
 one is applied to the copy of the tree scripts/mutate_c.py makes
@@ -107,14 +108,18 @@ def main():
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--skip", type=int, default=0, help="leave out the sample's first N mutants (run before)")
     ap.add_argument("--group", choices=sorted(GROUPS), action="append")
+    ap.add_argument("--re", help="only the mutants whose name (as --list shows it) this regular expression finds")
     ap.add_argument("--timeout", type=int, default=300, help="seconds of tests per mutant")
     ap.add_argument("--log", help="append each mutant's result line to this file as it is known")
+    ap.add_argument("--until", help="HH:MM (UTC): start no mutant after this time (the results so far are reported)")
     a = ap.parse_args()
     if subprocess.run(["cargo", "mutants", "--version"], capture_output=True).returncode != 0:
         sys.exit("mutate_rust: cargo-mutants is missing (scripts/mutants.sh installs it)")
 
     groups = a.group or sorted(GROUPS)
     ms = [m for g in groups for m in listing(g)]
+    if a.re:
+        ms = [m for m in ms if re.search(a.re, m["name"])]
     if a.list:
         for m in ms:
             print(f"[{m['group']}] {m['name']}")
@@ -124,8 +129,19 @@ def main():
     chosen = chosen[a.skip:]
     mutate_c.prepare()
 
+    deadline = None
+    if a.until:
+        import datetime
+        now = datetime.datetime.now(datetime.timezone.utc)
+        h, mi = (int(x) for x in a.until.split(":"))
+        deadline = now.replace(hour=h, minute=mi, second=0, microsecond=0)
+        if deadline < now:
+            deadline += datetime.timedelta(days=1)
     results = []
     for k, m in enumerate(chosen, a.skip + 1):
+        if deadline and datetime.datetime.now(datetime.timezone.utc) >= deadline:
+            print(f"mutate_rust: {a.until} UTC: stopped before mutant {k}", file=sys.stderr)
+            break
         t0 = time.time()
         verdict, detail = run_one(m, GROUPS[m["group"]][1], a.timeout)
         results.append((m, verdict))

@@ -940,3 +940,16 @@ fn agent_expression_bit_not_negates_the_top_of_the_stack() {
     // with a value popped above it first: const8 5, const8 9, pop, bit_not, end
     assert_eq!(s.eval_agent(&[0x22, 5, 0x22, 9, 0x29, 0x12, 0x27]), Ok(!5u64));
 }
+
+// ------------------------------------------------ survivors of the Rust sample (seed 1)
+
+#[test]
+fn describing_an_agent_expression_flips_only_a_comparison_at_its_top() {
+    // `!(r1 == 3)` reads `r1 != 3`; `!mem8[r1 == 3]` is no comparison (an
+    // atom whose address holds one), and keeps its `!`
+    assert_eq!(agent_expr::describe(&[0x26, 0, 33, 0x22, 3, 0x13, 0x0e, 0x27]), "r1 != 3");
+    assert_eq!(agent_expr::describe(&[0x26, 0, 33, 0x22, 3, 0x13, 0x17, 0x0e, 0x27]), "!mem8[r1 == 3]");
+    // bytecode with no `end` is listed as it is, not read past its end
+    assert_eq!(agent_expr::describe(&[0x22, 1]), "const8 1");
+    assert_eq!(agent_expr::describe(&[0x26, 0, 33]), "reg r1");
+}
