@@ -208,6 +208,11 @@ def prepare():
         dst = TREE / f
         dst.parent.mkdir(parents=True, exist_ok=True)
         shutil.copy(src, dst)   # mtime now: cargo rebuilds whatever the last mutant left
+    # ignored dependencies some tests need (tests/dap's DAP test client, from
+    # scripts/setup.sh's `npm ci`): the copy uses the tree's own
+    for dep in ["tests/dap/node_modules"]:
+        if (ROOT / dep).is_dir() and not (TREE / dep).exists():
+            (TREE / dep).symlink_to(ROOT / dep)
     if not CARGO_TARGET.exists() and (ROOT / "target" / "debug").exists():
         print("mutate: seeding target/mutants/target from target/debug (once)", file=sys.stderr)
         dst = CARGO_TARGET / "debug"
