@@ -428,8 +428,10 @@ static inline uint64_t splitmix64(uint64_t *s) {
     return z ^ (z >> 31);
 }
 
+/* Into [0, 1]: below 0, NaN and -0.0 give +0.0 (one zero: a confidence's
+ * bits, as gdb's agent expressions and saved states see them, are those of 0) */
 static inline float clamp01(float x) {
-    if (!(x >= 0.0f)) return 0.0f;  /* also catches NaN */
+    if (!(x > 0.0f)) return 0.0f;
     return x > 1.0f ? 1.0f : x;
 }
 

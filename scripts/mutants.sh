@@ -8,8 +8,9 @@
 #   --c       runtime-c: scripts/mutate_c.py (comparison operators, && and ||,
 #             off-by-one in bounds and lengths, swapped flag helpers, energy costs;
 #             every runtime-c/*.c and *.h)
-#   --rust    cargo-mutants on the modules of .cargo/mutants.toml, each with the
-#             test targets that cover it (scripts/mutate_rust.py); installed with
+#   --rust    cargo-mutants' mutants of the modules of .cargo/mutants.toml, each
+#             tested with the test targets that cover its module, as runtime-c's
+#             are (scripts/mutate_rust.py); cargo-mutants is installed with
 #             `cargo install --locked cargo-mutants` when missing
 #   (neither: both)
 #   --sample N --seed S   N random mutants of each side (default 20, seed 0)

@@ -54,10 +54,12 @@ CARGO_TARGET = WORK / "target"
 BASE_TESTS = ["--lib", "--test", "opcodes", "--test", "edges"]
 COVER = [
     (r"watch", ["--test", "gdb_stub"]),
-    (r"cond|_ax|ax_|flux_ax_eval|flux_cond", ["--test", "flux_aware", "--test", "gdb_conditions"]),
-    (r"agent|sched|slice|mailbox|spawn|join|SPAWN|JOIN|TELL|ASK|BARRIER|YIELD", ["--test", "agents"]),
+    (r"cond|_ax|ax_|flux_ax_eval|flux_cond|hook_step", ["--test", "flux_aware", "--test", "gdb_conditions"]),
+    (r"agent|AGENT|sched|slice|mailbox|spawn|join|SPAWN|JOIN|TELL|ASK|BARRIER|YIELD|PROPOSAL|SEND_TO|ROOM_OR_BLOCK|BLOCK",
+     ["--test", "agents"]),
     (r"state|save|load|input|dirty|page|history|check", ["--test", "record_replay"]),
     (r"trace|prof", ["--test", "trace_profile"]),
+    (r"prov_", ["--test", "flux_aware"]),
 ]
 
 CMP = {"<=": "<", "<": "<=", ">=": ">", ">": ">=", "==": "!=", "!=": "=="}
@@ -112,6 +114,15 @@ def context_of(lines, lineno):
     return func, case
 
 
+def macro_of(lines, lineno):
+    """The macro whose #define holds the line (continued with backslashes), or ''."""
+    k = lineno
+    while k > 0 and lines[k - 1].rstrip().endswith("\\"):
+        k -= 1
+    m = re.match(r"\s*#\s*define\s+(\w+)", lines[k])
+    return m.group(1) if m else ""
+
+
 def mutants_of(rel, text):
     m_text = mask(text)
     lines, m_lines = text.split("\n"), m_text.split("\n")
@@ -120,7 +131,7 @@ def mutants_of(rel, text):
     def add(lineno, col, old, new, kind):
         func, case = context_of(lines, lineno)
         found.append(dict(file=rel, line=lineno + 1, col=col, old=old, new=new, kind=kind, func=func, case=case,
-                          text=lines[lineno].strip()))
+                          macro=macro_of(lines, lineno), text=lines[lineno].strip()))
 
     for ln, ml in enumerate(m_lines):
         s = ml.lstrip()
@@ -163,14 +174,16 @@ def all_mutants():
 
 
 def describe(m):
-    where = m["case"] or m["func"]
+    where = m.get("macro") or m["case"] or m["func"]
     return f"#{m['id']} {m['file']}:{m['line']} ({where}) {m['kind']}: '{m['old']}' -> '{m['new']}'"
 
 
 def tests_for(m, override):
     if override:
         return override.split()
-    key = f"{m['file']} {m['func']} {m['case']} {m.get('text', '')}"
+    # a macro's line counts where the macro is named (LIVE_AGENT: agents),
+    # not in the opcode it happens to be defined after
+    key = f"{m['file']} {m.get('macro') or m['func'] + ' ' + m['case']} {m.get('text', '')}"
     t = list(BASE_TESTS)
     for pat, more in COVER:
         if re.search(pat, key):
@@ -195,6 +208,11 @@ def prepare():
         dst = TREE / f
         dst.parent.mkdir(parents=True, exist_ok=True)
         shutil.copy(src, dst)   # mtime now: cargo rebuilds whatever the last mutant left
+    # ignored dependencies some tests need (tests/dap's DAP test client, from
+    # scripts/setup.sh's `npm ci`): the copy uses the tree's own
+    for dep in ["tests/dap/node_modules"]:
+        if (ROOT / dep).is_dir() and not (TREE / dep).exists():
+            (TREE / dep).symlink_to(ROOT / dep)
     if not CARGO_TARGET.exists() and (ROOT / "target" / "debug").exists():
         print("mutate: seeding target/mutants/target from target/debug (once)", file=sys.stderr)
         dst = CARGO_TARGET / "debug"

@@ -17,7 +17,10 @@ mod common;
 use common::*;
 use cuda_flux_debugger::asm;
 use cuda_flux_debugger::condition::Condition;
-use cuda_flux_debugger::vm::{AgentState, Signal, StopKind, Vm, VmConfig, WatchKind, DEFAULT_ENERGY, FLAG_C, FLAG_O, FLAG_S, FLAG_Z};
+use cuda_flux_debugger::VmState;
+use cuda_flux_debugger::agent_expr::{self, AxErrorKind};
+use cuda_flux_debugger::machine_state;
+use cuda_flux_debugger::vm::{AgentState, Signal, StopKind, Vm, VmConfig, WatchKind, DEFAULT_ENERGY, FLAG_C, FLAG_O, FLAG_S, FLAG_Z, MEM_SIZE, PCT_MAX_DEPTH, Schedule};
 
 fn vm_of(src: &str) -> Vm {
     let a = asm::assemble(src).unwrap_or_else(|e| panic!("{e}\n{src}"));
@@ -655,4 +658,298 @@ fn writing_back_a_waiting_agents_registers_leaves_it_waiting() {
     moved.pc = label(&src, "start");
     assert!(m.set_agent_regs(1, &moved));
     assert_eq!(state_of_1(&m), Some(AgentState::Runnable));
+}
+
+#[test]
+fn a_breakpoint_one_past_memory_is_none_and_leaves_the_others() {
+    // 0x10000 is outside memory: setting or clearing a breakpoint there
+    // changes nothing, in particular not the breakpoint at 0 (bit 0 of the
+    // word after the last one of the map)
+    let src = "
+    top:    INCR r1
+            HALT
+    start:  JMP top
+    ";
+    let mut m = vm_of(src);
+    m.set_breakpoint(0, true);
+    m.set_breakpoint(MEM_SIZE, true);
+    assert!(!m.has_breakpoint(MEM_SIZE));
+    m.set_breakpoint(MEM_SIZE, false);
+    assert!(m.has_breakpoint(0));
+    let mut r = m.regs();
+    r.pc = label(src, "start");
+    m.set_regs(&r);
+    let stop = m.run(u64::MAX);
+    assert_eq!((stop.kind, stop.pc, stop.executed), (StopKind::Breakpoint, 0, 1), "the JMP, then the breakpoint at 0");
+    assert_eq!(m.regs().r[1], 0);
+    // and a program running off the end of memory still faults there
+    let mut m = vm_of("");
+    m.set_breakpoint(MEM_SIZE, true);
+    m.set_breakpoint(MEM_SIZE, false);
+    let mut r = m.regs();
+    r.pc = MEM_SIZE - 1;
+    m.set_regs(&r);
+    let stop = m.run(10);
+    assert!(matches!(stop.kind, StopKind::Fault { signal: Signal::Segv, .. }), "{stop:?}");
+    assert_eq!((stop.pc, stop.executed), (MEM_SIZE, 1));
+}
+
+#[test]
+fn an_instinct_key_that_no_slot_holds_is_not_found() {
+    // proposal 0 (the memory after the 16 instinct slots) holds value 42,
+    // quorum 7 and one vote against: read as a 17th slot it would be a used
+    // instinct with key 42 and value 7
+    let src = "
+        LOAD_IMM r1, 42
+        LOAD_IMM r3, 7
+        LOAD_IMM r4, 0
+        PROPOSE  r2, r1, r3
+        VOTE     r2, r4
+        INSTINCT_GET r5, r1
+        MOV      r6, r1
+        INSTINCT_QRY r6
+        HALT
+    ";
+    let mut m = vm_of(src);
+    assert_eq!(m.run(u64::MAX).kind, StopKind::Halted { code: 0 });
+    let r = m.regs();
+    assert_eq!((r.r[2], r.r[5], r.conf[5], r.r[6]), (0, 0, 0.0, 0));
+    assert_ne!(r.flags & FLAG_Z, 0, "INSTINCT_QRY found nothing");
+}
+
+#[test]
+fn a_locked_agent_whose_join_is_over_goes_on() {
+    // gdb's scheduler-locking: agent 1 blocks in its JOIN (the stop says
+    // so), agent 2 is chosen and runs to its end, then agent 1, chosen
+    // again, finds its JOIN over and goes on to its HALT
+    let src = "
+    start:  SPAWN child
+    waits:  JOIN  r0
+            HALT
+    child:  NOP
+            HALT
+    ";
+    let mut m = vm_of(src);
+    m.lock_scheduler(true);
+    let stop = m.run(u64::MAX);
+    assert_eq!((&stop.kind, stop.pc, stop.agent), (&StopKind::Blocked, label(src, "waits"), 1), "{stop:?}");
+    assert_eq!(m.select_agent(2), Some(true));
+    let stop = m.run(u64::MAX);
+    assert_eq!(stop.kind, StopKind::Blocked, "agent 2 ended, agent 1 may not run: {stop:?}");
+    assert_eq!(m.select_agent(1), Some(true));
+    let stop = m.run(u64::MAX);
+    assert_eq!(stop.kind, StopKind::Halted { code: 0 }, "{stop:?}");
+    assert_eq!(m.regs().r[0], 0, "the child's exit code");
+}
+
+#[test]
+fn agent_1_spawning_into_a_freed_slot_keeps_the_stack_it_gave_up() {
+    // agent 1 spawns into slots 1 and 2 (its stack now 0xD000-0x10000),
+    // kills the first child and spawns into slot 1 again, all in one turn:
+    // its stack stays 0xD000-0x10000 (pushing faults at 0xD000)
+    let src = "
+            SPAWN child
+            MOV   r5, r0
+            SPAWN child
+            KILL  r5
+            SPAWN child
+    fill:   PUSH  1
+            JMP   fill
+    child:  HALT
+    ";
+    let mut m = vm_of(src);
+    m.set_breakpoint(label(src, "fill"), true);
+    assert_eq!(m.run(u64::MAX).kind, StopKind::Breakpoint);
+    let stacks: Vec<(u32, (u32, u32))> = m.agents().into_iter().map(|a| (a.id, a.stack)).collect();
+    assert_eq!(stacks, [(1, (0xD000, 0x10000)), (3, (0xC800, 0xD000)), (4, (0xC000, 0xC800))]);
+    m.set_breakpoint(label(src, "fill"), false);
+    let stop = m.run(u64::MAX);
+    assert!(matches!(&stop.kind, StopKind::Fault { reason, .. } if reason.contains("stack overflow")), "{stop:?}");
+    assert_eq!((stop.agent, m.regs().sp), (1, 0xD000), "{stop:?}");
+}
+
+#[test]
+fn a_written_negative_zero_confidence_is_zero() {
+    // -0.0 is clamped like every value below 0: the register holds +0.0
+    // (the bits gdb's agent expressions and saved states see are 0), for
+    // the running agent and for one that is not running
+    let src = agent_prog("NOP");
+    let mut m = vm_of(&src);
+    m.set_breakpoint(label(&src, "cbrk"), true);
+    assert_eq!(m.run(u64::MAX).agent, 2);
+    let mut r = m.regs();
+    r.conf[3] = -0.0;
+    r.conf[4] = -0.5;
+    r.conf[5] = 0.25;
+    m.set_regs(&r);
+    let c = m.regs().conf;
+    assert_eq!([c[3].to_bits(), c[4].to_bits(), c[5].to_bits()], [0, 0, 0.25f32.to_bits()]);
+    let mut a1 = m.agent_regs(1).unwrap();
+    a1.conf[3] = -0.0;
+    assert!(m.set_agent_regs(1, &a1));
+    assert_eq!(m.agent_regs(1).unwrap().conf[3].to_bits(), 0);
+}
+
+#[test]
+fn gdb_a_written_negative_zero_confidence_reads_back_as_0() {
+    let (_d, p) = program("count.fasm", COUNT_PROG);
+    let stub = Stub::start(&p, &["--once"]);
+    let out = gdb_batch(stub.port, &["set $conf3 = -0.0", "p $conf3", "info registers conf3", "set $conf4 = -0.5", "p $conf4"]);
+    assert_eq!(values(&out), ["0", "0"], "{out}");
+    let line = out.lines().find(|l| l.starts_with("conf3")).unwrap_or_else(|| panic!("{out}"));
+    assert_eq!(line.split_whitespace().collect::<Vec<_>>(), ["conf3", "0", "(raw", "0x00000000)"], "{out}");
+}
+
+#[test]
+fn agent_id_256_names_no_agent_whatever_the_pool_holds() {
+    // the routing table has entries 0-255: id 256 is looked up nowhere (the
+    // byte after the table, the energy pool's lowest, is 1 here, agent 1)
+    let src = "
+        LOAD_IMM r1, 1
+        ENERGY_POOL r1
+        LOAD_IMM r2, 256
+        LOAD_IMM r3, 5
+    bad: TELL    r2, r3
+        HALT
+    ";
+    let mut m = vm_of(src);
+    let stop = m.run(u64::MAX);
+    assert_eq!(stop.pc, label(src, "bad"), "{stop:?}");
+    match stop.kind {
+        StopKind::Fault { signal: Signal::Ill, reason } => {
+            assert_eq!(reason, format!("TELL at 0x{:04X}: no agent 256 (1 alive)", label(src, "bad")))
+        }
+        other => panic!("expected SIGILL, got {other:?}"),
+    }
+    assert!(m.mailbox(1).is_empty());
+}
+
+#[test]
+fn conditions_on_a_snapshot_read_its_last_bytes() {
+    // a snapshot's memory may be shorter than the VM's: a condition reads
+    // up to its last byte, and not past it
+    let mut s = VmState::new();
+    s.memory = vec![0x01, 0x02, 0x03, 0x04];
+    for (text, holds) in [
+        ("mem32[0] == 0x04030201", true),
+        ("mem16[2] == 0x0403", true),
+        ("mem8[3] == 4", true),
+        ("mem8[3] != 4", false),
+        ("mem32[1] == 0x00040302", false),
+        ("mem32[1] != 0x00040302", false),
+        ("mem8[4] == 0", false),
+    ] {
+        assert_eq!(s.satisfies(&Condition::parse(text).unwrap()), holds, "{text}");
+    }
+    s.memory = vec![0xAB];
+    assert!(s.satisfies(&Condition::parse("mem8[0] == 0xAB").unwrap()));
+}
+
+#[test]
+fn a_jump_to_the_end_of_an_agent_expression_is_refused() {
+    // the end (offset len) is no instruction: refused, whatever the
+    // checker's table of instruction starts held from a longer expression
+    // checked before (offset 6 an instruction there)
+    let longer = [0x22, 1, 0x22, 1, 0x22, 1, 0x22, 1, 0x27];
+    for code in [&[0x22, 1, 0x20, 0, 6, 0x27][..], &[0x22, 1, 0x21, 0, 6, 0x27][..]] {
+        agent_expr::check(&longer, false).unwrap();
+        let e = agent_expr::check(code, false).unwrap_err();
+        assert_eq!((e.kind, e.at), (AxErrorKind::BadJump, 2), "{code:02x?}");
+    }
+}
+
+#[test]
+fn pct_takes_its_greatest_depth() {
+    // depth 16 (PCT_MAX_DEPTH) is accepted as it is: 15 change points
+    let mut m = vm_of("HALT\n");
+    m.set_schedule(Schedule::pct(100, PCT_MAX_DEPTH, 1000));
+    let state = m.save_state();
+    let get = |name: &str| machine_state::value(&state, machine_state::field(name).unwrap());
+    assert_eq!(PCT_MAX_DEPTH, 16);
+    assert_eq!(get("pct_depth"), "16");
+    assert_eq!(get("pct_next"), "0");
+    // depth 17 is not (the library falls back to depth 1 over 1 step)
+    m.set_schedule(Schedule::pct(100, PCT_MAX_DEPTH + 1, 1000));
+    let state = m.save_state();
+    assert_eq!(machine_state::value(&state, machine_state::field("pct_depth").unwrap()), "1");
+}
+
+#[test]
+fn a_confidence_trace_holds_only_its_own_sources() {
+    // conf1's record is followed in the ring by conf2's: conf1's trace is
+    // its one write, not conf2's too
+    let src = "
+        CONF_SET r1, 50
+        CONF_SET r2, 25
+        HALT
+    ";
+    let mut m = vm_of(src);
+    assert_eq!(m.run(u64::MAX).kind, StopKind::Halted { code: 0 });
+    let t = m.conf_trace(1);
+    let got: Vec<(u32, u8, u8, f32, f32, bool)> = t.iter().map(|e| (e.pc, e.dest, e.depth, e.before, e.after, e.truncated)).collect();
+    assert_eq!(got, [(0, 1, 0, 1.0, 0.5, false)]);
+    assert_eq!(m.conf_trace(2).iter().map(|e| (e.pc, e.dest)).collect::<Vec<_>>(), [(4, 2)]);
+}
+
+#[test]
+fn an_illegal_first_register_operand_is_the_one_named() {
+    // MOV r16, r3: register 16 is the first operand, named as it is
+    let mut m = Vm::with_program(&[0x01, 0x10, 0x03, 0x0B], VmConfig::default()).unwrap();
+    let stop = m.run(u64::MAX);
+    match stop.kind {
+        StopKind::Fault { signal: Signal::Ill, reason } => assert_eq!(reason, "illegal register operand 16 in MOV at 0x0000"),
+        other => panic!("expected SIGILL, got {other:?}"),
+    }
+    // and the second: MOV r3, r16
+    let mut m = Vm::with_program(&[0x01, 0x03, 0x10, 0x0B], VmConfig::default()).unwrap();
+    match m.run(u64::MAX).kind {
+        StopKind::Fault { signal: Signal::Ill, reason } => assert_eq!(reason, "illegal register operand 16 in MOV at 0x0000"),
+        other => panic!("expected SIGILL, got {other:?}"),
+    }
+}
+
+#[test]
+fn watch_conditions_on_cycles_stop_where_they_turn_true() {
+    // `cycles != 5` is true from the start, false after 5 instructions and
+    // true again after the 6th: the run stops there, not at a later check;
+    // `cycles < 3` and `cycles <= 3` only ever turn false
+    let src = "
+        LOAD_IMM r1, 1000
+    l:  LOOP     r1, l
+        HALT
+    ";
+    for (text, stop_at) in [("cycles != 5", Some(6)), ("cycles < 3", None), ("cycles <= 3", None), ("cycles == 7", Some(7))] {
+        let mut m = vm_of(src);
+        m.add_watch_condition(3, &Condition::parse(text).unwrap(), false).unwrap();
+        let stop = m.run(u64::MAX);
+        match stop_at {
+            Some(c) => {
+                assert_eq!(stop.kind, StopKind::WatchCondition { id: 3 }, "{text}");
+                assert_eq!((m.regs().cycles, stop.executed), (c, c), "{text}");
+            }
+            None => assert_eq!(stop.kind, StopKind::Halted { code: 0 }, "{text}"),
+        }
+    }
+}
+
+#[test]
+fn agent_expression_bit_not_negates_the_top_of_the_stack() {
+    let s = VmState::new();
+    // const8 5, bit_not, end
+    assert_eq!(s.eval_agent(&[0x22, 5, 0x12, 0x27]), Ok(!5u64));
+    // with a value popped above it first: const8 5, const8 9, pop, bit_not, end
+    assert_eq!(s.eval_agent(&[0x22, 5, 0x22, 9, 0x29, 0x12, 0x27]), Ok(!5u64));
+}
+
+// ------------------------------------------------ survivors of the Rust sample (seed 1)
+
+#[test]
+fn describing_an_agent_expression_flips_only_a_comparison_at_its_top() {
+    // `!(r1 == 3)` reads `r1 != 3`; `!mem8[r1 == 3]` is no comparison (an
+    // atom whose address holds one), and keeps its `!`
+    assert_eq!(agent_expr::describe(&[0x26, 0, 33, 0x22, 3, 0x13, 0x0e, 0x27]), "r1 != 3");
+    assert_eq!(agent_expr::describe(&[0x26, 0, 33, 0x22, 3, 0x13, 0x17, 0x0e, 0x27]), "!mem8[r1 == 3]");
+    // bytecode with no `end` is listed as it is, not read past its end
+    assert_eq!(agent_expr::describe(&[0x22, 1]), "const8 1");
+    assert_eq!(agent_expr::describe(&[0x26, 0, 33]), "reg r1");
 }

@@ -1009,4 +1009,120 @@ mod tests {
         assert_eq!(b, [1, 2, 3, 4]);
         assert_eq!(state_digest(&vm), at_end);
     }
+
+    // What the history counts as held (memory_bytes, the limit's measure):
+    // a patch is its machine state and its pages; a recount finds every page
+    // and state chunk the checkpoints reference, each once.
+    #[test]
+    fn the_byte_counts_are_what_the_history_holds() {
+        let page: Page = Arc::new([0u8; PAGE_SIZE]);
+        let two = Patch { state: vec![0u8; 100].into(), pages: vec![(3, page.clone()), (4, page)] };
+        assert_eq!(patch_size(&two), (100 + 2 * (PAGE_SIZE + std::mem::size_of::<(usize, Page)>())) as u64);
+        assert_eq!(patch_size(&Patch { state: vec![0u8; 100].into(), pages: vec![] }), 100);
+
+        let mut vm = fib_vm();
+        let mut h = History::start(&mut vm).unwrap();
+        let mut patched = 0;
+        while h.ending.is_none() && h.now() < 3 * CHECKPOINT_INTERVAL {
+            let stop = vm.run(h.run_budget(1000));
+            vm.take_output();
+            h.after_run(&mut vm, &stop);
+            if h.now() / 5000 > patched && h.ending.is_none() {
+                patched = h.now() / 5000;
+                vm.write_mem(0x9000, &patched.to_le_bytes()).unwrap();
+                h.note_memory_write(0x9000, 8);
+                h.before_resume(&mut vm);
+            }
+        }
+        assert!(h.checkpoint_count() > 3 && patched > 3, "{} checkpoints", h.checkpoint_count());
+        let mut pages = std::collections::HashSet::new();
+        let mut chunks = std::collections::HashMap::new();
+        for c in h.checkpoints() {
+            pages.extend(c.pages.iter().map(|p| Arc::as_ptr(p) as usize));
+            chunks.extend(c.state.iter().map(|s| (Arc::as_ptr(s) as *const u8 as usize, s.len() as u64)));
+        }
+        let held = pages.len() as u64 * PAGE_SIZE as u64 + chunks.values().sum::<u64>();
+        // a checkpoint keeps anew only the state chunks that changed since the one before
+        for w in h.checkpoints().windows(2) {
+            for (a, b) in w[0].state.iter().zip(w[1].state.iter()) {
+                assert_eq!(Arc::ptr_eq(a, b), a[..] == b[..], "checkpoints at {} and {}", w[0].index, w[1].index);
+            }
+        }
+        let patches: u64 = h.checkpoints().iter().filter_map(|c| c.patch.as_ref()).map(patch_size).sum();
+        h.recount();
+        assert_eq!((h.page_bytes, h.patch_bytes), (held, patches));
+    }
+
+    // The trace of a stretch of the history, re-executed segment by segment
+    // from its checkpoints, is the trace of a straight run over it.
+    #[test]
+    fn trace_records_across_checkpoints_equal_a_straight_traced_run() {
+        let mut vm = fib_vm();
+        let mut h = History::start(&mut vm).unwrap();
+        while h.ending.is_none() && h.now() < 3 * CHECKPOINT_INTERVAL {
+            let stop = vm.run(h.run_budget(4096));
+            vm.take_output();
+            h.after_run(&mut vm, &stop);
+        }
+        assert!(h.end() >= 3 * CHECKPOINT_INTERVAL, "fib runs long enough: {}", h.end());
+        let (from, to) = (CHECKPOINT_INTERVAL - 100, 2 * CHECKPOINT_INTERVAL + 100);
+        let got = h.trace_records(from, to).unwrap();
+        let mut straight = fib_vm();
+        assert_eq!(History::run_shadow(&mut straight, from, None), from);
+        straight.set_tracing(true).unwrap();
+        let mut want = Vec::new();
+        let mut texts = crate::program::disasm::TextCache::default();
+        assert_eq!(History::run_shadow(&mut straight, to - from, Some((&mut want, &mut texts))), to - from);
+        assert_eq!(got.len() as u64, to - from);
+        assert_eq!(got.first().map(|r| r.index), Some(from));
+        assert!(got == want, "the traces differ");
+    }
+
+    // Who ran each instruction, derived from the checkpoints: round-robin
+    // with slices of 2 gives agent 1 instructions 0-2 (the SPAWN starts its
+    // slice again), agent 2 3-4, agent 1 5-6, agent 2 7-8, ...
+    #[test]
+    fn the_agent_at_each_instruction_follows_the_slices() {
+        let src = "SPAWN child\nLOAD_IMM r1, 1\nINCR r1\nINCR r1\nINCR r1\nINCR r1\nINCR r1\nJOIN r0\nHALT\n\
+                   child: LOAD_IMM r2, 10\nINCR r2\nINCR r2\nINCR r2\nHALT\n";
+        let program = crate::program::asm::assemble(src).unwrap().bytes;
+        let mut vm = Vm::with_program(&program, VmConfig::default()).unwrap();
+        vm.set_schedule(crate::runtime::vm::Schedule::new(crate::runtime::vm::SchedKind::RoundRobin, 2));
+        let mut h = History::start(&mut vm).unwrap();
+        while h.ending.is_none() {
+            let stop = vm.run(h.run_budget(1000));
+            vm.take_output();
+            h.after_run(&mut vm, &stop);
+        }
+        let who: Vec<u32> = (0..9).map(|i| h.agent_at(i).unwrap()).collect();
+        assert_eq!(who, [1, 1, 1, 2, 2, 1, 1, 2, 2]);
+    }
+
+    // A change by the debugger where the run stopped on a checkpoint's index
+    // replaces that checkpoint with one holding the patch: the lines written
+    // before it stay marked, so the write at instruction 1 is still found by
+    // the history queries.
+    #[test]
+    fn a_write_before_a_debugger_change_is_still_found() {
+        let src = "LOAD_IMM r1, 7\nSTORE32 r1, 0x8000\nLOAD_IMM r3, 40000\nl: LOOP r3, l\nHALT\n";
+        let program = crate::program::asm::assemble(src).unwrap().bytes;
+        let mut vm = Vm::with_program(&program, VmConfig::default()).unwrap();
+        let mut h = History::start(&mut vm).unwrap();
+        while h.now() < CHECKPOINT_INTERVAL {
+            let stop = vm.run(h.run_budget(CHECKPOINT_INTERVAL - h.now()));
+            h.after_run(&mut vm, &stop);
+        }
+        assert_eq!((h.now(), h.checkpoints().last().map(|c| c.index)), (CHECKPOINT_INTERVAL, Some(CHECKPOINT_INTERVAL)));
+        vm.write_mem(0x9000, &[1, 2, 3, 4]).unwrap();
+        h.note_memory_write(0x9000, 4);
+        h.before_resume(&mut vm);
+        assert!(h.checkpoints().last().is_some_and(|c| c.index == CHECKPOINT_INTERVAL && c.patch.is_some()));
+        while h.ending.is_none() {
+            let stop = vm.run(h.run_budget(100_000));
+            h.after_run(&mut vm, &stop);
+        }
+        let subject = crate::analysis::queries::Subject { operand: crate::analysis::queries::Operand::Mem { addr: 0x8000, size: 4 }, agent: 1 };
+        let found: Vec<(u64, u32)> = crate::analysis::queries::writes(&h, subject).unwrap().iter().map(|w| (w.index, w.pc)).collect();
+        assert_eq!(found, [(1, 6)]);
+    }
 }

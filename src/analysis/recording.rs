@@ -978,6 +978,97 @@ mod tests {
         std::fs::read(&path).unwrap()
     }
 
+    // Two runs that part at a draw 40,001 instructions in, with no digest
+    // before it: the diff re-executes both as far as the draw (more than one
+    // stretch of the runner, whose runs stop every 32,768 instructions for
+    // the VM's input log) and shows the two draws, not the two ends.
+    #[test]
+    fn a_diff_finds_a_late_draw_by_re_executing_both_runs() {
+        let program = crate::program::asm::assemble("LOAD_IMM r3, 40000\nw: LOOP r3, w\nRNG_NEXT r1\nHALT\n").unwrap().bytes;
+        let record = |seed| {
+            let config = VmConfig { seed, ..VmConfig::default() };
+            Recording::record_run(&program, config, Schedule::default(), None, &mut std::io::sink()).unwrap().0
+        };
+        let (a, b) = (record(1), record(2));
+        assert!(!a.events.iter().any(|e| matches!(e, Event::Digest { .. })));
+        let d = diff(&a, &b).unwrap().expect("the seeds draw different numbers");
+        let draw = "at instruction 40001, pc 0x000A";
+        assert!(d.expected.starts_with("rng 0x") && d.expected.ends_with(draw), "{}", d.expected);
+        assert!(d.actual.starts_with("rng 0x") && d.actual.ends_with(draw), "{}", d.actual);
+        assert_ne!(d.expected, d.actual);
+        assert_eq!((d.detail.instruction_index, d.detail.pc), (40001, 0x0A));
+    }
+
+    // Two agents drawing in 8 of every 9 instructions under chaos with
+    // slices of 1 (a switch at most every instruction): more input events
+    // than instructions.  The runner drains the VM's input log often enough
+    // that none is lost: every draw is derived again.
+    #[test]
+    fn dense_draws_and_switches_are_all_derived() {
+        let draws = "RNG_NEXT r1\n".repeat(8);
+        let src = format!(
+            "SPAWN child\nLOAD_IMM r3, 5000\nd: {draws}LOOP r3, d\nJOIN r0\nHALT\nchild: LOAD_IMM r3, 5000\nc: {draws}LOOP r3, c\nHALT\n"
+        );
+        let program = crate::program::asm::assemble(&src).unwrap().bytes;
+        let schedule = Schedule::new(crate::runtime::vm::SchedKind::Chaos, 1);
+        let (rec, _) = Recording::record_run(&program, VmConfig::default(), schedule, None, &mut std::io::sink()).unwrap();
+        let mut r = Runner::new(&rec).unwrap().deriving();
+        let mut events = Vec::new();
+        while r.ended.is_none() {
+            r.run(u64::MAX, &mut events, &mut std::io::sink()).unwrap();
+        }
+        let count = |f: fn(&Event) -> bool| events.iter().filter(|e| f(e)).count() as u64;
+        assert_eq!(count(|e| matches!(e, Event::Rng { .. })), 2 * 5000 * 8);
+        assert!(count(|e| matches!(e, Event::Sched { .. })) + 80_000 > r.index, "more events than instructions");
+        rec.verify().unwrap();
+    }
+
+    // Two starts that differ in more fields than a diff shows (8): the rest
+    // are counted; in exactly 8, nothing is said of more.
+    #[test]
+    fn a_start_that_differs_in_many_fields_counts_the_ones_not_shown() {
+        let program = crate::program::asm::assemble("LOAD_IMM r1, 1\nHALT\n").unwrap().bytes;
+        let (a, _) = Recording::record_run(&program, VmConfig::default(), Schedule::default(), None, &mut std::io::sink()).unwrap();
+        let with_registers = |n: u64| {
+            let mut b = a.clone();
+            let Some(Event::Start { state, .. }) = b.events.first_mut() else { panic!("no start event") };
+            let mut s = unhex(state).unwrap();
+            for k in 0..n {
+                crate::runtime::machine_state::set(&mut s, &format!("r[{k}]"), 100 + k);
+            }
+            *state = hex(&s);
+            b
+        };
+        let d = diff(&a, &with_registers(10)).unwrap().expect("the starts differ");
+        assert!(d.expected.starts_with("start: r[0] = 0, r[1] = 0, "), "{}", d.expected);
+        assert!(d.expected.ends_with(", r[7] = 0, and 2 more fields"), "{}", d.expected);
+        assert!(d.actual.ends_with(", r[7] = 107, and 2 more fields"), "{}", d.actual);
+        let d = diff(&a, &with_registers(8)).unwrap().expect("the starts differ");
+        assert!(d.actual.ends_with(", r[7] = 107"), "{}", d.actual);
+    }
+
+    // A history that ends before the program does (gdb stopped it 40,000
+    // instructions in) saves as a file of exactly those instructions, though
+    // the runner makes it in several runs (every 32,768 instructions).
+    #[test]
+    fn a_file_of_a_history_ends_where_the_history_ends() {
+        let bytes = crate::program::asm::assemble(include_str!("../../examples/fibonacci.fasm")).unwrap().bytes;
+        let program = crate::program::load::Program::from_bytes("fib.fasm".into(), bytes.clone());
+        let mut vm = Vm::with_program(&bytes, VmConfig::default()).unwrap();
+        let mut h = crate::analysis::history::History::start(&mut vm).unwrap();
+        while h.now() < 40_000 {
+            let stop = vm.run(h.run_budget(40_000 - h.now()));
+            vm.take_output();
+            h.after_run(&mut vm, &stop);
+            assert!(!vm.finished(), "fib runs past 40,000 instructions");
+        }
+        assert_eq!(h.end(), 40_000);
+        let rec = Recording::from_history(&program, VmConfig::default(), Schedule::default(), &h).unwrap();
+        assert_eq!(rec.instructions(), 40_000);
+        assert!(matches!(rec.events.last(), Some(Event::End { index: 40_000, .. })));
+        rec.verify().unwrap();
+    }
+
     // A size limit keeps the file under it by keeping digests further
     // apart; the file still loads and replays exactly.
     #[test]

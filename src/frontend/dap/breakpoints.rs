@@ -396,6 +396,20 @@ mod tests {
         assert!(HitCondition::parse("% 0").is_err());
         assert!(!HitCondition::AtLeast(3).holds(2));
         assert!(HitCondition::AtLeast(3).holds(3));
+        // hits 1, 2, 3, ...: which of them stop
+        let stops = |c: HitCondition| (1..=6).map(|h| c.holds(h)).collect::<Vec<_>>();
+        assert_eq!(stops(HitCondition::Every(2)), [false, true, false, true, false, true]);
+        assert_eq!(stops(HitCondition::Exactly(2)), [false, true, false, false, false, false]);
+        assert_eq!(stops(HitCondition::Below(3)), [true, true, false, false, false, false]);
+    }
+
+    #[test]
+    fn a_watch_stop_belongs_to_the_data_breakpoints_whose_bytes_hold_it() {
+        let mut b = Breakpoints::default();
+        b.data.push(DataBp { id: 7, addr: 0x8000, len: 4, kind: WatchKind::Write });
+        b.data.push(DataBp { id: 8, addr: 0x8003, len: 1, kind: WatchKind::Write });
+        let at = |a: u32| b.data_ids_at(a);
+        assert_eq!([at(0x7FFF), at(0x8000), at(0x8003), at(0x8004)], [vec![], vec![7], vec![7, 8], vec![]]);
         assert_eq!(address_of("mem16[0x10]"), Some((0x10, 2)));
         assert_eq!(address_of("0xFFF8"), Some((0xFFF8, 4)));
         assert_eq!(address_of("0x10000"), None);
