@@ -23,8 +23,23 @@
 #define GUARD_WORD (FLUX_MEM_SIZE / 64 - 1)
 #define GUARD_BITS (~0ull << 59)
 
+/* stopbytes for the 64 addresses of stop map word `word`, whose bits are m */
+static void stopbytes_word(flux_vm *vm, uint32_t word, uint64_t m) {
+    for (uint32_t b = 0; b < 64; b++) vm->stopbytes[word * 64 + b] = (uint8_t)((m >> b) & 1);
+}
+
 static void stopmap_sync(flux_vm *vm, uint32_t word) {
-    vm->stopmap[word] = vm->breakpoints[word] | vm->condbp_map[word] | (word == GUARD_WORD ? GUARD_BITS : 0);
+    uint64_t m = vm->breakpoints[word] | vm->condbp_map[word] | (word == GUARD_WORD ? GUARD_BITS : 0);
+    if (m != vm->stopmap[word] && !vm->stops_all) stopbytes_word(vm, word, m);
+    vm->stopmap[word] = m;
+}
+
+void fluxi_stopbytes_fill(flux_vm *vm, int all) {
+    vm->stops_all = (uint8_t)(all != 0);
+    if (all) memset(vm->stopbytes, 1, sizeof vm->stopbytes);
+    else
+        for (uint32_t w = 0; w < FLUX_MEM_SIZE / 64; w++) stopbytes_word(vm, w, vm->stopmap[w]);
+    memset(vm->stopbytes + FLUX_MEM_SIZE, 1, sizeof vm->stopbytes - FLUX_MEM_SIZE);
 }
 
 void flux_vm_set_breakpoint(flux_vm *vm, uint32_t addr, int enabled) {
@@ -43,6 +58,7 @@ void flux_vm_clear_breakpoints(flux_vm *vm) {
     memset(vm->breakpoints, 0, sizeof vm->breakpoints);
     for (uint32_t w = 0; w < FLUX_MEM_SIZE / 64; w++) stopmap_sync(vm, w);
     vm->stopmap[FLUX_MEM_SIZE / 64] = ~0ull;
+    memset(vm->stopbytes + FLUX_MEM_SIZE, 1, sizeof vm->stopbytes - FLUX_MEM_SIZE);
 }
 
 int flux_vm_add_watchpoint(flux_vm *vm, uint32_t addr, uint32_t len, uint32_t kind) {
