@@ -1,16 +1,18 @@
 /* flux_hooks.c - the debugger's hooks into the FLUX runtime.
  *
  * Breakpoints are bits in a 64 Ki-bit map (never patched bytes); the loop
- * tests one bit of the stop map (breakpoints, conditional breakpoints and the
- * last bytes of memory) per instruction.  Watchpoints cost a branch on
+ * tests one byte of the stop bytes (breakpoints, conditional breakpoints and
+ * the last bytes of memory, a byte per address, kept from the stop map by
+ * stopmap_sync) per instruction.  Watchpoints cost a branch on
  * memory-touching instructions while any are set (a byte per 16-byte granule
  * says where to look).  Stub-side conditional breakpoints and gdb's
  * agent-expression breakpoints are checked inside the loop at their address
  * (condbp_check in flux_vm_internal.h); watch-if conditions at chunk
  * boundaries, or after every instruction when they read what any
  * instruction may change.  Tracing and profiling run a hook after every
- * retired instruction while on (fluxi_hook_step) and cost one predicted
- * branch while off.
+ * retired instruction while on (fluxi_hook_step): the stop bytes are all
+ * set then, so that the loop's one test sends every instruction to them,
+ * and while off they cost nothing.
  */
 #include "flux_vm_internal.h"
 

@@ -5,10 +5,12 @@
  * over a switch, or computed gotos where the compiler has them, in the manner
  * of Lua's lvm.c: the hot state (pc, sp, energy, the instruction count)
  * lives in locals and is written back when the loop stops.  Between two
- * instructions the loop tests one flag (any per-instruction hook on),
- * counts the instruction down in its chunk, tests pc's bit in the stop map
- * (breakpoints, conditional breakpoints, the last bytes of memory), and
- * charges the energy the next one costs.  Watchpoints cost a branch on
+ * instructions the optimized loop tests pc's byte in the stop bytes
+ * (breakpoints, conditional breakpoints, the last bytes of memory, and
+ * every address while a per-instruction hook is on), counts the instruction
+ * down in its chunk, and charges the energy the next one costs (the
+ * reference build, FLUX_NO_COMPUTED_GOTO, tests the hook flag and a bit of
+ * the stop map instead).  Watchpoints cost a branch on
  * memory-touching instructions only while any are set.  The scheduler lives
  * in flux_sched.c and the debugger's hooks in flux_hooks.c; what the loop
  * needs of them on its hot path is inline in flux_vm_internal.h.
@@ -836,7 +838,8 @@ static flux_stop RUN_TURN(flux_vm *vm, uint64_t budget) {
     flux_view view;             /* what watch-if conditions read: pointers fixed, */
     flux_vm_view(vm, &view);    /* scalars filled in when they are checked */
     /* Per-instruction hooks (tracing, profiling, watch-if on registers) run
-     * after each instruction retires; off, they cost one predicted branch. */
+     * after each instruction retires; off, they cost nothing in the optimized
+     * build (stopbytes) and one predicted branch in the reference. */
     const int hooked = vm->tracing || vm->nwcond_every;
     const int profiling = vm->profiling;
     const int access_log = vm->access_log;
