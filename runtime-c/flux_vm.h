@@ -636,6 +636,9 @@ void flux_vm_set_schedule(flux_vm *vm, uint32_t kind, uint32_t slice);
 int flux_vm_set_pct(flux_vm *vm, uint32_t slice, uint32_t depth, uint64_t steps);
 /* The running agent's id. */
 uint32_t flux_vm_current_agent(const flux_vm *vm);
+/* The id the next SPAWN gives (ids are given in order from 2; 2: the first
+ * agent is the only one there has been since the reset). */
+uint32_t flux_vm_next_agent_id(const flux_vm *vm);
 /* The live agents in id order (up to max); returns how many there are. */
 size_t flux_vm_agents(const flux_vm *vm, flux_agent_info *out, size_t max);
 /* Registers of live agent `id` (the running one included); -1 when there is none. */

@@ -974,6 +974,13 @@ impl Vm {
         unsafe { ffi::flux_vm_current_agent(self.ptr()) }
     }
 
+    /// The id the next SPAWN gives: 2 while the first agent is the only one
+    /// there has been since the reset (ids are given in order, never again).
+    pub fn next_agent_id(&self) -> u32 {
+        // SAFETY: `self.ptr()` is live (see `Vm::ptr`).
+        unsafe { ffi::flux_vm_next_agent_id(self.ptr()) }
+    }
+
     /// The live agents, in id order.
     pub fn agents(&self) -> Vec<AgentInfo> {
         let mut raw = vec![ffi::flux_agent_info::default(); MAX_AGENTS];
