@@ -547,6 +547,13 @@ int flux_vm_check_state(const void *in, char *why, size_t n) {
     return 0;
 }
 
+void flux_vm_copy_state(flux_vm *dst, const flux_vm *src) {
+    if (dst == src) return;
+    memcpy(dst->r, src->r, MACHINE_BYTES);
+    dst->resume_pc = UINT32_MAX;
+    dst->turn_break = 0;
+}
+
 int flux_vm_load_state(flux_vm *vm, const void *in, char *why, size_t why_len) {
     if (flux_vm_check_state(in, why, why_len)) return -1;
     memcpy(vm->r, in, MACHINE_BYTES);

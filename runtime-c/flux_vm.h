@@ -526,6 +526,10 @@ void flux_vm_save_state(const flux_vm *vm, void *out);        /* flux_vm_state_s
  * `why` (when not NULL) holds one line naming the field, e.g. "running agent
  * slot 9 is outside 0-7".  `in` needs no alignment. */
 int flux_vm_load_state(flux_vm *vm, const void *in, char *why, size_t why_len);
+/* Gives dst src's machine state, as flux_vm_load_state of src's saved state
+ * would (a live VM's state needs no check); memory, breakpoints and hooks
+ * are dst's own. */
+void flux_vm_copy_state(flux_vm *dst, const flux_vm *src);
 /* The same checks without loading: 0, or -1 with the reason in `why`. */
 int flux_vm_check_state(const void *in, char *why, size_t why_len);
 

@@ -663,7 +663,7 @@ impl History {
                 vm.write_mem((p * PAGE_SIZE) as u32, &page)?;
             }
         }
-        vm.load_state(&self.shadow.save_state())?;
+        vm.copy_state_from(&self.shadow);
         vm.take_dirty_pages();
         vm.take_inputs();
         self.base_pages = pages;

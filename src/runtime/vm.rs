@@ -792,6 +792,13 @@ impl Vm {
         })
     }
 
+    /// Takes `other`'s machine state, as `load_state(&other.save_state())`
+    /// would, without the copy and the checks (a live VM's state is valid).
+    pub fn copy_state_from(&mut self, other: &Vm) {
+        // SAFETY: both VMs are live (see `Vm::ptr`) and distinct (`&mut self` and `&Vm`).
+        unsafe { ffi::flux_vm_copy_state(self.ptr(), other.ptr()) };
+    }
+
     /// Whether `load_state` would accept `state` (the same checks, no VM).
     pub fn check_state(state: &[u8]) -> Result<(), VmError> {
         Self::state_checked(state, |why, len| {
