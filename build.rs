@@ -26,6 +26,10 @@ fn main() {
         .flag("-Wall")
         .flag("-Wextra")
         .flag("-Werror")
+        // cc asks for frame pointers when there is debug information (the
+        // release profile has it): the interpreter loop then has one
+        // register less, and fib(25) took 13% more host instructions
+        .flag("-fomit-frame-pointer")
         .opt_level_str(&opt_level("3"));
     sanitize(&mut build);
     build.compile("fluxvm");

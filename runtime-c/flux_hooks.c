@@ -1,16 +1,18 @@
 /* flux_hooks.c - the debugger's hooks into the FLUX runtime.
  *
  * Breakpoints are bits in a 64 Ki-bit map (never patched bytes); the loop
- * tests one bit of the stop map (breakpoints, conditional breakpoints and the
- * last bytes of memory) per instruction.  Watchpoints cost a branch on
+ * tests one byte of the stop bytes (breakpoints, conditional breakpoints and
+ * the last bytes of memory, a byte per address, kept from the stop map by
+ * stopmap_sync) per instruction.  Watchpoints cost a branch on
  * memory-touching instructions while any are set (a byte per 16-byte granule
  * says where to look).  Stub-side conditional breakpoints and gdb's
  * agent-expression breakpoints are checked inside the loop at their address
  * (condbp_check in flux_vm_internal.h); watch-if conditions at chunk
  * boundaries, or after every instruction when they read what any
  * instruction may change.  Tracing and profiling run a hook after every
- * retired instruction while on (fluxi_hook_step) and cost one predicted
- * branch while off.
+ * retired instruction while on (fluxi_hook_step): the stop bytes are all
+ * set then, so that the loop's one test sends every instruction to them,
+ * and while off they cost nothing.
  */
 #include "flux_vm_internal.h"
 
@@ -23,8 +25,23 @@
 #define GUARD_WORD (FLUX_MEM_SIZE / 64 - 1)
 #define GUARD_BITS (~0ull << 59)
 
+/* stopbytes for the 64 addresses of stop map word `word`, whose bits are m */
+static void stopbytes_word(flux_vm *vm, uint32_t word, uint64_t m) {
+    for (uint32_t b = 0; b < 64; b++) vm->stopbytes[word * 64 + b] = (uint8_t)((m >> b) & 1);
+}
+
 static void stopmap_sync(flux_vm *vm, uint32_t word) {
-    vm->stopmap[word] = vm->breakpoints[word] | vm->condbp_map[word] | (word == GUARD_WORD ? GUARD_BITS : 0);
+    uint64_t m = vm->breakpoints[word] | vm->condbp_map[word] | (word == GUARD_WORD ? GUARD_BITS : 0);
+    if (m != vm->stopmap[word] && !vm->stops_all) stopbytes_word(vm, word, m);
+    vm->stopmap[word] = m;
+}
+
+void fluxi_stopbytes_fill(flux_vm *vm, int all) {
+    vm->stops_all = (uint8_t)(all != 0);
+    if (all) memset(vm->stopbytes, 1, sizeof vm->stopbytes);
+    else
+        for (uint32_t w = 0; w < FLUX_MEM_SIZE / 64; w++) stopbytes_word(vm, w, vm->stopmap[w]);
+    memset(vm->stopbytes + FLUX_MEM_SIZE, 1, sizeof vm->stopbytes - FLUX_MEM_SIZE);
 }
 
 void flux_vm_set_breakpoint(flux_vm *vm, uint32_t addr, int enabled) {
@@ -43,6 +60,7 @@ void flux_vm_clear_breakpoints(flux_vm *vm) {
     memset(vm->breakpoints, 0, sizeof vm->breakpoints);
     for (uint32_t w = 0; w < FLUX_MEM_SIZE / 64; w++) stopmap_sync(vm, w);
     vm->stopmap[FLUX_MEM_SIZE / 64] = ~0ull;
+    memset(vm->stopbytes + FLUX_MEM_SIZE, 1, sizeof vm->stopbytes - FLUX_MEM_SIZE);
 }
 
 int flux_vm_add_watchpoint(flux_vm *vm, uint32_t addr, uint32_t len, uint32_t kind) {

@@ -335,6 +335,7 @@ int flux_vm_set_pct(flux_vm *vm, uint32_t slice, uint32_t depth, uint64_t steps)
 }
 
 uint32_t flux_vm_current_agent(const flux_vm *vm) { return vm->agents[vm->cur].id; }
+uint32_t flux_vm_next_agent_id(const flux_vm *vm) { return vm->next_id; }
 
 static void agent_info(const flux_vm *vm, uint32_t k, flux_agent_info *o) {
     const agent *a = &vm->agents[k];

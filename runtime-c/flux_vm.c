@@ -5,10 +5,12 @@
  * over a switch, or computed gotos where the compiler has them, in the manner
  * of Lua's lvm.c: the hot state (pc, sp, energy, the instruction count)
  * lives in locals and is written back when the loop stops.  Between two
- * instructions the loop tests one flag (any per-instruction hook on),
- * counts the instruction down in its chunk, tests pc's bit in the stop map
- * (breakpoints, conditional breakpoints, the last bytes of memory), and
- * charges the energy the next one costs.  Watchpoints cost a branch on
+ * instructions the optimized loop tests pc's byte in the stop bytes
+ * (breakpoints, conditional breakpoints, the last bytes of memory, and
+ * every address while a per-instruction hook is on), counts the instruction
+ * down in its chunk, and charges the energy the next one costs (the
+ * reference build, FLUX_NO_COMPUTED_GOTO, tests the hook flag and a bit of
+ * the stop map instead).  Watchpoints cost a branch on
  * memory-touching instructions only while any are set.  The scheduler lives
  * in flux_sched.c and the debugger's hooks in flux_hooks.c; what the loop
  * needs of them on its hot path is inline in flux_vm_internal.h.
@@ -121,6 +123,7 @@ flux_vm *flux_vm_new(const flux_config *config) {
     vm->max_cost = 1;
     for (unsigned k = 0; k < 256; k++)
         if (ENERGY_COST[k] > vm->max_cost) vm->max_cost = ENERGY_COST[k];
+    memcpy(vm->cost, ENERGY_COST, sizeof vm->cost);
     flux_vm_reset(vm);
     return vm;
 }
@@ -545,6 +548,13 @@ int flux_vm_check_state(const void *in, char *why, size_t n) {
     return 0;
 }
 
+void flux_vm_copy_state(flux_vm *dst, const flux_vm *src) {
+    if (dst == src) return;
+    memcpy(dst->r, src->r, MACHINE_BYTES);
+    dst->resume_pc = UINT32_MAX;
+    dst->turn_break = 0;
+}
+
 int flux_vm_load_state(flux_vm *vm, const void *in, char *why, size_t why_len) {
     if (flux_vm_check_state(in, why, why_len)) return -1;
     memcpy(vm->r, in, MACHINE_BYTES);
@@ -631,6 +641,7 @@ static inline int32_t to_pct(float c) { return (int32_t)lroundf(clamp01(c) * 100
 static inline int32_t sat32(int64_t v) {
     return v > INT32_MAX ? INT32_MAX : v < INT32_MIN ? INT32_MIN : (int32_t)v;
 }
+static inline uint32_t fbits(float f) { uint32_t u; memcpy(&u, &f, sizeof u); return u; }
 static inline float minf(float a, float b) { return a < b ? a : b; }
 static inline float maxf(float a, float b) { return a > b ? a : b; }
 
@@ -767,6 +778,15 @@ static void trust_store(flux_vm *vm, uint32_t agent, float t) {
 #endif
 
 #define LIKELY(x) __builtin_expect(!!(x), 1)
+/* The loop's hot counters in callee-saved registers: in a function this
+ * large gcc otherwise keeps some of sp, the instruction countdown and the
+ * energy in memory, a load and a store per instruction (a register
+ * variable is only the allocator's preference; its value is the same). */
+#if FLUX_COMPUTED_GOTO && defined(__x86_64__) && !defined(__clang__)
+#define PINNED(type, name, reg) register type name __asm__(reg)
+#else
+#define PINNED(type, name, reg) type name
+#endif
 #define ME (&vm->agents[vm->cur])   /* the running agent */
 #define UNLIKELY(x) __builtin_expect(!!(x), 0)
 
@@ -779,6 +799,7 @@ static void trust_store(flux_vm *vm, uint32_t agent, float t) {
  * cost fib(30) about 4% more host instructions); run_turn_multi checks the
  * running agent's own region.  flux_vm_run picks one per turn. */
 #define RUN_TURN run_turn_single
+#define DISPATCH vm->dispatch_single
 #define STACK_BOUNDS const uint32_t stk_lo = FLUX_STACK_LIMIT, stk_hi = FLUX_STACK_TOP
 static flux_stop run_turn_multi(flux_vm *vm, uint64_t budget);
 #endif /* !FLUX_VM_MULTI_PASS */
@@ -818,13 +839,15 @@ static flux_stop RUN_TURN(flux_vm *vm, uint64_t budget) {
         vm->wconds[i].last = (uint8_t)flux_cond_eval(&vm->wconds[i].cond, &v0);
     }
 
-    uint32_t pc = vm->pc, sp = vm->sp;
+    uint32_t pc = vm->pc;
+    PINNED(uint32_t, sp, "r15") = vm->sp;
     STACK_BOUNDS;   /* the running agent's stack: [stk_lo, stk_hi) */
-    int64_t energy = vm->energy;
+    PINNED(int64_t, energy, "r12") = vm->energy;
     flux_view view;             /* what watch-if conditions read: pointers fixed, */
     flux_vm_view(vm, &view);    /* scalars filled in when they are checked */
     /* Per-instruction hooks (tracing, profiling, watch-if on registers) run
-     * after each instruction retires; off, they cost one predicted branch. */
+     * after each instruction retires; off, they cost nothing in the optimized
+     * build (stopbytes) and one predicted branch in the reference. */
     const int hooked = vm->tracing || vm->nwcond_every;
     const int profiling = vm->profiling;
     const int access_log = vm->access_log;
@@ -839,7 +862,7 @@ static flux_stop RUN_TURN(flux_vm *vm, uint64_t budget) {
     /* cycles wrap (gdb may write any value): count from start_cycles, never compare absolutely */
     const uint64_t end = start_cycles + budget;
     uint64_t chunk_end = start_cycles;
-    uint64_t left = 0;
+    PINNED(uint64_t, left, "r14") = 0;
     int first = 1;
     int watch_hit = 0;
     int trust_hit = 0;
@@ -854,17 +877,53 @@ static flux_stop RUN_TURN(flux_vm *vm, uint64_t budget) {
  * registers p1 and p2 (NOPAR: none).  Provenance is recorded unless the
  * value is certain and stays certain (the cheap common case). */
 #define NOPAR 0xFFu
+#define SETCONF_REF(d, val, p1, p2)                                                 \
+    do {                                                                            \
+        uint32_t rd_ = (d);                                                         \
+        float rnv_ = (val), rov_ = vm->conf[rd_];                                   \
+        if (UNLIKELY(rnv_ != 1.0f || rov_ != 1.0f))                                 \
+            prov_write(vm, pc, CYCLES(), rd_, rov_, rnv_, (p1), (p2));              \
+        else                                                                        \
+            vm->prov_head[rd_] = 0;                                                 \
+        vm->conf[rd_] = rnv_;                                                       \
+        vm->last_conf = rnv_;                                                       \
+    } while (0)
+#if FLUX_COMPUTED_GOTO
+/* The same, with the common case (certain stays certain) tested on the bits:
+ * 1.0f has one encoding, so bits == ONE_BITS is exactly x == 1.0f. */
+#define ONE_BITS 0x3F800000u
+/* last_conf = 1.0f as an integer store (gcc loads the float constant first) */
+#define SET_LAST_CONF_ONE()                                                         \
+    do {                                                                            \
+        const uint32_t one_ = ONE_BITS;                                             \
+        memcpy(&vm->last_conf, &one_, sizeof one_);                                 \
+    } while (0)
 #define SETCONF(d, val, p1, p2)                                                     \
     do {                                                                            \
         uint32_t d_ = (d);                                                          \
-        float nv_ = (val), ov_ = vm->conf[d_];                                      \
-        if (UNLIKELY(nv_ != 1.0f || ov_ != 1.0f))                                   \
-            prov_write(vm, pc, CYCLES(), d_, ov_, nv_, (p1), (p2));                 \
-        else                                                                        \
+        float nv_ = (val);                                                          \
+        if (LIKELY(((fbits(nv_) ^ ONE_BITS) | (fbits(vm->conf[d_]) ^ ONE_BITS)) == 0)) { \
             vm->prov_head[d_] = 0;                                                  \
-        vm->conf[d_] = nv_;                                                         \
-        vm->last_conf = nv_;                                                        \
+            SET_LAST_CONF_ONE();                                                    \
+        } else {                                                                    \
+            SETCONF_REF(d_, nv_, p1, p2);                                           \
+        }                                                                           \
     } while (0)
+/* SETCONF(d, conf[a] * conf[b], a, b), without the product when all three are 1. */
+#define SETCONF_PROD(d, a, b)                                                       \
+    do {                                                                            \
+        if (LIKELY(((fbits(vm->conf[a]) ^ ONE_BITS) | (fbits(vm->conf[b]) ^ ONE_BITS) \
+                    | (fbits(vm->conf[d]) ^ ONE_BITS)) == 0)) {                     \
+            vm->prov_head[d] = 0;                                                   \
+            SET_LAST_CONF_ONE();                                                    \
+        } else {                                                                    \
+            SETCONF_REF(d, vm->conf[a] * vm->conf[b], a, b);                        \
+        }                                                                           \
+    } while (0)
+#else
+#define SETCONF SETCONF_REF
+#define SETCONF_PROD(d, a, b) SETCONF_REF(d, vm->conf[a] * vm->conf[b], a, b)
+#endif
 /* Every trust check goes to the trust log; a failing one may stop the VM. */
 #define TRUST_EVENT(agent, score, threshold, ok)                                    \
     do {                                                                            \
@@ -1032,6 +1091,20 @@ static flux_stop RUN_TURN(flux_vm *vm, uint64_t budget) {
 /* The hot path between two instructions: retire, then stop if the chunk is
  * used up or pc is on the stop map (a breakpoint, or the last bytes of
  * memory), fetch, pay the energy, dispatch. */
+#if FLUX_COMPUTED_GOTO
+/* The optimized build tests one byte: stopbytes[pc] is 1 on the stop map and,
+ * while a per-instruction hook is on, everywhere; slow_next then sorts out
+ * which (the order of the tests is the reference's below). */
+#define FAST_PATH(dispatch)                                                        \
+    do {                                                                           \
+        if (UNLIKELY(vm->stopbytes[pc])) goto slow_next;                           \
+        if (UNLIKELY(--left == 0)) goto refill;                                    \
+        op = vm->mem[pc];                                                          \
+        energy -= vm->cost[op];                                                    \
+        if (UNLIKELY(energy < 0)) goto exhausted;                                  \
+        dispatch;                                                                  \
+    } while (0)
+#else
 #define FAST_PATH(dispatch)                                                        \
     do {                                                                           \
         if (UNLIKELY(any_hook)) goto hooked_next;                                  \
@@ -1042,13 +1115,14 @@ static flux_stop RUN_TURN(flux_vm *vm, uint64_t budget) {
         if (UNLIKELY(energy < 0)) goto exhausted;                                  \
         dispatch;                                                                  \
     } while (0)
+#endif
 #if FLUX_COMPUTED_GOTO
 /* Each handler ends with its own copy of the dispatch: one indirect jump per
  * handler predicts far better than the single jump of a switch. */
 #define NEXT_TO(target)                                   \
     do {                                                  \
         pc = (target);                                    \
-        FAST_PATH(goto *DISPATCH_TABLE[op]);              \
+        FAST_PATH(goto *DISPATCH[op]);                    \
     } while (0)
 #else
 #define NEXT_TO(target)          \
@@ -1081,7 +1155,19 @@ static flux_stop RUN_TURN(flux_vm *vm, uint64_t budget) {
      * ran out of budget, on a breakpoint). */
     const int skip_first_stop = vm->resume_pc == pc;
     vm->resume_pc = UINT32_MAX;
+#if FLUX_COMPUTED_GOTO
+    if (UNLIKELY(vm->stops_all != (any_hook != 0))) fluxi_stopbytes_fill(vm, any_hook);
+    if (UNLIKELY(DISPATCH[0] != DISPATCH_TABLE[0])) memcpy(DISPATCH, DISPATCH_TABLE, sizeof DISPATCH_TABLE);
+#endif
     goto refill;
+
+#if FLUX_COMPUTED_GOTO
+slow_next:
+    /* stopbytes[pc] was 1: a hook is on, or pc is on the stop map */
+    if (any_hook) goto hooked_next;
+    if (UNLIKELY(--left == 0)) goto refill;
+    goto check_stop;
+#endif
 
 refill:
     if (UNLIKELY(watch_hit | out_full | trust_hit | trace_full)) goto hooks;
@@ -1193,7 +1279,7 @@ next:
 
 dispatch:
 #if FLUX_COMPUTED_GOTO
-    goto *DISPATCH_TABLE[op];
+    goto *DISPATCH[op];
 #endif
         switch (op) {
         /* ---------------- control ---------------- */
@@ -1325,7 +1411,7 @@ dispatch:
         CASE(OPC) {                                                              \
             OPS_RRR(d, a, b); uint32_t x = (uint32_t)vm->r[a], y = (uint32_t)vm->r[b];   \
             uint32_t v = (expr); flagexpr;                         \
-            SETCONF(d, vm->conf[a] * vm->conf[b], a, b); vm->r[d] = (int32_t)v; NEXT();              \
+            SETCONF_PROD(d, a, b); vm->r[d] = (int32_t)v; NEXT();              \
         }
         ARITH3(CADD, x + y, SET_ADD(x, y, v))
         ARITH3(CSUB, x - y, SET_SUB(x, y, v))
@@ -1334,7 +1420,7 @@ dispatch:
             int64_t p = (int64_t)vm->r[a] * (int64_t)vm->r[b];
             uint32_t v = (uint32_t)(uint64_t)p;
             SET_FLAGS(zs_flags(v) | (p != (int32_t)v ? FLUX_FLAG_C | FLUX_FLAG_O : 0));
-            SETCONF(d, vm->conf[a] * vm->conf[b], a, b); vm->r[d] = (int32_t)v; NEXT();
+            SETCONF_PROD(d, a, b); vm->r[d] = (int32_t)v; NEXT();
         }
         CASE(CDIV)
         CASE(CMOD) {
@@ -1346,7 +1432,7 @@ dispatch:
             if (x == INT32_MIN && y == -1) v = op == FLUX_OP_CDIV ? INT32_MIN : 0;
             else v = op == FLUX_OP_CDIV ? x / y : x % y;
             SET_ZS((uint32_t)v);
-            SETCONF(d, vm->conf[a] * vm->conf[b], a, b); vm->r[d] = v; NEXT();
+            SETCONF_PROD(d, a, b); vm->r[d] = v; NEXT();
         }
         ARITH3(CAND, x & y, SET_ZS(v))
         ARITH3(COR, x | y, SET_ZS(v))
@@ -1586,7 +1672,7 @@ dispatch:
         CASE(OPC) {                                                              \
             OPS_RRR(d, a, b); int32_t x = vm->r[a], y = vm->r[b];                        \
             SET_SUB((uint32_t)x, (uint32_t)y, (uint32_t)x - (uint32_t)y); \
-            SETCONF(d, vm->conf[a] * vm->conf[b], a, b); vm->r[d] = (cond) ? 1 : 0; NEXT();          \
+            SETCONF_PROD(d, a, b); vm->r[d] = (cond) ? 1 : 0; NEXT();          \
         }
         CMP3(CMP_EQ, x == y)
         CMP3(CMP_NE, x != y)
@@ -1600,7 +1686,7 @@ dispatch:
         CASE(CMPX) { /* three-way: -1, 0 or 1 */
             OPS_RRR(d, a, b); int32_t x = vm->r[a], y = vm->r[b];
             SET_SUB((uint32_t)x, (uint32_t)y, (uint32_t)x - (uint32_t)y);
-            SETCONF(d, vm->conf[a] * vm->conf[b], a, b); vm->r[d] = (x > y) - (x < y); NEXT();
+            SETCONF_PROD(d, a, b); vm->r[d] = (x > y) - (x < y); NEXT();
         }
         CASE(TEST) { OPS_RR(a, b); SET_ZS((uint32_t)(vm->r[a] & vm->r[b])); NEXT(); }
         CASE(CMP_TEST) {
@@ -2374,6 +2460,8 @@ flux_stop flux_vm_run(flux_vm *vm, uint64_t budget) {
 #undef RUN_TURN
 #undef STACK_BOUNDS
 #define RUN_TURN run_turn_multi
+#undef DISPATCH
+#define DISPATCH vm->dispatch_multi
 #define STACK_BOUNDS const uint32_t stk_lo = vm->stack_lo, stk_hi = vm->stack_hi
 #include "flux_vm.c"
 #endif /* !FLUX_VM_MULTI_PASS */

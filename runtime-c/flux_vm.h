@@ -555,6 +555,10 @@ void flux_vm_save_state(const flux_vm *vm, void *out);        /* flux_vm_state_s
  * `why` (when not NULL) holds one line naming the field, e.g. "running agent
  * slot 9 is outside 0-7".  `in` needs no alignment. */
 int flux_vm_load_state(flux_vm *vm, const void *in, char *why, size_t why_len);
+/* Gives dst src's machine state, as flux_vm_load_state of src's saved state
+ * would (a live VM's state needs no check); memory, breakpoints and hooks
+ * are dst's own. */
+void flux_vm_copy_state(flux_vm *dst, const flux_vm *src);
 /* The same checks without loading: 0, or -1 with the reason in `why`. */
 int flux_vm_check_state(const void *in, char *why, size_t why_len);
 
@@ -665,6 +669,9 @@ void flux_vm_set_schedule(flux_vm *vm, uint32_t kind, uint32_t slice);
 int flux_vm_set_pct(flux_vm *vm, uint32_t slice, uint32_t depth, uint64_t steps);
 /* The running agent's id. */
 uint32_t flux_vm_current_agent(const flux_vm *vm);
+/* The id the next SPAWN gives (ids are given in order from 2; 2: the first
+ * agent is the only one there has been since the reset). */
+uint32_t flux_vm_next_agent_id(const flux_vm *vm);
 /* The live agents in id order (up to max); returns how many there are. */
 size_t flux_vm_agents(const flux_vm *vm, flux_agent_info *out, size_t max);
 /* Registers of live agent `id` (the running one included); -1 when there is none. */

@@ -222,6 +222,14 @@ struct flux_vm {
      * more word, all ones, for pc = FLUX_MEM_SIZE: where a program that runs
      * off the end of memory lands (it faults there). */
     uint64_t stopmap[FLUX_MEM_SIZE / 64 + 1];
+    /* The stop map a byte per address, for the optimized loop's one-compare
+     * test: 1 where stopmap has its bit, and everywhere while a
+     * per-instruction hook (tracing, profiling, the access log, a watch-if
+     * on registers) is on (stops_all), so that the loop's one test sends
+     * every instruction to the hooks then.  The bytes past FLUX_MEM_SIZE are
+     * always 1.  Not machine state: derived from the maps and the hooks. */
+    uint8_t stopbytes[FLUX_MEM_SIZE + 64];
+    uint8_t stops_all;
     /* stub-side breakpoints: an address and a condition checked in the loop */
     uint64_t condbp_map[FLUX_MEM_SIZE / 64];
     cond_breakpoint condbps[FLUX_MAX_COND_BREAKPOINTS];
@@ -236,6 +244,12 @@ struct flux_vm {
     uint32_t nwcond;
     uint32_t nwcond_every;      /* how many of them need checking after every instruction */
     int64_t max_cost;           /* the largest base energy cost in the table */
+    /* the optimized loop's tables, in the VM so that it reaches them from the
+     * one pointer it holds (a static table costs an address computation per
+     * instruction): each opcode's base energy cost (flux_vm_new), and each
+     * loop's dispatch table (its label addresses, filled by the loop) */
+    uint8_t cost[256];
+    const void *dispatch_single[256], *dispatch_multi[256];
     watchpoint watch[FLUX_MAX_WATCHPOINTS];
     uint32_t nwatch;
     /* one byte per 16-byte granule of memory: nonzero where a watchpoint (or
@@ -398,6 +412,8 @@ typedef struct hook_state {
 } hook_state;
 
 void fluxi_watch_gran_rebuild(flux_vm *vm);
+/* Rebuilds stopbytes from the stop map, or with all set while a per-instruction hook is on. */
+void fluxi_stopbytes_fill(flux_vm *vm, int all);
 int64_t fluxi_watch_check(flux_vm *vm, uint32_t addr, uint32_t len, uint32_t kind,
                            uint32_t *index, int *trigger);
 void fluxi_trace_mem(flux_vm *vm, uint32_t addr, uint32_t len);

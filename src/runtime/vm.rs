@@ -790,6 +790,13 @@ impl Vm {
         })
     }
 
+    /// Takes `other`'s machine state, as `load_state(&other.save_state())`
+    /// would, without the copy and the checks (a live VM's state is valid).
+    pub fn copy_state_from(&mut self, other: &Vm) {
+        // SAFETY: both VMs are live (see `Vm::ptr`) and distinct (`&mut self` and `&Vm`).
+        unsafe { ffi::flux_vm_copy_state(self.ptr(), other.ptr()) };
+    }
+
     /// Whether `load_state` would accept `state` (the same checks, no VM).
     pub fn check_state(state: &[u8]) -> Result<(), VmError> {
         Self::state_checked(state, |why, len| {
@@ -1010,6 +1017,13 @@ impl Vm {
     pub fn current_agent(&self) -> u32 {
         // SAFETY: `self.ptr()` is live (see `Vm::ptr`); the other arguments are plain values.
         unsafe { ffi::flux_vm_current_agent(self.ptr()) }
+    }
+
+    /// The id the next SPAWN gives: 2 while the first agent is the only one
+    /// there has been since the reset (ids are given in order, never again).
+    pub fn next_agent_id(&self) -> u32 {
+        // SAFETY: `self.ptr()` is live (see `Vm::ptr`).
+        unsafe { ffi::flux_vm_next_agent_id(self.ptr()) }
     }
 
     /// The live agents, in id order.
