@@ -1050,6 +1050,37 @@ mod tests {
     // What the history counts as held (memory_bytes, the limit's measure):
     // a patch is its machine state and its pages; a recount finds every page
     // and state chunk the checkpoints reference, each once.
+    // A breakpoint on the one instruction of a loop: every checkpoint lands
+    // on it, so the scan of a span begins with a stop before any instruction
+    // ran (a restored VM has not resumed there).  The scan steps on from it
+    // and finds the latest hit before now, not the span's first.
+    #[test]
+    fn reverse_continue_finds_the_latest_hit_when_a_span_begins_on_the_breakpoint() {
+        let program = crate::program::asm::assemble("LOAD_IMM r3, 100000\nw: LOOP r3, w\nHALT\n").unwrap().bytes;
+        let mut vm = Vm::with_program(&program, VmConfig::default()).unwrap();
+        let w = {
+            let mut probe = Vm::with_program(&program, VmConfig::default()).unwrap();
+            probe.run(1);
+            probe.pc()
+        };
+        let mut h = History::start(&mut vm).unwrap();
+        while h.ending.is_none() {
+            let stop = vm.run(h.run_budget(1 << 20));
+            vm.take_output();
+            h.after_run(&mut vm, &stop);
+        }
+        // LOAD_IMM is instruction 0, the LOOPs 1 to 100,000, HALT 100,001
+        assert!(h.checkpoints().iter().any(|c| (1..=100_000).contains(&c.index)), "a checkpoint inside the loop");
+        vm.set_breakpoint(w, true);
+        let brk = |s: &Stop| matches!(s.kind, StopKind::Breakpoint);
+        for want in [100_000, 99_999] {
+            match h.reverse_continue(&mut vm, brk).unwrap() {
+                ReverseStop::At { index, .. } => assert_eq!((index, h.now(), vm.pc()), (want, want, w)),
+                ReverseStop::Begin => panic!("no hit found before {want}"),
+            }
+        }
+    }
+
     #[test]
     fn the_byte_counts_are_what_the_history_holds() {
         let page: Page = Arc::new([0u8; PAGE_SIZE]);

@@ -978,6 +978,25 @@ mod tests {
         std::fs::read(&path).unwrap()
     }
 
+    // A file whose program is larger than memory is refused at its header,
+    // with its size, whatever else it holds (its hash and checksum agree):
+    // one byte over, and the largest program memory holds is read.
+    #[test]
+    fn a_program_larger_than_memory_is_refused_at_the_header() {
+        let program = crate::program::asm::assemble("HALT\n").unwrap().bytes;
+        let (mut rec, _) = Recording::record_run(&program, VmConfig::default(), Schedule::default(), None, &mut std::io::sink()).unwrap();
+        for (len, refused) in [(MEM_SIZE as usize + 1, true), (MEM_SIZE as usize, false), (2 * MEM_SIZE as usize, true)] {
+            rec.program = program.iter().copied().chain(std::iter::repeat(0)).take(len).collect();
+            let got = Recording::parse(&rec.to_bytes().unwrap(), "big.replay");
+            if refused {
+                let want = format!("big.replay:1: program of {len} bytes is larger than memory");
+                assert_eq!(got.map(|_| ()).unwrap_err().to_string(), want);
+            } else {
+                assert_eq!(got.unwrap().program.len(), len);
+            }
+        }
+    }
+
     // Two runs that part at a draw 40,001 instructions in, with no digest
     // before it: the diff re-executes both as far as the draw (more than one
     // stretch of the runner, whose runs stop every 32,768 instructions for

@@ -392,6 +392,11 @@ mod tests {
         assert_eq!(HitCondition::parse("3"), Ok(HitCondition::AtLeast(3)));
         assert_eq!(HitCondition::parse("== 2"), Ok(HitCondition::Exactly(2)));
         assert_eq!(HitCondition::parse("%2"), Ok(HitCondition::Every(2)));
+        // strict bounds are the inclusive ones moved by one
+        assert_eq!(HitCondition::parse("> 2"), Ok(HitCondition::AtLeast(3)));
+        assert_eq!(HitCondition::parse("<= 2"), Ok(HitCondition::Below(3)));
+        assert_eq!(HitCondition::parse(">= 2"), Ok(HitCondition::AtLeast(2)));
+        assert_eq!(HitCondition::parse("< 2"), Ok(HitCondition::Below(2)));
         assert!(HitCondition::parse("x").is_err());
         assert!(HitCondition::parse("% 0").is_err());
         assert!(!HitCondition::AtLeast(3).holds(2));
