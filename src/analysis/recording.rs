@@ -159,9 +159,13 @@ impl Event {
 }
 
 fn hex(bytes: &[u8]) -> String {
+    // by table: a replay file's states and pages are mostly hex, and
+    // formatting each byte was most of what recording cost over a plain run
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
     let mut s = String::with_capacity(bytes.len() * 2);
-    for b in bytes {
-        s.push_str(&format!("{b:02x}"));
+    for &b in bytes {
+        s.push(DIGITS[usize::from(b >> 4)] as char);
+        s.push(DIGITS[usize::from(b & 15)] as char);
     }
     s
 }
@@ -535,7 +539,7 @@ impl Recording {
             seed: self.seed,
             energy: self.energy,
             schedule: self.schedule,
-            state_size: Vm::new(VmConfig::default())?.save_state().len(),
+            state_size: Vm::state_size(),
             instructions,
             digest_interval: self.digest_interval,
         })
@@ -629,7 +633,7 @@ impl Recording {
         if !header.digest_interval.is_power_of_two() || !(DIGEST_INTERVAL..=MAX_DIGEST_INTERVAL).contains(&header.digest_interval) {
             return Err(damaged(1, format!("digest interval {}: not a power of two from {DIGEST_INTERVAL} to {MAX_DIGEST_INTERVAL}", header.digest_interval)));
         }
-        let ours = Vm::new(VmConfig::default())?.save_state().len();
+        let ours = Vm::state_size();
         if header.state_size != ours {
             return Err(ReplayError::StateSize { path: p, found: header.state_size, ours });
         }
@@ -976,6 +980,15 @@ mod tests {
         let path = dir.path().join("r.replay");
         rec.save(&path).unwrap();
         std::fs::read(&path).unwrap()
+    }
+
+    #[test]
+    fn hex_is_lower_case_two_digits_a_byte_and_reads_back() {
+        assert_eq!(hex(&[0x00, 0x0F, 0xF0, 0xFF, 0xA5]), "000ff0ffa5");
+        let all: Vec<u8> = (0..=255).collect();
+        let text = hex(&all);
+        assert_eq!(text, all.iter().map(|b| format!("{b:02x}")).collect::<String>());
+        assert_eq!(unhex(&text), Some(all));
     }
 
     // A file whose program is larger than memory is refused at its header,

@@ -767,6 +767,13 @@ impl Vm {
         lost
     }
 
+    /// The bytes of a saved machine state ([`Vm::save_state`]): the same for
+    /// every VM of this build.
+    pub fn state_size() -> usize {
+        // SAFETY: a pure function of the build: no arguments, no state.
+        unsafe { ffi::flux_vm_state_size() }
+    }
+
     /// The machine state a checkpoint keeps besides memory (see runtime-c's
     /// `flux_vm_save_state`): an opaque blob for `load_state`.
     pub fn save_state(&self) -> Box<[u8]> {
