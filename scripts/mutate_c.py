@@ -178,6 +178,18 @@ def describe(m):
     return f"#{m['id']} {m['file']}:{m['line']} ({where}) {m['kind']}: '{m['old']}' -> '{m['new']}'"
 
 
+
+def report(position, verdict, name, detail, m, t0, log):
+    """Prints one mutant's result line (and appends it to `log`, when given):
+    its position, verdict, name, the last line the tests said, and times."""
+    last = detail.strip().splitlines()[-1][:200] if detail.strip() else ""
+    line = (f"[{position}] {verdict:8} {name}  ({last}; {time.time() - t0:.0f} s: "
+            f"build {m.get('build_s', 0):.0f}, tests {m.get('test_s', 0):.0f})")
+    print(line, flush=True)
+    if log:
+        with open(log, "a") as f:
+            f.write(line + "\n")
+
 def tests_for(m, override):
     if override:
         return override.split()
@@ -362,13 +374,7 @@ def main():
         t0 = time.time()
         verdict, detail = run_one(m, args)
         results.append((m, verdict, detail))
-        last = detail.strip().splitlines()[-1] if detail.strip() else ""
-        line = (f"[{k}/{len(chosen)}] {verdict:8} {describe(m)}  ({last}; {time.time() - t0:.0f} s: "
-                f"build {m.get('build_s', 0):.0f}, tests {m.get('test_s', 0):.0f})")
-        print(line, flush=True)
-        if args.log:
-            with open(args.log, "a") as f:
-                f.write(line + "\n")
+        report(f"{k}/{len(chosen)}", verdict, describe(m), detail, m, t0, args.log)
 
     killed = sum(1 for _, v, _ in results if v == "killed")
     survived = [m for m, v, _ in results if v == "survived"]

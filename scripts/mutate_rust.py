@@ -145,13 +145,7 @@ def main():
         t0 = time.time()
         verdict, detail = run_one(m, GROUPS[m["group"]][1], a.timeout)
         results.append((m, verdict))
-        last = detail.strip().splitlines()[-1] if detail.strip() else ""
-        line = (f"[{k}/{a.skip + len(chosen)}] {verdict:8} [{m['group']}] {m['name']}  ({last[:200]}; "
-                f"{time.time() - t0:.0f} s: build {m.get('build_s', 0):.0f}, tests {m.get('test_s', 0):.0f})")
-        print(line, flush=True)
-        if a.log:
-            with open(a.log, "a") as f:
-                f.write(line + "\n")
+        mutate_c.report(f"{k}/{a.skip + len(chosen)}", verdict, f"[{m['group']}] {m['name']}", detail, m, t0, a.log)
 
     killed = sum(1 for _, v in results if v == "killed")
     survived = [m for m, v in results if v == "survived"]
