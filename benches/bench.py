@@ -459,25 +459,33 @@ def bench_record_continue(stub, runs):
 
 # ---- 8. tracing in the stub ---------------------------------------------------
 
-def bench_trace_continue(stub, runs, tmp):
-    traced, plain, saves = [], [], []
+def continue_armed_vs_plain(stub, runs, tmp, program, halt, setup, save, saved):
+    """Per pair: gdb `continue` to `halt` with the `setup` monitor commands
+    armed, then `monitor SAVE` (into the save directory `tmp`), against a
+    plain `continue`; and the seconds the save took.  `saved` is a line the
+    save's answer must hold."""
+    armed, plain, saves = [], [], []
     timer = py("import time; t1 = time.perf_counter()")
     # the stub writes only inside its save directory
-    after = [*timer, "-ex", "monitor trace save ring.txt",
-             *py("print('RESULT save=%.6f' % (time.perf_counter() - t1))")]
+    after = [*timer, "-ex", f"monitor {save}", *py("print('RESULT save=%.6f' % (time.perf_counter() - t1))")]
 
-    def traced_run():
-        secs, _, out = gdb_continue_to(stub, LOOP_FASM, LOOP_HALT, ["--save-dir", tmp], setup=["monitor trace on"], after=after)
-        if "saved 100000 records" not in out:
-            raise BenchError(f"monitor trace save: unexpected session:\n{out}")
+    def armed_run():
+        secs, _, out = gdb_continue_to(stub, program, halt, ["--save-dir", tmp], setup=setup, after=after)
+        if saved not in out:
+            raise BenchError(f"monitor {save}: unexpected session:\n{out}")
         saves.append(float(result(out, "save")))
         return secs
 
     for i in range(runs):
-        t, p = pair(i, traced_run, lambda: gdb_continue_to(stub, LOOP_FASM, LOOP_HALT, [])[0])
-        traced.append(t)
+        t, p = pair(i, armed_run, lambda: gdb_continue_to(stub, program, halt, [])[0])
+        armed.append(t)
         plain.append(p)
-    return traced, plain, saves
+    return armed, plain, saves
+
+
+def bench_trace_continue(stub, runs, tmp):
+    return continue_armed_vs_plain(stub, runs, tmp, LOOP_FASM, LOOP_HALT, ["monitor trace on"],
+                                   "trace save ring.txt", "saved 100000 records")
 
 
 # ---- 7. reverse-stepi at the end of a long recording --------------------------
@@ -652,24 +660,9 @@ def collect_rows(coll, rec, rows, bulk):
 def bench_profile_continue(stub, runs, tmp):
     """Per pair: gdb `continue` over fib(30) profiled (counts and timeline) and
     not; and the seconds `monitor profile save` took after the profiled one."""
-    profiled, plain, saves = [], [], []
-    timer = py("import time; t1 = time.perf_counter()")
-    after = [*timer, "-ex", "monitor profile save p.json",
-             *py("print('RESULT save=%.6f' % (time.perf_counter() - t1))")]
-
-    def profiled_run():
-        setup = ["monitor profile events 10000000", "monitor profile on"]
-        secs, _, out = gdb_continue_to(stub, FIB_FASM, FIB_HALT, ["--save-dir", tmp], setup=setup, after=after)
-        if "saved the profile (" not in out:
-            raise BenchError(f"monitor profile save: unexpected session:\n{out}")
-        saves.append(float(result(out, "save")))
-        return secs
-
-    for i in range(runs):
-        t, p = pair(i, profiled_run, lambda: gdb_continue_to(stub, FIB_FASM, FIB_HALT, [])[0])
-        profiled.append(t)
-        plain.append(p)
-    return profiled, plain, saves
+    return continue_armed_vs_plain(stub, runs, tmp, FIB_FASM, FIB_HALT,
+                                   ["monitor profile events 10000000", "monitor profile on"],
+                                   "profile save p.json", "saved the profile (")
 
 
 def profile_rows(profiled, plain, saves):

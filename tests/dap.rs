@@ -85,8 +85,9 @@ fn read_message(r: &mut impl BufRead) -> serde_json::Value {
     serde_json::from_slice(&body).expect("json")
 }
 
-#[test]
-fn malformed_messages_cost_one_stderr_line_each_and_the_next_request_is_served() {
+/// `flux-gdbstub dap` on pipes: the process, its stdin and its stdout (its
+/// stderr stays piped, for the test to read).
+fn adapter() -> (std::process::Child, std::process::ChildStdin, BufReader<std::process::ChildStdout>) {
     let mut child = Command::new(stub_bin())
         .arg("dap")
         .stdin(Stdio::piped())
@@ -94,8 +95,14 @@ fn malformed_messages_cost_one_stderr_line_each_and_the_next_request_is_served()
         .stderr(Stdio::piped())
         .spawn()
         .expect("flux-gdbstub dap");
-    let mut input = child.stdin.take().unwrap();
-    let mut output = BufReader::new(child.stdout.take().unwrap());
+    let input = child.stdin.take().unwrap();
+    let output = BufReader::new(child.stdout.take().unwrap());
+    (child, input, output)
+}
+
+#[test]
+fn malformed_messages_cost_one_stderr_line_each_and_the_next_request_is_served() {
+    let (mut child, mut input, mut output) = adapter();
     let mut stderr = child.stderr.take().unwrap();
     let init = r#"{"seq":1,"type":"request","command":"initialize","arguments":{"adapterID":"flux"}}"#;
     let unknown = r#"{"seq":2,"type":"request","command":"frobnicate"}"#;
@@ -144,15 +151,7 @@ fn response_to(r: &mut impl BufRead, seq: i64) -> serde_json::Value {
 
 #[test]
 fn addresses_offsets_and_counts_at_the_ends_of_i64_are_answered_not_a_crash() {
-    let mut child = Command::new(stub_bin())
-        .arg("dap")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("flux-gdbstub dap");
-    let mut input = child.stdin.take().unwrap();
-    let mut output = BufReader::new(child.stdout.take().unwrap());
+    let (mut child, mut input, mut output) = adapter();
     let program = serde_json::to_string(&example("fibonacci.fasm")).unwrap();
     let requests = [
         r#"{"seq":1,"type":"request","command":"initialize","arguments":{"adapterID":"flux"}}"#.to_string(),

@@ -167,6 +167,15 @@ fn without_a_trace_file_the_timeline_is_the_same() {
 }
 
 /// The saved profile `name` in `dir`.
+/// gdb's session (the commands in `-batch`) on fib(10) under a stub whose
+/// save directory is the returned one.
+fn gdb_on_fib10(commands: &[&str]) -> (String, tempfile::TempDir) {
+    let (_d, p) = program("prog.fasm", &fib10());
+    let dir = tempfile::tempdir().unwrap();
+    let stub = Stub::start(&p, &["--once", "--save-dir", dir.path().to_str().unwrap()]);
+    (gdb_batch(stub.port, commands), dir)
+}
+
 fn saved(dir: &std::path::Path, name: &str) -> Value {
     serde_json::from_str(&std::fs::read_to_string(dir.join(name)).unwrap()).unwrap()
 }
@@ -178,26 +187,20 @@ fn saved(dir: &std::path::Path, name: &str) -> Value {
 /// aggregated samples, said in the answer.
 #[test]
 fn monitor_profile_save_writes_the_timeline_through_gdb() {
-    let (_d, p) = program("prog.fasm", &fib10());
-    let dir = tempfile::tempdir().unwrap();
-    let stub = Stub::start(&p, &["--once", "--save-dir", dir.path().to_str().unwrap()]);
-    let out = gdb_batch(
-        stub.port,
-        &[
-            "monitor profile on",
-            "break *0x0B",
-            "continue",
-            "monitor profile save t.json",
-            "monitor profile events 356",
-            "monitor profile save t356.json",
-            "monitor profile events 355",
-            "monitor profile save a.json",
-            "monitor profile events 1000",
-            "monitor profile events x",
-            "monitor profile events 20000001",
-            "monitor profile events 20000000",
-        ],
-    );
+    let (out, dir) = gdb_on_fib10(&[
+        "monitor profile on",
+        "break *0x0B",
+        "continue",
+        "monitor profile save t.json",
+        "monitor profile events 356",
+        "monitor profile save t356.json",
+        "monitor profile events 355",
+        "monitor profile save a.json",
+        "monitor profile events 1000",
+        "monitor profile events x",
+        "monitor profile events 20000001",
+        "monitor profile events 20000000",
+    ]);
     let n = FIB10_INSNS - 1;
     assert!(out.contains(&format!("saved the profile ({n} instructions) to t.json (speedscope JSON)\n")), "{out}");
     assert!(out.contains(&format!("saved the profile ({n} instructions) to t356.json (speedscope JSON)\n")), "{out}");
@@ -244,31 +247,25 @@ fn monitor_profile_save_writes_the_timeline_through_gdb() {
 /// per call that ran while profiling.
 #[test]
 fn a_profile_over_stops_and_steps_is_one_timeline() {
-    let (_d, p) = program("prog.fasm", &fib10());
-    let dir = tempfile::tempdir().unwrap();
-    let stub = Stub::start(&p, &["--once", "--save-dir", dir.path().to_str().unwrap()]);
-    let out = gdb_batch(
-        stub.port,
-        &[
-            // the first instruction (LOAD_IMM) runs unprofiled
-            "stepi",
-            "monitor profile on",
-            "break fib",
-            "continue",
-            "continue",
-            "continue",
-            "delete",
-            "stepi 5",
-            // CMP_I16 and JL of a call run unprofiled: the call is still counted
-            "monitor profile off",
-            "stepi 2",
-            "monitor profile on",
-            "break *0x0B",
-            "continue",
-            "monitor profile save s.json",
-            "monitor profile report 1",
-        ],
-    );
+    let (out, dir) = gdb_on_fib10(&[
+        // the first instruction (LOAD_IMM) runs unprofiled
+        "stepi",
+        "monitor profile on",
+        "break fib",
+        "continue",
+        "continue",
+        "continue",
+        "delete",
+        "stepi 5",
+        // CMP_I16 and JL of a call run unprofiled: the call is still counted
+        "monitor profile off",
+        "stepi 2",
+        "monitor profile on",
+        "break *0x0B",
+        "continue",
+        "monitor profile save s.json",
+        "monitor profile report 1",
+    ]);
     let n = FIB10_INSNS - 1 - 1 - 2;
     assert!(out.contains(&format!("saved the profile ({n} instructions) to s.json (speedscope JSON)\n")), "{out}");
     let v = saved(dir.path(), "s.json");
@@ -287,21 +284,15 @@ fn a_profile_over_stops_and_steps_is_one_timeline() {
 /// as the first run gave, not the two runs run together.
 #[test]
 fn a_restart_while_profiling_starts_the_profile_again() {
-    let (_d, p) = program("prog.fasm", &fib10());
-    let dir = tempfile::tempdir().unwrap();
-    let stub = Stub::start(&p, &["--once", "--save-dir", dir.path().to_str().unwrap()]);
-    let out = gdb_batch(
-        stub.port,
-        &[
-            "monitor profile on",
-            "break *0x0B",
-            "continue",
-            "monitor profile save first.json",
-            "monitor reset",
-            "continue",
-            "monitor profile save second.json",
-        ],
-    );
+    let (out, dir) = gdb_on_fib10(&[
+        "monitor profile on",
+        "break *0x0B",
+        "continue",
+        "monitor profile save first.json",
+        "monitor reset",
+        "continue",
+        "monitor profile save second.json",
+    ]);
     let n = FIB10_INSNS - 1;
     for name in ["first.json", "second.json"] {
         assert!(out.contains(&format!("saved the profile ({n} instructions) to {name} (speedscope JSON)\n")), "{out}");
