@@ -44,6 +44,9 @@ pub const DIGEST_INTERVAL: u64 = 1 << 16;
 pub const MAX_DIGEST_INTERVAL: u64 = 1 << 40;
 /// Events of context a divergence report shows.
 pub const CONTEXT: usize = 16;
+/// The length of a replay file's last line, `{"checksum":"<16 hex digits>"}`
+/// and its newline.
+const CHECKSUM_LINE_LEN: u64 = 32;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ReplayError {
@@ -422,9 +425,10 @@ impl Recording {
         Recording::record_run_within(program, config, schedule, limit, None, output)
     }
 
-    /// [`Self::record_run`] with the file kept under `max_bytes` when saved:
-    /// when the digests would take it over, every other one is dropped and
-    /// the interval doubles (the recording's `digest_interval` tells).
+    /// [`Self::record_run`] with the file kept to at most `max_bytes` when
+    /// saved: when the digests would take it over, every other one is
+    /// dropped and the interval doubles (the recording's `digest_interval`
+    /// tells); a file of exactly `max_bytes` keeps them all.
     pub fn record_run_within(
         program: &[u8],
         config: VmConfig,
@@ -445,17 +449,32 @@ impl Recording {
             events: vec![start],
         };
         let line_len = |e: &Event| serde_json::to_string(e).map_or(0, |l| l.len() as u64 + 1);
-        // the header (with the largest instruction count), the start, the end
-        // event and the checksum line
-        let mut bytes = rec.header_len(u64::MAX)? + line_len(&rec.events[0]) + 256 + 32;
+        let start_line = line_len(&rec.events[0]);
+        // the header line: of 0 instructions (a lower bound) until the end
+        let mut header = rec.header_len(0)?;
+        // the lines of `events`
+        let mut bytes = 0;
         let mut runner = Runner::new(&rec)?;
         let mut events = Vec::new();
-        while runner.ended.is_none() && limit.is_none_or(|l| runner.index < l) {
-            let max = limit.map_or(u64::MAX, |l| l - runner.index);
-            let seen = events.len();
-            runner.run(max, &mut events, output).map_err(|source| ReplayError::Io { path: "<output>".into(), source })?;
-            bytes += events[seen..].iter().map(line_len).sum::<u64>();
-            while max_bytes.is_some_and(|m| bytes > m) && runner.digest_interval < MAX_DIGEST_INTERVAL {
+        loop {
+            let done = runner.ended.is_some() || limit.is_some_and(|l| runner.index >= l);
+            if !done {
+                let max = limit.map_or(u64::MAX, |l| l - runner.index);
+                let seen = events.len();
+                runner.run(max, &mut events, output).map_err(|source| ReplayError::Io { path: "<output>".into(), source })?;
+                bytes += events[seen..].iter().map(line_len).sum::<u64>();
+            }
+            // the file's size: exact at the end; before it, a lower bound
+            // (no end event yet), so that digests are spaced out only when
+            // the file would be over the limit
+            let instructions = if done { runner.index } else { 0 };
+            let end = if done { line_len(&runner.end_event()) } else { 0 };
+            if done {
+                header = rec.header_len(instructions)?;
+            }
+            while max_bytes.is_some_and(|m| header + start_line + bytes + end + CHECKSUM_LINE_LEN > m)
+                && runner.digest_interval < MAX_DIGEST_INTERVAL
+            {
                 let every = runner.digest_interval * 2;
                 events.retain(|e| match e {
                     Event::Digest { index, .. } if index % every != 0 => {
@@ -465,10 +484,14 @@ impl Recording {
                     _ => true,
                 });
                 runner.digest_interval = every;
+                rec.digest_interval = every;
+                header = rec.header_len(instructions)?;
                 log::info!("record: digests every {every} instructions from here, to keep the file under its limit");
             }
+            if done {
+                break;
+            }
         }
-        rec.digest_interval = runner.digest_interval;
         events.push(runner.end_event());
         rec.events.extend(events);
         Ok((rec, runner.ended))
@@ -1126,6 +1149,53 @@ mod tests {
         loaded.verify().unwrap();
         // the end agrees with the unlimited recording's: same values drawn
         assert_eq!(rec.events.last(), free.events.last());
+    }
+
+    // The limit is at most: a limit of exactly the unlimited file's size
+    // keeps every digest (the same recording, byte for byte), one byte less
+    // keeps every other one, and that file is within it.
+    #[test]
+    fn a_limit_of_exactly_the_files_size_keeps_every_digest() {
+        // 400,002 instructions: digests at 65,536 x 1..6
+        let program = crate::program::asm::assemble("LOAD_IMM r3, 200000\nd: RNG_NEXT r1\nLOOP r3, d\nHALT\n").unwrap().bytes;
+        let record = |max| Recording::record_run_within(&program, VmConfig::default(), Schedule::default(), None, max, &mut std::io::sink());
+        let digests = |r: &Recording| r.events.iter().filter_map(|e| matches!(e, Event::Digest { .. }).then(|| e.index())).collect::<Vec<_>>();
+        let (free, _) = record(None).unwrap();
+        assert_eq!(digests(&free), (1..=6).map(|k| k * DIGEST_INTERVAL).collect::<Vec<_>>());
+        let size = free.to_bytes().unwrap().len() as u64;
+        let (exact, _) = record(Some(size)).unwrap();
+        assert!(exact == free, "a limit of the file's size ({size} bytes) changed the recording");
+        assert_eq!(exact.to_bytes().unwrap().len() as u64, size);
+        let (under, _) = record(Some(size - 1)).unwrap();
+        assert_eq!(under.digest_interval, 2 * DIGEST_INTERVAL);
+        assert_eq!(digests(&under), [2, 4, 6].map(|k| k * DIGEST_INTERVAL));
+        let bytes = under.to_bytes().unwrap();
+        assert!(bytes.len() as u64 <= size - 1, "{} bytes", bytes.len());
+        assert_eq!(Recording::parse(&bytes, "under").unwrap(), under);
+    }
+
+    // header_len is the length of the header line a file is written with,
+    // its newline included: programs of 1 and 7 instructions, seeds and
+    // schedules of different lengths, a run cut short and a run whose
+    // digests were spaced out.
+    #[test]
+    fn the_header_length_is_the_written_header_lines() {
+        let halt = crate::program::asm::assemble("HALT\n").unwrap().bytes;
+        let draws = crate::program::asm::assemble("LOAD_IMM r3, 40000\nd: RNG_NEXT r1\nLOOP r3, d\nHALT\n").unwrap().bytes;
+        let random = Schedule::new(crate::runtime::vm::SchedKind::Chaos, 7);
+        let cases: [(&[u8], VmConfig, Schedule, Option<u64>, Option<u64>); 5] = [
+            (&halt, VmConfig::default(), Schedule::default(), None, None),
+            (&draws, VmConfig { seed: u64::MAX, ..VmConfig::default() }, random, None, None),
+            (&draws, VmConfig::default(), Schedule::default(), Some(12_345), None),
+            (&draws, VmConfig { seed: 3, energy: 1_000_000_000 }, Schedule::default(), None, None),
+            (&draws, VmConfig::default(), Schedule::default(), None, Some(20_000)),
+        ];
+        for (i, (program, config, schedule, limit, max)) in cases.into_iter().enumerate() {
+            let (rec, _) = Recording::record_run_within(program, config, schedule, limit, max, &mut std::io::sink()).unwrap();
+            let bytes = rec.to_bytes().unwrap();
+            let line = bytes.iter().position(|&b| b == b'\n').unwrap() + 1;
+            assert_eq!(rec.header_len(rec.instructions()).unwrap(), line as u64, "case {i}");
+        }
     }
 
     // Every truncation and a spread of single-byte changes of a good file is
