@@ -1054,10 +1054,12 @@ mod tests {
         assert_eq!((d.detail.instruction_index, d.detail.pc), (40001, 0x0A));
     }
 
-    // Two programs alike up to where the first ends (HALT at instruction 11:
-    // its end is at 12).  The diff derives draws only as far as that end: a
-    // draw by the second at instruction 11 is the first difference shown; one
-    // at instruction 12, after the first run ended, is not, and the two end
+    // Two programs alike up to where the first ends (HALT at instruction
+    // 40,001: its end is at 40,002, past the runner's first stretch of
+    // 32,768 instructions).  The diff derives draws only as far as that end:
+    // a draw by the second at instruction 40,001 is the first difference
+    // shown; one at 40,002, after the first run ended, is not (the second
+    // stretch stops at the end, not at the next digest), and the two end
     // events are shown.
     #[test]
     fn a_diff_derives_draws_no_further_than_the_earlier_end() {
@@ -1066,21 +1068,21 @@ mod tests {
             Recording::record_run(&program, VmConfig::default(), Schedule::default(), None, &mut std::io::sink()).unwrap().0
         };
         // LOAD_IMM at 0x00 (6 bytes), LOOP at 0x06 (4), then 0x0A
-        let halts = record("LOAD_IMM r3, 10\nw: LOOP r3, w\nHALT\n");
-        let draws = record("LOAD_IMM r3, 10\nw: LOOP r3, w\nRNG_NEXT r1\nHALT\n");
-        let draws_later = record("LOAD_IMM r3, 10\nw: LOOP r3, w\nNOP\nRNG_NEXT r1\nHALT\n");
-        assert_eq!([&halts, &draws, &draws_later].map(Recording::instructions), [12, 13, 14]);
+        let halts = record("LOAD_IMM r3, 40000\nw: LOOP r3, w\nHALT\n");
+        let draws = record("LOAD_IMM r3, 40000\nw: LOOP r3, w\nRNG_NEXT r1\nHALT\n");
+        let draws_later = record("LOAD_IMM r3, 40000\nw: LOOP r3, w\nNOP\nRNG_NEXT r1\nHALT\n");
+        assert_eq!([&halts, &draws, &draws_later].map(Recording::instructions), [40_002, 40_003, 40_004]);
         let d = diff(&halts, &draws).unwrap().expect("the runs end apart");
         assert_eq!(d.position, 1);
         assert_eq!(d.expected, "nothing (the recording ends before)");
-        assert!(d.actual.starts_with("rng 0x") && d.actual.ends_with(" at instruction 11, pc 0x000A"), "{}", d.actual);
-        assert_eq!((d.detail.instruction_index, d.detail.pc), (11, 0x0A));
+        assert!(d.actual.starts_with("rng 0x") && d.actual.ends_with(" at instruction 40001, pc 0x000A"), "{}", d.actual);
+        assert_eq!((d.detail.instruction_index, d.detail.pc), (40_001, 0x0A));
         let d = diff(&halts, &draws_later).unwrap().expect("the runs end apart");
         assert_eq!(d.position, 1);
         assert_eq!(d.expected, halts.events[1].summary());
         assert_eq!(d.actual, draws_later.events[1].summary());
-        assert!(d.expected.starts_with("end at instruction 12, pc 0x000A: ") && d.actual.starts_with("end at instruction 14, pc 0x000D: "), "{d:?}");
-        assert_eq!((d.detail.instruction_index, d.detail.pc), (11, 0x0A));
+        assert!(d.expected.starts_with("end at instruction 40002, pc 0x000A: ") && d.actual.starts_with("end at instruction 40004, pc 0x000D: "), "{d:?}");
+        assert_eq!((d.detail.instruction_index, d.detail.pc), (40_001, 0x0A));
     }
 
     // Two agents drawing in 8 of every 9 instructions under chaos with
