@@ -468,11 +468,12 @@ impl Recording {
             // (no end event yet), so that digests are spaced out only when
             // the file would be over the limit
             let instructions = if done { runner.index } else { 0 };
-            let end = if done { line_len(&runner.end_event()) } else { 0 };
+            let end = done.then(|| runner.end_event());
+            let end_line = end.as_ref().map_or(0, line_len);
             if done {
                 header = rec.header_len(instructions)?;
             }
-            while max_bytes.is_some_and(|m| header + start_line + bytes + end + CHECKSUM_LINE_LEN > m)
+            while max_bytes.is_some_and(|m| header + start_line + bytes + end_line + CHECKSUM_LINE_LEN > m)
                 && runner.digest_interval < MAX_DIGEST_INTERVAL
             {
                 let every = runner.digest_interval * 2;
@@ -488,11 +489,11 @@ impl Recording {
                 header = rec.header_len(instructions)?;
                 log::info!("record: digests every {every} instructions from here, to keep the file under its limit");
             }
-            if done {
+            if let Some(end) = end {
+                events.push(end);
                 break;
             }
         }
-        events.push(runner.end_event());
         rec.events.extend(events);
         Ok((rec, runner.ended))
     }
