@@ -1206,6 +1206,21 @@ mod tests {
         assert_eq!(Recording::parse(&bytes, "under").unwrap(), under);
     }
 
+    // A limit of instructions is where the recording ends, also past the
+    // runner's first stretch (32,768 instructions) and before the digest at
+    // 65,536; the file replays.
+    #[test]
+    fn a_limit_of_instructions_is_where_the_recording_ends() {
+        let draws = crate::program::asm::assemble("LOAD_IMM r3, 40000\nd: RNG_NEXT r1\nLOOP r3, d\nHALT\n").unwrap().bytes;
+        for limit in [1, 32_768, 40_000] {
+            let (rec, ended) = Recording::record_run(&draws, VmConfig::default(), Schedule::default(), Some(limit), &mut std::io::sink()).unwrap();
+            assert!(ended.is_none(), "{limit}");
+            assert_eq!(rec.events.iter().map(Event::index).collect::<Vec<_>>(), [0, limit]);
+            assert!(matches!(rec.events.last(), Some(Event::End { outcome, .. }) if outcome == "still running when the recording ended"), "{:?}", rec.events.last());
+            rec.verify().unwrap();
+        }
+    }
+
     // header_len is the length of the header line a file is written with,
     // its newline included: programs of 1 and 7 instructions, seeds and
     // schedules of different lengths, a run cut short and a run whose
