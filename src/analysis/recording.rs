@@ -428,7 +428,9 @@ impl Recording {
     /// [`Self::record_run`] with the file kept to at most `max_bytes` when
     /// saved: when the digests would take it over, every other one is
     /// dropped and the interval doubles (the recording's `digest_interval`
-    /// tells); a file of exactly `max_bytes` keeps them all.
+    /// tells); a file of exactly `max_bytes` keeps them all.  The interval
+    /// stops at [`MAX_DIGEST_INTERVAL`]: a limit that even that cannot meet
+    /// gives a larger file.
     pub fn record_run_within(
         program: &[u8],
         config: VmConfig,
@@ -1204,6 +1206,21 @@ mod tests {
         let bytes = under.to_bytes().unwrap();
         assert!(bytes.len() as u64 <= size - 1, "{} bytes", bytes.len());
         assert_eq!(Recording::parse(&bytes, "under").unwrap(), under);
+    }
+
+    // A size limit no file of the run can meet (its start event alone is
+    // larger) spaces the digests out as far as a file may have them, and no
+    // further: the file still loads and replays.
+    #[test]
+    fn a_limit_below_the_smallest_file_gives_the_longest_interval() {
+        let draws = crate::program::asm::assemble("LOAD_IMM r3, 40000\nd: RNG_NEXT r1\nLOOP r3, d\nHALT\n").unwrap().bytes;
+        let (rec, _) = Recording::record_run_within(&draws, VmConfig::default(), Schedule::default(), None, Some(1000), &mut std::io::sink()).unwrap();
+        assert_eq!(rec.digest_interval, MAX_DIGEST_INTERVAL);
+        assert_eq!(rec.events.iter().map(Event::index).collect::<Vec<_>>(), [0, 80_002]);
+        let bytes = rec.to_bytes().unwrap();
+        assert!(bytes.len() > 1000);
+        assert_eq!(Recording::parse(&bytes, "over").unwrap(), rec);
+        rec.verify().unwrap();
     }
 
     // A limit of instructions is where the recording ends, also past the
