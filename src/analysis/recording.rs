@@ -1187,25 +1187,29 @@ mod tests {
 
     // The limit is at most: a limit of exactly the unlimited file's size
     // keeps every digest (the same recording, byte for byte), one byte less
-    // keeps every other one, and that file is within it.
+    // keeps every other one, and that file is within it; and so on, one
+    // doubling of the interval for each step.
     #[test]
     fn a_limit_of_exactly_the_files_size_keeps_every_digest() {
         // 400,002 instructions: digests at 65,536 x 1..6
         let program = crate::program::asm::assemble("LOAD_IMM r3, 200000\nd: RNG_NEXT r1\nLOOP r3, d\nHALT\n").unwrap().bytes;
         let record = |max| Recording::record_run_within(&program, VmConfig::default(), Schedule::default(), None, max, &mut std::io::sink());
-        let digests = |r: &Recording| r.events.iter().filter_map(|e| matches!(e, Event::Digest { .. }).then(|| e.index())).collect::<Vec<_>>();
-        let (free, _) = record(None).unwrap();
-        assert_eq!(digests(&free), (1..=6).map(|k| k * DIGEST_INTERVAL).collect::<Vec<_>>());
-        let size = free.to_bytes().unwrap().len() as u64;
-        let (exact, _) = record(Some(size)).unwrap();
-        assert!(exact == free, "a limit of the file's size ({size} bytes) changed the recording");
-        assert_eq!(exact.to_bytes().unwrap().len() as u64, size);
-        let (under, _) = record(Some(size - 1)).unwrap();
-        assert_eq!(under.digest_interval, 2 * DIGEST_INTERVAL);
-        assert_eq!(digests(&under), [2, 4, 6].map(|k| k * DIGEST_INTERVAL));
-        let bytes = under.to_bytes().unwrap();
-        assert!(bytes.len() as u64 <= size - 1, "{} bytes", bytes.len());
-        assert_eq!(Recording::parse(&bytes, "under").unwrap(), under);
+        let digests = |r: &Recording| r.events.iter().filter_map(|e| matches!(e, Event::Digest { .. }).then(|| e.index() / DIGEST_INTERVAL)).collect::<Vec<_>>();
+        let (mut rec, _) = record(None).unwrap();
+        assert_eq!(digests(&rec), [1, 2, 3, 4, 5, 6]);
+        for (every, kept) in [(2, vec![2, 4, 6]), (4, vec![4]), (8, vec![])] {
+            let size = rec.to_bytes().unwrap().len() as u64;
+            let (exact, _) = record(Some(size)).unwrap();
+            assert!(exact == rec, "a limit of the file's size ({size} bytes) changed the recording");
+            assert_eq!(exact.to_bytes().unwrap().len() as u64, size);
+            let (under, _) = record(Some(size - 1)).unwrap();
+            assert_eq!(under.digest_interval, every * DIGEST_INTERVAL);
+            assert_eq!(digests(&under), kept);
+            let bytes = under.to_bytes().unwrap();
+            assert!(bytes.len() as u64 <= size - 1, "{} bytes", bytes.len());
+            assert_eq!(Recording::parse(&bytes, "under").unwrap(), under);
+            rec = under;
+        }
     }
 
     // A size limit no file of the run can meet (its start event alone is
