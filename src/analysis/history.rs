@@ -1047,9 +1047,6 @@ mod tests {
         assert_eq!(state_digest(&vm), at_end);
     }
 
-    // What the history counts as held (memory_bytes, the limit's measure):
-    // a patch is its machine state and its pages; a recount finds every page
-    // and state chunk the checkpoints reference, each once.
     // A breakpoint on the one instruction of a loop: every checkpoint lands
     // on it, so the scan of a span begins with a stop before any instruction
     // ran (a restored VM has not resumed there).  The scan steps on from it
@@ -1081,6 +1078,10 @@ mod tests {
         }
     }
 
+    // What the history counts as held (memory_bytes, the limit's measure,
+    // which `monitor record status` shows): a patch is its machine state and
+    // its pages; a recount finds every page and state chunk the checkpoints
+    // reference, each once; the tables are their pointers.
     #[test]
     fn the_byte_counts_are_what_the_history_holds() {
         let page: Page = Arc::new([0u8; PAGE_SIZE]);
@@ -1119,6 +1120,16 @@ mod tests {
         let patches: u64 = h.checkpoints().iter().filter_map(|c| c.patch.as_ref()).map(patch_size).sum();
         h.recount();
         assert_eq!((h.page_bytes, h.patch_bytes), (held, patches));
+        // and the tables: per checkpoint, a pointer per page, a (fat) pointer
+        // per state chunk and the checkpoint itself; no fine checkpoints here
+        assert_eq!(h.fine_bytes, 0);
+        let word = std::mem::size_of::<usize>();
+        let mut tables = 0;
+        for c in h.checkpoints() {
+            assert_eq!((std::mem::size_of_val(&*c.pages), std::mem::size_of_val(&*c.state)), (PAGES * word, c.state.len() * 2 * word));
+            tables += (std::mem::size_of_val(&*c.pages) + std::mem::size_of_val(&*c.state) + std::mem::size_of::<Checkpoint>()) as u64;
+        }
+        assert_eq!(h.memory_bytes(), tables + held + patches);
     }
 
     // The trace of a stretch of the history, re-executed segment by segment

@@ -44,6 +44,9 @@ pub const DIGEST_INTERVAL: u64 = 1 << 16;
 pub const MAX_DIGEST_INTERVAL: u64 = 1 << 40;
 /// Events of context a divergence report shows.
 pub const CONTEXT: usize = 16;
+/// The length of a replay file's last line, `{"checksum":"<16 hex digits>"}`
+/// and its newline.
+const CHECKSUM_LINE_LEN: u64 = 32;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ReplayError {
@@ -422,9 +425,12 @@ impl Recording {
         Recording::record_run_within(program, config, schedule, limit, None, output)
     }
 
-    /// [`Self::record_run`] with the file kept under `max_bytes` when saved:
-    /// when the digests would take it over, every other one is dropped and
-    /// the interval doubles (the recording's `digest_interval` tells).
+    /// [`Self::record_run`] with the file kept to at most `max_bytes` when
+    /// saved: when the digests would take it over, every other one is
+    /// dropped and the interval doubles (the recording's `digest_interval`
+    /// tells); a file of exactly `max_bytes` keeps them all.  The interval
+    /// stops at [`MAX_DIGEST_INTERVAL`]: a limit that even that cannot meet
+    /// gives a larger file.
     pub fn record_run_within(
         program: &[u8],
         config: VmConfig,
@@ -445,17 +451,33 @@ impl Recording {
             events: vec![start],
         };
         let line_len = |e: &Event| serde_json::to_string(e).map_or(0, |l| l.len() as u64 + 1);
-        // the header (with the largest instruction count), the start, the end
-        // event and the checksum line
-        let mut bytes = rec.header_len(u64::MAX)? + line_len(&rec.events[0]) + 256 + 32;
+        let start_line = line_len(&rec.events[0]);
+        // the header line: of 0 instructions (a lower bound) until the end
+        let mut header = rec.header_len(0)?;
+        // the lines of `events`
+        let mut bytes = 0;
         let mut runner = Runner::new(&rec)?;
         let mut events = Vec::new();
-        while runner.ended.is_none() && limit.is_none_or(|l| runner.index < l) {
-            let max = limit.map_or(u64::MAX, |l| l - runner.index);
-            let seen = events.len();
-            runner.run(max, &mut events, output).map_err(|source| ReplayError::Io { path: "<output>".into(), source })?;
-            bytes += events[seen..].iter().map(line_len).sum::<u64>();
-            while max_bytes.is_some_and(|m| bytes > m) && runner.digest_interval < MAX_DIGEST_INTERVAL {
+        loop {
+            let done = runner.ended.is_some() || limit.is_some_and(|l| runner.index >= l);
+            if !done {
+                let max = limit.map_or(u64::MAX, |l| l - runner.index);
+                let seen = events.len();
+                runner.run(max, &mut events, output).map_err(|source| ReplayError::Io { path: "<output>".into(), source })?;
+                bytes += events[seen..].iter().map(line_len).sum::<u64>();
+            }
+            // the file's size: exact at the end; before it, a lower bound
+            // (no end event yet), so that digests are spaced out only when
+            // the file would be over the limit
+            let instructions = if done { runner.index } else { 0 };
+            let end = done.then(|| runner.end_event());
+            let end_line = end.as_ref().map_or(0, line_len);
+            if done {
+                header = rec.header_len(instructions)?;
+            }
+            while max_bytes.is_some_and(|m| header + start_line + bytes + end_line + CHECKSUM_LINE_LEN > m)
+                && runner.digest_interval < MAX_DIGEST_INTERVAL
+            {
                 let every = runner.digest_interval * 2;
                 events.retain(|e| match e {
                     Event::Digest { index, .. } if index % every != 0 => {
@@ -465,11 +487,15 @@ impl Recording {
                     _ => true,
                 });
                 runner.digest_interval = every;
+                rec.digest_interval = every;
+                header = rec.header_len(instructions)?;
                 log::info!("record: digests every {every} instructions from here, to keep the file under its limit");
             }
+            if let Some(end) = end {
+                events.push(end);
+                break;
+            }
         }
-        rec.digest_interval = runner.digest_interval;
-        events.push(runner.end_event());
         rec.events.extend(events);
         Ok((rec, runner.ended))
     }
@@ -1031,6 +1057,37 @@ mod tests {
         assert_eq!((d.detail.instruction_index, d.detail.pc), (40001, 0x0A));
     }
 
+    // Two programs alike up to where the first ends (HALT at instruction
+    // 40,001: its end is at 40,002, past the runner's first stretch of
+    // 32,768 instructions).  The diff derives draws only as far as that end:
+    // a draw by the second at instruction 40,001 is the first difference
+    // shown; one at 40,002, after the first run ended, is not (the second
+    // stretch stops at the end, not at the next digest), and the two end
+    // events are shown.
+    #[test]
+    fn a_diff_derives_draws_no_further_than_the_earlier_end() {
+        let record = |src: &str| {
+            let program = crate::program::asm::assemble(src).unwrap().bytes;
+            Recording::record_run(&program, VmConfig::default(), Schedule::default(), None, &mut std::io::sink()).unwrap().0
+        };
+        // LOAD_IMM at 0x00 (6 bytes), LOOP at 0x06 (4), then 0x0A
+        let halts = record("LOAD_IMM r3, 40000\nw: LOOP r3, w\nHALT\n");
+        let draws = record("LOAD_IMM r3, 40000\nw: LOOP r3, w\nRNG_NEXT r1\nHALT\n");
+        let draws_later = record("LOAD_IMM r3, 40000\nw: LOOP r3, w\nNOP\nRNG_NEXT r1\nHALT\n");
+        assert_eq!([&halts, &draws, &draws_later].map(Recording::instructions), [40_002, 40_003, 40_004]);
+        let d = diff(&halts, &draws).unwrap().expect("the runs end apart");
+        assert_eq!(d.position, 1);
+        assert_eq!(d.expected, "nothing (the recording ends before)");
+        assert!(d.actual.starts_with("rng 0x") && d.actual.ends_with(" at instruction 40001, pc 0x000A"), "{}", d.actual);
+        assert_eq!((d.detail.instruction_index, d.detail.pc), (40_001, 0x0A));
+        let d = diff(&halts, &draws_later).unwrap().expect("the runs end apart");
+        assert_eq!(d.position, 1);
+        assert_eq!(d.expected, halts.events[1].summary());
+        assert_eq!(d.actual, draws_later.events[1].summary());
+        assert!(d.expected.starts_with("end at instruction 40002, pc 0x000A: ") && d.actual.starts_with("end at instruction 40004, pc 0x000D: "), "{d:?}");
+        assert_eq!((d.detail.instruction_index, d.detail.pc), (40_001, 0x0A));
+    }
+
     // Two agents drawing in 8 of every 9 instructions under chaos with
     // slices of 1 (a switch at most every instruction): more input events
     // than instructions.  The runner drains the VM's input log often enough
@@ -1126,6 +1183,87 @@ mod tests {
         loaded.verify().unwrap();
         // the end agrees with the unlimited recording's: same values drawn
         assert_eq!(rec.events.last(), free.events.last());
+    }
+
+    // The limit is at most: a limit of exactly the unlimited file's size
+    // keeps every digest (the same recording, byte for byte), one byte less
+    // keeps every other one, and that file is within it; and so on, one
+    // doubling of the interval for each step.
+    #[test]
+    fn a_limit_of_exactly_the_files_size_keeps_every_digest() {
+        // 400,002 instructions: digests at 65,536 x 1..6
+        let program = crate::program::asm::assemble("LOAD_IMM r3, 200000\nd: RNG_NEXT r1\nLOOP r3, d\nHALT\n").unwrap().bytes;
+        let record = |max| Recording::record_run_within(&program, VmConfig::default(), Schedule::default(), None, max, &mut std::io::sink());
+        let digests = |r: &Recording| r.events.iter().filter_map(|e| matches!(e, Event::Digest { .. }).then(|| e.index() / DIGEST_INTERVAL)).collect::<Vec<_>>();
+        let (mut rec, _) = record(None).unwrap();
+        assert_eq!(digests(&rec), [1, 2, 3, 4, 5, 6]);
+        for (every, kept) in [(2, vec![2, 4, 6]), (4, vec![4]), (8, vec![])] {
+            let size = rec.to_bytes().unwrap().len() as u64;
+            let (exact, _) = record(Some(size)).unwrap();
+            assert!(exact == rec, "a limit of the file's size ({size} bytes) changed the recording");
+            assert_eq!(exact.to_bytes().unwrap().len() as u64, size);
+            let (under, _) = record(Some(size - 1)).unwrap();
+            assert_eq!(under.digest_interval, every * DIGEST_INTERVAL);
+            assert_eq!(digests(&under), kept);
+            let bytes = under.to_bytes().unwrap();
+            assert!(bytes.len() as u64 <= size - 1, "{} bytes", bytes.len());
+            assert_eq!(Recording::parse(&bytes, "under").unwrap(), under);
+            rec = under;
+        }
+    }
+
+    // A size limit no file of the run can meet (its start event alone is
+    // larger) spaces the digests out as far as a file may have them, and no
+    // further: the file still loads and replays.
+    #[test]
+    fn a_limit_below_the_smallest_file_gives_the_longest_interval() {
+        let draws = crate::program::asm::assemble("LOAD_IMM r3, 40000\nd: RNG_NEXT r1\nLOOP r3, d\nHALT\n").unwrap().bytes;
+        let (rec, _) = Recording::record_run_within(&draws, VmConfig::default(), Schedule::default(), None, Some(1000), &mut std::io::sink()).unwrap();
+        assert_eq!(rec.digest_interval, MAX_DIGEST_INTERVAL);
+        assert_eq!(rec.events.iter().map(Event::index).collect::<Vec<_>>(), [0, 80_002]);
+        let bytes = rec.to_bytes().unwrap();
+        assert!(bytes.len() > 1000);
+        assert_eq!(Recording::parse(&bytes, "over").unwrap(), rec);
+        rec.verify().unwrap();
+    }
+
+    // A limit of instructions is where the recording ends, also past the
+    // runner's first stretch (32,768 instructions) and before the digest at
+    // 65,536; the file replays.
+    #[test]
+    fn a_limit_of_instructions_is_where_the_recording_ends() {
+        let draws = crate::program::asm::assemble("LOAD_IMM r3, 40000\nd: RNG_NEXT r1\nLOOP r3, d\nHALT\n").unwrap().bytes;
+        for limit in [1, 32_768, 40_000] {
+            let (rec, ended) = Recording::record_run(&draws, VmConfig::default(), Schedule::default(), Some(limit), &mut std::io::sink()).unwrap();
+            assert!(ended.is_none(), "{limit}");
+            assert_eq!(rec.events.iter().map(Event::index).collect::<Vec<_>>(), [0, limit]);
+            assert!(matches!(rec.events.last(), Some(Event::End { outcome, .. }) if outcome == "still running when the recording ended"), "{:?}", rec.events.last());
+            rec.verify().unwrap();
+        }
+    }
+
+    // header_len is the length of the header line a file is written with,
+    // its newline included: programs of 1 and 7 instructions, seeds and
+    // schedules of different lengths, a run cut short and a run whose
+    // digests were spaced out.
+    #[test]
+    fn the_header_length_is_the_written_header_lines() {
+        let halt = crate::program::asm::assemble("HALT\n").unwrap().bytes;
+        let draws = crate::program::asm::assemble("LOAD_IMM r3, 40000\nd: RNG_NEXT r1\nLOOP r3, d\nHALT\n").unwrap().bytes;
+        let random = Schedule::new(crate::runtime::vm::SchedKind::Chaos, 7);
+        let cases: [(&[u8], VmConfig, Schedule, Option<u64>, Option<u64>); 5] = [
+            (&halt, VmConfig::default(), Schedule::default(), None, None),
+            (&draws, VmConfig { seed: u64::MAX, ..VmConfig::default() }, random, None, None),
+            (&draws, VmConfig::default(), Schedule::default(), Some(12_345), None),
+            (&draws, VmConfig { seed: 3, energy: 1_000_000_000 }, Schedule::default(), None, None),
+            (&draws, VmConfig::default(), Schedule::default(), None, Some(20_000)),
+        ];
+        for (i, (program, config, schedule, limit, max)) in cases.into_iter().enumerate() {
+            let (rec, _) = Recording::record_run_within(program, config, schedule, limit, max, &mut std::io::sink()).unwrap();
+            let bytes = rec.to_bytes().unwrap();
+            let line = bytes.iter().position(|&b| b == b'\n').unwrap() + 1;
+            assert_eq!(rec.header_len(rec.instructions()).unwrap(), line as u64, "case {i}");
+        }
     }
 
     // Every truncation and a spread of single-byte changes of a good file is
