@@ -216,10 +216,17 @@ void flux_vm_take_dirty_pages(flux_vm *vm, uint8_t *dirty) {
     vm->written[FLUX_LINES] = 0;
 }
 
-void flux_vm_take_dirty_lines(flux_vm *vm, uint8_t *dirty) {
-    for (uint32_t l = 0; l < FLUX_LINES; l++) {
-        dirty[l] = vm->written[l] & WRITTEN_LINE;
-        vm->written[l] &= (uint8_t)~WRITTEN_LINE;
+void flux_vm_take_dirty_lines(flux_vm *vm, uint64_t *marks) {
+    const uint64_t line_bits = 0x0101010101010101ull * WRITTEN_LINE;
+    for (uint32_t k = 0; k < FLUX_LINES / 8; k++) {
+        uint64_t w;
+        memcpy(&w, &vm->written[8 * k], sizeof w);
+        /* bit 0 of each of the 8 bytes, gathered into one byte (line 8k in its low bit) */
+        uint64_t b = ((w & line_bits) * 0x0102040810204080ull) >> 56;
+        if (k % 8 == 0) marks[k / 8] = 0;
+        marks[k / 8] |= b << (8 * (k % 8));
+        w &= ~line_bits;
+        memcpy(&vm->written[8 * k], &w, sizeof w);
     }
     vm->written[FLUX_LINES] = 0;
 }
@@ -572,6 +579,12 @@ void flux_vm_copy_state(flux_vm *dst, const flux_vm *src) {
     memcpy(dst->r, src->r, MACHINE_BYTES);
     dst->resume_pc = UINT32_MAX;
     dst->turn_break = 0;
+}
+
+void flux_vm_load_saved_state(flux_vm *vm, const void *in) {
+    memcpy(vm->r, in, MACHINE_BYTES);
+    vm->resume_pc = UINT32_MAX;
+    vm->turn_break = 0;
 }
 
 int flux_vm_load_state(flux_vm *vm, const void *in, char *why, size_t why_len) {
