@@ -283,11 +283,12 @@ int flux_vm_remove_watch_cond(flux_vm *vm, uint32_t id) {
     return -1;
 }
 
-/* The first watched byte of [addr, addr+len) touched by an access of `kind`,
- * or -1.  Only called while watchpoints exist. */
+/* watch_any and watch_gran, after the watchpoints, the trace or the access
+ * log changed: the interpreter's memory accesses take the slow path only
+ * where a granule is marked, and a trace or the access log needs them all. */
 void fluxi_watch_gran_rebuild(flux_vm *vm) {
     vm->watch_any = vm->nwatch > 0 || vm->tracing || vm->access_log;
-    memset(vm->watch_gran, 0, sizeof vm->watch_gran);
+    memset(vm->watch_gran, vm->tracing || vm->access_log, sizeof vm->watch_gran);
     for (uint32_t i = 0; i < vm->nwatch; i++) {
         const watchpoint *w = &vm->watch[i];
         for (uint32_t g = w->addr >> 4; g <= (w->addr + w->len - 1) >> 4; g++) vm->watch_gran[g] = 1;

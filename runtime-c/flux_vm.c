@@ -185,8 +185,7 @@ void flux_vm_reset(flux_vm *vm) {
     vm->term_signal = 0;
     vm->term_reason[0] = 0;
     fluxi_sched_reset(vm);
-    memset(vm->dirty, 1, sizeof vm->dirty);
-    memset(vm->dirty_lines, 1, sizeof vm->dirty_lines);
+    memset(vm->written, WRITTEN_BOTH, sizeof vm->written);
     vm->ninputs = 0;
     vm->resume_pc = UINT32_MAX;
     atomic_store(&vm->interrupt, 0);
@@ -203,13 +202,33 @@ void flux_vm_save_state(const flux_vm *vm, void *out) { memcpy(out, vm->r, MACHI
 /* flux_vm_load_state and flux_vm_check_state: after the agents (below). */
 
 void flux_vm_take_dirty_pages(flux_vm *vm, uint8_t *dirty) {
-    memcpy(dirty, vm->dirty, FLUX_PAGES);
-    memset(vm->dirty, 0, sizeof vm->dirty);
+    enum { LINES_PER_PAGE = FLUX_PAGE_SIZE / FLUX_LINE_SIZE };
+    _Static_assert(LINES_PER_PAGE == 16, "a page's marks are read as two 8-byte words");
+    const uint64_t page_bits = 0x0101010101010101ull * WRITTEN_PAGE;
+    for (uint32_t p = 0; p < FLUX_PAGES; p++) {
+        uint64_t w[2];
+        memcpy(w, &vm->written[p * LINES_PER_PAGE], sizeof w);
+        dirty[p] = ((w[0] | w[1]) & page_bits) != 0;
+        w[0] &= ~page_bits;
+        w[1] &= ~page_bits;
+        memcpy(&vm->written[p * LINES_PER_PAGE], w, sizeof w);
+    }
+    vm->written[FLUX_LINES] = 0;
 }
 
-void flux_vm_take_dirty_lines(flux_vm *vm, uint8_t *dirty) {
-    memcpy(dirty, vm->dirty_lines, FLUX_LINES);
-    memset(vm->dirty_lines, 0, sizeof vm->dirty_lines);
+void flux_vm_take_dirty_lines(flux_vm *vm, uint64_t *marks) {
+    const uint64_t line_bits = 0x0101010101010101ull * WRITTEN_LINE;
+    for (uint32_t k = 0; k < FLUX_LINES / 8; k++) {
+        uint64_t w;
+        memcpy(&w, &vm->written[8 * k], sizeof w);
+        /* bit 0 of each of the 8 bytes, gathered into one byte (line 8k in its low bit) */
+        uint64_t b = ((w & line_bits) * 0x0102040810204080ull) >> 56;
+        if (k % 8 == 0) marks[k / 8] = 0;
+        marks[k / 8] |= b << (8 * (k % 8));
+        w &= ~line_bits;
+        memcpy(&vm->written[8 * k], &w, sizeof w);
+    }
+    vm->written[FLUX_LINES] = 0;
 }
 
 void flux_vm_log_inputs(flux_vm *vm, int on) {
@@ -305,7 +324,8 @@ void flux_vm_interrupt(flux_vm *vm) { atomic_store_explicit(&vm->interrupt, 1, m
  * - confidences, trust scores, the trust threshold, instinct strengths and
  *   message confidences lie in [0, 1] (every write clamps them), never NaN;
  * - energies, the energy pool and reserve and the agents' budget are >= 0;
- * - flags hold only Z S C O, fl_kind is one of FL_*; the VM state, agent
+ * - flags hold only Z S C O, fl_kind is one of FL_*, and pending flags of
+ *   an addition or subtraction have fl_res = fl_x + fl_y or fl_x - fl_y; the VM state, agent
  *   states, scheduler kind are their enums; the slice is at least 1;
  * - under PCT the depth is 1-16, the change points (depth - 1 of them) lie
  *   at cycles >= 1 in ascending order, each giving one of the priorities
@@ -358,6 +378,12 @@ static int check_regs(const agent *a, const char *who, uint64_t prov_seq, char *
     if (a->flags & ~(FLUX_FLAG_C | FLUX_FLAG_Z | FLUX_FLAG_S | FLUX_FLAG_O))
         return refuse(why, n, "%s: flags 0x%X hold bits other than Z S C O", who, a->flags);
     if (a->fl_kind > FL_SUB) return refuse(why, n, "%s: fl_kind %u is no flag computation (0-3)", who, a->fl_kind);
+    /* pending flags are those of x + y or x - y, with the result computed
+     * (a conditional jump after a subtraction compares x and y directly) */
+    if ((a->fl_kind == FL_ADD && a->fl_res != a->fl_x + a->fl_y) ||
+        (a->fl_kind == FL_SUB && a->fl_res != a->fl_x - a->fl_y))
+        return refuse(why, n, "%s: fl_res 0x%X is not fl_x %c fl_y (0x%X, 0x%X)", who, a->fl_res,
+                      a->fl_kind == FL_ADD ? '+' : '-', a->fl_x, a->fl_y);
     if (a->energy < 0) return refuse(why, n, "%s: energy %lld is negative", who, (long long)a->energy);
     if (a->stack_lo < FLUX_STACK_LIMIT || a->stack_hi > FLUX_STACK_TOP || a->stack_lo >= a->stack_hi ||
         (a->stack_lo | a->stack_hi) % 4)
@@ -553,6 +579,12 @@ void flux_vm_copy_state(flux_vm *dst, const flux_vm *src) {
     memcpy(dst->r, src->r, MACHINE_BYTES);
     dst->resume_pc = UINT32_MAX;
     dst->turn_break = 0;
+}
+
+void flux_vm_load_saved_state(flux_vm *vm, const void *in) {
+    memcpy(vm->r, in, MACHINE_BYTES);
+    vm->resume_pc = UINT32_MAX;
+    vm->turn_break = 0;
 }
 
 int flux_vm_load_state(flux_vm *vm, const void *in, char *why, size_t why_len) {
@@ -771,10 +803,16 @@ static void trust_store(flux_vm *vm, uint32_t agent, float t) {
  * plain switch elsewhere; both run the same handlers. */
 #if defined(__GNUC__) && !defined(FLUX_NO_COMPUTED_GOTO)
 #define FLUX_COMPUTED_GOTO 1
-#define CASE(name) case FLUX_OP_##name: L_##name:
+/* A handler of one opcode knows it: op is set to the constant, so that gcc
+ * need not keep the fetched byte alive (it spilled it to the stack at every
+ * dispatch for the fault paths' sake).  Handlers shared by several opcodes
+ * (SHARED_CASE) read op as fetched. */
+#define CASE(name) case FLUX_OP_##name: L_##name: op = FLUX_OP_##name;
+#define SHARED_CASE(name) case FLUX_OP_##name: L_##name:
 #else
 #define FLUX_COMPUTED_GOTO 0
 #define CASE(name) case FLUX_OP_##name:
+#define SHARED_CASE(name) case FLUX_OP_##name:
 #endif
 
 #define LIKELY(x) __builtin_expect(!!(x), 1)
@@ -1017,17 +1055,19 @@ static flux_stop RUN_TURN(flux_vm *vm, uint64_t budget) {
                   what, (unsigned)(n), (unsigned)(addr), OPCODES[op].mnemonic, pc);   \
     } while (0)
 /* Memory access hooks: one load (watch_any) while no watchpoint, watch-if
- * trigger or trace is on. */
+ * trigger, trace or access log is on; while one is, an access outside the
+ * granules they need (watch_gran: all of them for a trace or the access
+ * log) costs two more loads. */
 #define WATCH(addr, n, kind)                                                   \
     do {                                                                       \
         if ((kind) == FLUX_WATCH_WRITE) mark_dirty(vm, (addr), (n));           \
-        if (UNLIKELY(vm->watch_any)) {                                         \
+        if (UNLIKELY(vm->watch_any) && watch_near(vm, (addr), (n))) {         \
             if (vm->tracing && (kind) == FLUX_WATCH_WRITE) fluxi_trace_mem(vm, (addr), (n)); \
             if (vm->access_log && fluxi_access(vm, (kind) == FLUX_WATCH_WRITE ? FLUX_ACC_WRITE : FLUX_ACC_READ, (addr), (n))) { \
                 trace_full = 1;                                                \
                 END_CHUNK_AFTER_THIS();                                        \
             }                                                                  \
-            if (vm->nwatch && watch_near(vm, (addr), (n))) {                   \
+            if (vm->nwatch) {                                                  \
                 uint32_t wi_ = 0;                                              \
                 int trig_ = 0;                                                 \
                 int64_t wa_ = fluxi_watch_check(vm, (addr), (n), (kind), &wi_, &trig_); \
@@ -1363,46 +1403,53 @@ dispatch:
             NEXT_TO((vm->r[a] != 0 && !(flags_now(vm) & FLUX_FLAG_Z)) ? t : pc + len);
         }
 /* A conditional jump reads the flags.  After a compare or a subtraction
- * (flags pending as FL_SUB, the common case) the optimized build takes
- * C Z S O straight from the pending operands, as sub_flags does, without
- * packing them into a flags word first; the reference build
- * (FLUX_NO_COMPUTED_GOTO) always goes through flags_now. */
+ * (flags pending as FL_SUB, the common case) the optimized build decides
+ * from the pending operands directly: with r = x - y (flux_vm_check_state
+ * refuses a state where it is not), C is x < y unsigned, Z is x == y, and
+ * S != O is x < y signed, so JL is one signed compare instead of packing
+ * C Z S O first.  The reference build (FLUX_NO_COMPUTED_GOTO) always goes
+ * through flags_now, so the differential test checks each identity. */
 #if FLUX_COMPUTED_GOTO
-#define FLAG_JUMP_SUB(cond)                                                      \
+#define FLAG_JUMP_SUB(sub_cond)                                                  \
             if (LIKELY(vm->fl_kind == FL_SUB)) {                                 \
-                uint32_t x_ = vm->fl_x, y_ = vm->fl_y, r_ = vm->fl_res;          \
-                int c_ = x_ < y_, z_ = r_ == 0, s_ = (int)(r_ >> 31);            \
-                int o_ = (int)((((x_ ^ y_) & (x_ ^ r_))) >> 31);                 \
-                (void)c_; (void)z_; (void)s_; (void)o_;                          \
-                NEXT_TO((cond) ? t : pc + len);                                  \
+                uint32_t x_ = vm->fl_x, y_ = vm->fl_y;                           \
+                int32_t sx_ = (int32_t)x_, sy_ = (int32_t)y_;                    \
+                (void)sx_; (void)sy_;                                            \
+                NEXT_TO((sub_cond) ? t : pc + len);                              \
             }
 #else
-#define FLAG_JUMP_SUB(cond)
+#define FLAG_JUMP_SUB(sub_cond)
 #endif
-#define FLAG_JUMP(OPC, cond)                                           \
+/* OPC, its condition on the flags, the same after a subtraction x - y */
+#define FLAG_JUMP(OPC, cond, sub_cond)                                 \
         CASE(OPC) {                                                    \
             OPS_RI16(a, t); (void)a;                                   \
-            FLAG_JUMP_SUB(cond)                                        \
+            FLAG_JUMP_SUB(sub_cond)                                    \
             uint32_t f = flags_now(vm);                                \
             int c_ = !!(f & FLUX_FLAG_C), z_ = !!(f & FLUX_FLAG_Z);    \
             int s_ = !!(f & FLUX_FLAG_S), o_ = !!(f & FLUX_FLAG_O);    \
             (void)c_; (void)z_; (void)s_; (void)o_;                    \
             NEXT_TO((cond) ? t : pc + len);                              \
         }
-        FLAG_JUMP(JC, c_)
-        FLAG_JUMP(JNC, !c_)
-        FLAG_JUMP(JA, !c_ && !z_)
-        FLAG_JUMP(JAE, !c_)
-        FLAG_JUMP(JB, c_)
-        FLAG_JUMP(JBE, c_ || z_)
-        FLAG_JUMP(JG, !z_ && s_ == o_)
-        FLAG_JUMP(JGE, s_ == o_)
-        FLAG_JUMP(JL, s_ != o_)
-        FLAG_JUMP(JLE, z_ || s_ != o_)
-        FLAG_JUMP(JO, o_)
-        FLAG_JUMP(JNO, !o_)
-        FLAG_JUMP(JS, s_)
-        FLAG_JUMP(JNS, !s_)
+/* the sign of x - y and its overflow, for JO JNO JS JNS */
+#define SUB_S ((x_ - y_) >> 31)
+#define SUB_O (((x_ ^ y_) & (x_ ^ (x_ - y_))) >> 31)
+        FLAG_JUMP(JC, c_, x_ < y_)
+        FLAG_JUMP(JNC, !c_, x_ >= y_)
+        FLAG_JUMP(JA, !c_ && !z_, x_ > y_)
+        FLAG_JUMP(JAE, !c_, x_ >= y_)
+        FLAG_JUMP(JB, c_, x_ < y_)
+        FLAG_JUMP(JBE, c_ || z_, x_ <= y_)
+        FLAG_JUMP(JG, !z_ && s_ == o_, sx_ > sy_)
+        FLAG_JUMP(JGE, s_ == o_, sx_ >= sy_)
+        FLAG_JUMP(JL, s_ != o_, sx_ < sy_)
+        FLAG_JUMP(JLE, z_ || s_ != o_, sx_ <= sy_)
+        FLAG_JUMP(JO, o_, SUB_O)
+        FLAG_JUMP(JNO, !o_, !SUB_O)
+        FLAG_JUMP(JS, s_, SUB_S)
+        FLAG_JUMP(JNS, !s_, !SUB_S)
+#undef SUB_S
+#undef SUB_O
 #undef FLAG_JUMP_SUB
 #undef FLAG_JUMP
 
@@ -1422,8 +1469,8 @@ dispatch:
             SET_FLAGS(zs_flags(v) | (p != (int32_t)v ? FLUX_FLAG_C | FLUX_FLAG_O : 0));
             SETCONF_PROD(d, a, b); vm->r[d] = (int32_t)v; NEXT();
         }
-        CASE(CDIV)
-        CASE(CMOD) {
+        SHARED_CASE(CDIV)
+        SHARED_CASE(CMOD) {
             OPS_RRR(d, a, b);
             int32_t x = vm->r[a], y = vm->r[b];
             if (y == 0) FAULT(FLUX_SIGFPE, "division by zero: %s at 0x%04X (r%u = 0)",
@@ -1607,9 +1654,9 @@ dispatch:
         }
         CASE(LOAD_IMM) { OPS_RI32(d, i); vm->r[d] = (int32_t)i; SETCONF(d, 1.0f, NOPAR, NOPAR); NEXT(); }
         CASE(STORE_IMM) { OPS_I32(packed); STORE_N(packed & 0xFFFF, 2, packed >> 16, wr16); NEXT(); }
-        CASE(FENCE)
-        CASE(TLB_INV)
-        CASE(CACHE_FLUSH) { OPS_NONE(); NEXT(); }
+        SHARED_CASE(FENCE)
+        SHARED_CASE(TLB_INV)
+        SHARED_CASE(CACHE_FLUSH) { OPS_NONE(); NEXT(); }
 
         /* ---------------- stack ---------------- */
         CASE(PUSH_R) { OPS_R(s); STACK_ROOM(1); PUSH_RAW(vm->r[s]); NEXT(); }
@@ -1701,8 +1748,8 @@ dispatch:
             OPS_RRI8(d, a, n); vm->r[d] = (uint32_t)vm->r[a] < n ? 1 : 0; SETCONF(d, vm->conf[a], a, NOPAR);
             SET_ZS((uint32_t)vm->r[d]); NEXT();
         }
-        CASE(SET_FLAG)
-        CASE(GET_FLAG) {
+        SHARED_CASE(SET_FLAG)
+        SHARED_CASE(GET_FLAG) {
             OPS_RI8(a, n);
             static const uint32_t FLAG_BITS[4] = {FLUX_FLAG_Z, FLUX_FLAG_S, FLUX_FLAG_C, FLUX_FLAG_O};
             if (n > 3) FAULT(FLUX_SIGILL, "illegal flag number %u in %s at 0x%04X (0=Z 1=S 2=C 3=O)",
@@ -1865,8 +1912,8 @@ dispatch:
                 END_CHUNK_AFTER_THIS();                                                    \
             }                                                                              \
         } while (0)
-        CASE(TELL)
-        CASE(DELEGATE) {
+        SHARED_CASE(TELL)
+        SHARED_CASE(DELEGATE) {
             OPS_RR(a, b); LIVE_AGENT(a, to); ROOM_OR_BLOCK(to); UNBLOCK();
             SEND_TO(to, vm->r[b], vm->conf[b]); NEXT();
         }
@@ -1941,8 +1988,8 @@ dispatch:
             }
             UNBLOCK(); NEXT();
         }
-        CASE(SUBSCRIBE)
-        CASE(UNSUBSCRIBE) {
+        SHARED_CASE(SUBSCRIBE)
+        SHARED_CASE(UNSUBSCRIBE) {
             OPS_RI16(a, topic); LIVE_AGENT(a, ag);
             if (topic >= NUM_TOPICS) FAULT(FLUX_SIGILL, "%s at 0x%04X: topic %u is outside 0-15", OPCODES[op].mnemonic, pc, topic);
             if (op == FLUX_OP_SUBSCRIBE) vm->agents[ag].subscriptions |= (uint16_t)(1u << topic);
@@ -1981,8 +2028,8 @@ dispatch:
                 if (vm->instincts[k].used && vm->instincts[k].strength < lim) { vm->instincts[k].used = 0; n++; }
             vm->r[a] = n; SETCONF(a, 1.0f, NOPAR, NOPAR); NEXT();
         }
-        CASE(INSTINCT_BLOOM)
-        CASE(INSTINCT_EVOLVE) {
+        SHARED_CASE(INSTINCT_BLOOM)
+        SHARED_CASE(INSTINCT_EVOLVE) {
             OPS_R(a); float p = pct(vm->r[a]);
             for (unsigned k = 0; k < INSTINCT_SLOTS; k++) {
                 instinct *in = &vm->instincts[k];
@@ -2018,8 +2065,8 @@ dispatch:
             for (unsigned k = 0; k < INSTINCT_SLOTS; k++) { n += vm->instincts[k].used; vm->instincts[k].used = 0; }
             vm->r[a] = n; SETCONF(a, 1.0f, NOPAR, NOPAR); NEXT();
         }
-        CASE(INSTINCT_EXPORT)
-        CASE(INSTINCT_IMPORT) { /* 16 records of key i32, value i32, strength % i32 */
+        SHARED_CASE(INSTINCT_EXPORT)
+        SHARED_CASE(INSTINCT_IMPORT) { /* 16 records of key i32, value i32, strength % i32 */
             OPS_R(a); uint32_t addr = (uint32_t)vm->r[a], n = INSTINCT_SLOTS * 12;
             if (op == FLUX_OP_INSTINCT_EXPORT) {
                 CHECK_MEM(addr, n, "write"); WATCH(addr, n, FLUX_WATCH_WRITE);
@@ -2172,8 +2219,8 @@ dispatch:
             if (me->barrier_gen != vm->barrier_gen) { UNBLOCK(); NEXT(); }
             BLOCK(FLUX_AGENT_BLOCKED_BARRIER, 0);
         }
-        CASE(YIELD)
-        CASE(SLEEP) { /* virtual time is the cycle count: sleeping is giving way */
+        SHARED_CASE(YIELD)
+        SHARED_CASE(SLEEP) { /* virtual time is the cycle count: sleeping is giving way */
             NEED(OPCODES[op].operand_bytes);
             if (vm->nlive > 1) {
                 if (vm->sched == FLUX_SCHED_PCT) fluxi_pct_yield(vm);
@@ -2335,7 +2382,7 @@ dispatch:
         }
 
         /* the opcodes not implemented yet (docs/ISA.md) */
-        CASE(HASH_MD5) CASE(HASH_SHA256) CASE(HASH_SHA512) CASE(HMAC_GEN) CASE(HMAC_VERIFY) CASE(AES_ENC) CASE(AES_DEC) CASE(SIG_GEN) CASE(SIG_VERIFY) CASE(BASE64_ENC) CASE(BASE64_DEC) CASE(KEY_GEN) CASE(KEY_DERIVE) CASE(VMAP)
+        SHARED_CASE(HASH_MD5) SHARED_CASE(HASH_SHA256) SHARED_CASE(HASH_SHA512) SHARED_CASE(HMAC_GEN) SHARED_CASE(HMAC_VERIFY) SHARED_CASE(AES_ENC) SHARED_CASE(AES_DEC) SHARED_CASE(SIG_GEN) SHARED_CASE(SIG_VERIFY) SHARED_CASE(BASE64_ENC) SHARED_CASE(BASE64_DEC) SHARED_CASE(KEY_GEN) SHARED_CASE(KEY_DERIVE) SHARED_CASE(VMAP)
         {
             NEED(OPCODES[op].operand_bytes);
             FAULT(FLUX_SIGILL, "%s at 0x%04X is not implemented yet (see docs/ISA.md)",

@@ -559,6 +559,11 @@ int flux_vm_load_state(flux_vm *vm, const void *in, char *why, size_t why_len);
  * would (a live VM's state needs no check); memory, breakpoints and hooks
  * are dst's own. */
 void flux_vm_copy_state(flux_vm *dst, const flux_vm *src);
+/* Loads a state that flux_vm_save_state of this build wrote (a checkpoint's):
+ * as flux_vm_load_state, without the checks, which such a state passes by
+ * construction.  Never for bytes from outside (files, clients): those go
+ * through flux_vm_load_state. */
+void flux_vm_load_saved_state(flux_vm *vm, const void *in);
 /* The same checks without loading: 0, or -1 with the reason in `why`. */
 int flux_vm_check_state(const void *in, char *why, size_t why_len);
 
@@ -584,10 +589,11 @@ const flux_state_field *flux_vm_agent_fields(size_t *n, uint32_t *agents_offset,
 /* Copies into dirty[FLUX_PAGES] which pages were written (1) since the last
  * call, and clears the map.  Resets and loads mark every page. */
 void flux_vm_take_dirty_pages(flux_vm *vm, uint8_t *dirty);
-/* The same at FLUX_LINE_SIZE bytes: dirty[FLUX_LINES], which lines were
- * written since the last call; clears this map only (history queries keep it
- * per checkpoint to know which spans may have written an address). */
-void flux_vm_take_dirty_lines(flux_vm *vm, uint8_t *dirty);
+/* The same at FLUX_LINE_SIZE bytes, as bits: line l is bit l % 64 of
+ * marks[l / 64] (FLUX_LINES / 64 words), set when it was written since the
+ * last call; clears these marks only (history queries keep them per
+ * checkpoint to know which spans may have written an address). */
+void flux_vm_take_dirty_lines(flux_vm *vm, uint64_t *marks);
 
 /* The values the program drew from outside its own state: RNG_NEXT values,
  * and the scheduler's switches from one agent to another (value: the agent

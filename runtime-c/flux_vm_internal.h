@@ -188,12 +188,13 @@ struct flux_vm {
     char machine_end[1];
     /* ---- end of the machine state */
 
-    /* Pages of memory written since flux_vm_take_dirty_pages (by the program
-     * or the debugger): checkpoints copy only these.  One spare entry for
-     * writes that end exactly at the last byte. */
-    uint8_t dirty[FLUX_PAGES + 1];
-    /* the same for FLUX_LINE_SIZE-byte lines (flux_vm_take_dirty_lines) */
-    uint8_t dirty_lines[FLUX_LINES + 1];
+    /* Which FLUX_LINE_SIZE-byte lines of memory were written (by the program
+     * or the debugger), one byte per line with two marks: WRITTEN_LINE since
+     * flux_vm_take_dirty_lines, WRITTEN_PAGE since flux_vm_take_dirty_pages
+     * (checkpoints copy only those pages).  A write sets both with one store
+     * per line it touches, where a byte per page and one per line took two;
+     * taking the pages ORs a page's 16 lines.  One spare entry. */
+    uint8_t written[FLUX_LINES + 1];
     /* where the last run stopped at a breakpoint: the next run from there
      * passes over it (UINT32_MAX: none) */
     uint32_t resume_pc;
@@ -253,7 +254,8 @@ struct flux_vm {
     watchpoint watch[FLUX_MAX_WATCHPOINTS];
     uint32_t nwatch;
     /* one byte per 16-byte granule of memory: nonzero where a watchpoint (or
-     * a watch-if write-trigger) lies, so most accesses are cleared with one load */
+     * a watch-if write-trigger) lies, and everywhere while a trace or the
+     * access log is on, so most accesses are cleared with two loads */
     uint8_t watch_gran[FLUX_MEM_SIZE / 16];
     atomic_int interrupt;
 
@@ -456,26 +458,18 @@ static inline int range_ok(uint32_t addr, size_t len) {
 }
 
 /* Marks the pages of [addr, addr + n) written; n > 0 and the range lies in memory. */
+enum { WRITTEN_LINE = 1, WRITTEN_PAGE = 2, WRITTEN_BOTH = 3 };
 static inline void mark_dirty_any(flux_vm *vm, uint32_t addr, uint32_t n) {
-    uint32_t first = addr / FLUX_PAGE_SIZE, last = (addr + n - 1) / FLUX_PAGE_SIZE;
-    vm->dirty[first] = 1;
-    vm->dirty[last] = 1;
-    for (uint32_t p = first + 1; p < last; p++) vm->dirty[p] = 1;
-    first = addr / FLUX_LINE_SIZE, last = (addr + n - 1) / FLUX_LINE_SIZE;
-    vm->dirty_lines[first] = 1;
-    vm->dirty_lines[last] = 1;
-    for (uint32_t l = first + 1; l < last; l++) vm->dirty_lines[l] = 1;
+    uint32_t first = addr / FLUX_LINE_SIZE, last = (addr + n - 1) / FLUX_LINE_SIZE;
+    for (uint32_t l = first; l <= last; l++) vm->written[l] = WRITTEN_BOTH;
 }
-/* The same, inline: an access of at most a line's bytes (the interpreter's
- * loads, stores and pushes) spans at most two lines and two pages, so its
- * marks are four stores. */
+
+/* Marks the lines of [addr, addr + n) written.  n is usually a constant of
+ * at most a line: then two stores, for the first and the last byte's line. */
 static inline __attribute__((always_inline)) void mark_dirty(flux_vm *vm, uint32_t addr, uint32_t n) {
     if (__builtin_constant_p(n) && n <= FLUX_LINE_SIZE) {
-        uint32_t last = addr + n - 1;
-        vm->dirty[addr / FLUX_PAGE_SIZE] = 1;
-        vm->dirty[last / FLUX_PAGE_SIZE] = 1;
-        vm->dirty_lines[addr / FLUX_LINE_SIZE] = 1;
-        vm->dirty_lines[last / FLUX_LINE_SIZE] = 1;
+        vm->written[addr / FLUX_LINE_SIZE] = WRITTEN_BOTH;
+        vm->written[(addr + n - 1) / FLUX_LINE_SIZE] = WRITTEN_BOTH;
     } else {
         mark_dirty_any(vm, addr, n);
     }
@@ -561,8 +555,9 @@ static inline uint64_t cond_distance(const flux_vm *vm, int64_t energy, uint64_t
 
 static inline int slot_live(const agent *a) { return a->id != 0 && a->state != FLUX_AGENT_ENDED; }
 
-/* Whether [addr, addr+len) may touch a watched granule (len > 0, in memory). */
-static inline int watch_near(const flux_vm *vm, uint32_t addr, uint32_t len) {
+/* Whether [addr, addr+len) may touch a watched granule (len > 0, in memory),
+ * or a trace or the access log is on (every granule is marked then). */
+static inline __attribute__((always_inline)) int watch_near(const flux_vm *vm, uint32_t addr, uint32_t len) {
     if (len > 16) return 1;
     return vm->watch_gran[addr >> 4] | vm->watch_gran[(addr + len - 1) >> 4];
 }

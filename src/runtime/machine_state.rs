@@ -389,6 +389,26 @@ mod check_tests {
     fn enumerations_flags_and_the_scheduler() {
         assert_eq!(refused(|s| set(s, "state", 4)), "run state 4 is none of running, exhausted, halted, terminated");
         assert_eq!(refused(|s| set(s, "fl_kind", 4)), "running agent: fl_kind 4 is no flag computation (0-3)");
+        // pending flags are those of fl_x + fl_y (2) or fl_x - fl_y (3), result included
+        let pending = |kind: u64, x: u64, y: u64, res: u64| {
+            move |s: &mut [u8]| {
+                set(s, "fl_kind", kind);
+                set(s, "fl_x", x);
+                set(s, "fl_y", y);
+                set(s, "fl_res", res);
+            }
+        };
+        assert_eq!(refused(pending(3, 5, 7, 2)), "running agent: fl_res 0x2 is not fl_x - fl_y (0x5, 0x7)");
+        assert_eq!(load_with(pending(3, 5, 7, 0xFFFF_FFFE)), "", "5 - 7 wraps");
+        assert_eq!(refused(pending(2, 0xFFFF_FFFF, 1, 1)), "running agent: fl_res 0x1 is not fl_x + fl_y (0xFFFFFFFF, 0x1)");
+        assert_eq!(load_with(pending(2, 0xFFFF_FFFF, 1, 0)), "", "the sum wraps");
+        let slot1 = |s: &mut [u8]| {
+            set(s, "agents[1].fl_kind", 3);
+            set(s, "agents[1].fl_x", 4);
+            set(s, "agents[1].fl_y", 4);
+            set(s, "agents[1].fl_res", 9);
+        };
+        assert_eq!(refused(slot1), "agent slot 1: fl_res 0x9 is not fl_x - fl_y (0x4, 0x4)");
         assert_eq!(refused(|s| set(s, "agents[1].flags", 0x100)), "agent slot 1: flags 0x100 hold bits other than Z S C O");
         assert_eq!(refused(|s| set(s, "sched", 3)), "scheduler 3 is none of round-robin (0), chaos (1), pct (2)");
         assert_eq!(refused(|s| set(s, "sched", 2)), "PCT depth 0 is outside 1-16");

@@ -804,6 +804,18 @@ impl Vm {
         unsafe { ffi::flux_vm_copy_state(self.ptr(), other.ptr()) };
     }
 
+    /// Loads a state this VM build saved ([`Self::save_state`], kept in a
+    /// checkpoint), without `load_state`'s checks, which such a state passes
+    /// by construction (debug builds check it all the same).  Bytes from
+    /// outside (files, clients) go through `load_state`.
+    pub(crate) fn load_saved_state(&mut self, state: &[u8]) {
+        assert_eq!(state.len(), Self::state_size(), "a saved state has the machine state's size");
+        debug_assert_eq!(Self::check_state(state).map_err(|e| e.to_string()), Ok(()), "a saved state is valid");
+        // SAFETY: `self.ptr()` is live (see `Vm::ptr`); `state` has the machine state's size (asserted) and holds
+        // what flux_vm_save_state wrote, which the VM's checks accept (so every index it holds stays in bounds).
+        unsafe { ffi::flux_vm_load_saved_state(self.ptr(), state.as_ptr().cast()) };
+    }
+
     /// Whether `load_state` would accept `state` (the same checks, no VM).
     pub fn check_state(state: &[u8]) -> Result<(), VmError> {
         Self::state_checked(state, |why, len| {
@@ -837,13 +849,9 @@ impl Vm {
     /// Which [`LINE_SIZE`]-byte lines of memory were written since the last
     /// call (by the program or through `write_mem`); clears that map only.
     pub fn take_dirty_lines(&mut self) -> LineMarks {
-        let mut raw = vec![0u8; LINES];
-        // SAFETY: `self.ptr()` is live (see `Vm::ptr`); `raw` has LINES bytes, the size runtime-c writes (FLUX_LINES).
-        unsafe { ffi::flux_vm_take_dirty_lines(self.ptr(), raw.as_mut_ptr()) };
         let mut marks = [0u64; LINES / 64];
-        for (l, _) in raw.iter().enumerate().filter(|(_, &b)| b != 0) {
-            marks[l / 64] |= 1 << (l % 64);
-        }
+        // SAFETY: `self.ptr()` is live (see `Vm::ptr`); `marks` has LINES / 64 words, what runtime-c writes (FLUX_LINES / 64).
+        unsafe { ffi::flux_vm_take_dirty_lines(self.ptr(), marks.as_mut_ptr()) };
         marks
     }
 
