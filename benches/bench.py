@@ -1063,25 +1063,24 @@ def main():
         if not shutil.which(tool):
             raise BenchError(f"{tool} not found (scripts/setup.sh installs it)")
 
+    def emit(lines):
+        """Prints the table's lines, and with --out writes them there too."""
+        text = "\n".join(lines) + "\n"
+        sys.stdout.write(text)
+        if a.out:
+            with open(a.out, "w") as f:
+                f.write(text)
+        return 0
+
     if a.only == "explore":
         log(f"13/14 explore throughput: coverage vs --no-coverage on one core; Dask 2 workers vs --jobs 2, {a.runs} runs each")
         rows, notes = explore_rows(bench_explore(a.stub, a.runs))
-        text = "\n".join(table(rows) + [""] + notes +
-                         [f"       machine: {os.cpu_count()} CPUs, load average {' '.join('%.2f' % x for x in os.getloadavg())}"]) + "\n"
-        sys.stdout.write(text)
-        if a.out:
-            with open(a.out, "w") as f:
-                f.write(text)
-        return 0
+        return emit(table(rows) + [""] + notes +
+                    [f"       machine: {os.cpu_count()} CPUs, load average {' '.join('%.2f' % x for x in os.getloadavg())}"])
     if a.only == "pct":
         log(f"10/14 depth-3 bug: explore --sched pct --depth 3 vs chaos, seeds 0..{a.pct_seeds}")
         rows, notes = pct_rows(bench_pct(a.stub, a.pct_seeds))
-        text = "\n".join(table(rows) + [""] + notes) + "\n"
-        sys.stdout.write(text)
-        if a.out:
-            with open(a.out, "w") as f:
-                f.write(text)
-        return 0
+        return emit(table(rows) + [""] + notes)
     tmp = tempfile.mkdtemp(prefix="flux-bench-")
     if a.only == "profile":
         try:
@@ -1089,29 +1088,18 @@ def main():
             rows = profile_rows(*bench_profile_continue(a.stub, a.runs, tmp))
         finally:
             shutil.rmtree(tmp, ignore_errors=True)
-        text = "\n".join(table(rows)) + "\n"
-        sys.stdout.write(text)
-        if a.out:
-            with open(a.out, "w") as f:
-                f.write(text)
-        return 0
+        return emit(table(rows))
     if a.only == "rundb":
         try:
             log(f"13/14 collect fib(25) into a run database vs run --record, {a.runs} runs each")
             rows = collect_rows(*bench_collect(a.stub, a.runs, tmp))
         finally:
             shutil.rmtree(tmp, ignore_errors=True)
-        text = "\n".join(table(rows)) + "\n"
-        sys.stdout.write(text)
-        if a.out:
-            with open(a.out, "w") as f:
-                f.write(text)
-        return 0
+        return emit(table(rows))
     if a.only == "queries":
         q_times, q_plain = bench_queries(a.stub, a.runs)
         rows = query_rows(q_times, q_plain, lambda b: "yes" if b else "NO")
-        sys.stdout.write("\n".join(table(rows)) + "\n")
-        return 0
+        return emit(table(rows))
     if a.only == "dap":
         try:
             log(f"11/14 next {a.steps}: DAP (flux-gdbstub dap) vs gdb (serve), {a.runs} runs each")
@@ -1119,25 +1107,15 @@ def main():
         finally:
             shutil.rmtree(tmp, ignore_errors=True)
         r_d, b_d = paired(d_dap, d_gdb), max(d_dap) / max(d_gdb)
-        text = "\n".join(table([(f"next {a.steps}: DAP vs gdb through the stub", rate(d_dap), rate(d_gdb),
-                                   f"{r_d:.2f}x", f"{b_d:.2f}x", ">= 1x", "yes" if r_d >= 1.0 else "NO")])) + "\n"
-        sys.stdout.write(text)
-        if a.out:
-            with open(a.out, "w") as f:
-                f.write(text)
-        return 0
+        return emit(table([(f"next {a.steps}: DAP vs gdb through the stub", rate(d_dap), rate(d_gdb),
+                            f"{r_d:.2f}x", f"{b_d:.2f}x", ">= 1x", "yes" if r_d >= 1.0 else "NO")]))
     if a.only == "memory":
         try:
             log("9/14 recording memory: rng_loop vs plain_loop; pages_loop under --record-limit")
             mem_rows, mem_notes = memory_rows(bench_record_memory(a.stub, tmp))
         finally:
             shutil.rmtree(tmp, ignore_errors=True)
-        text = "\n".join(table(mem_rows) + [""] + mem_notes) + "\n"
-        sys.stdout.write(text)
-        if a.out:
-            with open(a.out, "w") as f:
-                f.write(text)
-        return 0
+        return emit(table(mem_rows) + [""] + mem_notes)
     # --only speed: the rows of the speed goals alone (fib, continue with
     # breakpoints, stepi, run --record, reverse-stepi)
     speed_only = a.only == "speed"
@@ -1274,12 +1252,7 @@ def main():
         "       reverse-stepi ratio: time per reverse step / time per forward step (stepi back over the same steps)",
         f"       machine: {os.cpu_count()} CPUs, load average {' '.join('%.2f' % x for x in os.getloadavg())}",
     ]
-    text = "\n".join(lines) + "\n"
-    sys.stdout.write(text)
-    if a.out:
-        with open(a.out, "w") as f:
-            f.write(text)
-    return 0
+    return emit(lines)
 
 
 if __name__ == "__main__":
