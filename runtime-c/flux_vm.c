@@ -185,7 +185,7 @@ void flux_vm_reset(flux_vm *vm) {
     vm->term_signal = 0;
     vm->term_reason[0] = 0;
     fluxi_sched_reset(vm);
-    memset(vm->written, WRITTEN_BOTH, sizeof vm->written);
+    memset(vm->written, WRITTEN_ALL, sizeof vm->written);
     vm->ninputs = 0;
     vm->resume_pc = UINT32_MAX;
     atomic_store(&vm->interrupt, 0);
@@ -201,10 +201,11 @@ void flux_vm_save_state(const flux_vm *vm, void *out) { memcpy(out, vm->r, MACHI
 
 /* flux_vm_load_state and flux_vm_check_state: after the agents (below). */
 
-void flux_vm_take_dirty_pages(flux_vm *vm, uint8_t *dirty) {
+/* Which pages carry `mark` on any of their lines; clears that mark only. */
+static void take_marked_pages(flux_vm *vm, uint8_t mark, uint8_t *dirty) {
     enum { LINES_PER_PAGE = FLUX_PAGE_SIZE / FLUX_LINE_SIZE };
     _Static_assert(LINES_PER_PAGE == 16, "a page's marks are read as two 8-byte words");
-    const uint64_t page_bits = 0x0101010101010101ull * WRITTEN_PAGE;
+    const uint64_t page_bits = 0x0101010101010101ull * mark;
     for (uint32_t p = 0; p < FLUX_PAGES; p++) {
         uint64_t w[2];
         memcpy(w, &vm->written[p * LINES_PER_PAGE], sizeof w);
@@ -215,6 +216,10 @@ void flux_vm_take_dirty_pages(flux_vm *vm, uint8_t *dirty) {
     }
     vm->written[FLUX_LINES] = 0;
 }
+
+void flux_vm_take_dirty_pages(flux_vm *vm, uint8_t *dirty) { take_marked_pages(vm, WRITTEN_PAGE, dirty); }
+
+void flux_vm_take_rehash_pages(flux_vm *vm, uint8_t *dirty) { take_marked_pages(vm, WRITTEN_HASH, dirty); }
 
 void flux_vm_take_dirty_lines(flux_vm *vm, uint64_t *marks) {
     const uint64_t line_bits = 0x0101010101010101ull * WRITTEN_LINE;

@@ -589,6 +589,10 @@ const flux_state_field *flux_vm_agent_fields(size_t *n, uint32_t *agents_offset,
 /* Copies into dirty[FLUX_PAGES] which pages were written (1) since the last
  * call, and clears the map.  Resets and loads mark every page. */
 void flux_vm_take_dirty_pages(flux_vm *vm, uint8_t *dirty);
+/* The same, from a third map of its own, so that a running hash of memory
+ * (replay digests) re-hashes only the pages written since it last looked,
+ * whoever else takes pages or lines meanwhile. */
+void flux_vm_take_rehash_pages(flux_vm *vm, uint8_t *dirty);
 /* The same at FLUX_LINE_SIZE bytes, as bits: line l is bit l % 64 of
  * marks[l / 64] (FLUX_LINES / 64 words), set when it was written since the
  * last call; clears these marks only (history queries keep them per

@@ -846,6 +846,16 @@ impl Vm {
         raw.map(|b| b != 0)
     }
 
+    /// Which memory pages were written since the last call to this (a map of
+    /// its own: [`Vm::take_dirty_pages`] and [`Vm::take_dirty_lines`] do not
+    /// clear it); clears it.  For hashes of memory kept page by page.
+    pub fn take_rehash_pages(&mut self) -> [bool; PAGES] {
+        let mut raw = [0u8; PAGES];
+        // SAFETY: `self.ptr()` is live (see `Vm::ptr`); `raw` has PAGES bytes, the size runtime-c writes (FLUX_PAGES).
+        unsafe { ffi::flux_vm_take_rehash_pages(self.ptr(), raw.as_mut_ptr()) };
+        raw.map(|b| b != 0)
+    }
+
     /// Which [`LINE_SIZE`]-byte lines of memory were written since the last
     /// call (by the program or through `write_mem`); clears that map only.
     pub fn take_dirty_lines(&mut self) -> LineMarks {
@@ -878,24 +888,34 @@ impl Vm {
 
     /// The input events logged since the last call, and how many did not fit.
     pub fn take_inputs(&mut self) -> (Vec<InputEvent>, u32) {
-        let mut out = Vec::new();
+        // into uninitialised room, twice as much each time: a zeroed 256-event
+        // buffer per call cost more than the run between two calls
+        let mut raw: Vec<ffi::flux_input_event> = Vec::new();
         let mut lost_total = 0u32;
         loop {
-            let mut buf = [ffi::flux_input_event { cycle: 0, pc: 0, kind: 0, value: 0 }; 256];
+            raw.reserve(raw.len().max(256));
+            let room = raw.spare_capacity_mut();
             let mut lost = 0u32;
-            // SAFETY: `self.ptr()` is live (see `Vm::ptr`); `buf` has `buf.len()` entries, the capacity passed; `lost` is a local the call fills.
-            let n = unsafe { ffi::flux_vm_take_inputs(self.ptr(), buf.as_mut_ptr(), buf.len(), &mut lost) };
+            // SAFETY: `self.ptr()` is live (see `Vm::ptr`); `room` has `room.len()` entries of writable memory, the capacity passed; `lost` is a local the call fills.
+            let n = unsafe { ffi::flux_vm_take_inputs(self.ptr(), room.as_mut_ptr().cast(), room.len(), &mut lost) };
+            let full = n == room.len();
+            // SAFETY: runtime-c wrote the first `n` entries of the spare room (n <= its length).
+            unsafe { raw.set_len(raw.len() + n) };
             lost_total = lost_total.saturating_add(lost);
-            out.extend(buf[..n].iter().map(|e| InputEvent {
+            if !full {
+                break;
+            }
+        }
+        let events = raw
+            .iter()
+            .map(|e| InputEvent {
                 cycle: e.cycle,
                 pc: e.pc,
                 kind: if e.kind == ffi::FLUX_INPUT_SCHED { InputKind::Sched } else { InputKind::Rng },
                 value: e.value,
-            }));
-            if n < buf.len() {
-                return (out, lost_total);
-            }
-        }
+            })
+            .collect();
+        (events, lost_total)
     }
 
     /// Profiling on or off.
