@@ -78,10 +78,12 @@ pub type Page = Arc<[u8; PAGE_SIZE]>;
 
 /// `goto` leaves short-lived checkpoints this far apart on its way, so that
 /// stepping back again and again re-runs at most this many instructions
-/// (2,048 made a step back cost a quarter more than a step forward).
-const FINE_INTERVAL: u64 = 512;
-/// How many of those it keeps: 64K instructions back, as 32 of 2,048 did.
-const FINE_KEEP: usize = 128;
+/// (2,048 made a step back cost a quarter more than a step forward; 64
+/// leaves a step back with little to re-run beside its restore).
+const FINE_INTERVAL: u64 = 64;
+/// How many of those it keeps: 64K instructions back, as 32 of 2,048 did
+/// (each holds only the pages and state chunks its 64 instructions changed).
+const FINE_KEEP: usize = 1024;
 
 /// The machine state is kept in chunks of this size, shared between
 /// checkpoints where they did not change (most of it — the trust table,
