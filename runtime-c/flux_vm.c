@@ -212,20 +212,25 @@ static void take_marked_pages(flux_vm *vm, uint8_t mark, uint8_t *dirty) {
     _Static_assert(FLUX_PAGES % GROUP == 0, "pages are tested four at a time");
     const uint64_t page_bits = 0x0101010101010101ull * mark;
     for (uint32_t g = 0; g < FLUX_PAGES; g += GROUP) {
-        uint64_t w[2 * GROUP];
-        memcpy(w, &vm->written[g * LINES_PER_PAGE], sizeof w);
+        uint8_t *marks = &vm->written[g * LINES_PER_PAGE];
         uint64_t any = 0;
-        for (int k = 0; k < 2 * GROUP; k++) any |= w[k];
+        for (int k = 0; k < 2 * GROUP; k++) {
+            uint64_t w;
+            memcpy(&w, marks + 8 * k, sizeof w);
+            any |= w;
+        }
         if (!(any & page_bits)) {
             memset(&dirty[g], 0, GROUP);
             continue;
         }
         for (int k = 0; k < GROUP; k++) {
-            dirty[g + k] = ((w[2 * k] | w[2 * k + 1]) & page_bits) != 0;
-            w[2 * k] &= ~page_bits;
-            w[2 * k + 1] &= ~page_bits;
+            uint64_t w[2];
+            memcpy(w, marks + LINES_PER_PAGE * k, sizeof w);
+            dirty[g + k] = ((w[0] | w[1]) & page_bits) != 0;
+            w[0] &= ~page_bits;
+            w[1] &= ~page_bits;
+            memcpy(marks + LINES_PER_PAGE * k, w, sizeof w);
         }
-        memcpy(&vm->written[g * LINES_PER_PAGE], w, sizeof w);
     }
     vm->written[FLUX_LINES] = 0;
 }
@@ -306,6 +311,16 @@ int flux_vm_write_mem(flux_vm *vm, uint32_t addr, const uint8_t *buf, size_t len
     if (len) {
         memcpy(vm->mem + addr, buf, len);
         mark_dirty(vm, addr, (uint32_t)len);
+    }
+    return 0;
+}
+
+int flux_vm_restore_mem(flux_vm *vm, uint32_t addr, const uint8_t *buf, size_t len) {
+    if (!range_ok(addr, len)) return -1;
+    if (len) {
+        memcpy(vm->mem + addr, buf, len);
+        for (uint32_t l = addr / FLUX_LINE_SIZE; l <= (uint32_t)(addr + len - 1) / FLUX_LINE_SIZE; l++)
+            vm->written[l] |= WRITTEN_LINE | WRITTEN_HASH;
     }
     return 0;
 }
@@ -599,8 +614,10 @@ void flux_vm_copy_state(flux_vm *dst, const flux_vm *src) {
     dst->turn_break = 0;
 }
 
-void flux_vm_load_saved_state(flux_vm *vm, const void *in) {
-    memcpy(vm->r, in, MACHINE_BYTES);
+void flux_vm_load_saved_state(flux_vm *vm, const uint8_t *const *pieces, size_t piece_size) {
+    uint8_t *to = (uint8_t *)vm->r;
+    for (size_t at = 0, k = 0; at < MACHINE_BYTES; at += piece_size, k++)
+        memcpy(to + at, pieces[k], MACHINE_BYTES - at < piece_size ? MACHINE_BYTES - at : piece_size);
     vm->resume_pc = UINT32_MAX;
     vm->turn_break = 0;
 }

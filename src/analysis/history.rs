@@ -76,13 +76,16 @@ pub fn parse_limit(text: &str) -> Result<u64, String> {
 
 pub type Page = Arc<[u8; PAGE_SIZE]>;
 
-/// `goto` leaves short-lived checkpoints this far apart on its way, so that
-/// stepping back again and again re-runs at most this many instructions
-/// (2,048 made a step back cost a quarter more than a step forward; 64
-/// leaves a step back with little to re-run beside its restore).
+/// `goto` leaves short-lived checkpoints on its way, so that stepping back
+/// again and again re-runs at most `FINE_INTERVAL` instructions: this far
+/// apart within `FAR_FINE_INTERVAL` of where it goes, `FAR_FINE_INTERVAL`
+/// apart before that.  (2,048 everywhere made a step back cost a quarter
+/// more than a step forward; 64 everywhere made the first step back from the
+/// end of a run leave hundreds of checkpoints.)
 const FINE_INTERVAL: u64 = 64;
-/// How many of those it keeps: 64K instructions back, as 32 of 2,048 did
-/// (each holds only the pages and state chunks its 64 instructions changed).
+const FAR_FINE_INTERVAL: u64 = 512;
+/// How many of those it keeps: at least 64K instructions back (each holds
+/// only the pages and state chunks its instructions changed).
 const FINE_KEEP: usize = 1024;
 
 /// The machine state is kept in chunks of this size, shared between
@@ -217,12 +220,13 @@ fn restore_into(vm: &mut Vm, known: Option<&[Page]>, extra: &[bool; PAGES], cp: 
     for p in 0..PAGES {
         let same = known.is_some_and(|k| Arc::ptr_eq(&k[p], &cp.pages[p])) && !dirty[p] && !extra[p];
         if !same {
-            vm.write_mem((p * PAGE_SIZE) as u32, &cp.pages[p][..])?;
+            // not marked for take_dirty_pages: the VM's page marks are clear
+            // after a restore, without taking them again
+            vm.restore_mem((p * PAGE_SIZE) as u32, &cp.pages[p][..])?;
         }
     }
     // a checkpoint's state is one the VM saved: no checks needed
-    vm.load_saved_state(&state_bytes(&cp.state));
-    vm.take_dirty_pages();
+    vm.load_saved_state(&cp.state[..], STATE_CHUNK);
     vm.take_inputs();
     Ok(())
 }
@@ -620,10 +624,11 @@ impl History {
         let mut pages = cp.pages.clone();
         // on a long way, leave fine checkpoints for the next steps back
         while index - at > FINE_INTERVAL {
-            if Self::run_shadow(&mut self.shadow, FINE_INTERVAL, None) < FINE_INTERVAL {
+            let step = if index - at > FAR_FINE_INTERVAL { FAR_FINE_INTERVAL } else { FINE_INTERVAL };
+            if Self::run_shadow(&mut self.shadow, step, None) < step {
                 break;
             }
-            at += FINE_INTERVAL;
+            at += step;
             let dirty = self.shadow.take_dirty_pages();
             let mut next = pages.to_vec();
             let mut own = 0u64;
@@ -664,11 +669,11 @@ impl History {
             if dirty[p] || vm_dirty[p] || self.extra_dirty[p] || !Arc::ptr_eq(&self.base_pages[p], &pages[p]) {
                 let mut page = [0u8; PAGE_SIZE];
                 let _ = self.shadow.read_mem((p * PAGE_SIZE) as u32, &mut page);
-                vm.write_mem((p * PAGE_SIZE) as u32, &page)?;
+                // unmarked for take_dirty_pages, as restore_into's writes
+                vm.restore_mem((p * PAGE_SIZE) as u32, &page)?;
             }
         }
         vm.copy_state_from(&self.shadow);
-        vm.take_dirty_pages();
         vm.take_inputs();
         self.base_pages = pages;
         self.extra_dirty = dirty;
