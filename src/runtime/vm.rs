@@ -57,6 +57,15 @@ pub struct InputEvent {
     pub value: u64,
 }
 
+fn input_event(e: &ffi::flux_input_event) -> InputEvent {
+    InputEvent {
+        cycle: e.cycle,
+        pc: e.pc,
+        kind: if e.kind == ffi::FLUX_INPUT_SCHED { InputKind::Sched } else { InputKind::Rng },
+        value: e.value,
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum InputKind {
@@ -913,34 +922,30 @@ impl Vm {
 
     /// The input events logged since the last call, and how many did not fit.
     pub fn take_inputs(&mut self) -> (Vec<InputEvent>, u32) {
-        // into uninitialised room, twice as much each time: a zeroed 256-event
-        // buffer per call cost more than the run between two calls
-        let mut raw: Vec<ffi::flux_input_event> = Vec::new();
+        // A few on the stack first: an empty log (a restore clears one at
+        // every step back) allocates nothing.  Then into uninitialised room,
+        // twice as much each time (a zeroed 256-event buffer per call cost
+        // more than the run between two of the recorder's calls).
+        let mut first = [std::mem::MaybeUninit::<ffi::flux_input_event>::uninit(); 16];
         let mut lost_total = 0u32;
-        loop {
+        // SAFETY: `self.ptr()` is live (see `Vm::ptr`); `first` has room for `first.len()` events, the capacity passed; `lost_total` is a local the call fills.
+        let n = unsafe { ffi::flux_vm_take_inputs(self.ptr(), first.as_mut_ptr().cast(), first.len(), &mut lost_total) };
+        // SAFETY: runtime-c wrote the first `n` events (n <= first.len()).
+        let mut raw: Vec<ffi::flux_input_event> = first[..n].iter().map(|e| unsafe { e.assume_init() }).collect();
+        // the last take filled its room: there may be more
+        let mut full = n == first.len();
+        while full {
             raw.reserve(raw.len().max(256));
             let room = raw.spare_capacity_mut();
             let mut lost = 0u32;
             // SAFETY: `self.ptr()` is live (see `Vm::ptr`); `room` has `room.len()` entries of writable memory, the capacity passed; `lost` is a local the call fills.
             let n = unsafe { ffi::flux_vm_take_inputs(self.ptr(), room.as_mut_ptr().cast(), room.len(), &mut lost) };
-            let full = n == room.len();
+            full = n == room.len();
             // SAFETY: runtime-c wrote the first `n` entries of the spare room (n <= its length).
             unsafe { raw.set_len(raw.len() + n) };
             lost_total = lost_total.saturating_add(lost);
-            if !full {
-                break;
-            }
         }
-        let events = raw
-            .iter()
-            .map(|e| InputEvent {
-                cycle: e.cycle,
-                pc: e.pc,
-                kind: if e.kind == ffi::FLUX_INPUT_SCHED { InputKind::Sched } else { InputKind::Rng },
-                value: e.value,
-            })
-            .collect();
-        (events, lost_total)
+        (raw.iter().map(input_event).collect(), lost_total)
     }
 
     /// Profiling on or off.
@@ -1232,6 +1237,27 @@ impl Vm {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_logged_input_is_taken_in_order_whatever_the_count() {
+        let program = crate::program::asm::assemble("again: RNG_NEXT r1\nJMP again\n").unwrap().bytes;
+        let log = ffi::FLUX_INPUT_LOG as u64;
+        // 0, fewer than, exactly and more than the first 16, a doubling's worth,
+        // the whole log, and more than it holds
+        for draws in [0u64, 5, 16, 17, 300, 4096, log, log + 10] {
+            let mut vm = Vm::with_program(&program, VmConfig::default()).unwrap();
+            vm.log_inputs(true);
+            // each draw and its jump: two instructions
+            vm.run(2 * draws);
+            let (events, lost) = vm.take_inputs();
+            assert_eq!((events.len() as u64, u64::from(lost)), (draws.min(log), draws.saturating_sub(log)), "{draws} draws");
+            assert!(events.iter().enumerate().all(|(i, e)| e.cycle == 2 * i as u64 && e.kind == InputKind::Rng), "{draws} draws: in order");
+            if draws > 0 && draws <= log {
+                assert_eq!(events.last().unwrap().value as u32, vm.regs().r[1] as u32, "the last value drawn is r1");
+            }
+            assert_eq!(vm.take_inputs(), (Vec::new(), 0), "taken: empty");
+        }
+    }
 
     #[test]
     fn a_restore_write_is_marked_for_lines_and_rehash_but_not_pages() {
