@@ -185,7 +185,7 @@ void flux_vm_reset(flux_vm *vm) {
     vm->term_signal = 0;
     vm->term_reason[0] = 0;
     fluxi_sched_reset(vm);
-    memset(vm->written, WRITTEN_BOTH, sizeof vm->written);
+    memset(vm->written, WRITTEN_ALL, sizeof vm->written);
     vm->ninputs = 0;
     vm->resume_pc = UINT32_MAX;
     atomic_store(&vm->interrupt, 0);
@@ -201,20 +201,43 @@ void flux_vm_save_state(const flux_vm *vm, void *out) { memcpy(out, vm->r, MACHI
 
 /* flux_vm_load_state and flux_vm_check_state: after the agents (below). */
 
-void flux_vm_take_dirty_pages(flux_vm *vm, uint8_t *dirty) {
-    enum { LINES_PER_PAGE = FLUX_PAGE_SIZE / FLUX_LINE_SIZE };
+/* Which pages carry `mark` on any of their lines; clears that mark only.
+ * Four pages (64 bytes of marks) are tested at once and written back only
+ * when marked: a step back takes the pages five times, mostly of a VM that
+ * wrote few lines, and storing all 4 KiB of marks back each time cost more
+ * than the instructions it re-ran. */
+static void take_marked_pages(flux_vm *vm, uint8_t mark, uint8_t *dirty) {
+    enum { LINES_PER_PAGE = FLUX_PAGE_SIZE / FLUX_LINE_SIZE, GROUP = 4 };
     _Static_assert(LINES_PER_PAGE == 16, "a page's marks are read as two 8-byte words");
-    const uint64_t page_bits = 0x0101010101010101ull * WRITTEN_PAGE;
-    for (uint32_t p = 0; p < FLUX_PAGES; p++) {
-        uint64_t w[2];
-        memcpy(w, &vm->written[p * LINES_PER_PAGE], sizeof w);
-        dirty[p] = ((w[0] | w[1]) & page_bits) != 0;
-        w[0] &= ~page_bits;
-        w[1] &= ~page_bits;
-        memcpy(&vm->written[p * LINES_PER_PAGE], w, sizeof w);
+    _Static_assert(FLUX_PAGES % GROUP == 0, "pages are tested four at a time");
+    const uint64_t page_bits = 0x0101010101010101ull * mark;
+    for (uint32_t g = 0; g < FLUX_PAGES; g += GROUP) {
+        uint8_t *marks = &vm->written[g * LINES_PER_PAGE];
+        uint64_t any = 0;
+        for (int k = 0; k < 2 * GROUP; k++) {
+            uint64_t w;
+            memcpy(&w, marks + 8 * k, sizeof w);
+            any |= w;
+        }
+        if (!(any & page_bits)) {
+            memset(&dirty[g], 0, GROUP);
+            continue;
+        }
+        for (int k = 0; k < GROUP; k++) {
+            uint64_t w[2];
+            memcpy(w, marks + LINES_PER_PAGE * k, sizeof w);
+            dirty[g + k] = ((w[0] | w[1]) & page_bits) != 0;
+            w[0] &= ~page_bits;
+            w[1] &= ~page_bits;
+            memcpy(marks + LINES_PER_PAGE * k, w, sizeof w);
+        }
     }
     vm->written[FLUX_LINES] = 0;
 }
+
+void flux_vm_take_dirty_pages(flux_vm *vm, uint8_t *dirty) { take_marked_pages(vm, WRITTEN_PAGE, dirty); }
+
+void flux_vm_take_rehash_pages(flux_vm *vm, uint8_t *dirty) { take_marked_pages(vm, WRITTEN_HASH, dirty); }
 
 void flux_vm_take_dirty_lines(flux_vm *vm, uint64_t *marks) {
     const uint64_t line_bits = 0x0101010101010101ull * WRITTEN_LINE;
@@ -288,6 +311,16 @@ int flux_vm_write_mem(flux_vm *vm, uint32_t addr, const uint8_t *buf, size_t len
     if (len) {
         memcpy(vm->mem + addr, buf, len);
         mark_dirty(vm, addr, (uint32_t)len);
+    }
+    return 0;
+}
+
+int flux_vm_restore_mem(flux_vm *vm, uint32_t addr, const uint8_t *buf, size_t len) {
+    if (!range_ok(addr, len)) return -1;
+    if (len) {
+        memcpy(vm->mem + addr, buf, len);
+        for (uint32_t l = addr / FLUX_LINE_SIZE; l <= (uint32_t)(addr + len - 1) / FLUX_LINE_SIZE; l++)
+            vm->written[l] |= WRITTEN_LINE | WRITTEN_HASH;
     }
     return 0;
 }
@@ -581,8 +614,10 @@ void flux_vm_copy_state(flux_vm *dst, const flux_vm *src) {
     dst->turn_break = 0;
 }
 
-void flux_vm_load_saved_state(flux_vm *vm, const void *in) {
-    memcpy(vm->r, in, MACHINE_BYTES);
+void flux_vm_load_saved_state(flux_vm *vm, const uint8_t *const *pieces, size_t piece_size) {
+    uint8_t *to = (uint8_t *)vm->r;
+    for (size_t at = 0, k = 0; at < MACHINE_BYTES; at += piece_size, k++)
+        memcpy(to + at, pieces[k], MACHINE_BYTES - at < piece_size ? MACHINE_BYTES - at : piece_size);
     vm->resume_pc = UINT32_MAX;
     vm->turn_break = 0;
 }

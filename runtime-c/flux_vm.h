@@ -318,6 +318,11 @@ int flux_vm_read_mem(const flux_vm *vm, uint32_t addr, uint8_t *buf, size_t len)
  * their contents change when it runs or is written). */
 const uint8_t *flux_vm_memory(const flux_vm *vm);
 int flux_vm_write_mem(flux_vm *vm, uint32_t addr, const uint8_t *buf, size_t len);
+/* flux_vm_write_mem for a checkpoint's restore: the lines written are marked
+ * for flux_vm_take_dirty_lines and flux_vm_take_rehash_pages but not for
+ * flux_vm_take_dirty_pages, whose caller knows which pages it restored (and
+ * would otherwise take the pages again only to clear those marks). */
+int flux_vm_restore_mem(flux_vm *vm, uint32_t addr, const uint8_t *buf, size_t len);
 
 void flux_vm_set_breakpoint(flux_vm *vm, uint32_t addr, int enabled);
 int flux_vm_has_breakpoint(const flux_vm *vm, uint32_t addr);
@@ -562,8 +567,11 @@ void flux_vm_copy_state(flux_vm *dst, const flux_vm *src);
 /* Loads a state that flux_vm_save_state of this build wrote (a checkpoint's):
  * as flux_vm_load_state, without the checks, which such a state passes by
  * construction.  Never for bytes from outside (files, clients): those go
- * through flux_vm_load_state. */
-void flux_vm_load_saved_state(flux_vm *vm, const void *in);
+ * through flux_vm_load_state.  The state comes in the pieces a checkpoint
+ * keeps it in: pieces[k] holds bytes [k * piece_size, (k + 1) * piece_size)
+ * of it (the last piece what is left), so that a restore copies each piece
+ * once instead of joining them first. */
+void flux_vm_load_saved_state(flux_vm *vm, const uint8_t *const *pieces, size_t piece_size);
 /* The same checks without loading: 0, or -1 with the reason in `why`. */
 int flux_vm_check_state(const void *in, char *why, size_t why_len);
 
@@ -589,6 +597,10 @@ const flux_state_field *flux_vm_agent_fields(size_t *n, uint32_t *agents_offset,
 /* Copies into dirty[FLUX_PAGES] which pages were written (1) since the last
  * call, and clears the map.  Resets and loads mark every page. */
 void flux_vm_take_dirty_pages(flux_vm *vm, uint8_t *dirty);
+/* The same, from a third map of its own, so that a running hash of memory
+ * (replay digests) re-hashes only the pages written since it last looked,
+ * whoever else takes pages or lines meanwhile. */
+void flux_vm_take_rehash_pages(flux_vm *vm, uint8_t *dirty);
 /* The same at FLUX_LINE_SIZE bytes, as bits: line l is bit l % 64 of
  * marks[l / 64] (FLUX_LINES / 64 words), set when it was written since the
  * last call; clears these marks only (history queries keep them per

@@ -189,11 +189,12 @@ struct flux_vm {
     /* ---- end of the machine state */
 
     /* Which FLUX_LINE_SIZE-byte lines of memory were written (by the program
-     * or the debugger), one byte per line with two marks: WRITTEN_LINE since
+     * or the debugger), one byte per line with three marks: WRITTEN_LINE since
      * flux_vm_take_dirty_lines, WRITTEN_PAGE since flux_vm_take_dirty_pages
-     * (checkpoints copy only those pages).  A write sets both with one store
-     * per line it touches, where a byte per page and one per line took two;
-     * taking the pages ORs a page's 16 lines.  One spare entry. */
+     * (checkpoints copy only those pages), WRITTEN_HASH since
+     * flux_vm_take_rehash_pages (a running hash of memory re-hashes only
+     * those).  A write sets all three with one store per line it touches;
+     * taking pages ORs a page's 16 lines.  One spare entry. */
     uint8_t written[FLUX_LINES + 1];
     /* where the last run stopped at a breakpoint: the next run from there
      * passes over it (UINT32_MAX: none) */
@@ -458,18 +459,18 @@ static inline int range_ok(uint32_t addr, size_t len) {
 }
 
 /* Marks the pages of [addr, addr + n) written; n > 0 and the range lies in memory. */
-enum { WRITTEN_LINE = 1, WRITTEN_PAGE = 2, WRITTEN_BOTH = 3 };
+enum { WRITTEN_LINE = 1, WRITTEN_PAGE = 2, WRITTEN_HASH = 4, WRITTEN_ALL = 7 };
 static inline void mark_dirty_any(flux_vm *vm, uint32_t addr, uint32_t n) {
     uint32_t first = addr / FLUX_LINE_SIZE, last = (addr + n - 1) / FLUX_LINE_SIZE;
-    for (uint32_t l = first; l <= last; l++) vm->written[l] = WRITTEN_BOTH;
+    for (uint32_t l = first; l <= last; l++) vm->written[l] = WRITTEN_ALL;
 }
 
 /* Marks the lines of [addr, addr + n) written.  n is usually a constant of
  * at most a line: then two stores, for the first and the last byte's line. */
 static inline __attribute__((always_inline)) void mark_dirty(flux_vm *vm, uint32_t addr, uint32_t n) {
     if (__builtin_constant_p(n) && n <= FLUX_LINE_SIZE) {
-        vm->written[addr / FLUX_LINE_SIZE] = WRITTEN_BOTH;
-        vm->written[(addr + n - 1) / FLUX_LINE_SIZE] = WRITTEN_BOTH;
+        vm->written[addr / FLUX_LINE_SIZE] = WRITTEN_ALL;
+        vm->written[(addr + n - 1) / FLUX_LINE_SIZE] = WRITTEN_ALL;
     } else {
         mark_dirty_any(vm, addr, n);
     }

@@ -259,9 +259,11 @@ fn damaged_truncated_foreign_and_mismatched_replay_files_are_refused_in_one_line
     let cases: Vec<(&str, String, &str)> = vec![
         ("flipped.replay", text.replacen("\"end\"", "\"enf\"", 1), "checksum mismatch"),
         ("truncated.replay", text[..text.len() / 2].to_string(), "truncated"),
-        ("version.replay", text.replacen("\"version\":2", "\"version\":99", 1), "replay format version 99; this flux-gdbstub reads version 2"),
+        ("version.replay", text.replacen("\"version\":3", "\"version\":99", 1), "replay format version 99; this flux-gdbstub reads version 3"),
         // version 1 listed every value drawn: refused, not misread
-        ("version1.replay", text.replacen("\"version\":2", "\"version\":1", 1), "replay format version 1; this flux-gdbstub reads version 2 (record it again)"),
+        ("version1.replay", text.replacen("\"version\":3", "\"version\":1", 1), "replay format version 1; this flux-gdbstub reads version 3 (record it again)"),
+        // version 2 hashed memory whole: its digests would all differ
+        ("version2.replay", text.replacen("\"version\":3", "\"version\":2", 1), "replay format version 2; this flux-gdbstub reads version 3 (record it again)"),
         ("foreign.replay", "{\"hello\":1}\n".to_string(), "not a FLUX replay file"),
         ("empty.replay", String::new(), "truncated"),
     ];

@@ -76,12 +76,17 @@ pub fn parse_limit(text: &str) -> Result<u64, String> {
 
 pub type Page = Arc<[u8; PAGE_SIZE]>;
 
-/// `goto` leaves short-lived checkpoints this far apart on its way, so that
-/// stepping back again and again re-runs at most this many instructions
-/// (2,048 made a step back cost a quarter more than a step forward).
-const FINE_INTERVAL: u64 = 512;
-/// How many of those it keeps: 64K instructions back, as 32 of 2,048 did.
-const FINE_KEEP: usize = 128;
+/// `goto` leaves short-lived checkpoints on its way, so that stepping back
+/// again and again re-runs at most `FINE_INTERVAL` instructions: this far
+/// apart within `FAR_FINE_INTERVAL` of where it goes, `FAR_FINE_INTERVAL`
+/// apart before that.  (2,048 everywhere made a step back cost a quarter
+/// more than a step forward; 64 everywhere made the first step back from the
+/// end of a run leave hundreds of checkpoints.)
+const FINE_INTERVAL: u64 = 64;
+const FAR_FINE_INTERVAL: u64 = 512;
+/// How many of those it keeps: at least 64K instructions back (each holds
+/// only the pages and state chunks its instructions changed).
+const FINE_KEEP: usize = 1024;
 
 /// The machine state is kept in chunks of this size, shared between
 /// checkpoints where they did not change (most of it — the trust table,
@@ -189,6 +194,19 @@ pub struct History {
     /// The VM's line marks no longer cover the span since the last
     /// checkpoint (it was restored or moved since): the next one marks all.
     marks_lost: bool,
+    /// A step back made ready ahead of time ([`History::prepare_step_back`]).
+    prepared: Option<Prepared>,
+}
+
+/// The shadow, re-run to `index` ahead of time from `base` (the checkpoint
+/// `goto` would start from, compared by identity), its memory `pages` plus
+/// what its dirty map says it wrote since.
+struct Prepared {
+    index: u64,
+    base_index: u64,
+    base_state: StateChunks,
+    base_pages: Arc<[Page]>,
+    pages: Arc<[Page]>,
 }
 
 /// The bytes of a checkpoint's tables (page and state chunk pointers).
@@ -215,12 +233,13 @@ fn restore_into(vm: &mut Vm, known: Option<&[Page]>, extra: &[bool; PAGES], cp: 
     for p in 0..PAGES {
         let same = known.is_some_and(|k| Arc::ptr_eq(&k[p], &cp.pages[p])) && !dirty[p] && !extra[p];
         if !same {
-            vm.write_mem((p * PAGE_SIZE) as u32, &cp.pages[p][..])?;
+            // not marked for take_dirty_pages: the VM's page marks are clear
+            // after a restore, without taking them again
+            vm.restore_mem((p * PAGE_SIZE) as u32, &cp.pages[p][..])?;
         }
     }
     // a checkpoint's state is one the VM saved: no checks needed
-    vm.load_saved_state(&state_bytes(&cp.state));
-    vm.take_dirty_pages();
+    vm.load_saved_state(&cp.state[..], STATE_CHUNK);
     vm.take_inputs();
     Ok(())
 }
@@ -256,6 +275,7 @@ impl History {
             limit: DEFAULT_LIMIT,
             limit_thinnings: 0,
             marks_lost: false,
+            prepared: None,
         })
     }
 
@@ -599,6 +619,8 @@ impl History {
 
     /// Restores checkpoint `cp` into the shadow VM.
     fn restore_shadow(&mut self, cp: &Checkpoint) -> Result<(), VmError> {
+        // the shadow moves: what it had made ready is gone
+        self.prepared = None;
         let known = self.shadow_pages.take();
         restore_into(&mut self.shadow, known.as_deref(), &self.shadow_extra, cp)?;
         self.shadow_pages = Some(cp.pages.clone());
@@ -612,16 +634,62 @@ impl History {
     pub fn goto(&mut self, vm: &mut Vm, index: u64) -> Result<(), VmError> {
         let index = index.clamp(self.begin(), self.end);
         self.marks_lost = true;
+        let pages = match self.prepared.take() {
+            Some(p) if p.index == index && self.prepared_from_base(&p) => p.pages,
+            _ => self.shadow_to(index)?,
+        };
+        self.shadow_into(vm, index, pages)
+    }
+
+    /// Whether `p` was re-run from the checkpoint `goto` would start from now
+    /// (the same one, not only one at the same index: a patch or the limit
+    /// may have changed the history since).
+    fn prepared_from_base(&self, p: &Prepared) -> bool {
+        let base = self.checkpoint_at_or_before(p.index);
+        base.index == p.base_index && Arc::ptr_eq(&base.state, &p.base_state) && Arc::ptr_eq(&base.pages, &p.base_pages)
+    }
+
+    /// Makes the step back from `now` ready ahead of time: re-runs the shadow
+    /// to `now - 1`, so that the next `goto` there only hands its state to
+    /// the VM.  A front-end calls it while it waits for its client after a
+    /// step back (gdb reads memory and sends the next step meanwhile); any
+    /// other use of the shadow, or a change of the history, drops it.
+    pub fn prepare_step_back(&mut self) -> Result<(), VmError> {
+        if self.now <= self.begin() {
+            return Ok(());
+        }
+        let index = self.now - 1;
+        if self.prepared.as_ref().is_some_and(|p| p.index == index && self.prepared_from_base(p)) {
+            return Ok(());
+        }
+        let pages = self.shadow_to(index)?;
+        // after the run: it may have left a fine checkpoint nearer `index`,
+        // which goto would start from (and which holds the same state)
+        let base = self.checkpoint_at_or_before(index);
+        self.prepared = Some(Prepared {
+            index,
+            base_index: base.index,
+            base_state: base.state.clone(),
+            base_pages: base.pages.clone(),
+            pages,
+        });
+        Ok(())
+    }
+
+    /// Re-runs the shadow to `index` from the nearest checkpoint; answers
+    /// its memory's pages (apart from what its dirty map says it wrote).
+    fn shadow_to(&mut self, index: u64) -> Result<Arc<[Page]>, VmError> {
         let cp = self.checkpoint_at_or_before(index).clone();
         self.restore_shadow(&cp)?;
         let mut at = cp.index;
         let mut pages = cp.pages.clone();
         // on a long way, leave fine checkpoints for the next steps back
         while index - at > FINE_INTERVAL {
-            if Self::run_shadow(&mut self.shadow, FINE_INTERVAL, None) < FINE_INTERVAL {
+            let step = if index - at > FAR_FINE_INTERVAL { FAR_FINE_INTERVAL } else { FINE_INTERVAL };
+            if Self::run_shadow(&mut self.shadow, step, None) < step {
                 break;
             }
-            at += FINE_INTERVAL;
+            at += step;
             let dirty = self.shadow.take_dirty_pages();
             let mut next = pages.to_vec();
             let mut own = 0u64;
@@ -653,8 +721,12 @@ impl History {
         }
         // fewer than asked only where the history ended (a fault or halt)
         Self::run_shadow(&mut self.shadow, index - at, None);
-        // the VM takes the shadow's state; memory = `pages` plus what the
-        // shadow wrote since
+        Ok(pages)
+    }
+
+    /// The VM takes the shadow's state at `index`; memory = `pages` plus what
+    /// the shadow wrote since.
+    fn shadow_into(&mut self, vm: &mut Vm, index: u64, pages: Arc<[Page]>) -> Result<(), VmError> {
         let dirty = self.shadow.take_dirty_pages();
         self.shadow_extra = dirty;
         let vm_dirty = vm.take_dirty_pages();
@@ -662,11 +734,11 @@ impl History {
             if dirty[p] || vm_dirty[p] || self.extra_dirty[p] || !Arc::ptr_eq(&self.base_pages[p], &pages[p]) {
                 let mut page = [0u8; PAGE_SIZE];
                 let _ = self.shadow.read_mem((p * PAGE_SIZE) as u32, &mut page);
-                vm.write_mem((p * PAGE_SIZE) as u32, &page)?;
+                // unmarked for take_dirty_pages, as restore_into's writes
+                vm.restore_mem((p * PAGE_SIZE) as u32, &page)?;
             }
         }
         vm.copy_state_from(&self.shadow);
-        vm.take_dirty_pages();
         vm.take_inputs();
         self.base_pages = pages;
         self.extra_dirty = dirty;
@@ -949,6 +1021,80 @@ mod tests {
             h.after_run(&mut vm, &stop);
             assert_eq!(state_digest(&vm), straight(from + stop.executed), "replay forward from {from}");
         }
+    }
+
+    // A step back made ready ahead of time lands where a plain run is, step
+    // after step and across checkpoints; one made stale (the VM was moved
+    // elsewhere, the debugger changed memory, the shadow was used for
+    // something else) is not used, and the step is still exact.
+    #[test]
+    fn a_step_back_made_ready_ahead_lands_where_a_plain_run_is() {
+        let mut vm = fib_vm();
+        let mut h = record_to_end(&mut vm);
+        for target in [h.end(), 3 * CHECKPOINT_INTERVAL + 2, FINE_INTERVAL + 1, 3] {
+            h.goto(&mut vm, target).unwrap();
+            for k in 1..=3u64 {
+                h.prepare_step_back().unwrap();
+                assert!(h.prepared.as_ref().is_some_and(|p| p.index == target - k), "ready for {}", target - k);
+                assert_eq!(h.reverse_step(&mut vm).unwrap(), Some(target - k));
+                assert!(h.prepared.is_none(), "used");
+                assert_eq!(state_digest(&vm), straight(target - k), "stepped back to {}", target - k);
+            }
+        }
+        // ready for one index, asked for another: re-run as usual
+        h.goto(&mut vm, 5000).unwrap();
+        h.prepare_step_back().unwrap();
+        h.goto(&mut vm, 4000).unwrap();
+        assert_eq!(state_digest(&vm), straight(4000));
+        // the shadow used in between (the agent of an instruction): dropped
+        h.prepare_step_back().unwrap();
+        h.agent_at(100).unwrap();
+        assert!(h.prepared.is_none());
+        h.reverse_step(&mut vm).unwrap();
+        assert_eq!(state_digest(&vm), straight(3999));
+        // at the start: nothing to make ready
+        h.goto(&mut vm, 0).unwrap();
+        h.prepare_step_back().unwrap();
+        assert!(h.prepared.is_none());
+    }
+
+    // A step back made ready, then a change by the debugger where the VM is:
+    // the change is a checkpoint at now, after the state made ready, which
+    // holds; the step back lands on the plain state, and going forward again
+    // replays the change.
+    #[test]
+    fn a_step_back_made_ready_holds_across_a_change_by_the_debugger_at_now() {
+        let mut vm = fib_vm();
+        let mut h = History::start(&mut vm).unwrap();
+        let run = |vm: &mut Vm, h: &mut History, n: u64| {
+            let stop = vm.run(h.run_budget(n));
+            h.after_run(vm, &stop);
+        };
+        run(&mut vm, &mut h, 3000);
+        h.goto(&mut vm, 2000).unwrap();
+        h.prepare_step_back().unwrap();
+        assert!(h.prepared.is_some());
+        // gdb writes memory at 2000 and steps back: the history keeps the
+        // change as a checkpoint at 2000, so the state at 1999 is the plain one
+        vm.write_mem(0x9000, &[9, 9, 9, 9]).unwrap();
+        h.note_memory_write(0x9000, 4);
+        h.before_resume(&mut vm);
+        assert!(h.prepared.as_ref().is_some_and(|p| h.prepared_from_base(p)), "still from the same checkpoint");
+        h.reverse_step(&mut vm).unwrap();
+        assert_eq!(state_digest(&vm), straight(1999));
+        // forward again to 2000 replays the change
+        let stop = vm.run(h.run_budget(1));
+        h.after_run(&mut vm, &stop);
+        let mut b = [0u8; 4];
+        vm.read_mem(0x9000, &mut b).unwrap();
+        assert_eq!((h.now(), b), (2000, [9, 9, 9, 9]));
+        // ready again, then a change at 2000 and a step back to 1999 again
+        h.prepare_step_back().unwrap();
+        vm.write_mem(0x9000, &[7, 7, 7, 7]).unwrap();
+        h.note_memory_write(0x9000, 4);
+        h.before_resume(&mut vm);
+        h.reverse_step(&mut vm).unwrap();
+        assert_eq!(state_digest(&vm), straight(1999));
     }
 
     // Stepping agent 1 back in a program that has never had another agent

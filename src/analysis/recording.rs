@@ -22,7 +22,9 @@
 //! state, so they follow from it; the digests' `inputs` hash checks them.
 //! [`Runner::deriving`] makes them again as `rng` and `sched` events, which
 //! `diff` uses to say where two runs part.  Version 1 files (which listed
-//! them, and whose digests do not cover them) are refused.
+//! them, and whose digests do not cover them) are refused, and so are
+//! version 2 files, whose digests hashed memory whole where version 3 hashes
+//! the hash of each page (see [`state_digest`]).
 use std::collections::VecDeque;
 use std::io::{BufRead, Write};
 use std::path::Path;
@@ -36,7 +38,7 @@ use crate::program::load::Program;
 use crate::runtime::vm::{InputKind, Schedule, Stop, StopKind, Vm, VmConfig, VmError, MEM_SIZE, PAGES, PAGE_SIZE};
 
 pub const FORMAT: &str = "flux-replay";
-pub const VERSION: u32 = 2;
+pub const VERSION: u32 = 3;
 /// Instructions between two state digests (unless a size limit doubled it).
 pub const DIGEST_INTERVAL: u64 = 1 << 16;
 /// The longest digest interval a file may have: a file cannot make a replay
@@ -186,8 +188,20 @@ pub fn program_hash(program: &[u8]) -> String {
 
 /// The digest of what a program can see: registers, confidences, flags,
 /// energy, cycles and memory (not the RNG's hidden state: two seeds agree
-/// until a value is drawn).
+/// until a value is drawn).  Memory enters as the xxh3-64 of each page, so
+/// that [`MemoryHashes`] can keep the digest up to date by re-hashing only
+/// the pages written since it last looked.
 pub fn state_digest(vm: &Vm) -> String {
+    let mem = vm.memory_view();
+    let pages: [u64; PAGES] = std::array::from_fn(|p| page_hash(mem, p));
+    digest_of(vm, &pages)
+}
+
+fn page_hash(mem: &[u8], p: usize) -> u64 {
+    xxhash_rust::xxh3::xxh3_64(&mem[p * PAGE_SIZE..(p + 1) * PAGE_SIZE])
+}
+
+fn digest_of(vm: &Vm, pages: &[u64; PAGES]) -> String {
     let r = vm.regs();
     let mut h = xxhash_rust::xxh3::Xxh3::new();
     for v in r.r {
@@ -201,8 +215,44 @@ pub fn state_digest(vm: &Vm) -> String {
     }
     h.update(&r.energy.to_le_bytes());
     h.update(&r.cycles.to_le_bytes());
-    h.update(vm.memory_view());
+    for p in pages {
+        h.update(&p.to_le_bytes());
+    }
     format!("{:016x}", h.digest())
+}
+
+/// [`state_digest`] of one VM, again and again: the page hashes are kept,
+/// and only the pages the VM marks written since the last digest are hashed
+/// again (a recording's digest every 65,536 instructions hashed all 64 KiB of
+/// memory each time, most of what recording cost over a plain run).
+pub struct MemoryHashes {
+    pages: Box<[u64; PAGES]>,
+    /// No page hashed yet: the first digest hashes them all.
+    fresh: bool,
+}
+
+impl MemoryHashes {
+    pub fn new() -> MemoryHashes {
+        MemoryHashes { pages: Box::new([0; PAGES]), fresh: false }
+    }
+
+    /// `state_digest(vm)`.  Every digest of this VM goes through here (the
+    /// VM's re-hash marks are this cache's own), or the cache is dropped.
+    pub fn digest(&mut self, vm: &mut Vm) -> String {
+        let written = vm.take_rehash_pages();
+        let mem = vm.memory_view();
+        for (p, _) in written.iter().enumerate().filter(|&(_, &w)| w || !self.fresh) {
+            self.pages[p] = page_hash(mem, p);
+        }
+        self.fresh = true;
+        digest_of(vm, &self.pages)
+    }
+}
+
+impl Default for MemoryHashes {
+    fn default() -> Self {
+        Self::new()
+    }
 }
 
 fn outcome_text(stop: Option<&Stop>) -> String {
@@ -239,6 +289,8 @@ pub struct Runner {
     derive: bool,
     /// The hash of the values drawn and the switches made so far.
     inputs: u64,
+    /// The digests' page hashes.
+    hashes: MemoryHashes,
 }
 
 fn page_list(pages: &[PageBytes]) -> Option<Vec<(usize, Vec<u8>)>> {
@@ -299,6 +351,7 @@ impl Runner {
             digest_interval: rec.digest_interval,
             derive: false,
             inputs: 0,
+            hashes: MemoryHashes::new(),
         })
     }
 
@@ -360,7 +413,7 @@ impl Runner {
         }
         output.write_all(&self.vm.take_output())?;
         if stop.executed > 0 && self.index % self.digest_interval == 0 {
-            out.push(Event::Digest { index: self.index, pc: self.vm.pc(), digest: state_digest(&self.vm), inputs: self.inputs_hash() });
+            out.push(Event::Digest { index: self.index, pc: self.vm.pc(), digest: self.hashes.digest(&mut self.vm), inputs: self.inputs_hash() });
         }
         if matches!(stop.kind, StopKind::Halted { .. } | StopKind::Fault { .. } | StopKind::Terminated { .. })
             && self.patches.front().is_none_or(|(at, _)| *at != self.index)
@@ -1006,6 +1059,42 @@ mod tests {
         let path = dir.path().join("r.replay");
         rec.save(&path).unwrap();
         std::fs::read(&path).unwrap()
+    }
+
+    #[test]
+    fn kept_page_hashes_give_the_digest_of_the_whole_state() {
+        // stores walk 0x8000.. a page at a time (with the byte written
+        // varying), fib's stack grows and shrinks: a page hash not re-hashed
+        // after a write gives another digest
+        let walker = "LOAD_IMM r3, 3000\nLOAD_IMM r2, 0x8000\nb: ADDI r2, 200\nANDI r2, 0x7FFF\nORI r2, 0x8000\nSTORE r3, r2\nLOOP r3, b\nHALT\n";
+        for src in [walker, include_str!("../../examples/fibonacci.fasm")] {
+            let program = crate::program::asm::assemble(src).unwrap().bytes;
+            let mut vm = Vm::with_program(&program, VmConfig::default()).unwrap();
+            let mut hashes = MemoryHashes::new();
+            let mut digests = std::collections::HashSet::new();
+            for round in 0u32.. {
+                let stop = vm.run(97);
+                // whoever else takes the page and line marks does not
+                // change which pages the hashes see written
+                if round % 3 == 0 {
+                    vm.take_dirty_pages();
+                }
+                if round % 5 == 0 {
+                    vm.take_dirty_lines();
+                }
+                // nor a write by the debugger
+                if round % 7 == 0 {
+                    vm.write_mem(0xF000 + round % 64 * 16, &round.to_le_bytes()).unwrap();
+                }
+                let d = hashes.digest(&mut vm);
+                assert_eq!(d, state_digest(&vm), "after round {round}");
+                digests.insert(d);
+                if !matches!(stop.kind, StopKind::Budget) {
+                    break;
+                }
+            }
+            assert!(digests.len() > 100, "the state changed: {} digests", digests.len());
+        }
     }
 
     #[test]

@@ -115,6 +115,9 @@ pub struct Session {
     prof_events: Vec<crate::runtime::records::ProfEvent>,
     /// The recorded history while recording (`--record`, `record on`).
     pub history: Option<History>,
+    /// The last resume was one step back: [`Session::idle`] makes the next
+    /// one ready.
+    stepped_back: bool,
     /// Record from the start of every run (`serve --record`).
     pub record_from_start: bool,
     /// The bound on a recording's memory (`--record-limit`).
@@ -145,6 +148,7 @@ impl Session {
             profile_event_limit: crate::analysis::profile_report::DEFAULT_MAX_EVENTS,
             prof_events: Vec::new(),
             history: None,
+            stepped_back: false,
             record_from_start: false,
             record_limit: crate::analysis::history::DEFAULT_LIMIT,
             replay: None,
@@ -393,6 +397,7 @@ impl Session {
     /// agent, or (None) to the previous breakpoint, watchpoint or stub-side
     /// stop.
     pub fn run_reverse(&mut self, step: Option<u32>) -> Result<ReverseEnd, VmError> {
+        self.stepped_back = step.is_some();
         let Some(h) = &mut self.history else { return Ok(ReverseEnd::NoHistory) };
         h.before_resume(&mut self.vm);
         // going back re-runs stretches of the history on this VM (its
@@ -418,6 +423,27 @@ impl Session {
             ReverseStop::At { stop, .. } => ReverseEnd::Stopped(stop),
             ReverseStop::Begin => ReverseEnd::Begin,
         })
+    }
+
+    /// Whether there is work to do while the front-end waits for its
+    /// client: after a step back, the next step back is made ready (the
+    /// history re-runs its shadow VM to one instruction before now), so that
+    /// it costs the client's round trip little more than a step forward.
+    /// Nothing the client can see changes.
+    pub fn has_idle_work(&self) -> bool {
+        self.stepped_back
+    }
+
+    /// See [`Session::has_idle_work`]: makes the next step back ready.
+    pub fn idle(&mut self) {
+        if !std::mem::take(&mut self.stepped_back) {
+            return;
+        }
+        if let Some(h) = &mut self.history {
+            if let Err(e) = h.prepare_step_back() {
+                log::warn!("preparing the next step back: {e}");
+            }
+        }
     }
 
     /// The stub-side event a stop is (a conditional breakpoint, a watch

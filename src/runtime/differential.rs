@@ -35,6 +35,7 @@ struct Api {
     output: unsafe extern "C" fn(*const flux_vm, *mut usize) -> *const u8, // SAFETY: a type; each call says why it is sound
     clear_output: unsafe extern "C" fn(*mut flux_vm), // SAFETY: a type; each call says why it is sound
     take_dirty: unsafe extern "C" fn(*mut flux_vm, *mut u8), // SAFETY: a type; each call says why it is sound
+    take_rehash: unsafe extern "C" fn(*mut flux_vm, *mut u8), // SAFETY: a type; each call says why it is sound
     set_breakpoint: unsafe extern "C" fn(*mut flux_vm, u32, i32), // SAFETY: a type; each call says why it is sound
     add_watchpoint: unsafe extern "C" fn(*mut flux_vm, u32, u32, u32) -> i32, // SAFETY: a type; each call says why it is sound
     write_mem: unsafe extern "C" fn(*mut flux_vm, u32, *const u8, usize) -> i32, // SAFETY: a type; each call says why it is sound
@@ -63,6 +64,7 @@ const OPT: Api = Api {
     output: flux_vm_output,
     clear_output: flux_vm_clear_output,
     take_dirty: flux_vm_take_dirty_pages,
+    take_rehash: flux_vm_take_rehash_pages,
     set_breakpoint: flux_vm_set_breakpoint,
     add_watchpoint: flux_vm_add_watchpoint,
     write_mem: flux_vm_write_mem,
@@ -91,6 +93,7 @@ const REFERENCE: Api = Api {
     output: fluxref_vm_output,
     clear_output: fluxref_vm_clear_output,
     take_dirty: fluxref_vm_take_dirty_pages,
+    take_rehash: fluxref_vm_take_rehash_pages,
     set_breakpoint: fluxref_vm_set_breakpoint,
     add_watchpoint: fluxref_vm_add_watchpoint,
     write_mem: fluxref_vm_write_mem,
@@ -164,6 +167,14 @@ impl Machine {
         let mut d = vec![0u8; FLUX_PAGES as usize];
         // SAFETY: the buffer holds FLUX_PAGES bytes.
         unsafe { (self.api.take_dirty)(self.vm, d.as_mut_ptr()) };
+        d
+    }
+
+    /// The third map of written pages (replay digests' own).
+    fn rehash(&mut self) -> Vec<u8> {
+        let mut d = vec![0u8; FLUX_PAGES as usize];
+        // SAFETY: the buffer holds FLUX_PAGES bytes.
+        unsafe { (self.api.take_rehash)(self.vm, d.as_mut_ptr()) };
         d
     }
 
@@ -369,7 +380,9 @@ fn generate(rng: &mut Rng) -> Program {
 }
 
 /// Panics with what differs, the program and where.
-fn compare(a: &mut Machine, b: &mut Machine, what: &str, full_memory: bool) {
+/// Compares the two builds; answers the pages `a` marks written since the
+/// last comparison, on both of its page maps.
+fn compare(a: &mut Machine, b: &mut Machine, what: &str, full_memory: bool) -> (Vec<u8>, Vec<u8>) {
     let ctx = || what.to_string();
     assert_eq!(a.regs().pc, b.regs().pc, "{}: pc", ctx());
     let (sa, sb) = (a.state(), b.state());
@@ -379,6 +392,8 @@ fn compare(a: &mut Machine, b: &mut Machine, what: &str, full_memory: bool) {
     }
     let (da, db) = (a.dirty(), b.dirty());
     assert_eq!(da, db, "{}: pages written", ctx());
+    let (ra, rb) = (a.rehash(), b.rehash());
+    assert_eq!(ra, rb, "{}: pages written, the re-hash map", ctx());
     let page = FLUX_PAGE_SIZE as usize;
     for (p, &d) in da.iter().enumerate() {
         if d != 0 {
@@ -398,6 +413,7 @@ fn compare(a: &mut Machine, b: &mut Machine, what: &str, full_memory: bool) {
         (a.api.clear_output)(a.vm);
         (b.api.clear_output)(b.vm);
     }
+    (da, ra)
 }
 
 fn finished(stop: &str) -> bool {
@@ -411,10 +427,33 @@ fn lockstep(p: &Program, label: &str, steps: u32) -> u32 {
     let mut a = Machine::new(&OPT, &p.bytes, p.energy, p.seed);
     let mut b = Machine::new(&REFERENCE, &p.bytes, p.energy, p.seed);
     let mut n = 0;
+    // Every page whose bytes changed is marked written on both maps: over
+    // windows of 64 steps, memory against its copy at the window's start
+    // (both builds could miss the same write; checkpoints and digests would
+    // then go wrong together).
+    let page = FLUX_PAGE_SIZE as usize;
+    let mut window_start = a.memory().to_vec();
+    let mut marked = (vec![0u8; FLUX_PAGES as usize], vec![0u8; FLUX_PAGES as usize]);
+    let check_marks = |a: &Machine, marked: &mut (Vec<u8>, Vec<u8>), start: &mut Vec<u8>, at: &str| {
+        for (p, (was, is)) in start.chunks(page).zip(a.memory().chunks(page)).enumerate() {
+            if was != is {
+                assert!(marked.0[p] != 0 && marked.1[p] != 0, "{label}: {at}: page {p} changed but is not marked written ({}, {})", marked.0[p], marked.1[p]);
+            }
+        }
+        start.copy_from_slice(a.memory());
+        marked.0.fill(0);
+        marked.1.fill(0);
+    };
     for i in 0..steps {
         let (sa, sb) = (a.run(1), b.run(1));
         assert_eq!(sa, sb, "{label}: stop after step {i}");
-        compare(&mut a, &mut b, &format!("{label}: after step {i}"), i % 64 == 0);
+        let (dirty, rehash) = compare(&mut a, &mut b, &format!("{label}: after step {i}"), i % 64 == 0);
+        for (m, d) in marked.0.iter_mut().zip(&dirty).chain(marked.1.iter_mut().zip(&rehash)) {
+            *m |= d;
+        }
+        if i % 64 == 63 {
+            check_marks(&a, &mut marked, &mut window_start, &format!("steps up to {i}"));
+        }
         n += 1;
         if finished(&sa) {
             // going on after the end answers the end again
@@ -423,7 +462,11 @@ fn lockstep(p: &Program, label: &str, steps: u32) -> u32 {
             break;
         }
     }
-    compare(&mut a, &mut b, &format!("{label}: at the end"), true);
+    let (dirty, rehash) = compare(&mut a, &mut b, &format!("{label}: at the end"), true);
+    for (m, d) in marked.0.iter_mut().zip(&dirty).chain(marked.1.iter_mut().zip(&rehash)) {
+        *m |= d;
+    }
+    check_marks(&a, &mut marked, &mut window_start, "the end");
     n
 }
 

@@ -57,6 +57,15 @@ pub struct InputEvent {
     pub value: u64,
 }
 
+fn input_event(e: &ffi::flux_input_event) -> InputEvent {
+    InputEvent {
+        cycle: e.cycle,
+        pc: e.pc,
+        kind: if e.kind == ffi::FLUX_INPUT_SCHED { InputKind::Sched } else { InputKind::Rng },
+        value: e.value,
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum InputKind {
@@ -483,6 +492,18 @@ impl Vm {
         Ok(())
     }
 
+    /// `write_mem` for a checkpoint's restore: the pages written are not
+    /// marked for [`Vm::take_dirty_pages`] (the caller knows them); lines
+    /// and re-hash pages are, as by any write.
+    pub(crate) fn restore_mem(&mut self, addr: u32, data: &[u8]) -> Result<(), VmError> {
+        // SAFETY: `self.ptr()` is live (see `Vm::ptr`); `data` is readable for `data.len()` bytes, the length passed; the runtime checks the range against its memory.
+        let rc = unsafe { ffi::flux_vm_restore_mem(self.ptr(), addr, data.as_ptr(), data.len()) };
+        if rc != 0 {
+            return Err(VmError::OutOfRange { addr: addr as u64, len: data.len() });
+        }
+        Ok(())
+    }
+
     pub fn read_u8(&self, addr: u32) -> Result<u8, VmError> {
         let mut b = [0u8; 1];
         self.read_mem(addr, &mut b)?;
@@ -807,13 +828,26 @@ impl Vm {
     /// Loads a state this VM build saved ([`Self::save_state`], kept in a
     /// checkpoint), without `load_state`'s checks, which such a state passes
     /// by construction (debug builds check it all the same).  Bytes from
-    /// outside (files, clients) go through `load_state`.
-    pub(crate) fn load_saved_state(&mut self, state: &[u8]) {
-        assert_eq!(state.len(), Self::state_size(), "a saved state has the machine state's size");
-        debug_assert_eq!(Self::check_state(state).map_err(|e| e.to_string()), Ok(()), "a saved state is valid");
-        // SAFETY: `self.ptr()` is live (see `Vm::ptr`); `state` has the machine state's size (asserted) and holds
+    /// outside (files, clients) go through `load_state`.  The state comes in
+    /// pieces of `piece_size` bytes (the last one shorter), as a checkpoint
+    /// keeps it: each is copied into the VM once.
+    pub(crate) fn load_saved_state<P: AsRef<[u8]>>(&mut self, pieces: &[P], piece_size: usize) {
+        let size = Self::state_size();
+        assert!(piece_size > 0, "pieces have a size");
+        assert_eq!(pieces.len(), size.div_ceil(piece_size), "a saved state's pieces cover it");
+        for (k, p) in pieces.iter().enumerate() {
+            assert_eq!(p.as_ref().len(), piece_size.min(size - k * piece_size), "piece {k} has its share of the state");
+        }
+        debug_assert_eq!(
+            Self::check_state(&pieces.iter().flat_map(|p| p.as_ref().iter().copied()).collect::<Vec<u8>>()).map_err(|e| e.to_string()),
+            Ok(()),
+            "a saved state is valid"
+        );
+        let at: Vec<*const u8> = pieces.iter().map(|p| p.as_ref().as_ptr()).collect();
+        // SAFETY: `self.ptr()` is live (see `Vm::ptr`); `at` has one pointer per piece, and each piece holds
+        // min(piece_size, what is left) bytes (asserted), what runtime-c reads from it; together they are
         // what flux_vm_save_state wrote, which the VM's checks accept (so every index it holds stays in bounds).
-        unsafe { ffi::flux_vm_load_saved_state(self.ptr(), state.as_ptr().cast()) };
+        unsafe { ffi::flux_vm_load_saved_state(self.ptr(), at.as_ptr(), piece_size) };
     }
 
     /// Whether `load_state` would accept `state` (the same checks, no VM).
@@ -843,6 +877,16 @@ impl Vm {
         let mut raw = [0u8; PAGES];
         // SAFETY: `self.ptr()` is live (see `Vm::ptr`); `raw` has PAGES bytes, the size runtime-c writes (FLUX_PAGES).
         unsafe { ffi::flux_vm_take_dirty_pages(self.ptr(), raw.as_mut_ptr()) };
+        raw.map(|b| b != 0)
+    }
+
+    /// Which memory pages were written since the last call to this (a map of
+    /// its own: [`Vm::take_dirty_pages`] and [`Vm::take_dirty_lines`] do not
+    /// clear it); clears it.  For hashes of memory kept page by page.
+    pub fn take_rehash_pages(&mut self) -> [bool; PAGES] {
+        let mut raw = [0u8; PAGES];
+        // SAFETY: `self.ptr()` is live (see `Vm::ptr`); `raw` has PAGES bytes, the size runtime-c writes (FLUX_PAGES).
+        unsafe { ffi::flux_vm_take_rehash_pages(self.ptr(), raw.as_mut_ptr()) };
         raw.map(|b| b != 0)
     }
 
@@ -878,24 +922,30 @@ impl Vm {
 
     /// The input events logged since the last call, and how many did not fit.
     pub fn take_inputs(&mut self) -> (Vec<InputEvent>, u32) {
-        let mut out = Vec::new();
+        // A few on the stack first: an empty log (a restore clears one at
+        // every step back) allocates nothing.  Then into uninitialised room,
+        // twice as much each time (a zeroed 256-event buffer per call cost
+        // more than the run between two of the recorder's calls).
+        let mut first = [std::mem::MaybeUninit::<ffi::flux_input_event>::uninit(); 16];
         let mut lost_total = 0u32;
-        loop {
-            let mut buf = [ffi::flux_input_event { cycle: 0, pc: 0, kind: 0, value: 0 }; 256];
+        // SAFETY: `self.ptr()` is live (see `Vm::ptr`); `first` has room for `first.len()` events, the capacity passed; `lost_total` is a local the call fills.
+        let n = unsafe { ffi::flux_vm_take_inputs(self.ptr(), first.as_mut_ptr().cast(), first.len(), &mut lost_total) };
+        // SAFETY: runtime-c wrote the first `n` events (n <= first.len()).
+        let mut raw: Vec<ffi::flux_input_event> = first[..n].iter().map(|e| unsafe { e.assume_init() }).collect();
+        // the last take filled its room: there may be more
+        let mut full = n == first.len();
+        while full {
+            raw.reserve(raw.len().max(256));
+            let room = raw.spare_capacity_mut();
             let mut lost = 0u32;
-            // SAFETY: `self.ptr()` is live (see `Vm::ptr`); `buf` has `buf.len()` entries, the capacity passed; `lost` is a local the call fills.
-            let n = unsafe { ffi::flux_vm_take_inputs(self.ptr(), buf.as_mut_ptr(), buf.len(), &mut lost) };
+            // SAFETY: `self.ptr()` is live (see `Vm::ptr`); `room` has `room.len()` entries of writable memory, the capacity passed; `lost` is a local the call fills.
+            let n = unsafe { ffi::flux_vm_take_inputs(self.ptr(), room.as_mut_ptr().cast(), room.len(), &mut lost) };
+            full = n == room.len();
+            // SAFETY: runtime-c wrote the first `n` entries of the spare room (n <= its length).
+            unsafe { raw.set_len(raw.len() + n) };
             lost_total = lost_total.saturating_add(lost);
-            out.extend(buf[..n].iter().map(|e| InputEvent {
-                cycle: e.cycle,
-                pc: e.pc,
-                kind: if e.kind == ffi::FLUX_INPUT_SCHED { InputKind::Sched } else { InputKind::Rng },
-                value: e.value,
-            }));
-            if n < buf.len() {
-                return (out, lost_total);
-            }
         }
+        (raw.iter().map(input_event).collect(), lost_total)
     }
 
     /// Profiling on or off.
@@ -1187,6 +1237,68 @@ impl Vm {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_logged_input_is_taken_in_order_whatever_the_count() {
+        let program = crate::program::asm::assemble("again: RNG_NEXT r1\nJMP again\n").unwrap().bytes;
+        let log = ffi::FLUX_INPUT_LOG as u64;
+        // 0, fewer than, exactly and more than the first 16, a doubling's worth,
+        // the whole log, and more than it holds
+        for draws in [0u64, 5, 16, 17, 300, 4096, log, log + 10] {
+            let mut vm = Vm::with_program(&program, VmConfig::default()).unwrap();
+            vm.log_inputs(true);
+            // each draw and its jump: two instructions
+            vm.run(2 * draws);
+            let (events, lost) = vm.take_inputs();
+            assert_eq!((events.len() as u64, u64::from(lost)), (draws.min(log), draws.saturating_sub(log)), "{draws} draws");
+            assert!(events.iter().enumerate().all(|(i, e)| e.cycle == 2 * i as u64 && e.kind == InputKind::Rng), "{draws} draws: in order");
+            if draws > 0 && draws <= log {
+                assert_eq!(events.last().unwrap().value as u32, vm.regs().r[1] as u32, "the last value drawn is r1");
+            }
+            assert_eq!(vm.take_inputs(), (Vec::new(), 0), "taken: empty");
+        }
+    }
+
+    #[test]
+    fn a_restore_write_is_marked_for_lines_and_rehash_but_not_pages() {
+        let mut vm = Vm::with_program(&[], VmConfig::default()).unwrap();
+        vm.take_dirty_pages();
+        vm.take_dirty_lines();
+        vm.take_rehash_pages();
+        // lines 0x8F0 / 16 .. 0x90F / 16, pages 8 and 9
+        vm.restore_mem(0x8F0, &[0xAB; 0x20]).unwrap();
+        let mut back = [0u8; 0x20];
+        vm.read_mem(0x8F0, &mut back).unwrap();
+        assert_eq!(back, [0xAB; 0x20]);
+        assert!(vm.take_dirty_pages().iter().all(|&d| !d), "no page marked for checkpoints");
+        let rehash = vm.take_rehash_pages();
+        assert_eq!((0..PAGES).filter(|&p| rehash[p]).collect::<Vec<_>>(), vec![8, 9]);
+        let lines = vm.take_dirty_lines();
+        let marked: Vec<usize> = (0..LINES).filter(|&l| lines[l / 64] >> (l % 64) & 1 == 1).collect();
+        assert_eq!(marked, vec![0x8F, 0x90]);
+        // a plain write marks all three
+        vm.write_mem(0x100, &[1]).unwrap();
+        assert!(vm.take_dirty_pages()[1] && vm.take_rehash_pages()[1]);
+        assert_eq!(vm.restore_mem(0xFFFF, &[1, 2]).map_err(|e| e.to_string()), vm.write_mem(0xFFFF, &[1, 2]).map_err(|e| e.to_string()));
+        assert!(vm.restore_mem(0xFFFF, &[1, 2]).is_err(), "out of memory: refused");
+    }
+
+    #[test]
+    fn a_saved_state_loads_back_from_pieces_of_any_size() {
+        let program = crate::program::asm::assemble("LOAD_IMM r1, 7\nagain: ADDI r1, 3\nPUSH_R r1\nJMP again\n").unwrap().bytes;
+        let mut vm = Vm::with_program(&program, VmConfig::default()).unwrap();
+        vm.run(50);
+        let saved = vm.save_state();
+        vm.run(31);
+        assert_ne!(vm.save_state(), saved);
+        // 256: as checkpoints keep it; 1000 and 7 leave a short last piece; whole
+        for size in [256, 1000, 7, saved.len()] {
+            let mut other = Vm::with_program(&program, VmConfig::default()).unwrap();
+            let pieces: Vec<&[u8]> = saved.chunks(size).collect();
+            other.load_saved_state(&pieces, size);
+            assert_eq!(other.save_state(), saved, "pieces of {size} bytes");
+        }
+    }
 
     // Found by fuzzing (fuzz/fuzz_targets/runtime.rs): a program that runs off
     // the end of memory (here JMP 0x100, then NOPs) reached pc = 0x10000 and

@@ -71,6 +71,12 @@ impl Adapter {
     /// Serves requests until the client disconnects or goes away.
     pub fn serve(&mut self) {
         while !self.done {
+            if self.deferred.is_empty() {
+                // the responses are out: work while the client reads them
+                if let Some(l) = &mut self.launched {
+                    l.session.idle();
+                }
+            }
             let msg = match self.deferred.pop_front() {
                 Some(m) => m,
                 None => match self.rx.recv() {

@@ -281,6 +281,12 @@ impl<C: Transport> Framed<C> {
                 // gdbstub took it without an error
                 self.keep_state(p);
             }
+            // work while gdb reads the last reply and decides what comes
+            // next: the reply goes out first
+            if target.session.has_idle_work() {
+                self.inner.flush()?;
+                target.session.idle();
+            }
             let b = self.inner.read()?;
             let Some(rx) = self.feed(b) else { continue };
             match rx {

@@ -51,14 +51,18 @@ impl<'a> PacketBuf<'a> {
             return Err(PacketParseError::EmptyBuf);
         }
 
-        // split buffer into body and checksum components
-        let mut parts = pkt_buf[1..].split(|b| *b == b'#');
-
-        let body = parts.next().unwrap(); // spit iter always returns at least one element
-        let checksum = parts
-            .next()
-            .ok_or(PacketParseError::MissingChecksum)?
-            .get(..2)
+        // split buffer into body and checksum components: the checksum is
+        // the two bytes after the first '#' (the buffer is the whole packet
+        // buffer, so a search for a second '#' would scan its stale rest,
+        // thousands of bytes, at every packet)
+        let body_len = pkt_buf[1..]
+            .iter()
+            .position(|b| *b == b'#')
+            .ok_or(PacketParseError::MissingChecksum)?;
+        let body = &pkt_buf[1..1 + body_len];
+        let checksum = pkt_buf
+            .get(2 + body_len..4 + body_len)
+            .filter(|c| !c.contains(&b'#'))
             .ok_or(PacketParseError::MalformedChecksum)?;
 
         // validate the checksum
