@@ -962,6 +962,12 @@ mod tests {
         Vm::with_program(&program, VmConfig::default()).unwrap()
     }
 
+    /// Runs `vm` at most `n` instructions, recording into `h`.
+    fn run_recorded(vm: &mut Vm, h: &mut History, n: u64) {
+        let stop = vm.run(h.run_budget(n));
+        h.after_run(vm, &stop);
+    }
+
     /// The state after `n` instructions of a plain run.
     fn straight(n: u64) -> String {
         let mut vm = fib_vm();
@@ -1066,11 +1072,7 @@ mod tests {
     fn a_step_back_made_ready_holds_across_a_change_by_the_debugger_at_now() {
         let mut vm = fib_vm();
         let mut h = History::start(&mut vm).unwrap();
-        let run = |vm: &mut Vm, h: &mut History, n: u64| {
-            let stop = vm.run(h.run_budget(n));
-            h.after_run(vm, &stop);
-        };
-        run(&mut vm, &mut h, 3000);
+        run_recorded(&mut vm, &mut h, 3000);
         h.goto(&mut vm, 2000).unwrap();
         h.prepare_step_back().unwrap();
         assert!(h.prepared.is_some());
@@ -1173,22 +1175,18 @@ mod tests {
     fn a_change_by_the_debugger_is_replayed() {
         let mut vm = fib_vm();
         let mut h = History::start(&mut vm).unwrap();
-        let run = |vm: &mut Vm, h: &mut History, n: u64| {
-            let stop = vm.run(h.run_budget(n));
-            h.after_run(vm, &stop);
-        };
-        run(&mut vm, &mut h, 1000);
+        run_recorded(&mut vm, &mut h, 1000);
         vm.write_mem(0x9000, &[1, 2, 3, 4]).unwrap();
         h.note_memory_write(0x9000, 4);
         h.before_resume(&mut vm);
-        run(&mut vm, &mut h, 500);
+        run_recorded(&mut vm, &mut h, 500);
         let at_end = state_digest(&vm);
         h.goto(&mut vm, 10).unwrap();
         let mut b = [0u8; 4];
         vm.read_mem(0x9000, &mut b).unwrap();
         assert_eq!(b, [0; 4]);
         while h.now() < h.end() {
-            run(&mut vm, &mut h, u64::MAX);
+            run_recorded(&mut vm, &mut h, u64::MAX);
         }
         vm.read_mem(0x9000, &mut b).unwrap();
         assert_eq!(b, [1, 2, 3, 4]);
