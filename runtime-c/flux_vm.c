@@ -1020,23 +1020,28 @@ static flux_stop RUN_TURN(flux_vm *vm, uint64_t budget) {
 /* The whole instruction lies inside memory: checked before dispatch (see
  * fetch_checked), so a handler only notes its length. */
 #define NEED(n) len = 1 + (n)
+/* The operand bytes at pc + off, the sum taken in size_t: pc is at most
+ * FLUX_MEM_SIZE, so it is the same address, but a 32-bit sum (which could
+ * wrap, as far as gcc knows) took a lea per operand byte; a 64-bit one
+ * folds into the load's addressing. */
+#define OPND(off) (vm->mem + (size_t)pc + (off))
 #define REG(name, off)                      \
-    uint32_t name = vm->mem[pc + (off)];        \
+    uint32_t name = *OPND(off);             \
     if (UNLIKELY(name >= FLUX_NUM_REGS)) ILLEGAL_REG(name)
-#define IMM8(off) ((uint32_t)vm->mem[pc + (off)])
-#define IMM16(off) rd16(vm->mem, pc + (off))
-#define IMM32(off) rd32(vm->mem, pc + (off))
+#define IMM8(off) ((uint32_t)*OPND(off))
+#define IMM16(off) rd16(OPND(off), 0)
+#define IMM32(off) rd32(OPND(off), 0)
 #define SIMM16(off) ((int32_t)(int16_t)IMM16(off))
 
 #define OPS_NONE() NEED(0)
 #define OPS_R(a) NEED(1); REG(a, 1)
 #define OPS_RR(a, b)                                                        \
     NEED(2);                                                                \
-    uint32_t a = vm->mem[pc + 1], b = vm->mem[pc + 2];                      \
+    uint32_t a = *OPND(1), b = *OPND(2);                                    \
     if (UNLIKELY((a | b) >= FLUX_NUM_REGS)) ILLEGAL_REG(a >= FLUX_NUM_REGS ? a : b)
 #define OPS_RRR(a, b, c)                                                    \
     NEED(3);                                                                \
-    uint32_t a = vm->mem[pc + 1], b = vm->mem[pc + 2], c = vm->mem[pc + 3]; \
+    uint32_t a = *OPND(1), b = *OPND(2), c = *OPND(3);                      \
     if (UNLIKELY((a | b | c) >= FLUX_NUM_REGS))                             \
         ILLEGAL_REG(a >= FLUX_NUM_REGS ? a : b >= FLUX_NUM_REGS ? b : c)
 #define OPS_RI16(a, i) NEED(3); REG(a, 1); uint32_t i = IMM16(2)
