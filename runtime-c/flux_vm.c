@@ -805,10 +805,13 @@ static void trust_store(flux_vm *vm, uint32_t agent, float t) {
 #define FLUX_COMPUTED_GOTO 1
 /* A handler of one opcode knows it: op is set to the constant, so that gcc
  * need not keep the fetched byte alive (it spilled it to the stack at every
- * dispatch for the fault paths' sake).  Handlers shared by several opcodes
- * (SHARED_CASE) read op as fetched. */
+ * dispatch for the fault paths' sake). */
 #define CASE(name) case FLUX_OP_##name: L_##name: op = FLUX_OP_##name;
-#define SHARED_CASE(name) case FLUX_OP_##name: L_##name:
+/* Handlers shared by several opcodes (SHARED_CASE) fetch op again (it is
+ * mem[pc], the byte dispatched on), as do L_INVALID and the fast path's
+ * exhaustion: the fetched byte is then dead after the indirect jump, and
+ * the dispatch no longer copies it into op's register. */
+#define SHARED_CASE(name) L_##name: op = vm->mem[pc]; __attribute__((fallthrough)); case FLUX_OP_##name:
 #else
 #define FLUX_COMPUTED_GOTO 0
 #define CASE(name) case FLUX_OP_##name:
@@ -1144,10 +1147,10 @@ static flux_stop RUN_TURN(flux_vm *vm, uint64_t budget) {
     do {                                                                           \
         if (UNLIKELY(vm->stopbytes[pc])) goto slow_next;                           \
         if (UNLIKELY(--left == 0)) goto refill;                                    \
-        op = vm->mem[pc];                                                          \
-        energy -= vm->cost[op];                                                    \
-        if (UNLIKELY(energy < 0)) goto exhausted;                                  \
-        dispatch;                                                                  \
+        uint32_t nop_ = vm->mem[pc];                                               \
+        energy -= vm->cost[nop_];                                                  \
+        if (UNLIKELY(energy < 0)) goto exhausted_fetch;                            \
+        goto *DISPATCH[nop_];                                                      \
     } while (0)
 #else
 #define FAST_PATH(dispatch)                                                        \
@@ -1167,7 +1170,7 @@ static flux_stop RUN_TURN(flux_vm *vm, uint64_t budget) {
 #define NEXT_TO(target)                                   \
     do {                                                  \
         pc = (target);                                    \
-        FAST_PATH(goto *DISPATCH[op]);                    \
+        FAST_PATH();                                      \
     } while (0)
 #else
 #define NEXT_TO(target)          \
@@ -2396,6 +2399,7 @@ dispatch:
         default:
 #if FLUX_COMPUTED_GOTO
         L_INVALID:
+            op = vm->mem[pc];
 #endif
             FAULT(FLUX_SIGILL, "invalid opcode 0x%02X at 0x%04X", op, pc);
         }
@@ -2431,6 +2435,11 @@ hooks:
 
 exhausted_counted:
     if (profiling) vm->prof_count[pc]--;   /* counted at dispatch, but it does not run */
+    goto exhausted;
+#if FLUX_COMPUTED_GOTO
+exhausted_fetch:
+    op = vm->mem[pc];   /* the fast path keeps the fetched byte out of op */
+#endif
 exhausted:
     /* The instruction cannot be paid for: it does not run. */
     energy += ENERGY_COST[op];
