@@ -1180,6 +1180,21 @@ static flux_stop RUN_TURN(flux_vm *vm, uint64_t budget) {
     } while (0)
 #endif
 #define NEXT() NEXT_TO(pc + len)
+/* A call or a return moves the profiler's frame (profiling: its cycle is
+ * the next instruction's).  The optimized build does that in hooked_next,
+ * where every instruction goes while profiling is on, first thing after the
+ * instruction retired: the handlers then need no test of profiling. */
+#if FLUX_COMPUTED_GOTO
+#define PROF_TRANSITION(target) ((void)0)
+#else
+#define PROF_TRANSITION(target)                                                        \
+    do {                                                                               \
+        if (UNLIKELY(profiling) && fluxi_prof_transition(vm, op, (target), CYCLES() + 1)) { \
+            trace_full = 1;                                                            \
+            END_CHUNK_AFTER_THIS();                                                    \
+        }                                                                              \
+    } while (0)
+#endif
 #define EXTRA_COST(x)                                                                  \
     do {                                                                               \
         int64_t x_ = (int64_t)(x);                                                     \
@@ -1298,6 +1313,15 @@ fetch_checked:
 hooked_next:
     /* the way to the next instruction while tracing, profiling or a watch-if
      * on registers is on: the fast path's one test sends everything here */
+#if FLUX_COMPUTED_GOTO
+    /* the profiler's move for a call or return that retired (PROF_TRANSITION):
+     * pc is its target */
+    if (profiling && (op == FLUX_OP_CALL || op == FLUX_OP_SWI || op == FLUX_OP_RET || op == FLUX_OP_IRET)
+        && fluxi_prof_transition(vm, op, pc, CYCLES() + 1)) {
+        trace_full = 1;
+        END_CHUNK_AFTER_THIS();
+    }
+#endif
     if (access_log && SHARED_OP[op] && fluxi_access_op(vm, op)) goto hook_event;
     if (hooked && fluxi_hook_step(vm, &hs, pc, sp, energy, CYCLES() + 1)) goto hook_event;
     if (UNLIKELY(--left == 0)) goto refill;
@@ -1348,7 +1372,7 @@ dispatch:
         CASE(JNZ) { OPS_RI16(a, t); NEXT_TO((vm->r[a] != 0) ? t : pc + len); }
         CASE(CALL) {
             OPS_I16(t); STACK_ROOM(1); PUSH_RAW(pc + len);
-            if (UNLIKELY(profiling) && fluxi_prof_transition(vm, op, t, CYCLES() + 1)) { trace_full = 1; END_CHUNK_AFTER_THIS(); }
+            PROF_TRANSITION(t);
             NEXT_TO(t);
         }
         CASE(RET) {
@@ -1357,7 +1381,7 @@ dispatch:
                 sp -= 4;
                 FAULT(FLUX_SIGSEGV, "RET at 0x%04X to 0x%X, outside memory", pc, t);
             }
-            if (UNLIKELY(profiling) && fluxi_prof_transition(vm, op, t, CYCLES() + 1)) { trace_full = 1; END_CHUNK_AFTER_THIS(); }
+            PROF_TRANSITION(t);
             NEXT_TO(t);
         }
         CASE(HALT) {
@@ -1389,7 +1413,7 @@ dispatch:
             if (h == 0) FAULT(FLUX_SIGILL, "SWI 0x%X at 0x%04X: no handler at 0x%04X", n, pc,
                               FLUX_IVT_BASE + 2 * n);
             STACK_ROOM(2); PUSH_RAW(pc + len); PUSH_RAW(flags_now(vm));
-            if (UNLIKELY(profiling) && fluxi_prof_transition(vm, op, h, CYCLES() + 1)) { trace_full = 1; END_CHUNK_AFTER_THIS(); }
+            PROF_TRANSITION(h);
             NEXT_TO(h);
         }
         CASE(IRET) {
@@ -1398,7 +1422,7 @@ dispatch:
                 FAULT(FLUX_SIGSEGV, "IRET at 0x%04X to 0x%X, outside memory", pc, rd32(vm->mem, sp + 4));
             POP_RAW(f); POP_RAW(t);
             SET_FLAGS(f & (FLUX_FLAG_C | FLUX_FLAG_Z | FLUX_FLAG_S | FLUX_FLAG_O));
-            if (UNLIKELY(profiling) && fluxi_prof_transition(vm, op, t, CYCLES() + 1)) { trace_full = 1; END_CHUNK_AFTER_THIS(); }
+            PROF_TRANSITION(t);
             NEXT_TO(t);
         }
         CASE(LOOP) { OPS_RI16(a, t); vm->r[a] = (int32_t)((uint32_t)vm->r[a] - 1); NEXT_TO((vm->r[a] != 0) ? t : pc + len); }
