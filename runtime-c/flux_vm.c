@@ -808,9 +808,9 @@ static void trust_store(flux_vm *vm, uint32_t agent, float t) {
  * dispatch for the fault paths' sake). */
 #define CASE(name) case FLUX_OP_##name: L_##name: op = FLUX_OP_##name;
 /* Handlers shared by several opcodes (SHARED_CASE) fetch op again (it is
- * mem[pc], the byte dispatched on), as do L_INVALID and the fast path's
- * exhaustion: the fetched byte is then dead after the indirect jump, and
- * the dispatch no longer copies it into op's register. */
+ * mem[pc], the byte dispatched on), as does L_INVALID: the fetched byte is
+ * then dead after the indirect jump, and the dispatch no longer copies it
+ * into op's register. */
 #define SHARED_CASE(name) L_##name: op = vm->mem[pc]; __attribute__((fallthrough)); case FLUX_OP_##name:
 #else
 #define FLUX_COMPUTED_GOTO 0
@@ -1148,8 +1148,7 @@ static flux_stop RUN_TURN(flux_vm *vm, uint64_t budget) {
         if (UNLIKELY(vm->stopbytes[pc])) goto slow_next;                           \
         if (UNLIKELY(--left == 0)) goto refill;                                    \
         uint32_t nop_ = vm->mem[pc];                                               \
-        energy -= vm->cost[nop_];                                                  \
-        if (UNLIKELY(energy < 0)) goto exhausted_fetch;                            \
+        energy -= vm->cost[nop_]; /* cannot go below 0: see ENERGY_BOUND */        \
         goto *DISPATCH[nop_];                                                      \
     } while (0)
 #else
@@ -1195,13 +1194,18 @@ static flux_stop RUN_TURN(flux_vm *vm, uint64_t budget) {
         }                                                                              \
     } while (0)
 #endif
+/* Energy taken other than an instruction's cost (EXTRA_COST, ENERGY_MOVE)
+ * ends the chunk: for watch-if conditions on energy (cond_distance), and in
+ * the optimized build for ENERGY_BOUND, which holds only for chunks charged
+ * at most max_cost an instruction. */
+#define ENERGY_FELL_ENDS_CHUNK (FLUX_COMPUTED_GOTO || vm->nwcond)
 #define EXTRA_COST(x)                                                                  \
     do {                                                                               \
         int64_t x_ = (int64_t)(x);                                                     \
         if (UNLIKELY(x_ < 0 || energy < x_)) goto exhausted_counted;                   \
         energy -= x_;                                                                  \
         if (profiling) vm->prof_energy[pc] += (uint64_t)x_;                            \
-        if (vm->nwcond && x_ > 0) END_CHUNK_AFTER_THIS(); /* energy fell fast */       \
+        if (ENERGY_FELL_ENDS_CHUNK && x_ > 0) END_CHUNK_AFTER_THIS(); /* energy fell fast */       \
     } while (0)
 
     if (UNLIKELY(pc >= FLUX_MEM_SIZE)) goto pc_outside;
@@ -1281,6 +1285,19 @@ refill:
         uint64_t d = cond_distance(vm, energy, chunk_end);
         if (d < left) left = d;
     }
+#if FLUX_COMPUTED_GOTO
+    /* ENERGY_BOUND: the fast path pays for an instruction without testing
+     * the energy, so a chunk is no longer than its energy pays for at
+     * max_cost each.  Of its `left` instructions the first is paid at
+     * fetch_checked, which tests; at most left - 1 follow on the fast path.
+     * With energy >= left * max_cost none of them takes it below 0; near the
+     * end chunks shrink, down to 1 instruction, each then paid and tested at
+     * fetch_checked (or hooked_next), so the instruction that cannot be paid
+     * stops at its own pc as before.  More chunk boundaries change nothing a
+     * program or debugger sees: each is a check_stop like any other. */
+    if (UNLIKELY(energy < (int64_t)left * vm->max_cost))
+        left = energy >= vm->max_cost ? (uint64_t)(energy / vm->max_cost) : 1;
+#endif
     chunk_end += left;
     if (first) {
         first = 0;
@@ -2152,7 +2169,7 @@ dispatch:
             else { vm->agents[from].energy -= x_; NET_IN_ADD(vm->agents[from].energy_net_in, -x_); } \
             if ((uint32_t)(to) == vm->cur) { energy += x_; NET_IN_ADD(vm->energy_net_in, x_); } \
             else { vm->agents[to].energy += x_; NET_IN_ADD(vm->agents[to].energy_net_in, x_); } \
-            if (vm->nwcond && x_ > 0) END_CHUNK_AFTER_THIS(); /* energy fell fast */        \
+            if (ENERGY_FELL_ENDS_CHUNK && x_ > 0) END_CHUNK_AFTER_THIS(); /* energy fell fast */        \
         } while (0)
         CASE(ATP_XFER) { /* move rd units from agent ra to agent rb (as much as ra has) */
             OPS_RRR(d, a, b); LIVE_AGENT(a, from); LIVE_AGENT(b, to);
@@ -2459,11 +2476,6 @@ hooks:
 
 exhausted_counted:
     if (profiling) vm->prof_count[pc]--;   /* counted at dispatch, but it does not run */
-    goto exhausted;
-#if FLUX_COMPUTED_GOTO
-exhausted_fetch:
-    op = vm->mem[pc];   /* the fast path keeps the fetched byte out of op */
-#endif
 exhausted:
     /* The instruction cannot be paid for: it does not run. */
     energy += ENERGY_COST[op];
