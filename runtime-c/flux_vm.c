@@ -890,6 +890,14 @@ static flux_stop RUN_TURN(flux_vm *vm, uint64_t budget) {
     uint32_t pc = vm->pc;
     PINNED(uint32_t, sp, "r15") = vm->sp;
     STACK_BOUNDS;   /* the running agent's stack: [stk_lo, stk_hi) */
+#if FLUX_COMPUTED_GOTO
+    /* PUSH1 and POP1 take the checked way where sp - (stk_lo + 4), or
+     * sp - stk_lo, is at least this: exactly where STACK_ROOM(1) or
+     * STACK_HAS(1) fails, or always while a watch is on (watch_any changes
+     * only between runs, or right before a stop: a watch-if that fires once
+     * is removed at refill, which then stops) */
+    const uint32_t stack_gate = vm->watch_any || stk_hi < stk_lo + 4u ? 0 : stk_hi - stk_lo - 3u;
+#endif
     PINNED(int64_t, energy, "r12") = vm->energy;
     flux_view view;             /* what watch-if conditions read: pointers fixed, */
     flux_vm_view(vm, &view);    /* scalars filled in when they are checked */
@@ -1152,6 +1160,37 @@ static flux_stop RUN_TURN(flux_vm *vm, uint64_t budget) {
         sp += 4;                                    \
     } while (0)
 #define SLOT(i) (sp + 4u * (i))
+/* One slot pushed or popped, with its checks: STACK_ROOM(1) and PUSH_RAW,
+ * STACK_HAS(1) and POP_RAW.  The optimized build tests both the stack's
+ * bounds and whether any watch is on at once, against stack_gate: with
+ * none on, an access inside the bounds marks the line (a push) and goes
+ * straight to memory; anything else takes the checked way. */
+#if FLUX_COMPUTED_GOTO
+#define PUSH1(v)                                                                 \
+    do {                                                                         \
+        if (UNLIKELY(sp - (stk_lo + 4u) >= stack_gate)) {                        \
+            STACK_ROOM(1);                                                       \
+            PUSH_RAW(v);                                                         \
+        } else {                                                                 \
+            sp -= 4;                                                             \
+            mark_dirty(vm, sp, 4);                                               \
+            wr32(vm->mem, sp, (uint32_t)(v));                                    \
+        }                                                                        \
+    } while (0)
+#define POP1(dst)                                                                \
+    do {                                                                         \
+        if (UNLIKELY(sp - stk_lo >= stack_gate)) {                               \
+            STACK_HAS(1);                                                        \
+            POP_RAW(dst);                                                        \
+        } else {                                                                 \
+            dst = rd32(vm->mem, sp);                                             \
+            sp += 4;                                                             \
+        }                                                                        \
+    } while (0)
+#else
+#define PUSH1(v) do { STACK_ROOM(1); PUSH_RAW(v); } while (0)
+#define POP1(dst) do { STACK_HAS(1); POP_RAW(dst); } while (0)
+#endif
 
 /* Finishing an instruction: pay, retire, go on (or stop for a watchpoint). */
 /* The hot path between two instructions: retire, then stop if the chunk is
@@ -1406,12 +1445,12 @@ dispatch:
         CASE(JZ) { OPS_RI16(a, t); NEXT_TO((vm->r[a] == 0) ? t : pc + len); }
         CASE(JNZ) { OPS_RI16(a, t); NEXT_TO((vm->r[a] != 0) ? t : pc + len); }
         CASE(CALL) {
-            OPS_I16(t); STACK_ROOM(1); PUSH_RAW(pc + len);
+            OPS_I16(t); PUSH1(pc + len);
             PROF_TRANSITION(t);
             NEXT_TO(t);
         }
         CASE(RET) {
-            OPS_NONE(); STACK_HAS(1); uint32_t t; POP_RAW(t);
+            OPS_NONE(); uint32_t t; POP1(t);
             if (UNLIKELY(t >= FLUX_MEM_SIZE)) {
                 sp -= 4;
                 FAULT(FLUX_SIGSEGV, "RET at 0x%04X to 0x%X, outside memory", pc, t);
@@ -1726,9 +1765,9 @@ dispatch:
         SHARED_CASE(CACHE_FLUSH) { OPS_NONE(); NEXT(); }
 
         /* ---------------- stack ---------------- */
-        CASE(PUSH_R) { OPS_R(s); STACK_ROOM(1); PUSH_RAW(vm->r[s]); NEXT(); }
+        CASE(PUSH_R) { OPS_R(s); PUSH1(vm->r[s]); NEXT(); }
         CASE(POP_R) {
-            OPS_R(d); STACK_HAS(1); uint32_t v; POP_RAW(v); vm->r[d] = (int32_t)v; SETCONF(d, 1.0f, NOPAR, NOPAR); NEXT();
+            OPS_R(d); uint32_t v; POP1(v); vm->r[d] = (int32_t)v; SETCONF(d, 1.0f, NOPAR, NOPAR); NEXT();
         }
         CASE(DUP) {
             OPS_NONE(); STACK_HAS(1); STACK_ROOM(1); uint32_t v = rd32(vm->mem, sp);
