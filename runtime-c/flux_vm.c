@@ -123,7 +123,6 @@ flux_vm *flux_vm_new(const flux_config *config) {
     vm->max_cost = 1;
     for (unsigned k = 0; k < 256; k++)
         if (ENERGY_COST[k] > vm->max_cost) vm->max_cost = ENERGY_COST[k];
-    memcpy(vm->cost, ENERGY_COST, sizeof vm->cost);
     flux_vm_reset(vm);
     return vm;
 }
@@ -813,18 +812,47 @@ static void trust_store(flux_vm *vm, uint32_t agent, float t) {
 /* A handler of one opcode knows it: op is set to the constant, so that gcc
  * need not keep the fetched byte alive (it spilled it to the stack at every
  * dispatch for the fault paths' sake). */
-#define CASE(name) case FLUX_OP_##name: L_##name: op = FLUX_OP_##name;
+/* A handler also pays its instruction's energy (PAY), first thing: the
+ * cost is a constant there, one subtraction where the dispatch loaded it
+ * from a table. */
+#define CASE(name) case FLUX_OP_##name: L_##name: op = FLUX_OP_##name; PAY(op);
 /* Handlers shared by several opcodes (SHARED_CASE) fetch op again (it is
  * mem[pc], the byte dispatched on), as does L_INVALID: the fetched byte is
  * then dead after the indirect jump, and the dispatch no longer copies it
- * into op's register. */
-#define SHARED_CASE(name) L_##name: op = vm->mem[pc]; __attribute__((fallthrough)); case FLUX_OP_##name:
+ * into op's register.  Each label of a group fetches and pays inside an
+ * if (0) block that the group's other labels fall past. */
+#define SHARED_CASE(name)                          \
+    if (0) {                                       \
+    L_##name:                                      \
+        op = vm->mem[pc];                          \
+        PAY(op);                                   \
+    }                                              \
+    __attribute__((fallthrough));                  \
+    case FLUX_OP_##name:
 #else
 #define FLUX_COMPUTED_GOTO 0
 #define CASE(name) case FLUX_OP_##name:
 #define SHARED_CASE(name) case FLUX_OP_##name:
 #endif
 
+/* Paying for an instruction.  The optimized build's handlers pay at their
+ * start (CASE), the dispatch does not: the checked ways to an instruction
+ * (fetch_checked, hooked_next) test that it can be paid, as the reference
+ * does, then give the cost back for the handler to take (UNPAY), so that
+ * energy is the same at every point of every handler. */
+#if FLUX_COMPUTED_GOTO
+/* the empty asm hides the paid value's relation to the unpaid one: gcc
+ * otherwise kept a copy of the unpaid energy in every handler for the
+ * fault paths' refund, a move per instruction */
+#define PAY(o)                                  \
+    do {                                        \
+        energy -= ENERGY_COST[(o)];             \
+        __asm__("" : "+r"(energy));             \
+    } while (0)
+#define UNPAY(o) (energy += ENERGY_COST[(o)])
+#else
+#define UNPAY(o) ((void)0)
+#endif
 #define LIKELY(x) __builtin_expect(!!(x), 1)
 /* The loop's hot counters in callee-saved registers: in a function this
  * large gcc otherwise keeps some of sp, the instruction countdown and the
@@ -1204,9 +1232,7 @@ static flux_stop RUN_TURN(flux_vm *vm, uint64_t budget) {
     do {                                                                           \
         if (UNLIKELY(vm->stopbytes[pc])) goto slow_next;                           \
         if (UNLIKELY(--left == 0)) goto refill;                                    \
-        uint32_t nop_ = vm->mem[pc];                                               \
-        energy -= vm->cost[nop_]; /* cannot go below 0: see ENERGY_BOUND */        \
-        goto *DISPATCH[nop_];                                                      \
+        goto *DISPATCH[vm->mem[pc]]; /* the handler pays: see PAY */            \
     } while (0)
 #else
 #define FAST_PATH(dispatch)                                                        \
@@ -1343,10 +1369,10 @@ refill:
         if (d < left) left = d;
     }
 #if FLUX_COMPUTED_GOTO
-    /* ENERGY_BOUND: the fast path pays for an instruction without testing
-     * the energy, so a chunk is no longer than its energy pays for at
-     * max_cost each.  Of its `left` instructions the first is paid at
-     * fetch_checked, which tests; at most left - 1 follow on the fast path.
+    /* ENERGY_BOUND: an instruction reached by the fast path is paid for
+     * (PAY) without a test of the energy, so a chunk is no longer than its
+     * energy pays for at max_cost each.  Of its `left` instructions the
+     * first is tested at fetch_checked; at most left - 1 follow on the fast path.
      * With energy >= left * max_cost none of them takes it below 0; near the
      * end chunks shrink, down to 1 instruction, each then paid and tested at
      * fetch_checked (or hooked_next), so the instruction that cannot be paid
@@ -1382,6 +1408,7 @@ fetch_checked:
     energy -= ENERGY_COST[op];
     if (UNLIKELY(energy < 0)) goto exhausted;
     if (UNLIKELY(profiling)) vm->prof_count[pc]++;
+    UNPAY(op);
     goto dispatch;
 
 hooked_next:
@@ -1404,6 +1431,7 @@ hooked_next:
     energy -= ENERGY_COST[op];
     if (UNLIKELY(energy < 0)) goto exhausted;
     if (profiling) vm->prof_count[pc]++;
+    UNPAY(op);
     goto dispatch;
 
 hook_event:
@@ -2498,6 +2526,7 @@ dispatch:
 #if FLUX_COMPUTED_GOTO
         L_INVALID:
             op = vm->mem[pc];
+            PAY(op);
 #endif
             FAULT(FLUX_SIGILL, "invalid opcode 0x%02X at 0x%04X", op, pc);
         }
