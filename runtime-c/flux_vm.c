@@ -673,13 +673,6 @@ static inline int32_t sat32(int64_t v) {
     return v > INT32_MAX ? INT32_MAX : v < INT32_MIN ? INT32_MIN : (int32_t)v;
 }
 static inline uint32_t fbits(float f) { uint32_t u; memcpy(&u, &f, sizeof u); return u; }
-/* conf[i]'s bits loaded as an integer: fbits(vm->conf[i]) loads a float
- * register first and moves it over, two instructions more */
-static inline uint32_t conf_bits(const flux_vm *vm, uint32_t i) {
-    uint32_t u;
-    memcpy(&u, &vm->conf[(size_t)i], sizeof u);
-    return u;
-}
 static inline float minf(float a, float b) { return a < b ? a : b; }
 static inline float maxf(float a, float b) { return a > b ? a : b; }
 
@@ -986,7 +979,7 @@ static flux_stop RUN_TURN(flux_vm *vm, uint64_t budget) {
     do {                                                                            \
         uint32_t d_ = (d);                                                          \
         float nv_ = (val);                                                          \
-        if (LIKELY(((fbits(nv_) ^ ONE_BITS) | (conf_bits(vm, d_) ^ ONE_BITS)) == 0)) { \
+        if (LIKELY(((fbits(nv_) ^ ONE_BITS) | (fbits(vm->conf[d_]) ^ ONE_BITS)) == 0)) { \
             vm->prov_head[d_] = 0;                                                  \
             SET_LAST_CONF_ONE();                                                    \
         } else {                                                                    \
@@ -996,28 +989,17 @@ static flux_stop RUN_TURN(flux_vm *vm, uint64_t budget) {
 /* SETCONF(d, conf[a] * conf[b], a, b), without the product when all three are 1. */
 #define SETCONF_PROD(d, a, b)                                                       \
     do {                                                                            \
-        if (LIKELY(conf_bits(vm, a) == ONE_BITS) && LIKELY(conf_bits(vm, b) == ONE_BITS) \
-            && LIKELY(conf_bits(vm, d) == ONE_BITS)) {                             \
+        if (LIKELY(((fbits(vm->conf[a]) ^ ONE_BITS) | (fbits(vm->conf[b]) ^ ONE_BITS) \
+                    | (fbits(vm->conf[d]) ^ ONE_BITS)) == 0)) {                     \
             vm->prov_head[d] = 0;                                                   \
             SET_LAST_CONF_ONE();                                                    \
         } else {                                                                    \
             SETCONF_REF(d, vm->conf[a] * vm->conf[b], a, b);                        \
         }                                                                           \
     } while (0)
-/* SETCONF(d, conf[s], s, NOPAR), the bits of both tested as integers. */
-#define SETCONF_COPY(d, s)                                                          \
-    do {                                                                            \
-        if (LIKELY(conf_bits(vm, s) == ONE_BITS) && LIKELY(conf_bits(vm, d) == ONE_BITS)) { \
-            vm->prov_head[d] = 0;                                                   \
-            SET_LAST_CONF_ONE();                                                    \
-        } else {                                                                    \
-            SETCONF_REF(d, vm->conf[s], s, NOPAR);                                  \
-        }                                                                           \
-    } while (0)
 #else
 #define SETCONF SETCONF_REF
 #define SETCONF_PROD(d, a, b) SETCONF_REF(d, vm->conf[a] * vm->conf[b], a, b)
-#define SETCONF_COPY(d, s) SETCONF_REF(d, vm->conf[s], s, NOPAR)
 #endif
 /* Every trust check goes to the trust log; a failing one may stop the VM. */
 #define TRUST_EVENT(agent, score, threshold, ok)                                    \
@@ -1458,7 +1440,7 @@ dispatch:
         switch (op) {
         /* ---------------- control ---------------- */
         CASE(NOP) { OPS_NONE(); NEXT(); }
-        CASE(MOV) { OPS_RR(d, s); vm->r[d] = vm->r[s]; SETCONF_COPY(d, s); NEXT(); }
+        CASE(MOV) { OPS_RR(d, s); vm->r[d] = vm->r[s]; SETCONF(d, vm->conf[s], s, NOPAR); NEXT(); }
         CASE(LOAD) {
             OPS_RR(d, a); uint32_t v; LOAD32(v, (uint32_t)vm->r[a]);
             vm->r[d] = (int32_t)v; SETCONF(d, 1.0f, NOPAR, NOPAR); NEXT();
@@ -1627,7 +1609,7 @@ dispatch:
 #define ARITH2(OPC, expr)                                                        \
         CASE(OPC) {                                                              \
             OPS_RR(d, a); uint32_t x = (uint32_t)vm->r[a]; uint32_t v = (expr);      \
-            SET_ZS(v); SETCONF_COPY(d, a); vm->r[d] = (int32_t)v; NEXT(); \
+            SET_ZS(v); SETCONF(d, vm->conf[a], a, NOPAR); vm->r[d] = (int32_t)v; NEXT(); \
         }
         ARITH2(CNOT, ~x)
         ARITH2(CNEG, 0u - x)
@@ -1639,7 +1621,7 @@ dispatch:
         CASE(BREV) {
             OPS_RR(d, a); uint32_t x = (uint32_t)vm->r[a], v = 0;
             for (int k = 0; k < 32; k++) v |= ((x >> k) & 1u) << (31 - k);
-            SET_ZS(v); SETCONF_COPY(d, a); vm->r[d] = (int32_t)v; NEXT();
+            SET_ZS(v); SETCONF(d, vm->conf[a], a, NOPAR); vm->r[d] = (int32_t)v; NEXT();
         }
 #undef ARITH2
         CASE(ADDI) {
@@ -1768,8 +1750,8 @@ dispatch:
         CASE(STORE_OFF) {
             OPS_RRI8(s, a, off); STORE32((uint32_t)vm->r[a] + (uint32_t)(int32_t)(int8_t)off, vm->r[s]); NEXT();
         }
-        CASE(MOVZX) { OPS_RR(d, a); vm->r[d] = (int32_t)((uint32_t)vm->r[a] & 0xFF); SETCONF_COPY(d, a); NEXT(); }
-        CASE(MOVSX) { OPS_RR(d, a); vm->r[d] = (int32_t)(int8_t)(uint8_t)vm->r[a]; SETCONF_COPY(d, a); NEXT(); }
+        CASE(MOVZX) { OPS_RR(d, a); vm->r[d] = (int32_t)((uint32_t)vm->r[a] & 0xFF); SETCONF(d, vm->conf[a], a, NOPAR); NEXT(); }
+        CASE(MOVSX) { OPS_RR(d, a); vm->r[d] = (int32_t)(int8_t)(uint8_t)vm->r[a]; SETCONF(d, vm->conf[a], a, NOPAR); NEXT(); }
         CASE(SWAP) {
             OPS_RR(a, b); int32_t t = vm->r[a]; vm->r[a] = vm->r[b]; vm->r[b] = t;
             /* a swap moves values: confidences and their provenance go with them */
@@ -1879,7 +1861,7 @@ dispatch:
             SET_SUB(x, y, x - y); NEXT();
         }
         CASE(RANGE_CHK) {
-            OPS_RRI8(d, a, n); vm->r[d] = (uint32_t)vm->r[a] < n ? 1 : 0; SETCONF_COPY(d, a);
+            OPS_RRI8(d, a, n); vm->r[d] = (uint32_t)vm->r[a] < n ? 1 : 0; SETCONF(d, vm->conf[a], a, NOPAR);
             SET_ZS((uint32_t)vm->r[d]); NEXT();
         }
         SHARED_CASE(SET_FLAG)
@@ -2400,7 +2382,7 @@ dispatch:
             OPS_RR(d, a); uint32_t n = (uint32_t)vm->r[d], addr = (uint32_t)vm->r[a];
             CHECK_MEM(addr, n, "read"); EXTRA_COST(n / 4);
             if (n) WATCH(addr, n, FLUX_WATCH_READ);
-            vm->r[d] = (int32_t)crc32_bytes(vm->mem + addr, n); SETCONF_COPY(d, a); NEXT();
+            vm->r[d] = (int32_t)crc32_bytes(vm->mem + addr, n); SETCONF(d, vm->conf[a], a, NOPAR); NEXT();
         }
 
         /* ---------------- vector: 4 lanes in 4 consecutive registers ---------------- */
