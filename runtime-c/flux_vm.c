@@ -123,7 +123,6 @@ flux_vm *flux_vm_new(const flux_config *config) {
     vm->max_cost = 1;
     for (unsigned k = 0; k < 256; k++)
         if (ENERGY_COST[k] > vm->max_cost) vm->max_cost = ENERGY_COST[k];
-    memcpy(vm->cost, ENERGY_COST, sizeof vm->cost);
     flux_vm_reset(vm);
     return vm;
 }
@@ -840,16 +839,48 @@ static void trust_store(flux_vm *vm, uint32_t agent, float t) {
 #define FLUX_COMPUTED_GOTO 1
 /* A handler of one opcode knows it: op is set to the constant, so that gcc
  * need not keep the fetched byte alive (it spilled it to the stack at every
- * dispatch for the fault paths' sake).  Handlers shared by several opcodes
- * (SHARED_CASE) read op as fetched. */
-#define CASE(name) case FLUX_OP_##name: L_##name: op = FLUX_OP_##name;
-#define SHARED_CASE(name) case FLUX_OP_##name: L_##name:
+ * dispatch for the fault paths' sake). */
+/* A handler also pays its instruction's energy (PAY), first thing: the
+ * cost is a constant there, one subtraction where the dispatch loaded it
+ * from a table. */
+#define CASE(name) case FLUX_OP_##name: L_##name: op = FLUX_OP_##name; PAY(op);
+/* Handlers shared by several opcodes (SHARED_CASE) fetch op again (it is
+ * mem[pc], the byte dispatched on), as does L_INVALID: the fetched byte is
+ * then dead after the indirect jump, and the dispatch no longer copies it
+ * into op's register.  Each label of a group fetches and pays inside an
+ * if (0) block that the group's other labels fall past. */
+#define SHARED_CASE(name)                          \
+    if (0) {                                       \
+    L_##name:                                      \
+        op = vm->mem[pc];                          \
+        PAY(op);                                   \
+    }                                              \
+    __attribute__((fallthrough));                  \
+    case FLUX_OP_##name:
 #else
 #define FLUX_COMPUTED_GOTO 0
 #define CASE(name) case FLUX_OP_##name:
 #define SHARED_CASE(name) case FLUX_OP_##name:
 #endif
 
+/* Paying for an instruction.  The optimized build's handlers pay at their
+ * start (CASE), the dispatch does not: the checked ways to an instruction
+ * (fetch_checked, hooked_next) test that it can be paid, as the reference
+ * does, then give the cost back for the handler to take (UNPAY), so that
+ * energy is the same at every point of every handler. */
+#if FLUX_COMPUTED_GOTO
+/* the empty asm hides the paid value's relation to the unpaid one: gcc
+ * otherwise kept a copy of the unpaid energy in every handler for the
+ * fault paths' refund, a move per instruction */
+#define PAY(o)                                  \
+    do {                                        \
+        energy -= ENERGY_COST[(o)];             \
+        __asm__("" : "+r"(energy));             \
+    } while (0)
+#define UNPAY(o) (energy += ENERGY_COST[(o)])
+#else
+#define UNPAY(o) ((void)0)
+#endif
 #define LIKELY(x) __builtin_expect(!!(x), 1)
 /* The loop's hot counters in callee-saved registers: in a function this
  * large gcc otherwise keeps some of sp, the instruction countdown and the
@@ -915,6 +946,14 @@ static flux_stop RUN_TURN(flux_vm *vm, uint64_t budget) {
     uint32_t pc = vm->pc;
     PINNED(uint32_t, sp, "r15") = vm->sp;
     STACK_BOUNDS;   /* the running agent's stack: [stk_lo, stk_hi) */
+#if FLUX_COMPUTED_GOTO
+    /* PUSH1 and POP1 take the checked way where sp - (stk_lo + 4), or
+     * sp - stk_lo, is at least this: exactly where STACK_ROOM(1) or
+     * STACK_HAS(1) fails, or always while a watch is on (watch_any changes
+     * only between runs, or right before a stop: a watch-if that fires once
+     * is removed at refill, which then stops) */
+    const uint32_t stack_gate = vm->watch_any || stk_hi < stk_lo + 4u ? 0 : stk_hi - stk_lo - 3u;
+#endif
     PINNED(int64_t, energy, "r12") = vm->energy;
     flux_view view;             /* what watch-if conditions read: pointers fixed, */
     flux_vm_view(vm, &view);    /* scalars filled in when they are checked */
@@ -1055,23 +1094,28 @@ static flux_stop RUN_TURN(flux_vm *vm, uint64_t budget) {
 /* The whole instruction lies inside memory: checked before dispatch (see
  * fetch_checked), so a handler only notes its length. */
 #define NEED(n) len = 1 + (n)
+/* The operand bytes at pc + off, the sum taken in size_t: pc is at most
+ * FLUX_MEM_SIZE, so it is the same address, but a 32-bit sum (which could
+ * wrap, as far as gcc knows) took a lea per operand byte; a 64-bit one
+ * folds into the load's addressing. */
+#define OPND(off) (vm->mem + (size_t)pc + (off))
 #define REG(name, off)                      \
-    uint32_t name = vm->mem[pc + (off)];        \
+    uint32_t name = *OPND(off);             \
     if (UNLIKELY(name >= FLUX_NUM_REGS)) ILLEGAL_REG(name)
-#define IMM8(off) ((uint32_t)vm->mem[pc + (off)])
-#define IMM16(off) rd16(vm->mem, pc + (off))
-#define IMM32(off) rd32(vm->mem, pc + (off))
+#define IMM8(off) ((uint32_t)*OPND(off))
+#define IMM16(off) rd16(OPND(off), 0)
+#define IMM32(off) rd32(OPND(off), 0)
 #define SIMM16(off) ((int32_t)(int16_t)IMM16(off))
 
 #define OPS_NONE() NEED(0)
 #define OPS_R(a) NEED(1); REG(a, 1)
 #define OPS_RR(a, b)                                                        \
     NEED(2);                                                                \
-    uint32_t a = vm->mem[pc + 1], b = vm->mem[pc + 2];                      \
+    uint32_t a = *OPND(1), b = *OPND(2);                                    \
     if (UNLIKELY((a | b) >= FLUX_NUM_REGS)) ILLEGAL_REG(a >= FLUX_NUM_REGS ? a : b)
 #define OPS_RRR(a, b, c)                                                    \
     NEED(3);                                                                \
-    uint32_t a = vm->mem[pc + 1], b = vm->mem[pc + 2], c = vm->mem[pc + 3]; \
+    uint32_t a = *OPND(1), b = *OPND(2), c = *OPND(3);                      \
     if (UNLIKELY((a | b | c) >= FLUX_NUM_REGS))                             \
         ILLEGAL_REG(a >= FLUX_NUM_REGS ? a : b >= FLUX_NUM_REGS ? b : c)
 #define OPS_RI16(a, i) NEED(3); REG(a, 1); uint32_t i = IMM16(2)
@@ -1161,6 +1205,37 @@ static flux_stop RUN_TURN(flux_vm *vm, uint64_t budget) {
         sp += 4;                                    \
     } while (0)
 #define SLOT(i) (sp + 4u * (i))
+/* One slot pushed or popped, with its checks: STACK_ROOM(1) and PUSH_RAW,
+ * STACK_HAS(1) and POP_RAW.  The optimized build tests both the stack's
+ * bounds and whether any watch is on at once, against stack_gate: with
+ * none on, an access inside the bounds marks the line (a push) and goes
+ * straight to memory; anything else takes the checked way. */
+#if FLUX_COMPUTED_GOTO
+#define PUSH1(v)                                                                 \
+    do {                                                                         \
+        if (UNLIKELY(sp - (stk_lo + 4u) >= stack_gate)) {                        \
+            STACK_ROOM(1);                                                       \
+            PUSH_RAW(v);                                                         \
+        } else {                                                                 \
+            sp -= 4;                                                             \
+            mark_dirty(vm, sp, 4);                                               \
+            wr32(vm->mem, sp, (uint32_t)(v));                                    \
+        }                                                                        \
+    } while (0)
+#define POP1(dst)                                                                \
+    do {                                                                         \
+        if (UNLIKELY(sp - stk_lo >= stack_gate)) {                               \
+            STACK_HAS(1);                                                        \
+            POP_RAW(dst);                                                        \
+        } else {                                                                 \
+            dst = rd32(vm->mem, sp);                                             \
+            sp += 4;                                                             \
+        }                                                                        \
+    } while (0)
+#else
+#define PUSH1(v) do { STACK_ROOM(1); PUSH_RAW(v); } while (0)
+#define POP1(dst) do { STACK_HAS(1); POP_RAW(dst); } while (0)
+#endif
 
 /* Finishing an instruction: pay, retire, go on (or stop for a watchpoint). */
 /* The hot path between two instructions: retire, then stop if the chunk is
@@ -1174,10 +1249,7 @@ static flux_stop RUN_TURN(flux_vm *vm, uint64_t budget) {
     do {                                                                           \
         if (UNLIKELY(vm->stopbytes[pc])) goto slow_next;                           \
         if (UNLIKELY(--left == 0)) goto refill;                                    \
-        op = vm->mem[pc];                                                          \
-        energy -= vm->cost[op];                                                    \
-        if (UNLIKELY(energy < 0)) goto exhausted;                                  \
-        dispatch;                                                                  \
+        goto *DISPATCH[vm->mem[pc]]; /* the handler pays: see PAY */            \
     } while (0)
 #else
 #define FAST_PATH(dispatch)                                                        \
@@ -1197,7 +1269,7 @@ static flux_stop RUN_TURN(flux_vm *vm, uint64_t budget) {
 #define NEXT_TO(target)                                   \
     do {                                                  \
         pc = (target);                                    \
-        FAST_PATH(goto *DISPATCH[op]);                    \
+        FAST_PATH();                                      \
     } while (0)
 #else
 #define NEXT_TO(target)          \
@@ -1207,13 +1279,33 @@ static flux_stop RUN_TURN(flux_vm *vm, uint64_t budget) {
     } while (0)
 #endif
 #define NEXT() NEXT_TO(pc + len)
+/* A call or a return moves the profiler's frame (profiling: its cycle is
+ * the next instruction's).  The optimized build does that in hooked_next,
+ * where every instruction goes while profiling is on, first thing after the
+ * instruction retired: the handlers then need no test of profiling. */
+#if FLUX_COMPUTED_GOTO
+#define PROF_TRANSITION(target) ((void)0)
+#else
+#define PROF_TRANSITION(target)                                                        \
+    do {                                                                               \
+        if (UNLIKELY(profiling) && fluxi_prof_transition(vm, op, (target), CYCLES() + 1)) { \
+            trace_full = 1;                                                            \
+            END_CHUNK_AFTER_THIS();                                                    \
+        }                                                                              \
+    } while (0)
+#endif
+/* Energy taken other than an instruction's cost (EXTRA_COST, ENERGY_MOVE)
+ * ends the chunk: for watch-if conditions on energy (cond_distance), and in
+ * the optimized build for ENERGY_BOUND, which holds only for chunks charged
+ * at most max_cost an instruction. */
+#define ENERGY_FELL_ENDS_CHUNK (FLUX_COMPUTED_GOTO || vm->nwcond)
 #define EXTRA_COST(x)                                                                  \
     do {                                                                               \
         int64_t x_ = (int64_t)(x);                                                     \
         if (UNLIKELY(x_ < 0 || energy < x_)) goto exhausted_counted;                   \
         energy -= x_;                                                                  \
         if (profiling) vm->prof_energy[pc] += (uint64_t)x_;                            \
-        if (vm->nwcond && x_ > 0) END_CHUNK_AFTER_THIS(); /* energy fell fast */       \
+        if (ENERGY_FELL_ENDS_CHUNK && x_ > 0) END_CHUNK_AFTER_THIS(); /* energy fell fast */       \
     } while (0)
 
     if (UNLIKELY(pc >= FLUX_MEM_SIZE)) goto pc_outside;
@@ -1293,6 +1385,19 @@ refill:
         uint64_t d = cond_distance(vm, energy, chunk_end);
         if (d < left) left = d;
     }
+#if FLUX_COMPUTED_GOTO
+    /* ENERGY_BOUND: an instruction reached by the fast path is paid for
+     * (PAY) without a test of the energy, so a chunk is no longer than its
+     * energy pays for at max_cost each.  Of its `left` instructions the
+     * first is tested at fetch_checked; at most left - 1 follow on the fast path.
+     * With energy >= left * max_cost none of them takes it below 0; near the
+     * end chunks shrink, down to 1 instruction, each then paid and tested at
+     * fetch_checked (or hooked_next), so the instruction that cannot be paid
+     * stops at its own pc as before.  More chunk boundaries change nothing a
+     * program or debugger sees: each is a check_stop like any other. */
+    if (UNLIKELY(energy < (int64_t)left * vm->max_cost))
+        left = energy >= vm->max_cost ? (uint64_t)(energy / vm->max_cost) : 1;
+#endif
     chunk_end += left;
     if (first) {
         first = 0;
@@ -1320,11 +1425,21 @@ fetch_checked:
     energy -= ENERGY_COST[op];
     if (UNLIKELY(energy < 0)) goto exhausted;
     if (UNLIKELY(profiling)) vm->prof_count[pc]++;
+    UNPAY(op);
     goto dispatch;
 
 hooked_next:
     /* the way to the next instruction while tracing, profiling or a watch-if
      * on registers is on: the fast path's one test sends everything here */
+#if FLUX_COMPUTED_GOTO
+    /* the profiler's move for a call or return that retired (PROF_TRANSITION):
+     * pc is its target */
+    if (profiling && (op == FLUX_OP_CALL || op == FLUX_OP_SWI || op == FLUX_OP_RET || op == FLUX_OP_IRET)
+        && fluxi_prof_transition(vm, op, pc, CYCLES() + 1)) {
+        trace_full = 1;
+        END_CHUNK_AFTER_THIS();
+    }
+#endif
     if (access_log && SHARED_OP[op] && fluxi_access_op(vm, op)) goto hook_event;
     if (hooked && fluxi_hook_step(vm, &hs, pc, sp, energy, CYCLES() + 1)) goto hook_event;
     if (UNLIKELY(--left == 0)) goto refill;
@@ -1333,6 +1448,7 @@ hooked_next:
     energy -= ENERGY_COST[op];
     if (UNLIKELY(energy < 0)) goto exhausted;
     if (profiling) vm->prof_count[pc]++;
+    UNPAY(op);
     goto dispatch;
 
 hook_event:
@@ -1374,17 +1490,17 @@ dispatch:
         CASE(JZ) { OPS_RI16(a, t); NEXT_TO((vm->r[a] == 0) ? t : pc + len); }
         CASE(JNZ) { OPS_RI16(a, t); NEXT_TO((vm->r[a] != 0) ? t : pc + len); }
         CASE(CALL) {
-            OPS_I16(t); STACK_ROOM(1); PUSH_RAW(pc + len);
-            if (UNLIKELY(profiling) && fluxi_prof_transition(vm, op, t, CYCLES() + 1)) { trace_full = 1; END_CHUNK_AFTER_THIS(); }
+            OPS_I16(t); PUSH1(pc + len);
+            PROF_TRANSITION(t);
             NEXT_TO(t);
         }
         CASE(RET) {
-            OPS_NONE(); STACK_HAS(1); uint32_t t; POP_RAW(t);
+            OPS_NONE(); uint32_t t; POP1(t);
             if (UNLIKELY(t >= FLUX_MEM_SIZE)) {
                 sp -= 4;
                 FAULT(FLUX_SIGSEGV, "RET at 0x%04X to 0x%X, outside memory", pc, t);
             }
-            if (UNLIKELY(profiling) && fluxi_prof_transition(vm, op, t, CYCLES() + 1)) { trace_full = 1; END_CHUNK_AFTER_THIS(); }
+            PROF_TRANSITION(t);
             NEXT_TO(t);
         }
         CASE(HALT) {
@@ -1416,7 +1532,7 @@ dispatch:
             if (h == 0) FAULT(FLUX_SIGILL, "SWI 0x%X at 0x%04X: no handler at 0x%04X", n, pc,
                               FLUX_IVT_BASE + 2 * n);
             STACK_ROOM(2); PUSH_RAW(pc + len); PUSH_RAW(flags_now(vm));
-            if (UNLIKELY(profiling) && fluxi_prof_transition(vm, op, h, CYCLES() + 1)) { trace_full = 1; END_CHUNK_AFTER_THIS(); }
+            PROF_TRANSITION(h);
             NEXT_TO(h);
         }
         CASE(IRET) {
@@ -1425,7 +1541,7 @@ dispatch:
                 FAULT(FLUX_SIGSEGV, "IRET at 0x%04X to 0x%X, outside memory", pc, rd32(vm->mem, sp + 4));
             POP_RAW(f); POP_RAW(t);
             SET_FLAGS(f & (FLUX_FLAG_C | FLUX_FLAG_Z | FLUX_FLAG_S | FLUX_FLAG_O));
-            if (UNLIKELY(profiling) && fluxi_prof_transition(vm, op, t, CYCLES() + 1)) { trace_full = 1; END_CHUNK_AFTER_THIS(); }
+            PROF_TRANSITION(t);
             NEXT_TO(t);
         }
         CASE(LOOP) { OPS_RI16(a, t); vm->r[a] = (int32_t)((uint32_t)vm->r[a] - 1); NEXT_TO((vm->r[a] != 0) ? t : pc + len); }
@@ -1694,9 +1810,9 @@ dispatch:
         SHARED_CASE(CACHE_FLUSH) { OPS_NONE(); NEXT(); }
 
         /* ---------------- stack ---------------- */
-        CASE(PUSH_R) { OPS_R(s); STACK_ROOM(1); PUSH_RAW(vm->r[s]); NEXT(); }
+        CASE(PUSH_R) { OPS_R(s); PUSH1(vm->r[s]); NEXT(); }
         CASE(POP_R) {
-            OPS_R(d); STACK_HAS(1); uint32_t v; POP_RAW(v); vm->r[d] = (int32_t)v; SETCONF(d, 1.0f, NOPAR, NOPAR); NEXT();
+            OPS_R(d); uint32_t v; POP1(v); vm->r[d] = (int32_t)v; SETCONF(d, 1.0f, NOPAR, NOPAR); NEXT();
         }
         CASE(DUP) {
             OPS_NONE(); STACK_HAS(1); STACK_ROOM(1); uint32_t v = rd32(vm->mem, sp);
@@ -2155,7 +2271,7 @@ dispatch:
             else { vm->agents[from].energy -= x_; NET_IN_ADD(vm->agents[from].energy_net_in, -x_); } \
             if ((uint32_t)(to) == vm->cur) { energy += x_; NET_IN_ADD(vm->energy_net_in, x_); } \
             else { vm->agents[to].energy += x_; NET_IN_ADD(vm->agents[to].energy_net_in, x_); } \
-            if (vm->nwcond && x_ > 0) END_CHUNK_AFTER_THIS(); /* energy fell fast */        \
+            if (ENERGY_FELL_ENDS_CHUNK && x_ > 0) END_CHUNK_AFTER_THIS(); /* energy fell fast */        \
         } while (0)
         CASE(ATP_XFER) { /* move rd units from agent ra to agent rb (as much as ra has) */
             OPS_RRR(d, a, b); LIVE_AGENT(a, from); LIVE_AGENT(b, to);
@@ -2426,6 +2542,8 @@ dispatch:
         default:
 #if FLUX_COMPUTED_GOTO
         L_INVALID:
+            op = vm->mem[pc];
+            PAY(op);
 #endif
             FAULT(FLUX_SIGILL, "invalid opcode 0x%02X at 0x%04X", op, pc);
         }

@@ -248,9 +248,8 @@ struct flux_vm {
     int64_t max_cost;           /* the largest base energy cost in the table */
     /* the optimized loop's tables, in the VM so that it reaches them from the
      * one pointer it holds (a static table costs an address computation per
-     * instruction): each opcode's base energy cost (flux_vm_new), and each
-     * loop's dispatch table (its label addresses, filled by the loop) */
-    uint8_t cost[256];
+     * instruction): each loop's dispatch table (its label addresses, filled
+     * by the loop) */
     const void *dispatch_single[256], *dispatch_multi[256];
     watchpoint watch[FLUX_MAX_WATCHPOINTS];
     uint32_t nwatch;
