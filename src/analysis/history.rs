@@ -1031,8 +1031,8 @@ mod tests {
 
     // A step back made ready ahead of time lands where a plain run is, step
     // after step and across checkpoints; one made stale (the VM was moved
-    // elsewhere, the debugger changed memory, the shadow was used for
-    // something else) is not used, and the step is still exact.
+    // elsewhere, the shadow was used for something else) is not used, and
+    // the step is still exact.
     #[test]
     fn a_step_back_made_ready_ahead_lands_where_a_plain_run_is() {
         let mut vm = fib_vm();
