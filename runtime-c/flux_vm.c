@@ -305,23 +305,22 @@ int flux_vm_read_mem(const flux_vm *vm, uint32_t addr, uint8_t *buf, size_t len)
     return 0;
 }
 
-int flux_vm_write_mem(flux_vm *vm, uint32_t addr, const uint8_t *buf, size_t len) {
+/* The debugger's writes: memory, and the marks its lines get. */
+static int write_marked(flux_vm *vm, uint32_t addr, const uint8_t *buf, size_t len, uint8_t marks) {
     if (!range_ok(addr, len)) return -1;
     if (len) {
         memcpy(vm->mem + addr, buf, len);
-        mark_dirty(vm, addr, (uint32_t)len);
+        mark_lines(vm, addr, (uint32_t)len, marks);
     }
     return 0;
 }
 
+int flux_vm_write_mem(flux_vm *vm, uint32_t addr, const uint8_t *buf, size_t len) {
+    return write_marked(vm, addr, buf, len, WRITTEN_ALL);
+}
+
 int flux_vm_restore_mem(flux_vm *vm, uint32_t addr, const uint8_t *buf, size_t len) {
-    if (!range_ok(addr, len)) return -1;
-    if (len) {
-        memcpy(vm->mem + addr, buf, len);
-        for (uint32_t l = addr / FLUX_LINE_SIZE; l <= (uint32_t)(addr + len - 1) / FLUX_LINE_SIZE; l++)
-            vm->written[l] |= WRITTEN_LINE | WRITTEN_HASH;
-    }
-    return 0;
+    return write_marked(vm, addr, buf, len, WRITTEN_LINE | WRITTEN_HASH);
 }
 
 float flux_vm_last_confidence(const flux_vm *vm) { return vm->last_conf; }

@@ -457,11 +457,12 @@ static inline int range_ok(uint32_t addr, size_t len) {
     return len <= FLUX_MEM_SIZE && addr <= FLUX_MEM_SIZE - len;
 }
 
-/* Marks the pages of [addr, addr + n) written; n > 0 and the range lies in memory. */
+/* Adds `marks` (WRITTEN_*) to the lines of [addr, addr + n); n > 0 and the
+ * range lies in memory. */
 enum { WRITTEN_LINE = 1, WRITTEN_PAGE = 2, WRITTEN_HASH = 4, WRITTEN_ALL = 7 };
-static inline void mark_dirty_any(flux_vm *vm, uint32_t addr, uint32_t n) {
+static inline void mark_lines(flux_vm *vm, uint32_t addr, uint32_t n, uint8_t marks) {
     uint32_t first = addr / FLUX_LINE_SIZE, last = (addr + n - 1) / FLUX_LINE_SIZE;
-    for (uint32_t l = first; l <= last; l++) vm->written[l] = WRITTEN_ALL;
+    for (uint32_t l = first; l <= last; l++) vm->written[l] |= marks;
 }
 
 /* Marks the lines of [addr, addr + n) written.  n is usually a constant of
@@ -471,7 +472,7 @@ static inline __attribute__((always_inline)) void mark_dirty(flux_vm *vm, uint32
         vm->written[addr / FLUX_LINE_SIZE] = WRITTEN_ALL;
         vm->written[(addr + n - 1) / FLUX_LINE_SIZE] = WRITTEN_ALL;
     } else {
-        mark_dirty_any(vm, addr, n);
+        mark_lines(vm, addr, n, WRITTEN_ALL);
     }
 }
 

@@ -484,20 +484,24 @@ impl Vm {
     }
 
     pub fn write_mem(&mut self, addr: u32, data: &[u8]) -> Result<(), VmError> {
-        // SAFETY: `self.ptr()` is live (see `Vm::ptr`); `data` is readable for `data.len()` bytes, the length passed; the runtime checks the range against its memory.
-        let rc = unsafe { ffi::flux_vm_write_mem(self.ptr(), addr, data.as_ptr(), data.len()) };
-        if rc != 0 {
-            return Err(VmError::OutOfRange { addr: addr as u64, len: data.len() });
-        }
-        Ok(())
+        self.write_with(ffi::flux_vm_write_mem, addr, data)
     }
 
     /// `write_mem` for a checkpoint's restore: the pages written are not
     /// marked for [`Vm::take_dirty_pages`] (the caller knows them); lines
     /// and re-hash pages are, as by any write.
     pub(crate) fn restore_mem(&mut self, addr: u32, data: &[u8]) -> Result<(), VmError> {
+        self.write_with(ffi::flux_vm_restore_mem, addr, data)
+    }
+
+    fn write_with(
+        &mut self,
+        write: unsafe extern "C" fn(*mut ffi::flux_vm, u32, *const u8, usize) -> i32, // SAFETY: a type; the call below says why it is sound
+        addr: u32,
+        data: &[u8],
+    ) -> Result<(), VmError> {
         // SAFETY: `self.ptr()` is live (see `Vm::ptr`); `data` is readable for `data.len()` bytes, the length passed; the runtime checks the range against its memory.
-        let rc = unsafe { ffi::flux_vm_restore_mem(self.ptr(), addr, data.as_ptr(), data.len()) };
+        let rc = unsafe { write(self.ptr(), addr, data.as_ptr(), data.len()) };
         if rc != 0 {
             return Err(VmError::OutOfRange { addr: addr as u64, len: data.len() });
         }
