@@ -134,6 +134,10 @@ enum Command {
         /// Drop a connection that has not sent a complete packet SECS seconds after connecting
         #[arg(long, value_name = "SECS", default_value_t = server::DEFAULT_HANDSHAKE_TIMEOUT.as_secs_f64(), value_parser = handshake_secs)]
         handshake_timeout: f64,
+        /// Poll for gdb's next packet this many microseconds before sleeping
+        /// (0: sleep at once; no polling on a machine with one CPU)
+        #[arg(long, value_name = "MICROSECONDS", default_value_t = server::DEFAULT_BUSY_POLL.as_micros() as u64, value_parser = clap::value_parser!(u64).range(0..=1_000_000))]
+        busy_poll: u64,
         /// Record from the first instruction, so that gdb can go backwards
         #[arg(long)]
         record: bool,
@@ -294,8 +298,12 @@ fn main() -> ExitCode {
 
 fn run(cli: Cli) -> Result<ExitCode> {
     match cli.command {
-        Command::Serve { program, listen, stdio, once, handshake_timeout, record, record_limit, replay, save_dir, vm } => {
-            let tcp = server::TcpOptions { once, handshake_timeout: std::time::Duration::from_secs_f64(handshake_timeout) };
+        Command::Serve { program, listen, stdio, once, handshake_timeout, busy_poll, record, record_limit, replay, save_dir, vm } => {
+            let tcp = server::TcpOptions {
+                once,
+                handshake_timeout: std::time::Duration::from_secs_f64(handshake_timeout),
+                busy_poll: server::busy_poll_for_this_machine(std::time::Duration::from_micros(busy_poll)),
+            };
             serve(program, &listen, stdio, tcp, (record, record_limit), replay, &save_dir, vm)
         }
         Command::Run { program, vm, record: Some(path), record_limit, .. } => run_recorded(program, vm, path, record_limit),

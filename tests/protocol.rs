@@ -335,6 +335,53 @@ fn an_idle_connection_is_dropped_after_the_handshake_timeout_and_the_next_is_ser
     assert_eq!(c.ask("m1,1"), "01");
 }
 
+/// The stub's CPU time so far, in clock ticks (user + system).
+fn cpu_ticks(pid: u32) -> u64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).expect("stat");
+    // the fields after the command's closing parenthesis; utime and stime are 14 and 15
+    let rest = &stat[stat.rfind(')').expect("comm") + 2..];
+    let f: Vec<&str> = rest.split_whitespace().collect();
+    f[11].parse::<u64>().unwrap() + f[12].parse::<u64>().unwrap()
+}
+
+#[test]
+fn packets_are_served_whether_they_come_during_the_busy_poll_or_after_it() {
+    for poll in ["0", "2000"] {
+        let stub = fib_stub(&["--busy-poll", poll]);
+        let mut c = Rsp::connect(stub.port);
+        assert_eq!(c.ask("m0,1"), "5b", "--busy-poll {poll}");
+        // at once, while the stub polls
+        assert_eq!(c.ask("m1,1"), "01", "--busy-poll {poll}");
+        // long after the poll ended: the stub sleeps and is woken
+        std::thread::sleep(Duration::from_millis(50));
+        assert_eq!(c.ask("m1,1"), "01", "--busy-poll {poll}");
+        // a packet whose second half comes after the poll ended
+        c.send_raw(b"$m0,");
+        std::thread::sleep(Duration::from_millis(20));
+        c.send_raw(&frame(b"m0,1")[4..]);
+        let (acks, reply) = c.reply_with_acks();
+        assert_eq!((acks.as_str(), reply.as_str()), ("+", "5b"), "--busy-poll {poll}");
+        // and a closed connection is seen from the poll too
+        drop(c);
+        let mut next = Rsp::connect(stub.port);
+        assert_eq!(next.ask("m1,1"), "01", "--busy-poll {poll}: the next debugger is served");
+    }
+}
+
+#[test]
+fn an_idle_session_leaves_the_stub_asleep() {
+    // the default poll: it ends with its deadline, not with gdb's next packet
+    let stub = fib_stub(&[]);
+    let mut c = Rsp::connect(stub.port);
+    assert_eq!(c.ask("m0,1"), "5b");
+    let before = cpu_ticks(stub.pid());
+    std::thread::sleep(Duration::from_secs(2));
+    let used = cpu_ticks(stub.pid()) - before;
+    // a poll that never ended would take all of the 2 s (about 200 ticks)
+    assert!(used <= 20, "the stub took {used} ticks of CPU in 2 s of an idle session");
+    assert_eq!(c.ask("m1,1"), "01");
+}
+
 #[test]
 fn with_once_a_connection_without_packets_does_not_count() {
     let mut stub = fib_stub(&["--once", "--handshake-timeout", "0.5"]);
